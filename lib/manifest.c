@@ -1,0 +1,433 @@
+#include "manifest.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const kind_names[LOOM_KIND_COUNT] = {
+	[LOOM_KIND_ENTRY] = "entry",
+	[LOOM_KIND_STMT] = "stmt",
+	[LOOM_KIND_EXIT] = "exit",
+	[LOOM_KIND_BREAK] = "break",
+	[LOOM_KIND_BLOCKING] = "blocking",
+};
+
+const char *loom_kind_name(enum loom_slot_kind kind)
+{
+	return kind < LOOM_KIND_COUNT ? kind_names[kind] : "?";
+}
+
+struct loom_manifest *loom_manifest_new(const char *tool, const char *root)
+{
+	struct loom_manifest *m = loom_xcalloc(1, sizeof *m);
+
+	m->tool = loom_xstrdup(tool);
+	m->root = loom_xstrdup(root);
+	return m;
+}
+
+void loom_manifest_free(struct loom_manifest *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->nfiles; i++)
+		free(m->files[i].path);
+	for (size_t i = 0; i < m->nfunctions; i++) {
+		struct loom_function *f = &m->functions[i];
+
+		free(f->name);
+		free(f->exits);
+		for (size_t j = 0; j < f->ncalls; j++)
+			free(f->calls[j].callee);
+		free(f->calls);
+	}
+	for (size_t i = 0; i < m->nslots; i++)
+		free(m->slots[i].callee);
+	free(m->files);
+	free(m->functions);
+	free(m->slots);
+	free(m->skips);
+	free(m->tool);
+	free(m->root);
+	free(m);
+}
+
+unsigned loom_manifest_add_slot(struct loom_manifest *m, enum loom_slot_kind kind,
+                                unsigned file, unsigned line, unsigned column,
+                                unsigned function)
+{
+	struct loom_slot *s = LOOM_PUSH(m->slots, m->nslots, m->slots_cap);
+
+	*s = (struct loom_slot){
+		.id = (unsigned)m->nslots, .kind = kind, .file = file,
+		.line = line, .column = column, .function = function,
+	};
+	return s->id;
+}
+
+const struct loom_slot *loom_manifest_slot(const struct loom_manifest *m, unsigned id)
+{
+	return id >= 1 && id <= m->nslots ? &m->slots[id - 1] : NULL;
+}
+
+/* ---- writing ---- */
+
+static json_t *ids_to_json(const unsigned *ids, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_integer(ids[i]));
+	return a;
+}
+
+static json_t *to_json(const struct loom_manifest *m)
+{
+	json_t *files = json_array(), *fns = json_array(), *slots = json_array();
+	json_t *skips = json_array();
+
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct loom_file *f = &m->files[i];
+
+		json_array_append_new(files, json_pack("{s:s, s:s, s:i, s:b}",
+			"path", f->path, "hash", f->hash, "lines", (json_int_t)f->lines,
+			"instrumented", f->instrumented));
+	}
+	for (size_t i = 0; i < m->nfunctions; i++) {
+		const struct loom_function *f = &m->functions[i];
+		json_t *calls = json_array();
+
+		for (size_t j = 0; j < f->ncalls; j++)
+			json_array_append_new(calls, json_pack("{s:o, s:i, s:i}",
+				"callee", f->calls[j].callee ? json_string(f->calls[j].callee) : json_null(),
+				"line", (json_int_t)f->calls[j].line,
+				"column", (json_int_t)f->calls[j].column));
+		json_array_append_new(fns, json_pack(
+			"{s:s, s:s, s:i, s:i, s:b, s:b, s:i, s:i, s:o, s:o}",
+			"name", f->name, "file", m->files[f->file].path,
+			"line", (json_int_t)f->line, "end_line", (json_int_t)f->end_line,
+			"static", f->is_static, "address_taken", f->address_taken,
+			"entry", (json_int_t)f->entry, "break", (json_int_t)f->brk,
+			"exits", ids_to_json(f->exits, f->nexits), "calls", calls));
+	}
+	for (size_t i = 0; i < m->nslots; i++) {
+		const struct loom_slot *s = &m->slots[i];
+		json_t *o = json_pack("{s:i, s:s, s:s, s:i, s:i, s:s}",
+			"id", (json_int_t)s->id, "kind", loom_kind_name(s->kind),
+			"file", m->files[s->file].path, "line", (json_int_t)s->line,
+			"column", (json_int_t)s->column,
+			"function", m->functions[s->function].name);
+
+		if (s->callee)
+			json_object_set_new(o, "callee", json_string(s->callee));
+		json_array_append_new(slots, o);
+	}
+	for (size_t i = 0; i < m->nskips; i++) {
+		const struct loom_skip *s = &m->skips[i];
+
+		json_array_append_new(skips, json_pack("{s:s, s:i, s:i, s:s}",
+			"file", m->files[s->file].path, "line", (json_int_t)s->line,
+			"column", (json_int_t)s->column, "function", m->functions[s->function].name));
+	}
+	return json_pack("{s:s, s:i, s:s, s:s, s:i, s:o, s:o, s:o, s:o}",
+		"format", "loom-manifest", "version", LOOM_MANIFEST_VERSION,
+		"tool", m->tool, "root", m->root, "hooks", (json_int_t)m->nslots,
+		"files", files, "functions", fns, "slots", slots, "macro_skipped", skips);
+}
+
+/* The id is a hash of the canonical compact form without the id itself, so
+ * that the loader can recompute and check it. */
+static void compute_id(json_t *root, char out[17])
+{
+	char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (!text) {
+		fputs("loom: out of memory\n", stderr);
+		abort();
+	}
+	snprintf(out, 17, "%016" PRIx64, loom_fnv64(LOOM_FNV_SEED, text, strlen(text)));
+	free(text);
+}
+
+int loom_manifest_save(struct loom_manifest *m, const char *path,
+                       struct loom_error *err)
+{
+	json_t *root = to_json(m);
+	char *text;
+	int ret = 0;
+
+	compute_id(root, m->id);
+	json_object_set_new(root, "id", json_string(m->id));
+	/* One slot, call or file per line: small diffs, easy to grep. */
+	text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_COMPACT);
+	json_decref(root);
+	if (!text)
+		return loom_error_set(err, path, 0, 0, "cannot encode manifest");
+	{
+		size_t len = strlen(text);
+		char *withnl = loom_xmalloc(len + 2);
+
+		memcpy(withnl, text, len);
+		withnl[len] = '\n';
+		if (loom_write_file(path, withnl, len + 1) < 0)
+			ret = loom_error_set(err, path, 0, 0, "cannot write: %s", strerror(errno));
+		free(withnl);
+	}
+	free(text);
+	return ret;
+}
+
+/* ---- reading ---- */
+
+struct reader {
+	const char *path;
+	struct loom_error *err;
+	struct loom_manifest *m;
+};
+
+static int bad(struct reader *r, const char *what, size_t index, const char *fmt, const char *name)
+{
+	char where[128];
+
+	if (index == (size_t)-1)
+		snprintf(where, sizeof where, "%s", what);
+	else
+		snprintf(where, sizeof where, "%s[%zu]", what, index);
+	return loom_error_set(r->err, r->path, 0, 0, "malformed manifest: %s: %s%s%s",
+	                      where, fmt, name ? " " : "", name ? name : "");
+}
+
+static int get_uint(json_t *o, const char *key, unsigned *out)
+{
+	json_t *v = json_object_get(o, key);
+	json_int_t i;
+
+	if (!json_is_integer(v))
+		return -1;
+	i = json_integer_value(v);
+	if (i < 0 || i > 0x7fffffff)
+		return -1;
+	*out = (unsigned)i;
+	return 0;
+}
+
+static const char *get_str(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int find_file(struct reader *r, const char *path, unsigned *out)
+{
+	for (size_t i = 0; path && i < r->m->nfiles; i++)
+		if (!strcmp(r->m->files[i].path, path)) {
+			*out = (unsigned)i;
+			return 0;
+		}
+	return -1;
+}
+
+static int read_files(struct reader *r, json_t *files)
+{
+	size_t i;
+	json_t *o;
+
+	if (!json_is_array(files))
+		return bad(r, "files", (size_t)-1, "expected an array", NULL);
+	json_array_foreach(files, i, o) {
+		struct loom_file *f = LOOM_PUSH(r->m->files, r->m->nfiles, r->m->files_cap);
+		const char *path = get_str(o, "path"), *hash = get_str(o, "hash");
+
+		memset(f, 0, sizeof *f);
+		if (!path || !hash || strlen(hash) != 16 || get_uint(o, "lines", &f->lines) < 0
+		    || !json_is_boolean(json_object_get(o, "instrumented")))
+			return bad(r, "files", i, "missing or invalid path, hash, lines or instrumented", NULL);
+		f->path = loom_xstrdup(path);
+		memcpy(f->hash, hash, 17);
+		f->instrumented = json_is_true(json_object_get(o, "instrumented"));
+	}
+	return 0;
+}
+
+static int read_functions(struct reader *r, json_t *fns)
+{
+	size_t i;
+	json_t *o;
+
+	if (!json_is_array(fns))
+		return bad(r, "functions", (size_t)-1, "expected an array", NULL);
+	json_array_foreach(fns, i, o) {
+		struct loom_function *f = LOOM_PUSH(r->m->functions, r->m->nfunctions,
+		                                    r->m->functions_cap);
+		json_t *exits = json_object_get(o, "exits"), *calls = json_object_get(o, "calls");
+		const char *name = get_str(o, "name");
+		size_t j;
+		json_t *v;
+
+		memset(f, 0, sizeof *f);
+		if (!name || find_file(r, get_str(o, "file"), &f->file) < 0
+		    || get_uint(o, "line", &f->line) < 0 || get_uint(o, "end_line", &f->end_line) < 0
+		    || get_uint(o, "entry", &f->entry) < 0 || get_uint(o, "break", &f->brk) < 0
+		    || !json_is_boolean(json_object_get(o, "static"))
+		    || !json_is_boolean(json_object_get(o, "address_taken"))
+		    || !json_is_array(exits) || !json_is_array(calls))
+			return bad(r, "functions", i, "missing or invalid field in function", name);
+		f->name = loom_xstrdup(name);
+		f->is_static = json_is_true(json_object_get(o, "static"));
+		f->address_taken = json_is_true(json_object_get(o, "address_taken"));
+		json_array_foreach(exits, j, v) {
+			json_int_t id = json_integer_value(v);
+
+			if (!json_is_integer(v) || id < 1 || id > 0x7fffffff)
+				return bad(r, "functions", i, "invalid exit id in", name);
+			*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = (unsigned)id;
+		}
+		json_array_foreach(calls, j, v) {
+			struct loom_call *c = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
+			json_t *callee = json_object_get(v, "callee");
+
+			memset(c, 0, sizeof *c);
+			if ((!json_is_string(callee) && !json_is_null(callee))
+			    || get_uint(v, "line", &c->line) < 0 || get_uint(v, "column", &c->column) < 0)
+				return bad(r, "functions", i, "invalid call in", name);
+			c->callee = json_is_string(callee) ? loom_xstrdup(json_string_value(callee)) : NULL;
+		}
+	}
+	return 0;
+}
+
+static int find_function(struct reader *r, const char *name, unsigned file, unsigned line,
+                         unsigned *out)
+{
+	for (size_t i = 0; name && i < r->m->nfunctions; i++) {
+		const struct loom_function *f = &r->m->functions[i];
+
+		if (f->file == file && line >= f->line && line <= f->end_line && !strcmp(f->name, name)) {
+			*out = (unsigned)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int read_slots(struct reader *r, json_t *slots, unsigned hooks)
+{
+	size_t i;
+	json_t *o;
+
+	if (!json_is_array(slots) || json_array_size(slots) != hooks)
+		return bad(r, "slots", (size_t)-1, "expected an array of `hooks` entries", NULL);
+	json_array_foreach(slots, i, o) {
+		struct loom_slot *s = LOOM_PUSH(r->m->slots, r->m->nslots, r->m->slots_cap);
+		const char *kind = get_str(o, "kind"), *callee = get_str(o, "callee");
+
+		memset(s, 0, sizeof *s);
+		s->kind = LOOM_KIND_COUNT;
+		for (int k = 0; kind && k < LOOM_KIND_COUNT; k++)
+			if (!strcmp(kind, kind_names[k]))
+				s->kind = (enum loom_slot_kind)k;
+		if (get_uint(o, "id", &s->id) < 0 || s->id != i + 1 || s->kind == LOOM_KIND_COUNT
+		    || find_file(r, get_str(o, "file"), &s->file) < 0
+		    || get_uint(o, "line", &s->line) < 0 || get_uint(o, "column", &s->column) < 0
+		    || find_function(r, get_str(o, "function"), s->file, s->line, &s->function) < 0)
+			return bad(r, "slots", i, "missing or invalid id, kind, file, line, column or function", NULL);
+		s->callee = callee ? loom_xstrdup(callee) : NULL;
+	}
+	return 0;
+}
+
+static int read_skips(struct reader *r, json_t *skips)
+{
+	size_t i;
+	json_t *o;
+
+	if (!json_is_array(skips))
+		return bad(r, "macro_skipped", (size_t)-1, "expected an array", NULL);
+	json_array_foreach(skips, i, o) {
+		struct loom_skip *s = LOOM_PUSH(r->m->skips, r->m->nskips, r->m->skips_cap);
+
+		memset(s, 0, sizeof *s);
+		if (find_file(r, get_str(o, "file"), &s->file) < 0
+		    || get_uint(o, "line", &s->line) < 0 || get_uint(o, "column", &s->column) < 0
+		    || find_function(r, get_str(o, "function"), s->file, s->line, &s->function) < 0)
+			return bad(r, "macro_skipped", i, "missing or invalid file, line, column or function", NULL);
+	}
+	return 0;
+}
+
+static int check_refs(struct reader *r, unsigned hooks)
+{
+	/* Functions name their slots by id: check every reference now, so that
+	 * users of the model can index without checks. */
+	for (size_t f = 0; f < r->m->nfunctions; f++) {
+		const struct loom_function *fn = &r->m->functions[f];
+		bool ok = fn->entry >= 1 && fn->entry <= hooks && fn->brk >= 1 && fn->brk <= hooks;
+
+		for (size_t j = 0; j < fn->nexits; j++)
+			ok = ok && fn->exits[j] <= hooks;
+		if (!ok)
+			return bad(r, "functions", f, "slot id out of range in", fn->name);
+	}
+	return 0;
+}
+
+struct loom_manifest *loom_manifest_load(const char *path, struct loom_error *err)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	struct reader r = { .path = path, .err = err };
+	const char *format, *id, *tool, *rootdir;
+	json_int_t version;
+	unsigned hooks;
+	char want[17];
+
+	if (!root) {
+		if (jerr.line <= 0)
+			loom_error_set(err, path, 0, 0, "cannot read manifest: %s", jerr.text);
+		else
+			loom_error_set(err, path, (unsigned)jerr.line, (unsigned)jerr.column,
+			               "invalid JSON: %s", jerr.text);
+		return NULL;
+	}
+	format = get_str(root, "format");
+	version = json_integer_value(json_object_get(root, "version"));
+	id = get_str(root, "id");
+	tool = get_str(root, "tool");
+	rootdir = get_str(root, "root");
+	if (!format || strcmp(format, "loom-manifest")) {
+		loom_error_set(err, path, 0, 0, "not a Loom manifest (no \"format\": \"loom-manifest\")");
+		goto fail;
+	}
+	if (version != LOOM_MANIFEST_VERSION) {
+		loom_error_set(err, path, 0, 0, "manifest version %lld is not supported (this loom reads version %d)",
+		               (long long)version, LOOM_MANIFEST_VERSION);
+		goto fail;
+	}
+	if (!id || strlen(id) != 16 || !tool || !rootdir || get_uint(root, "hooks", &hooks) < 0) {
+		loom_error_set(err, path, 0, 0, "malformed manifest: missing id, tool, root or hooks");
+		goto fail;
+	}
+	r.m = loom_manifest_new(tool, rootdir);
+	if (read_files(&r, json_object_get(root, "files")) < 0
+	    || read_functions(&r, json_object_get(root, "functions")) < 0
+	    || read_slots(&r, json_object_get(root, "slots"), hooks) < 0
+	    || check_refs(&r, hooks) < 0
+	    || read_skips(&r, json_object_get(root, "macro_skipped")) < 0)
+		goto fail;
+	json_object_del(root, "id");
+	compute_id(root, want);
+	if (strcmp(want, id)) {
+		loom_error_set(err, path, 0, 0, "manifest id %s does not match its content (%s): the file was edited or damaged",
+		               id, want);
+		goto fail;
+	}
+	memcpy(r.m->id, id, 17);
+	json_decref(root);
+	return r.m;
+fail:
+	loom_manifest_free(r.m);
+	json_decref(root);
+	return NULL;
+}

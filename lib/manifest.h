@@ -1,0 +1,104 @@
+/* The manifest model: what loom-rewrite instrumented, where.  One piece of
+ * code reads and writes loom-manifest.json for both loom-rewrite and loom;
+ * docs/manifest.md documents every field. */
+#ifndef LOOM_MANIFEST_H
+#define LOOM_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+#define LOOM_MANIFEST_VERSION 1
+#define LOOM_MANIFEST_NAME "loom-manifest.json"
+
+/* Every hook has one id, unique across the tree, starting at 1. */
+enum loom_slot_kind {
+	LOOM_KIND_ENTRY,    /* slot at function entry (after its cond_break) */
+	LOOM_KIND_STMT,     /* slot before a statement */
+	LOOM_KIND_EXIT,     /* slot at a function exit, after the value is computed */
+	LOOM_KIND_BREAK,    /* cond_break: at function entry and loop body start */
+	LOOM_KIND_BLOCKING, /* marker around a statement calling a blocking function */
+	LOOM_KIND_COUNT
+};
+
+struct loom_slot {
+	unsigned id;
+	enum loom_slot_kind kind;
+	unsigned file;     /* index into files */
+	unsigned line, column;
+	unsigned function; /* index into functions */
+	char *callee;      /* BLOCKING: the blocking function called; else NULL */
+};
+
+struct loom_call {
+	char *callee; /* NULL: an indirect call */
+	unsigned line, column;
+};
+
+struct loom_function {
+	char *name;
+	unsigned file;
+	unsigned line, end_line;
+	bool is_static;
+	bool address_taken;
+	unsigned entry, brk;   /* ids of the entry slot and the entry cond_break */
+	unsigned *exits;       /* ids of the exit slots; the first is falling off the end */
+	size_t nexits, exits_cap;
+	struct loom_call *calls;
+	size_t ncalls, calls_cap;
+};
+
+/* A statement left without a hook because it starts inside a macro
+ * expansion (the slot before the expansion, if any, covers it). */
+struct loom_skip {
+	unsigned file, line, column;
+	unsigned function;
+};
+
+struct loom_file {
+	char *path;        /* relative to the source root, '/'-separated */
+	char hash[17];     /* FNV-1a 64 of the original content, hex */
+	unsigned lines;
+	bool instrumented; /* false: copied unchanged (parse failure, no functions) */
+};
+
+struct loom_manifest {
+	char id[17];       /* FNV-1a 64 of the manifest without its id, hex */
+	char *tool;
+	char *root;
+	struct loom_file *files;
+	size_t nfiles, files_cap;
+	struct loom_function *functions;
+	size_t nfunctions, functions_cap;
+	struct loom_slot *slots; /* slots[i].id == i + 1 */
+	size_t nslots, slots_cap;
+	struct loom_skip *skips;
+	size_t nskips, skips_cap;
+};
+
+const char *loom_kind_name(enum loom_slot_kind kind);
+
+/* Returns a new empty manifest; free with loom_manifest_free(). */
+struct loom_manifest *loom_manifest_new(const char *tool, const char *root);
+void loom_manifest_free(struct loom_manifest *m);
+
+/* Appends a slot of KIND and returns its id (ids are dense, in call order). */
+unsigned loom_manifest_add_slot(struct loom_manifest *m, enum loom_slot_kind kind,
+                                unsigned file, unsigned line, unsigned column,
+                                unsigned function);
+
+/* Computes M->id and writes the manifest to PATH (deterministic: same model,
+ * same bytes).  Returns 0, or -1 with ERR set. */
+int loom_manifest_save(struct loom_manifest *m, const char *path,
+                       struct loom_error *err);
+
+/* Reads and validates the manifest at PATH: format, version, every field's
+ * type and range, and that the id matches the content.  Returns a manifest
+ * the caller frees, or NULL with ERR located at PATH. */
+struct loom_manifest *loom_manifest_load(const char *path, struct loom_error *err);
+
+/* Looks up a slot by id; NULL when out of range. */
+const struct loom_slot *loom_manifest_slot(const struct loom_manifest *m, unsigned id);
+
+#endif

@@ -1,0 +1,218 @@
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int loom_error_set(struct loom_error *err, const char *file, unsigned line,
+                   unsigned column, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || err->set)
+		return -1;
+	err->set = true;
+	snprintf(err->file, sizeof err->file, "%s", file ? file : "");
+	err->line = line;
+	err->column = column;
+	va_start(ap, fmt);
+	vsnprintf(err->text, sizeof err->text, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void loom_error_print(const struct loom_error *err, const char *prog)
+{
+	if (!err->file[0])
+		fprintf(stderr, "%s: error: %s\n", prog, err->text);
+	else if (!err->line)
+		fprintf(stderr, "%s: error: %s\n", err->file, err->text);
+	else if (!err->column)
+		fprintf(stderr, "%s:%u: error: %s\n", err->file, err->line, err->text);
+	else
+		fprintf(stderr, "%s:%u:%u: error: %s\n", err->file, err->line,
+		        err->column, err->text);
+}
+
+uint64_t loom_fnv64(uint64_t seed, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = seed;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
+}
+
+char *loom_read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf = NULL;
+	size_t have = 0, cap;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0)
+		goto err;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		goto err;
+	}
+	cap = (size_t)st.st_size + 1;
+	buf = loom_xmalloc(cap + 1);
+	for (;;) {
+		ssize_t r;
+
+		if (have == cap) {
+			cap *= 2;
+			buf = loom_xrealloc(buf, cap + 1);
+		}
+		r = read(fd, buf + have, cap - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto err;
+		if (r == 0)
+			break;
+		have += (size_t)r;
+	}
+	close(fd);
+	buf[have] = '\0';
+	if (len)
+		*len = have;
+	return buf;
+err:
+	{
+		int e = errno;
+		free(buf);
+		close(fd);
+		errno = e;
+	}
+	return NULL;
+}
+
+int loom_write_file(const char *path, const void *data, size_t len)
+{
+	char *tmp = loom_xasprintf("%s.tmp.%ld", path, (long)getpid());
+	const char *p = data;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		goto err;
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			close(fd);
+			goto err_unlink;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0)
+		goto err_unlink;
+	free(tmp);
+	return 0;
+err_unlink:
+	{
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+	}
+err:
+	free(tmp);
+	return -1;
+}
+
+int loom_mkdir_p(const char *path)
+{
+	char *p = loom_xstrdup(path);
+	int ret = 0;
+
+	for (char *s = p + 1;; s++) {
+		bool end = *s == '\0';
+
+		if (*s != '/' && !end)
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+			ret = -1;
+			break;
+		}
+		if (end)
+			break;
+		*s = '/';
+	}
+	free(p);
+	return ret;
+}
+
+static void oom(void)
+{
+	fputs("loom: out of memory\n", stderr);
+	abort();
+}
+
+void *loom_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *loom_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *loom_xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *loom_xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		oom();
+	return d;
+}
+
+char *loom_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		oom();
+	va_end(ap);
+	return s;
+}
+
+void loom_grow(void **items, size_t *cap, size_t count, size_t size)
+{
+	if (count < *cap)
+		return;
+	*cap = *cap ? *cap * 2 : 16;
+	*items = loom_xrealloc(*items, *cap * size);
+}

@@ -1,0 +1,62 @@
+/* Small helpers shared by loom-rewrite and loom: located errors, hashing,
+ * files and allocation.  Nothing here is part of the target-process runtime
+ * (that is rt/loom.h, which must not depend on this library). */
+#ifndef LOOM_UTIL_H
+#define LOOM_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A located error, compiler style.  The first error set wins, so that a
+ * cascade of follow-up failures cannot hide the cause (as in jansson). */
+struct loom_error {
+	bool set;
+	char file[512];
+	unsigned line, column; /* 0 = unknown */
+	char text[1024];
+};
+
+/* Records an error at FILE:LINE:COL unless one is already recorded.  FILE may
+ * be NULL (no location); LINE and COL may be 0.  Always returns -1, so that
+ * `return loom_error_set(...)` reads naturally. */
+int loom_error_set(struct loom_error *err, const char *file, unsigned line,
+                   unsigned column, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Prints ERR as `file:line:col: error: text` (or `prog: error: text` when it
+ * has no location) to stderr. */
+void loom_error_print(const struct loom_error *err, const char *prog);
+
+/* 64-bit FNV-1a of LEN bytes, continuing from SEED (use LOOM_FNV_SEED to start).
+ * Used for manifest ids and file hashes: a mismatch guard, not a defence
+ * against an adversary (an adversary who can write the manifest can push
+ * anything anyway). */
+#define LOOM_FNV_SEED UINT64_C(0xcbf29ce484222325)
+uint64_t loom_fnv64(uint64_t seed, const void *data, size_t len);
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer; *LEN gets its size.
+ * Returns NULL and sets errno on failure. */
+char *loom_read_file(const char *path, size_t *len);
+
+/* Writes LEN bytes to PATH atomically (temporary file in the same directory,
+ * then rename), with mode 0644.  Returns 0, or -1 with errno set. */
+int loom_write_file(const char *path, const void *data, size_t len);
+
+/* mkdir -p with mode 0755.  Returns 0, or -1 with errno set. */
+int loom_mkdir_p(const char *path);
+
+/* Allocation that cannot fail: aborts the tool with a message on OOM. */
+void *loom_xmalloc(size_t n);
+void *loom_xcalloc(size_t n, size_t size);
+void *loom_xrealloc(void *p, size_t n);
+char *loom_xstrdup(const char *s);
+char *loom_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Growable array helpers: ensure room for one more element of SIZE bytes. */
+void loom_grow(void **items, size_t *cap, size_t count, size_t size);
+#define LOOM_PUSH(arr, n, cap) \
+	(loom_grow((void **)&(arr), &(cap), (n), sizeof *(arr)), &(arr)[(n)++])
+
+#endif

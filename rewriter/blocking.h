@@ -1,0 +1,17 @@
+#ifndef LOOM_REWRITE_BLOCKING_H
+#define LOOM_REWRITE_BLOCKING_H
+
+#include <stdbool.h>
+
+/* Is NAME a function that may block in the kernel for long (docs/manifest.md
+ * lists them)?  Statements calling one get blocking markers, so that a thread
+ * parked there at a safe site does not hold up a live update. */
+bool loom_is_blocking(const char *name);
+
+/* The stored copy of NAME if it is blocking (valid for the program's life). */
+const char *loom_blocking_canonical(const char *name);
+
+/* Adds NAME to the list (from `loom-rewrite --blocking NAME`). */
+void loom_blocking_add(const char *name);
+
+#endif

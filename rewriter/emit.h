@@ -1,0 +1,15 @@
+#ifndef LOOM_REWRITE_EMIT_H
+#define LOOM_REWRITE_EMIT_H
+
+#include "manifest.h"
+#include "plan.h"
+
+/* Gives PLAN's hooks their ids (continuing M's, in walk order), records the
+ * functions and slots in M under file index FILE, and returns the rewritten
+ * text of TEXT (LEN bytes): INCLUDE (the path of loom.h relative to the
+ * file), a `#line 1`, then the original with hooks inserted on the lines they
+ * belong to.  The caller frees the result; *OUTLEN gets its length. */
+char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const char *include,
+              struct loom_manifest *m, unsigned file, size_t *outlen);
+
+#endif

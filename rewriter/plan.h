@@ -1,0 +1,74 @@
+/* What the walk found in one C file, before any id is assigned or any text
+ * written: the walk (rewriter/walk.c) decides which statements, loops and
+ * exits get hooks and where; the emitter (rewriter/emit.c) decides what text
+ * a hook is.  Keeping them apart lets the hybrid-instrumentation emitter
+ * replace the inline one without touching the walk. */
+#ifndef LOOM_REWRITE_PLAN_H
+#define LOOM_REWRITE_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum rw_point_kind {
+	RW_SLOT,     /* slot before a statement */
+	RW_RETURN,   /* slot before a return statement, plus which exit it is */
+	RW_BREAK,    /* cond_break at a loop body's start */
+	RW_BLOCKING, /* a statement calling a blocking function: begin .. end */
+};
+
+/* Offsets are byte offsets into the original file.  RANK orders insertions
+ * at one offset: openings by ascending rank (outer first), closings by
+ * descending rank (inner first), closings before openings. */
+struct rw_point {
+	enum rw_point_kind kind;
+	unsigned off, line, column;
+	int rank;
+	unsigned end_off;  /* RW_BLOCKING: after the statement's ';' */
+	char *callee;      /* RW_BLOCKING: the blocking function */
+	unsigned func;     /* index into the plan's functions */
+};
+
+/* Braces around an unbraced if/else/loop/switch body. */
+struct rw_wrap {
+	unsigned open, close;
+	int rank;
+};
+
+struct rw_call {
+	char *callee; /* NULL: indirect */
+	unsigned line, column;
+};
+
+struct rw_func {
+	char *name;
+	bool is_static;
+	unsigned line, end_line, column;
+	unsigned body_open;  /* offset just after the body's '{' */
+	unsigned end_column; /* column of the body's '}' */
+	struct rw_call *calls;
+	size_t ncalls, calls_cap;
+};
+
+/* A statement the walk could not hook because it starts inside a macro
+ * expansion (it is covered by the slot before the expansion, if any). */
+struct rw_skip {
+	unsigned line, column;
+	unsigned func;
+};
+
+struct rw_plan {
+	struct rw_func *funcs;
+	size_t nfuncs, funcs_cap;
+	struct rw_point *points; /* in walk order: function by function */
+	size_t npoints, points_cap;
+	struct rw_wrap *wraps;
+	size_t nwraps, wraps_cap;
+	struct rw_skip *skips;
+	size_t nskips, skips_cap;
+	char **address_taken; /* functions whose address is taken in this file */
+	size_t naddress_taken, address_taken_cap;
+};
+
+void rw_plan_free(struct rw_plan *plan);
+
+#endif

@@ -1,0 +1,555 @@
+/* The walk: from libclang's AST of one C file to an rw_plan (rewriter/plan.h).
+ *
+ * Which statements get what:
+ *   - every statement of a function body gets a slot before it (after its
+ *     labels: a slot before `case 1:` would be unreachable code);
+ *   - a return statement's slot also says which exit it is;
+ *   - a loop body starts with a cond_break;
+ *   - an unbraced if/else/loop/switch body gets braces;
+ *   - an expression or declaration statement that calls a blocking
+ *     function (rewriter/blocking.c) gets blocking markers around it.
+ * Nothing is inserted strictly inside a macro expansion: a statement that
+ * starts at an expansion gets its slot before it and is not descended into;
+ * one that starts inside an expansion is recorded as skipped. */
+#include "walk.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "blocking.h"
+#include "util.h"
+
+struct range {
+	unsigned start, end;
+};
+
+struct walk {
+	CXTranslationUnit tu;
+	const char *text;
+	size_t len;
+	struct rw_plan *plan;
+	unsigned func;          /* current function */
+	struct range *macros;   /* expansion ranges in the main file, sorted */
+	size_t nmacros, macros_cap;
+	unsigned *callee_locs;  /* offsets of direct callee references */
+	size_t ncallee_locs, callee_locs_cap;
+};
+
+/* ---- locations ---- */
+
+static unsigned offset_of(CXSourceLocation loc, unsigned *line, unsigned *column)
+{
+	unsigned l, c, off;
+
+	clang_getExpansionLocation(loc, NULL, &l, &c, &off);
+	if (line)
+		*line = l;
+	if (column)
+		*column = c;
+	return off;
+}
+
+static unsigned start_of(CXCursor c, unsigned *line, unsigned *column)
+{
+	return offset_of(clang_getRangeStart(clang_getCursorExtent(c)), line, column);
+}
+
+static unsigned end_of(CXCursor c)
+{
+	return offset_of(clang_getRangeEnd(clang_getCursorExtent(c)), NULL, NULL);
+}
+
+/* The expansion range strictly containing OFF, or the one starting at OFF. */
+static const struct range *macro_at(const struct walk *w, unsigned off, bool strictly)
+{
+	size_t lo = 0, hi = w->nmacros;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (w->macros[mid].start <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Ranges do not nest at top level: only the last one starting at or
+	 * before OFF can contain it. */
+	if (lo == 0)
+		return NULL;
+	{
+		const struct range *r = &w->macros[lo - 1];
+
+		if (strictly ? r->start < off && off < r->end : r->start == off)
+			return r;
+	}
+	return NULL;
+}
+
+/* Offset just after the ';' that ends the statement whose tokens end at
+ * FROM: skips comments, literals and anything nested in brackets. */
+static unsigned after_semicolon(const struct walk *w, unsigned from)
+{
+	const char *s = w->text;
+	size_t i = from;
+	int depth = 0;
+
+	while (i < w->len) {
+		char ch = s[i];
+
+		if (ch == '/' && i + 1 < w->len && s[i + 1] == '/') {
+			while (i < w->len && s[i] != '\n')
+				i++;
+		} else if (ch == '/' && i + 1 < w->len && s[i + 1] == '*') {
+			i += 2;
+			while (i + 1 < w->len && !(s[i] == '*' && s[i + 1] == '/'))
+				i++;
+			i += 2;
+		} else if (ch == '"' || ch == '\'') {
+			for (i++; i < w->len && s[i] != ch; i++)
+				if (s[i] == '\\')
+					i++;
+			i++;
+		} else {
+			if (ch == '(' || ch == '[' || ch == '{')
+				depth++;
+			else if (ch == ')' || ch == ']' || ch == '}')
+				depth--;
+			else if (ch == ';' && depth <= 0)
+				return (unsigned)i + 1;
+			i++;
+		}
+	}
+	return (unsigned)w->len;
+}
+
+/* ---- children ---- */
+
+struct kids {
+	CXCursor c[8];
+	unsigned n;
+};
+
+static enum CXChildVisitResult collect_kid(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct kids *k = data;
+
+	(void)parent;
+	if (k->n < 8)
+		k->c[k->n] = c;
+	k->n++;
+	return CXChildVisit_Continue;
+}
+
+static struct kids kids_of(CXCursor c)
+{
+	struct kids k = { .n = 0 };
+
+	clang_visitChildren(c, collect_kid, &k);
+	if (k.n > 8)
+		k.n = 8;
+	return k;
+}
+
+static bool is_label(enum CXCursorKind k)
+{
+	return k == CXCursor_LabelStmt || k == CXCursor_CaseStmt || k == CXCursor_DefaultStmt;
+}
+
+/* Offset just after a statement, including its ';'. */
+static unsigned stmt_end(const struct walk *w, CXCursor c)
+{
+	struct kids k;
+
+	switch (clang_getCursorKind(c)) {
+	case CXCursor_CompoundStmt:
+		return end_of(c);
+	case CXCursor_IfStmt:
+	case CXCursor_WhileStmt:
+	case CXCursor_ForStmt:
+	case CXCursor_SwitchStmt:
+	case CXCursor_LabelStmt:
+	case CXCursor_CaseStmt:
+	case CXCursor_DefaultStmt:
+		/* These end with their last sub-statement. */
+		k = kids_of(c);
+		if (k.n)
+			return stmt_end(w, k.c[k.n - 1]);
+		return end_of(c);
+	case CXCursor_DeclStmt: {
+		unsigned e = end_of(c);
+
+		if (e > 0 && e <= w->len && w->text[e - 1] == ';' && !macro_at(w, e - 1, true))
+			return e;
+		return after_semicolon(w, e);
+	}
+	default:
+		/* Expressions, return, break, continue, goto, do-while, asm, null:
+		 * the extent stops before the ';'. */
+		return after_semicolon(w, end_of(c) > start_of(c, NULL, NULL) ? end_of(c) : start_of(c, NULL, NULL));
+	}
+}
+
+/* ---- calls ---- */
+
+struct call_scan {
+	struct walk *w;
+	const char *blocking; /* first blocking callee found */
+	bool record;          /* add calls to the current function */
+};
+
+static char *callee_name(CXCursor call)
+{
+	CXCursor ref = clang_getCursorReferenced(call);
+	CXString s;
+	char *name;
+
+	if (clang_Cursor_isNull(ref) || clang_getCursorKind(ref) != CXCursor_FunctionDecl)
+		return NULL;
+	s = clang_getCursorSpelling(ref);
+	name = loom_xstrdup(clang_getCString(s));
+	clang_disposeString(s);
+	return name;
+}
+
+static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct call_scan *cs = data;
+	struct walk *w = cs->w;
+
+	(void)parent;
+	if (clang_getCursorKind(c) == CXCursor_CallExpr) {
+		char *name = callee_name(c);
+		unsigned line, column, off = start_of(c, &line, &column);
+
+		if (name && !cs->blocking && loom_is_blocking(name))
+			cs->blocking = loom_blocking_canonical(name);
+		if (cs->record) {
+			struct rw_func *f = &w->plan->funcs[w->func];
+			struct rw_call *call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
+
+			*call = (struct rw_call){ .callee = name, .line = line, .column = column };
+			if (name)
+				*LOOM_PUSH(w->callee_locs, w->ncallee_locs, w->callee_locs_cap) =
+					offset_of(clang_getCursorLocation(c), NULL, NULL);
+			name = NULL;
+		}
+		(void)off;
+		free(name);
+	}
+	return CXChildVisit_Recurse;
+}
+
+/* ---- statements ---- */
+
+static void walk_stmt(struct walk *w, CXCursor c, int depth);
+
+static void add_point(struct walk *w, enum rw_point_kind kind, unsigned off, unsigned line,
+                      unsigned column, int rank)
+{
+	struct rw_point *p = LOOM_PUSH(w->plan->points, w->plan->npoints, w->plan->points_cap);
+
+	*p = (struct rw_point){ .kind = kind, .off = off, .line = line, .column = column,
+	                        .rank = rank, .func = w->func };
+}
+
+static void add_skip(struct walk *w, unsigned line, unsigned column)
+{
+	struct rw_skip *s = LOOM_PUSH(w->plan->skips, w->plan->nskips, w->plan->skips_cap);
+
+	*s = (struct rw_skip){ .line = line, .column = column, .func = w->func };
+}
+
+/* A statement in a list (a compound's child or a body): labels first, then
+ * the slot, the blocking markers, and the statement's own insides. */
+static void hook_stmt(struct walk *w, CXCursor c, int depth)
+{
+	enum CXCursorKind kind = clang_getCursorKind(c);
+	unsigned line, column, off = start_of(c, &line, &column);
+	const struct range *m;
+	bool covered;
+
+	if (is_label(kind)) {
+		/* label: stmt, case X: stmt, default: stmt: hook the stmt. */
+		struct kids k = kids_of(c);
+
+		if (k.n)
+			hook_stmt(w, k.c[k.n - 1], depth);
+		return;
+	}
+	if (macro_at(w, off, true)) {
+		add_skip(w, line, column);
+		return;
+	}
+	m = macro_at(w, off, false);
+	covered = m && stmt_end(w, c) <= m->end + 1;
+	if (covered) {
+		/* The whole statement is one macro invocation (plus its ';'):
+		 * the slot goes before it and nothing inside is touched. */
+		covered = m->end >= end_of(c);
+	}
+	add_point(w, kind == CXCursor_ReturnStmt ? RW_RETURN : RW_SLOT, off, line, column,
+	          4 * depth + 2);
+	if (kind == CXCursor_DeclStmt || clang_isExpression(kind)) {
+		struct call_scan cs = { .w = w };
+
+		clang_visitChildren(c, scan_calls, &cs);
+		if (clang_isExpression(kind) && clang_getCursorKind(c) == CXCursor_CallExpr && !cs.blocking) {
+			char *name = callee_name(c);
+
+			if (name && loom_is_blocking(name))
+				cs.blocking = loom_blocking_canonical(name);
+			free(name);
+		}
+		if (cs.blocking) {
+			add_point(w, RW_BLOCKING, off, line, column, 4 * depth + 3);
+			w->plan->points[w->plan->npoints - 1].end_off = stmt_end(w, c);
+			w->plan->points[w->plan->npoints - 1].callee = loom_xstrdup(cs.blocking);
+		}
+	}
+	if (!covered)
+		walk_stmt(w, c, depth);
+	else if (m && m->start == off && kind != CXCursor_DeclStmt && !clang_isExpression(kind))
+		add_skip(w, line, column);
+}
+
+/* The body of an if/else/loop/switch: a compound is walked as it is; any
+ * other statement is wrapped in braces first. */
+static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
+{
+	unsigned line, column, off = start_of(body, &line, &column);
+
+	if (clang_getCursorKind(body) == CXCursor_CompoundStmt) {
+		if (loop && !macro_at(w, off, true) && !macro_at(w, off, false))
+			add_point(w, RW_BREAK, off + 1, line, column + 1, 4 * depth + 1);
+		walk_stmt(w, body, depth);
+		return;
+	}
+	if (macro_at(w, off, true)) {
+		add_skip(w, line, column);
+		return;
+	}
+	{
+		struct rw_wrap *wr = LOOM_PUSH(w->plan->wraps, w->plan->nwraps, w->plan->wraps_cap);
+
+		*wr = (struct rw_wrap){ .open = off, .close = stmt_end(w, body), .rank = 4 * depth };
+	}
+	if (loop)
+		add_point(w, RW_BREAK, off, line, column, 4 * depth + 1);
+	hook_stmt(w, body, depth);
+}
+
+struct list_visit {
+	struct walk *w;
+	int depth;
+};
+
+static enum CXChildVisitResult hook_list_child(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct list_visit *lv = data;
+
+	(void)parent;
+	hook_stmt(lv->w, c, lv->depth);
+	return CXChildVisit_Continue;
+}
+
+/* One rule per statement kind that has statements inside it. */
+static void walk_stmt(struct walk *w, CXCursor c, int depth)
+{
+	struct kids k;
+
+	switch (clang_getCursorKind(c)) {
+	case CXCursor_CompoundStmt: {
+		/* { stmt... }: every child is a statement in a list. */
+		struct list_visit lv = { w, depth + 1 };
+
+		clang_visitChildren(c, hook_list_child, &lv);
+		break;
+	}
+	case CXCursor_IfStmt:
+		/* if (cond) then [else else]: children cond, then, else. */
+		k = kids_of(c);
+		if (k.n >= 2)
+			hook_body(w, k.c[1], depth + 1, false);
+		if (k.n >= 3)
+			hook_body(w, k.c[2], depth + 1, false);
+		break;
+	case CXCursor_WhileStmt:
+	case CXCursor_ForStmt:
+		/* while (cond) body; for (init; cond; inc) body: body is last. */
+		k = kids_of(c);
+		if (k.n)
+			hook_body(w, k.c[k.n - 1], depth + 1, true);
+		break;
+	case CXCursor_DoStmt:
+		/* do body while (cond);: body is first. */
+		k = kids_of(c);
+		if (k.n)
+			hook_body(w, k.c[0], depth + 1, true);
+		break;
+	case CXCursor_SwitchStmt:
+		/* switch (cond) body: case labels live in the body's list. */
+		k = kids_of(c);
+		if (k.n)
+			hook_body(w, k.c[k.n - 1], depth + 1, false);
+		break;
+	default:
+		/* Expressions, declarations, jumps: no statements inside that a
+		 * filter can name (statement expressions are left alone). */
+		break;
+	}
+}
+
+/* ---- functions and the translation unit ---- */
+
+static enum CXChildVisitResult find_body(CXCursor c, CXCursor parent, CXClientData data)
+{
+	(void)parent;
+	if (clang_getCursorKind(c) == CXCursor_CompoundStmt)
+		*(CXCursor *)data = c;
+	return CXChildVisit_Continue;
+}
+
+static void walk_function(struct walk *w, CXCursor fn)
+{
+	CXCursor body = clang_getNullCursor();
+	struct rw_func *f;
+	unsigned line, column, end_line, end_column, open, close;
+	CXString name;
+	struct call_scan cs = { .w = w, .record = true };
+
+	clang_visitChildren(fn, find_body, &body);
+	if (clang_Cursor_isNull(body))
+		return;
+	open = start_of(body, NULL, NULL);
+	close = end_of(body);
+	/* A body that comes out of a macro cannot be edited. */
+	if (open >= w->len || w->text[open] != '{' || close == 0 || w->text[close - 1] != '}'
+	    || macro_at(w, open, true) || macro_at(w, open, false))
+		return;
+	offset_of(clang_getRangeEnd(clang_getCursorExtent(body)), &end_line, &end_column);
+	start_of(fn, &line, &column);
+	f = LOOM_PUSH(w->plan->funcs, w->plan->nfuncs, w->plan->funcs_cap);
+	memset(f, 0, sizeof *f);
+	name = clang_getCursorSpelling(fn);
+	f->name = loom_xstrdup(clang_getCString(name));
+	clang_disposeString(name);
+	f->is_static = clang_Cursor_getStorageClass(fn) == CX_SC_Static;
+	f->line = line;
+	f->column = column;
+	f->end_line = end_line;
+	f->end_column = end_column > 1 ? end_column - 1 : 1;
+	f->body_open = open + 1;
+	w->func = (unsigned)(w->plan->nfuncs - 1);
+	clang_visitChildren(body, scan_calls, &cs);
+	walk_stmt(w, body, 0);
+}
+
+/* Function references that are not the callee of a call take the
+ * function's address (a function pointer may call it). */
+static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct walk *w = data;
+	CXCursor ref;
+
+	(void)parent;
+	if (clang_getCursorKind(c) != CXCursor_DeclRefExpr)
+		return CXChildVisit_Recurse;
+	ref = clang_getCursorReferenced(c);
+	if (clang_getCursorKind(ref) == CXCursor_FunctionDecl) {
+		unsigned off = offset_of(clang_getCursorLocation(c), NULL, NULL);
+		bool callee = false;
+		CXString s;
+
+		for (size_t i = 0; i < w->ncallee_locs && !callee; i++)
+			callee = w->callee_locs[i] == off;
+		if (!callee) {
+			s = clang_getCursorSpelling(ref);
+			*LOOM_PUSH(w->plan->address_taken, w->plan->naddress_taken,
+			           w->plan->address_taken_cap) = loom_xstrdup(clang_getCString(s));
+			clang_disposeString(s);
+		}
+	}
+	return CXChildVisit_Continue;
+}
+
+static enum CXChildVisitResult collect_macros(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct walk *w = data;
+
+	(void)parent;
+	if (clang_getCursorKind(c) == CXCursor_MacroExpansion
+	    && clang_Location_isFromMainFile(clang_getCursorLocation(c))) {
+		struct range *r = LOOM_PUSH(w->macros, w->nmacros, w->macros_cap);
+
+		r->start = start_of(c, NULL, NULL);
+		r->end = end_of(c);
+	}
+	return CXChildVisit_Continue;
+}
+
+static enum CXChildVisitResult walk_functions(CXCursor c, CXCursor parent, CXClientData data)
+{
+	(void)parent;
+	if (clang_getCursorKind(c) == CXCursor_FunctionDecl && clang_isCursorDefinition(c)
+	    && clang_Location_isFromMainFile(clang_getCursorLocation(c)))
+		walk_function(data, c);
+	return CXChildVisit_Continue;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void rw_walk(CXTranslationUnit tu, const char *text, size_t len, struct rw_plan *plan)
+{
+	struct walk w = { .tu = tu, .text = text, .len = len, .plan = plan };
+	CXCursor root = clang_getTranslationUnitCursor(tu);
+
+	/* All expansion ranges first: a function may use a macro whose
+	 * expansion the preprocessing record lists after it. */
+	clang_visitChildren(root, collect_macros, &w);
+	qsort(w.macros, w.nmacros, sizeof *w.macros, cmp_range);
+	clang_visitChildren(root, walk_functions, &w);
+	clang_visitChildren(root, find_address_taken, &w);
+	if (plan->naddress_taken) {
+		size_t out = 1;
+
+		qsort(plan->address_taken, plan->naddress_taken, sizeof (char *), cmp_str);
+		for (size_t i = 1; i < plan->naddress_taken; i++) {
+			if (strcmp(plan->address_taken[i], plan->address_taken[out - 1]))
+				plan->address_taken[out++] = plan->address_taken[i];
+			else
+				free(plan->address_taken[i]);
+		}
+		plan->naddress_taken = out;
+	}
+	free(w.macros);
+	free(w.callee_locs);
+}
+
+void rw_plan_free(struct rw_plan *plan)
+{
+	for (size_t i = 0; i < plan->nfuncs; i++) {
+		for (size_t j = 0; j < plan->funcs[i].ncalls; j++)
+			free(plan->funcs[i].calls[j].callee);
+		free(plan->funcs[i].calls);
+		free(plan->funcs[i].name);
+	}
+	for (size_t i = 0; i < plan->npoints; i++)
+		free(plan->points[i].callee);
+	for (size_t i = 0; i < plan->naddress_taken; i++)
+		free(plan->address_taken[i]);
+	free(plan->funcs);
+	free(plan->points);
+	free(plan->wraps);
+	free(plan->skips);
+	free(plan->address_taken);
+}

@@ -1,0 +1,1371 @@
+/* loom.h: the Loom runtime, header only.
+ *
+ * USAGE
+ *   You do not include this file yourself: `loom-rewrite SRC OUT` copies it
+ *   to OUT/loom-rt/ and makes the first line of every rewritten C file
+ *   include it, followed by `#line 1` so that line numbers are unchanged.
+ *   Build OUT with its own build system and flags; nothing else is needed.
+ *   At start-up each process opens an update channel (a Unix socket in a
+ *   private directory) that `loom push|ls|pop PID` talk to.
+ *
+ *   The loom CLI includes this file with LOOM_WIRE_ONLY defined, to share
+ *   the wire format (below) with the runtime: one definition for both ends.
+ *
+ * WHY NO SYSTEM HEADERS
+ *   This header comes before the program's own `#define _GNU_SOURCE` (or
+ *   _POSIX_C_SOURCE) lines; including any libc header here would fix the
+ *   feature set before the program chose it and change what it compiles to.
+ *   So the runtime uses only compiler builtins and declares the libc
+ *   functions it calls under private names bound with __asm__ labels, with
+ *   its own copies of the few kernel ABI structures it needs (Linux, LP64).
+ *
+ * WHY WEAK SYMBOLS
+ *   There is no separate runtime object to link (the build files are not
+ *   changed), so every translation unit carries the runtime; its globals and
+ *   functions are weak, and the linker keeps one copy per program.
+ */
+#ifndef LOOM_H
+#define LOOM_H
+
+#pragma GCC system_header
+
+typedef __UINT8_TYPE__ loom_u8;
+typedef __UINT16_TYPE__ loom_u16;
+typedef __UINT32_TYPE__ loom_u32;
+typedef __INT32_TYPE__ loom_i32;
+typedef __UINT64_TYPE__ loom_u64;
+
+/* ======================================================================
+ * Wire format: messages on the update channel and the compiled filter
+ * image.  All integers are little-endian host order (same machine).
+ * ====================================================================== */
+
+#define LOOM_WIRE_MAGIC 0x4d4f4f4cu    /* "LOOM" */
+#define LOOM_WIRE_VERSION 1u
+#define LOOM_WIRE_MAX_PAYLOAD 65536u   /* socket messages */
+#define LOOM_IMAGE_MAGIC 0x49464d4cu   /* "LMFI" */
+#define LOOM_IMAGE_VERSION 1u
+#define LOOM_IMAGE_MAX_SIZE (16u << 20)
+#define LOOM_IMAGE_MAX_LOCKS 1024u
+#define LOOM_IMAGE_MAX_REGIONS 4096u
+#define LOOM_IMAGE_MAX_TEXT 65536u
+#define LOOM_OPS_PER_HOOK_MAX 64u      /* ops that may run at one hook */
+#define LOOM_TIMEOUT_MAX_MS 600000u
+#define LOOM_ID_LEN 16                 /* manifest id: 16 hex digits */
+#define LOOM_REPORT_MAX_THREADS 64u
+
+enum loom_msg_type {
+	LOOM_MSG_HELLO = 1,   /* runtime -> CLI on accept: struct loom_hello + manifest path */
+	LOOM_MSG_PUSH = 2,    /* CLI -> runtime: no payload; SCM_RIGHTS [eventfd, sealed memfd];
+	                       * the CLI signals the eventfd to commit */
+	LOOM_MSG_POP = 3,     /* CLI -> runtime: struct loom_pop */
+	LOOM_MSG_LIST = 4,    /* CLI -> runtime: no payload */
+	LOOM_MSG_REPLY = 5,   /* runtime -> CLI: struct loom_reply + text + thread reports */
+	LOOM_MSG_LISTING = 6, /* runtime -> CLI: loom_u32 count, then count loom_listing + text */
+};
+
+struct loom_msg_header {
+	loom_u32 magic;
+	loom_u16 version;
+	loom_u16 type;
+	loom_u32 length; /* payload bytes that follow */
+};
+
+struct loom_hello {
+	loom_u32 pid;
+	loom_u32 nhooks;
+	char manifest_id[LOOM_ID_LEN];
+	loom_u32 path_len; /* followed by the manifest path the program was built from */
+};
+
+struct loom_pop {
+	loom_u32 filter_id;
+	loom_u32 timeout_ms;
+};
+
+enum loom_status {
+	LOOM_OK = 0,
+	LOOM_E_MALFORMED = 1, /* the message or image failed validation */
+	LOOM_E_MANIFEST = 2,  /* compiled against another manifest */
+	LOOM_E_TIMEOUT = 3,   /* evacuation did not finish in time: nothing changed */
+	LOOM_E_NOFILTER = 4,  /* pop of an unknown filter id */
+	LOOM_E_LIMIT = 5,     /* too many filters or ops at a hook */
+	LOOM_E_ABORTED = 6,   /* the CLI went away before committing */
+	LOOM_E_DENIED = 7,    /* peer is neither the same user nor root */
+};
+
+struct loom_reply {
+	loom_i32 status;   /* enum loom_status */
+	loom_u32 filter_id;
+	loom_u32 text_len; /* followed by text, then nthreads loom_thread_report */
+	loom_u32 nthreads;
+};
+
+/* Why a thread held up an evacuation (LOOM_E_TIMEOUT). */
+enum loom_thread_state {
+	LOOM_THREAD_RUNNING = 1,   /* last seen at hook `hook` (0: never seen) */
+	LOOM_THREAD_BLOCKING = 2,  /* in a blocking call at an unsafe site `hook` */
+	LOOM_THREAD_LOCKWAIT = 3,  /* waiting for a filter lock at hook `hook` */
+};
+
+struct loom_thread_report {
+	loom_u32 tid;
+	loom_u32 state;
+	loom_u32 hook;
+};
+
+struct loom_listing {
+	loom_u32 filter_id;
+	loom_u32 text_len; /* followed by text */
+	loom_u64 hits;     /* lock acquisitions */
+	loom_u64 waits;    /* acquisitions that had to wait */
+	loom_u64 wait_ns;  /* total time waited */
+};
+
+/* The compiled filter, in a sealed memfd.  Offsets are from the start of the
+ * image and 4-byte aligned; every field is validated by the runtime. */
+struct loom_image {
+	loom_u32 magic, version, size, nhooks;
+	char manifest_id[LOOM_ID_LEN];
+	loom_u32 timeout_ms;
+	loom_u32 text_off, text_len;   /* the filter's source text, for `loom ls` */
+	loom_u32 nlocks, nregions;
+	loom_u32 ops_off, nops;        /* struct loom_image_op[nops] */
+	loom_u32 danger_off, ndanger;  /* loom_u32[ndanger]: hooks inside the dangerous region */
+};
+
+enum loom_op_kind {
+	LOOM_OP_ENTER = 1,       /* acquire lock (reentrant), e.g. at a function's entry */
+	LOOM_OP_LEAVE = 2,       /* release one level of lock, at a function's exits */
+	LOOM_OP_ENTER_RANGE = 3, /* acquire lock unless this thread is already inside region */
+	LOOM_OP_LEAVE_RANGE = 4, /* release lock if this thread is inside region */
+};
+
+struct loom_image_op {
+	loom_u32 hook;
+	loom_u16 kind;
+	loom_u16 lock;   /* < nlocks */
+	loom_u32 region; /* < nregions (ranges only) */
+};
+
+#ifndef LOOM_WIRE_ONLY
+
+/* ======================================================================
+ * Hooks: what loom-rewrite inserts.  With no filter installed and no update
+ * in progress each is one load of read-mostly state and a predicted branch.
+ * ====================================================================== */
+
+#if defined(__has_include)
+#if __has_include("loom-config.h")
+#include "loom-config.h" /* LOOM_MANIFEST_ID, LOOM_MANIFEST_PATH, LOOM_NHOOKS */
+#endif
+#endif
+#ifndef LOOM_MANIFEST_ID
+#define LOOM_MANIFEST_ID "0000000000000000"
+#define LOOM_MANIFEST_PATH ""
+#define LOOM_NHOOKS 0u
+#endif
+
+#define LOOM__FILTERS 1 /* loom__active: some filter is installed */
+#define LOOM__UPDATING 2 /* loom__active: an evacuation is in progress */
+
+struct loom__thread;
+extern int loom__active;
+extern __thread struct loom__thread loom__self;
+void loom__slot(loom_u32 id);
+void loom__cond_break(loom_u32 id);
+void loom__register(void);
+void loom__after_blocking(loom_u32 id);
+void loom__exit_hook(const loom_u32 *id);
+
+struct loom__thread {
+	int tid;                  /* 0: not registered yet */
+	loom_u32 blocking;        /* hook id of the blocking call in progress, or 0 */
+	int parked;               /* waiting for the update engine */
+	loom_u32 last_hook;       /* last hook seen on the slow path */
+	const void *wait_lock;    /* filter lock being waited for */
+	loom_u32 inside[8];       /* range regions this thread is inside */
+	loom_u32 ninside;
+	struct loom__thread *next, *prev;
+};
+
+#define LOOM__ON(bit) __builtin_expect(__atomic_load_n(&loom__active, __ATOMIC_RELAXED) & (bit), 0)
+
+/* An event a filter can name by file:line. */
+#define LOOM_SLOT(id) \
+	do { if (LOOM__ON(LOOM__FILTERS | LOOM__UPDATING)) loom__slot(id); } while (0)
+
+/* A pause point for evacuation: function entry and loop body start. */
+#define LOOM_COND_BREAK(id) \
+	do { if (LOOM__ON(LOOM__UPDATING)) loom__cond_break(id); } while (0)
+
+/* Function entry: the entry cond_break, an exit guard whose cleanup runs the
+ * exit slot after the return value is computed, and the entry slot.
+ * FALLOFF is the exit id used when control falls off the end. */
+#define LOOM_FUNCTION_ENTRY(brk, entry, falloff) \
+	__attribute__((cleanup(loom__exit_hook), unused)) loom_u32 loom__exit_id = (falloff); \
+	LOOM_COND_BREAK(brk); LOOM_SLOT(entry)
+
+/* Before a return statement: which exit slot the guard reports. */
+#define LOOM_RETURN(exit) (loom__exit_id = (exit))
+
+/* Around a statement that calls a blocking function: a thread parked in the
+ * kernel at a safe site does not hold up an update, and waits for the update
+ * to finish before it runs on. */
+#define LOOM_BLOCKING_BEGIN(id) \
+	do { \
+		if (__builtin_expect(!loom__self.tid, 0)) loom__register(); \
+		__atomic_store_n(&loom__self.blocking, (id), __ATOMIC_SEQ_CST); \
+	} while (0)
+#define LOOM_BLOCKING_END(id) \
+	do { \
+		__atomic_store_n(&loom__self.blocking, 0, __ATOMIC_SEQ_CST); \
+		if (__builtin_expect(__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING, 0)) \
+			loom__after_blocking(id); \
+	} while (0)
+
+#ifndef LOOM_NO_IMPLEMENTATION
+/* ======================================================================
+ * Implementation.  Private names are loom__*; all definitions are weak.
+ * ====================================================================== */
+
+#define LOOM__WEAK __attribute__((weak))
+#define LOOM__NULL ((void *)0)
+
+/* ---- libc, under private names (see WHY NO SYSTEM HEADERS) ---- */
+typedef struct { __attribute__((aligned(16))) unsigned char b[64]; } loom__mutex_t;
+typedef struct { __attribute__((aligned(16))) unsigned char b[64]; } loom__cond_t;
+struct loom__timespec { long tv_sec, tv_nsec; };
+struct loom__sockaddr_un { unsigned short family; char path[108]; };
+struct loom__iovec { void *base; unsigned long len; };
+struct loom__msghdr {
+	void *name; unsigned namelen; struct loom__iovec *iov; unsigned long iovlen;
+	void *control; unsigned long controllen; int flags;
+};
+struct loom__cmsghdr { unsigned long len; int level, type; };
+struct loom__pollfd { int fd; short events, revents; };
+struct loom__ucred { int pid; unsigned uid, gid; };
+struct loom__statx {
+	loom_u32 mask, blksize; loom_u64 attributes; loom_u32 nlink, uid, gid;
+	loom_u16 mode; unsigned char rest[226];
+};
+struct loom__dirent64 { loom_u64 ino; long off; unsigned short reclen; unsigned char type; char name[]; };
+
+extern void *loom__c_malloc(unsigned long) __asm__("malloc");
+extern void *loom__c_calloc(unsigned long, unsigned long) __asm__("calloc");
+extern void loom__c_free(void *) __asm__("free");
+extern int *loom__c_errno(void) __asm__("__errno_location");
+extern int loom__c_snprintf(char *, unsigned long, const char *, ...) __asm__("snprintf")
+	__attribute__((format(printf, 3, 4)));
+extern char *loom__c_getenv(const char *) __asm__("getenv");
+extern int loom__c_getpid(void) __asm__("getpid");
+extern int loom__c_gettid(void) __asm__("gettid");
+extern unsigned loom__c_geteuid(void) __asm__("geteuid");
+extern int loom__c_clock_gettime(int, struct loom__timespec *) __asm__("clock_gettime");
+extern int loom__c_mutex_init(loom__mutex_t *, const void *) __asm__("pthread_mutex_init");
+extern int loom__c_mutex_lock(loom__mutex_t *) __asm__("pthread_mutex_lock");
+extern int loom__c_mutex_unlock(loom__mutex_t *) __asm__("pthread_mutex_unlock");
+extern int loom__c_cond_init(loom__cond_t *, const void *) __asm__("pthread_cond_init");
+extern int loom__c_cond_wait(loom__cond_t *, loom__mutex_t *) __asm__("pthread_cond_wait");
+extern int loom__c_cond_clockwait(loom__cond_t *, loom__mutex_t *, int, const struct loom__timespec *)
+	__asm__("pthread_cond_clockwait");
+extern int loom__c_cond_broadcast(loom__cond_t *) __asm__("pthread_cond_broadcast");
+extern int loom__c_cond_signal(loom__cond_t *) __asm__("pthread_cond_signal");
+extern int loom__c_pthread_create(unsigned long *, const void *, void *(*)(void *), void *)
+	__asm__("pthread_create");
+extern int loom__c_pthread_detach(unsigned long) __asm__("pthread_detach");
+extern int loom__c_key_create(unsigned *, void (*)(void *)) __asm__("pthread_key_create");
+extern int loom__c_setspecific(unsigned, const void *) __asm__("pthread_setspecific");
+extern int loom__c_sigfillset(void *) __asm__("sigfillset");
+extern int loom__c_sigmask(int, const void *, void *) __asm__("pthread_sigmask");
+extern int loom__c_atfork(void (*)(void), void (*)(void), void (*)(void)) __asm__("pthread_atfork");
+extern int loom__c_socket(int, int, int) __asm__("socket");
+extern int loom__c_bind(int, const void *, unsigned) __asm__("bind");
+extern int loom__c_listen(int, int) __asm__("listen");
+extern int loom__c_accept4(int, void *, void *, int) __asm__("accept4");
+extern int loom__c_getsockopt(int, int, int, void *, unsigned *) __asm__("getsockopt");
+extern int loom__c_setsockopt(int, int, int, const void *, unsigned) __asm__("setsockopt");
+extern long loom__c_recvmsg(int, struct loom__msghdr *, int) __asm__("recvmsg");
+extern long loom__c_send(int, const void *, unsigned long, int) __asm__("send");
+extern long loom__c_read(int, void *, unsigned long) __asm__("read");
+extern long loom__c_write(int, const void *, unsigned long) __asm__("write");
+extern int loom__c_close(int) __asm__("close");
+extern int loom__c_open(const char *, int, ...) __asm__("open");
+extern int loom__c_poll(struct loom__pollfd *, unsigned long, int) __asm__("poll");
+extern int loom__c_eventfd(unsigned, int) __asm__("eventfd");
+extern int loom__c_fcntl(int, int, ...) __asm__("fcntl");
+extern long loom__c_lseek(int, long, int) __asm__("lseek");
+extern void *loom__c_mmap(void *, unsigned long, int, int, int, long) __asm__("mmap");
+extern int loom__c_munmap(void *, unsigned long) __asm__("munmap");
+extern int loom__c_mkdir(const char *, unsigned) __asm__("mkdir");
+extern int loom__c_chmod(const char *, unsigned) __asm__("chmod");
+extern int loom__c_unlink(const char *) __asm__("unlink");
+extern long loom__c_readlink(const char *, char *, unsigned long) __asm__("readlink");
+extern int loom__c_statx(int, const char *, int, unsigned, struct loom__statx *) __asm__("statx");
+extern long loom__c_getdents64(int, void *, unsigned long) __asm__("getdents64");
+
+/* Linux generic ABI values (x86_64, aarch64, riscv64). */
+#define LOOM__EINTR 4
+#define LOOM__EAGAIN 11
+#define LOOM__EEXIST 17
+#define LOOM__ETIMEDOUT 110
+#define LOOM__CLOCK_MONOTONIC 1
+#define LOOM__AF_UNIX 1
+#define LOOM__SOCK_STREAM 1
+#define LOOM__SOCK_CLOEXEC 02000000
+#define LOOM__SOL_SOCKET 1
+#define LOOM__SO_PEERCRED 17
+#define LOOM__SO_RCVTIMEO 20
+#define LOOM__SO_SNDTIMEO 21
+#define LOOM__SCM_RIGHTS 1
+#define LOOM__MSG_NOSIGNAL 0x4000
+#define LOOM__MSG_CTRUNC 0x8
+#define LOOM__MSG_CMSG_CLOEXEC 0x40000000
+#define LOOM__POLLIN 0x1
+#define LOOM__POLLERR 0x8
+#define LOOM__POLLHUP 0x10
+#define LOOM__O_RDONLY 0
+#define LOOM__O_CLOEXEC 02000000
+#define LOOM__EFD_CLOEXEC 02000000
+#define LOOM__F_GET_SEALS 1034
+#define LOOM__F_SEAL_SHRINK 2
+#define LOOM__F_SEAL_GROW 4
+#define LOOM__F_SEAL_WRITE 8
+#define LOOM__PROT_READ 1
+#define LOOM__MAP_PRIVATE 2
+#define LOOM__SIG_SETMASK 2
+#define LOOM__AT_FDCWD (-100)
+#define LOOM__AT_SYMLINK_NOFOLLOW 0x100
+#define LOOM__STATX_BASIC 0x7ffu
+#define LOOM__S_IFMT 0170000
+#define LOOM__S_IFDIR 0040000
+
+/* ---- process-wide state (one copy per program: weak) ---- */
+
+/* LOOM__FILTERS | LOOM__UPDATING; read by every hook. */
+LOOM__WEAK int loom__active;
+LOOM__WEAK __thread struct loom__thread loom__self;
+LOOM__WEAK const char loom__manifest_id[LOOM_ID_LEN + 1] = LOOM_MANIFEST_ID;
+LOOM__WEAK const char loom__manifest_path[] = LOOM_MANIFEST_PATH;
+LOOM__WEAK const loom_u32 loom__nhooks = LOOM_NHOOKS;
+
+struct loom__lock {
+	loom__mutex_t m;
+	loom__cond_t c;
+	int owner;       /* tid, 0 when free */
+	loom_u32 depth;
+	loom_u64 hits, waits, wait_ns;
+};
+
+struct loom__op {
+	loom_u16 kind;
+	struct loom__lock *lock;
+	loom_u32 region; /* process-wide region key (ranges) */
+};
+
+struct loom__filter {
+	loom_u32 id;
+	char *text;
+	loom_u32 nlocks;
+	struct loom__lock *locks;
+	loom_u32 region_base;
+	struct loom_image_op *ops;
+	loom_u32 nops;
+	loom_u32 *danger;
+	loom_u32 ndanger;
+	struct loom__filter *next;
+};
+
+/* Ops by hook, in CSR form: ops[start[h] .. start[h+1]).  Replaced whole at
+ * each install, while every thread is evacuated, so hooks read it without
+ * locks. */
+struct loom__table {
+	loom_u32 *start;
+	struct loom__op *ops;
+};
+
+struct loom__rt {
+	int started, pid, engine_tid, listen_fd, wake_fd;
+	unsigned tls_key;
+	loom__mutex_t lock;      /* registry, filters, evacuation state */
+	loom__cond_t engine_cv;  /* a thread parked or changed state */
+	loom__cond_t resume_cv;  /* an evacuation ended */
+	loom_u64 generation;     /* bumped at the end of every evacuation */
+	struct loom__thread *threads;
+	struct loom__filter *filters;
+	struct loom__table *table;
+	unsigned char *armed;    /* per hook: safe during the current evacuation */
+	const struct loom__filter *removing; /* its locks do not count as safe waits */
+	loom_u32 next_filter_id, next_region;
+	char sock_path[108];
+};
+LOOM__WEAK struct loom__rt loom__rt;
+
+/* ---- small helpers ---- */
+
+LOOM__WEAK loom_u64 loom__now_ns(void)
+{
+	struct loom__timespec ts;
+
+	loom__c_clock_gettime(LOOM__CLOCK_MONOTONIC, &ts);
+	return (loom_u64)ts.tv_sec * 1000000000u + (loom_u64)ts.tv_nsec;
+}
+
+LOOM__WEAK void loom__lock_rt(void) { loom__c_mutex_lock(&loom__rt.lock); }
+LOOM__WEAK void loom__unlock_rt(void) { loom__c_mutex_unlock(&loom__rt.lock); }
+
+LOOM__WEAK void loom__warn(const char *what)
+{
+	char buf[300];
+	int n = loom__c_snprintf(buf, sizeof buf, "loom[%d]: %s\n", loom__c_getpid(), what);
+
+	if (n > 0)
+		(void)!loom__c_write(2, buf, (unsigned long)(n < (int)sizeof buf ? n : (int)sizeof buf - 1));
+}
+
+/* ---- thread registry ---- */
+
+LOOM__WEAK void loom__thread_gone(void *p)
+{
+	struct loom__thread *t = (struct loom__thread *)p;
+
+	loom__lock_rt();
+	if (t->prev)
+		t->prev->next = t->next;
+	else if (loom__rt.threads == t)
+		loom__rt.threads = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	t->next = t->prev = LOOM__NULL;
+	t->tid = 0;
+	loom__c_cond_signal(&loom__rt.engine_cv);
+	loom__unlock_rt();
+}
+
+LOOM__WEAK void loom__init(void);
+
+LOOM__WEAK void loom__register(void)
+{
+	struct loom__thread *t = &loom__self;
+
+	loom__init();
+	if (t->tid)
+		return;
+	loom__lock_rt();
+	t->tid = loom__c_gettid();
+	t->prev = LOOM__NULL;
+	t->next = loom__rt.threads;
+	if (t->next)
+		t->next->prev = t;
+	loom__rt.threads = t;
+	loom__unlock_rt();
+	/* Deregister when the thread exits. */
+	loom__c_setspecific(loom__rt.tls_key, t);
+}
+
+/* Parks the calling thread until the current evacuation ends, if the hook it
+ * stands at is safe for it.  Called with the runtime lock held. */
+LOOM__WEAK void loom__park_locked(struct loom__thread *t, loom_u32 id)
+{
+	loom_u64 gen = loom__rt.generation;
+
+	if (!(__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)
+	    || !loom__rt.armed || !loom__rt.armed[id])
+		return;
+	t->parked = 1;
+	t->last_hook = id;
+	loom__c_cond_signal(&loom__rt.engine_cv);
+	while (gen == loom__rt.generation)
+		loom__c_cond_wait(&loom__rt.resume_cv, &loom__rt.lock);
+	t->parked = 0;
+}
+
+/* A hook reached while a blocking marker is still set means the statement
+ * went on from the blocking call into other instrumented code: the thread is
+ * no longer parked in the kernel, so it must stop counting as such. */
+LOOM__WEAK void loom__leave_blocking(struct loom__thread *t)
+{
+	loom_u32 b = __atomic_exchange_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
+
+	if (b && (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING))
+		loom__after_blocking(b);
+}
+
+LOOM__WEAK void loom__cond_break(loom_u32 id)
+{
+	if (!loom__self.tid)
+		loom__register();
+	loom__leave_blocking(&loom__self);
+	loom__lock_rt();
+	loom__park_locked(&loom__self, id);
+	loom__unlock_rt();
+}
+
+LOOM__WEAK void loom__after_blocking(loom_u32 id)
+{
+	if (!loom__self.tid)
+		loom__register();
+	loom__lock_rt();
+	loom__park_locked(&loom__self, id);
+	loom__unlock_rt();
+}
+
+/* ---- filter operations ---- */
+
+LOOM__WEAK void loom__acquire(struct loom__thread *t, struct loom__lock *l, loom_u32 hook)
+{
+	loom__c_mutex_lock(&l->m);
+	if (l->owner == t->tid) {
+		l->depth++;
+		loom__c_mutex_unlock(&l->m);
+		return;
+	}
+	if (l->owner) {
+		loom_u64 start = loom__now_ns();
+
+		/* While waiting the thread counts as parked at HOOK for an
+		 * evacuation, unless it is this lock's filter that goes away. */
+		__atomic_store_n(&t->wait_lock, (const void *)l, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&t->blocking, hook, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING) {
+			loom__lock_rt();
+			loom__c_cond_signal(&loom__rt.engine_cv);
+			loom__unlock_rt();
+		}
+		while (l->owner)
+			loom__c_cond_wait(&l->c, &l->m);
+		l->waits++;
+		l->wait_ns += loom__now_ns() - start;
+	}
+	l->owner = t->tid;
+	l->depth = 1;
+	l->hits++;
+	loom__c_mutex_unlock(&l->m);
+	if (__atomic_load_n(&t->blocking, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&t->wait_lock, LOOM__NULL, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)
+			loom__after_blocking(hook);
+	}
+}
+
+LOOM__WEAK void loom__release(struct loom__thread *t, struct loom__lock *l)
+{
+	loom__c_mutex_lock(&l->m);
+	/* A thread that does not hold the lock has nothing to release (it
+	 * cannot happen for a filter installed by evacuation). */
+	if (l->owner == t->tid && --l->depth == 0) {
+		l->owner = 0;
+		loom__c_cond_signal(&l->c);
+	}
+	loom__c_mutex_unlock(&l->m);
+}
+
+LOOM__WEAK int loom__inside(struct loom__thread *t, loom_u32 region, int remove)
+{
+	for (loom_u32 i = 0; i < t->ninside; i++)
+		if (t->inside[i] == region) {
+			if (remove)
+				t->inside[i] = t->inside[--t->ninside];
+			return 1;
+		}
+	return 0;
+}
+
+LOOM__WEAK void loom__slot(loom_u32 id)
+{
+	struct loom__thread *t = &loom__self;
+	struct loom__table *table;
+	struct loom__op ops[LOOM_OPS_PER_HOOK_MAX];
+	loom_u32 n;
+
+	if (!t->tid)
+		loom__register();
+	loom__leave_blocking(t);
+	t->last_hook = id;
+	table = __atomic_load_n(&loom__rt.table, __ATOMIC_ACQUIRE);
+	if (!table || id > loom__nhooks)
+		return;
+	/* Copy first: an op may wait, and the table may be replaced meanwhile. */
+	n = table->start[id + 1] - table->start[id];
+	__builtin_memcpy(ops, &table->ops[table->start[id]], n * sizeof ops[0]);
+	for (loom_u32 i = 0; i < n; i++) {
+		switch (ops[i].kind) {
+		case LOOM_OP_ENTER:
+			loom__acquire(t, ops[i].lock, id);
+			break;
+		case LOOM_OP_LEAVE:
+			loom__release(t, ops[i].lock);
+			break;
+		case LOOM_OP_ENTER_RANGE:
+			if (t->ninside < sizeof t->inside / sizeof t->inside[0]
+			    && !loom__inside(t, ops[i].region, 0)) {
+				t->inside[t->ninside++] = ops[i].region;
+				loom__acquire(t, ops[i].lock, id);
+			}
+			break;
+		case LOOM_OP_LEAVE_RANGE:
+			if (loom__inside(t, ops[i].region, 1))
+				loom__release(t, ops[i].lock);
+			break;
+		}
+	}
+}
+
+LOOM__WEAK void loom__exit_hook(const loom_u32 *id)
+{
+	LOOM_SLOT(*id);
+}
+
+/* ---- installing: tables and evacuation ---- */
+
+LOOM__WEAK void loom__free_table(struct loom__table *t)
+{
+	if (t) {
+		loom__c_free(t->start);
+		loom__c_free(t->ops);
+		loom__c_free(t);
+	}
+}
+
+LOOM__WEAK void loom__free_filter(struct loom__filter *f)
+{
+	if (f) {
+		loom__c_free(f->text);
+		loom__c_free(f->locks);
+		loom__c_free(f->ops);
+		loom__c_free(f->danger);
+		loom__c_free(f);
+	}
+}
+
+/* Builds the op table for FILTERS (leaves before enters at a hook, so that a
+ * range boundary releases one region before it takes the next; enters in
+ * filter order, so every thread takes locks in one order).  Returns NULL when
+ * FILTERS is empty or on failure (*ERR set). */
+LOOM__WEAK struct loom__table *loom__build_table(struct loom__filter *filters, int *err)
+{
+	loom_u32 nh = loom__nhooks, total = 0, *count;
+	struct loom__table *t;
+
+	*err = 0;
+	if (!filters)
+		return LOOM__NULL;
+	count = (loom_u32 *)loom__c_calloc(nh + 2, sizeof *count);
+	t = (struct loom__table *)loom__c_calloc(1, sizeof *t);
+	if (!count || !t)
+		goto oom;
+	for (struct loom__filter *f = filters; f; f = f->next)
+		for (loom_u32 i = 0; i < f->nops; i++)
+			if (++count[f->ops[i].hook] > LOOM_OPS_PER_HOOK_MAX) {
+				*err = LOOM_E_LIMIT;
+				goto fail;
+			} else
+				total++;
+	t->start = (loom_u32 *)loom__c_calloc(nh + 2, sizeof *t->start);
+	t->ops = (struct loom__op *)loom__c_calloc(total ? total : 1, sizeof *t->ops);
+	if (!t->start || !t->ops)
+		goto oom;
+	for (loom_u32 h = 1; h <= nh + 1; h++)
+		t->start[h] = t->start[h - 1] + count[h - 1];
+	__builtin_memset(count, 0, (nh + 2) * sizeof *count);
+	for (int pass = 0; pass < 2; pass++) {
+		/* pass 0: leaves (ranges then functions); pass 1: enters. */
+		for (struct loom__filter *f = filters; f; f = f->next)
+			for (loom_u32 i = 0; i < f->nops; i++) {
+				const struct loom_image_op *o = &f->ops[i];
+				int leave = o->kind == LOOM_OP_LEAVE || o->kind == LOOM_OP_LEAVE_RANGE;
+				struct loom__op *d;
+
+				if (leave != (pass == 0))
+					continue;
+				d = &t->ops[t->start[o->hook] + count[o->hook]++];
+				d->kind = o->kind;
+				d->lock = &f->locks[o->lock];
+				d->region = f->region_base + o->region;
+			}
+	}
+	loom__c_free(count);
+	return t;
+oom:
+	*err = LOOM_E_LIMIT;
+fail:
+	loom__c_free(count);
+	loom__free_table(t);
+	return LOOM__NULL;
+}
+
+/* Is every thread but the engine evacuated?  Called with the lock held.
+ * Fills REPORT with the threads that are not (at most LOOM_REPORT_MAX_THREADS). */
+LOOM__WEAK int loom__all_evacuated(struct loom_thread_report *report, loom_u32 *nreport)
+{
+	char buf[4096];
+	int fd = loom__c_open("/proc/self/task", LOOM__O_RDONLY | LOOM__O_CLOEXEC), ok = 1;
+	long n;
+
+	*nreport = 0;
+	if (fd < 0)
+		return 0;
+	while ((n = loom__c_getdents64(fd, buf, sizeof buf)) > 0) {
+		for (long off = 0; off < n;) {
+			struct loom__dirent64 *d = (struct loom__dirent64 *)(void *)(buf + off);
+			struct loom__thread *t;
+			int tid = 0;
+			loom_u32 state = 0, hook = 0, b;
+
+			off += d->reclen;
+			for (const char *p = d->name; *p >= '0' && *p <= '9'; p++)
+				tid = tid * 10 + (*p - '0');
+			if (!tid || tid == loom__rt.engine_tid)
+				continue;
+			for (t = loom__rt.threads; t && t->tid != tid; t = t->next)
+				;
+			if (!t) {
+				state = LOOM_THREAD_RUNNING;
+			} else if (!t->parked) {
+				b = __atomic_load_n(&t->blocking, __ATOMIC_SEQ_CST);
+				hook = b ? b : t->last_hook;
+				if (!b || !loom__rt.armed[b])
+					state = b && t->wait_lock ? LOOM_THREAD_LOCKWAIT
+					      : b ? LOOM_THREAD_BLOCKING : LOOM_THREAD_RUNNING;
+				else if (t->wait_lock && loom__rt.removing) {
+					const struct loom__filter *f = loom__rt.removing;
+					const struct loom__lock *l = (const struct loom__lock *)t->wait_lock;
+
+					if (l >= f->locks && l < f->locks + f->nlocks)
+						state = LOOM_THREAD_LOCKWAIT;
+				}
+			}
+			if (state) {
+				ok = 0;
+				if (*nreport < LOOM_REPORT_MAX_THREADS)
+					report[(*nreport)++] = (struct loom_thread_report){ (loom_u32)tid, state, hook };
+			}
+		}
+	}
+	loom__c_close(fd);
+	return ok;
+}
+
+/* The evacuation algorithm: arm every hook outside DANGER, make every hook
+ * take the slow path, wait until each thread is parked at an armed
+ * cond_break or waits at an armed blocking site, then call INSTALL with all
+ * threads stopped; give up after TIMEOUT_MS with nothing changed.  Returns
+ * LOOM_OK, LOOM_E_TIMEOUT (REPORT filled) or INSTALL's error. */
+LOOM__WEAK int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_u32 timeout_ms,
+                              int (*install)(void *), void *arg,
+                              struct loom_thread_report *report, loom_u32 *nreport)
+{
+	loom_u64 deadline = loom__now_ns() + (loom_u64)timeout_ms * 1000000u;
+	int status;
+
+	loom__lock_rt();
+	__builtin_memset(loom__rt.armed, 1, loom__nhooks + 1);
+	for (loom_u32 i = 0; i < ndanger; i++)
+		loom__rt.armed[danger[i]] = 0;
+	__atomic_or_fetch(&loom__active, LOOM__UPDATING, __ATOMIC_SEQ_CST);
+	for (;;) {
+		loom_u64 now, wake;
+		struct loom__timespec ts;
+
+		if (loom__all_evacuated(report, nreport)) {
+			status = install(arg);
+			break;
+		}
+		now = loom__now_ns();
+		if (now >= deadline) {
+			status = LOOM_E_TIMEOUT;
+			break;
+		}
+		/* Parking threads signal; a thread entering a blocking call or
+		 * exiting does not, hence the short re-check period. */
+		wake = now + 2000000u < deadline ? now + 2000000u : deadline;
+		ts.tv_sec = (long)(wake / 1000000000u);
+		ts.tv_nsec = (long)(wake % 1000000000u);
+		loom__c_cond_clockwait(&loom__rt.engine_cv, &loom__rt.lock, LOOM__CLOCK_MONOTONIC, &ts);
+	}
+	__builtin_memset(loom__rt.armed, 0, loom__nhooks + 1);
+	__atomic_store_n(&loom__active, loom__rt.table ? LOOM__FILTERS : 0, __ATOMIC_SEQ_CST);
+	loom__rt.generation++;
+	loom__c_cond_broadcast(&loom__rt.resume_cv);
+	loom__unlock_rt();
+	return status;
+}
+
+/* INSTALL callbacks: run with every thread evacuated and the lock held. */
+LOOM__WEAK int loom__install_push(void *arg)
+{
+	struct loom__filter *f = (struct loom__filter *)arg, **tail = &loom__rt.filters;
+	struct loom__table *old = loom__rt.table, *t;
+	int err;
+
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = f;
+	t = loom__build_table(loom__rt.filters, &err);
+	if (err) {
+		*tail = LOOM__NULL;
+		return err;
+	}
+	__atomic_store_n(&loom__rt.table, t, __ATOMIC_RELEASE);
+	loom__free_table(old);
+	return LOOM_OK;
+}
+
+LOOM__WEAK int loom__install_pop(void *arg)
+{
+	struct loom__filter *f = (struct loom__filter *)arg, **p = &loom__rt.filters;
+	struct loom__table *old = loom__rt.table, *t;
+	int err;
+
+	while (*p != f)
+		p = &(*p)->next;
+	*p = f->next;
+	t = loom__build_table(loom__rt.filters, &err);
+	if (err) {
+		f->next = *p;
+		*p = f;
+		return err;
+	}
+	__atomic_store_n(&loom__rt.table, t, __ATOMIC_RELEASE);
+	loom__free_table(old);
+	return LOOM_OK;
+}
+
+/* ---- the update channel ---- */
+
+struct loom__reply {
+	struct loom_reply r;
+	char text[512];
+	struct loom_thread_report threads[LOOM_REPORT_MAX_THREADS];
+};
+
+LOOM__WEAK int loom__send_all(int fd, const void *buf, unsigned long len)
+{
+	const char *p = (const char *)buf;
+
+	while (len) {
+		long w = loom__c_send(fd, p, len, LOOM__MSG_NOSIGNAL);
+
+		if (w < 0 && *loom__c_errno() == LOOM__EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (unsigned long)w;
+	}
+	return 0;
+}
+
+LOOM__WEAK int loom__send_msg(int fd, loom_u16 type, const void *a, loom_u32 alen,
+                              const void *b, loom_u32 blen, const void *c, loom_u32 clen)
+{
+	struct loom_msg_header h = { LOOM_WIRE_MAGIC, LOOM_WIRE_VERSION, type, alen + blen + clen };
+
+	return loom__send_all(fd, &h, sizeof h) < 0 || loom__send_all(fd, a, alen) < 0
+	       || loom__send_all(fd, b, blen) < 0 || loom__send_all(fd, c, clen) < 0 ? -1 : 0;
+}
+
+LOOM__WEAK void loom__reply(int fd, struct loom__reply *rep)
+{
+	rep->r.text_len = (loom_u32)__builtin_strlen(rep->text);
+	loom__send_msg(fd, LOOM_MSG_REPLY, &rep->r, sizeof rep->r, rep->text, rep->r.text_len,
+	               rep->threads, rep->r.nthreads * (loom_u32)sizeof rep->threads[0]);
+}
+
+#define LOOM__FAIL(rep, code, ...) \
+	((rep)->r.status = (code), loom__c_snprintf((rep)->text, sizeof (rep)->text, __VA_ARGS__), -1)
+
+/* Checks every byte of an image of SIZE bytes against the program's
+ * manifest: header, bounds, alignment, ids and op kinds.  Returns 0 or -1
+ * with REP filled. */
+LOOM__WEAK int loom__validate_image(const unsigned char *base, loom_u64 size, struct loom__reply *rep)
+{
+	const struct loom_image *im = (const struct loom_image *)(const void *)base;
+	const struct loom_image_op *ops;
+	const loom_u32 *danger;
+
+	if (size < sizeof *im || im->magic != LOOM_IMAGE_MAGIC)
+		return LOOM__FAIL(rep, LOOM_E_MALFORMED, "not a filter image");
+	if (im->version != LOOM_IMAGE_VERSION)
+		return LOOM__FAIL(rep, LOOM_E_MALFORMED, "filter image version %u, this runtime reads %u",
+		                  im->version, LOOM_IMAGE_VERSION);
+	if (im->size != size)
+		return LOOM__FAIL(rep, LOOM_E_MALFORMED, "image size %u does not match its memfd (%llu bytes)",
+		                  im->size, (unsigned long long)size);
+	if (__builtin_memcmp(im->manifest_id, loom__manifest_id, LOOM_ID_LEN) || im->nhooks != loom__nhooks)
+		return LOOM__FAIL(rep, LOOM_E_MANIFEST, "filter compiled against manifest %.16s, "
+		                  "this program was built from manifest %s", im->manifest_id, loom__manifest_id);
+	if (im->timeout_ms == 0 || im->timeout_ms > LOOM_TIMEOUT_MAX_MS)
+		return LOOM__FAIL(rep, LOOM_E_MALFORMED, "timeout %u ms out of range", im->timeout_ms);
+	if (im->nlocks == 0 || im->nlocks > LOOM_IMAGE_MAX_LOCKS || im->nregions > LOOM_IMAGE_MAX_REGIONS)
+		return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad lock or region count");
+	if (im->text_len == 0 || im->text_len > LOOM_IMAGE_MAX_TEXT || im->text_off > size
+	    || im->text_len > size - im->text_off || __builtin_memchr(base + im->text_off, 0, im->text_len))
+		return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad filter text");
+	if (im->ops_off % 4 || im->ops_off > size || im->nops == 0
+	    || im->nops > (size - im->ops_off) / sizeof *ops)
+		return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad op table");
+	if (im->danger_off % 4 || im->danger_off > size
+	    || im->ndanger > (size - im->danger_off) / sizeof *danger)
+		return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad dangerous-hook table");
+	ops = (const struct loom_image_op *)(const void *)(base + im->ops_off);
+	danger = (const loom_u32 *)(const void *)(base + im->danger_off);
+	for (loom_u32 i = 0; i < im->nops; i++) {
+		int range = ops[i].kind == LOOM_OP_ENTER_RANGE || ops[i].kind == LOOM_OP_LEAVE_RANGE;
+
+		if (ops[i].hook < 1 || ops[i].hook > loom__nhooks || ops[i].lock >= im->nlocks
+		    || ops[i].kind < LOOM_OP_ENTER || ops[i].kind > LOOM_OP_LEAVE_RANGE
+		    || (range ? ops[i].region >= im->nregions : ops[i].region != 0))
+			return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad op %u", i);
+	}
+	for (loom_u32 i = 0; i < im->ndanger; i++)
+		if (danger[i] < 1 || danger[i] > loom__nhooks)
+			return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad dangerous hook %u", i);
+	return 0;
+}
+
+/* Copies a validated image into a new filter (the memfd is unmapped after). */
+LOOM__WEAK struct loom__filter *loom__make_filter(const unsigned char *base)
+{
+	const struct loom_image *im = (const struct loom_image *)(const void *)base;
+	struct loom__filter *f = (struct loom__filter *)loom__c_calloc(1, sizeof *f);
+
+	if (!f)
+		return LOOM__NULL;
+	f->text = (char *)loom__c_calloc(im->text_len + 1, 1);
+	f->locks = (struct loom__lock *)loom__c_calloc(im->nlocks, sizeof *f->locks);
+	f->ops = (struct loom_image_op *)loom__c_calloc(im->nops, sizeof *f->ops);
+	f->danger = (loom_u32 *)loom__c_calloc(im->ndanger ? im->ndanger : 1, sizeof *f->danger);
+	if (!f->text || !f->locks || !f->ops || !f->danger) {
+		loom__free_filter(f);
+		return LOOM__NULL;
+	}
+	__builtin_memcpy(f->text, base + im->text_off, im->text_len);
+	__builtin_memcpy(f->ops, base + im->ops_off, im->nops * sizeof *f->ops);
+	__builtin_memcpy(f->danger, base + im->danger_off, im->ndanger * sizeof *f->danger);
+	f->nlocks = im->nlocks;
+	f->nops = im->nops;
+	f->ndanger = im->ndanger;
+	for (loom_u32 i = 0; i < f->nlocks; i++) {
+		loom__c_mutex_init(&f->locks[i].m, LOOM__NULL);
+		loom__c_cond_init(&f->locks[i].c, LOOM__NULL);
+	}
+	return f;
+}
+
+LOOM__WEAK int loom__is_eventfd(int fd)
+{
+	char path[40], link[64];
+	long n;
+
+	loom__c_snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	n = loom__c_readlink(path, link, sizeof link - 1);
+	if (n < 0)
+		return 0;
+	link[n] = 0;
+	return !__builtin_strcmp(link, "anon_inode:[eventfd]");
+}
+
+/* PUSH: the CLI passed [eventfd, sealed memfd].  Validate the image, wait for
+ * the commit signal on the eventfd (EOF on the socket first means the CLI
+ * died: change nothing), then evacuate and install. */
+LOOM__WEAK void loom__handle_push(int conn, const int *fds, int nfds, struct loom__reply *rep)
+{
+	int seals, efd = fds[0], mfd = fds[1];
+	long size;
+	unsigned char *base;
+	struct loom__filter *f;
+	struct loom__pollfd pfd[2];
+	loom_u64 one;
+	loom_u32 timeout_ms;
+
+	if (nfds != 2 || !loom__is_eventfd(efd)) {
+		LOOM__FAIL(rep, LOOM_E_MALFORMED, "push needs an eventfd and a memfd");
+		return;
+	}
+	seals = loom__c_fcntl(mfd, LOOM__F_GET_SEALS);
+	if (seals < 0 || (seals & (LOOM__F_SEAL_WRITE | LOOM__F_SEAL_SHRINK | LOOM__F_SEAL_GROW))
+	                 != (LOOM__F_SEAL_WRITE | LOOM__F_SEAL_SHRINK | LOOM__F_SEAL_GROW)) {
+		LOOM__FAIL(rep, LOOM_E_MALFORMED, "the filter image is not a sealed memfd");
+		return;
+	}
+	size = loom__c_lseek(mfd, 0, 2);
+	if (size <= 0 || size > (long)LOOM_IMAGE_MAX_SIZE) {
+		LOOM__FAIL(rep, LOOM_E_MALFORMED, "filter image size %ld out of range", size);
+		return;
+	}
+	base = (unsigned char *)loom__c_mmap(LOOM__NULL, (unsigned long)size, LOOM__PROT_READ,
+	                                     LOOM__MAP_PRIVATE, mfd, 0);
+	if (base == (unsigned char *)-1) {
+		LOOM__FAIL(rep, LOOM_E_MALFORMED, "cannot map the filter image");
+		return;
+	}
+	if (loom__validate_image(base, (loom_u64)size, rep) < 0) {
+		loom__c_munmap(base, (unsigned long)size);
+		return;
+	}
+	timeout_ms = ((const struct loom_image *)(const void *)base)->timeout_ms;
+	f = loom__make_filter(base);
+	loom__c_munmap(base, (unsigned long)size);
+	if (!f) {
+		LOOM__FAIL(rep, LOOM_E_LIMIT, "out of memory");
+		return;
+	}
+	pfd[0] = (struct loom__pollfd){ efd, LOOM__POLLIN, 0 };
+	pfd[1] = (struct loom__pollfd){ conn, LOOM__POLLIN, 0 };
+	if (loom__c_poll(pfd, 2, 10000) <= 0 || !(pfd[0].revents & LOOM__POLLIN)
+	    || loom__c_read(efd, &one, sizeof one) != (long)sizeof one) {
+		loom__free_filter(f);
+		LOOM__FAIL(rep, LOOM_E_ABORTED, "no commit signal: nothing installed");
+		return;
+	}
+	loom__lock_rt();
+	f->id = ++loom__rt.next_filter_id;
+	f->region_base = loom__rt.next_region;
+	loom__rt.next_region += LOOM_IMAGE_MAX_REGIONS;
+	loom__unlock_rt();
+	rep->r.status = loom__evacuate(f->danger, f->ndanger, timeout_ms, loom__install_push, f,
+	                               rep->threads, &rep->r.nthreads);
+	rep->r.filter_id = 0;
+	if (rep->r.status == LOOM_OK) {
+		rep->r.filter_id = f->id;
+		rep->r.nthreads = 0;
+		loom__c_snprintf(rep->text, sizeof rep->text, "filter %u installed", f->id);
+	} else {
+		loom__free_filter(f);
+		loom__c_snprintf(rep->text, sizeof rep->text, rep->r.status == LOOM_E_TIMEOUT
+		                 ? "evacuation timed out: threads stayed inside the filter's dangerous region; nothing installed"
+		                 : "cannot install: too many operations at one hook");
+	}
+}
+
+LOOM__WEAK void loom__handle_pop(const struct loom_pop *pop, struct loom__reply *rep)
+{
+	struct loom__filter *f;
+
+	if (pop->timeout_ms == 0 || pop->timeout_ms > LOOM_TIMEOUT_MAX_MS) {
+		LOOM__FAIL(rep, LOOM_E_MALFORMED, "timeout %u ms out of range", pop->timeout_ms);
+		return;
+	}
+	loom__lock_rt();
+	for (f = loom__rt.filters; f && f->id != pop->filter_id; f = f->next)
+		;
+	loom__rt.removing = f;
+	loom__unlock_rt();
+	if (!f) {
+		LOOM__FAIL(rep, LOOM_E_NOFILTER, "no filter %u is installed", pop->filter_id);
+		return;
+	}
+	rep->r.status = loom__evacuate(f->danger, f->ndanger, pop->timeout_ms, loom__install_pop, f,
+	                               rep->threads, &rep->r.nthreads);
+	loom__lock_rt();
+	loom__rt.removing = LOOM__NULL;
+	loom__unlock_rt();
+	rep->r.filter_id = pop->filter_id;
+	if (rep->r.status == LOOM_OK) {
+		rep->r.nthreads = 0;
+		loom__free_filter(f);
+		loom__c_snprintf(rep->text, sizeof rep->text, "filter %u removed", pop->filter_id);
+	} else {
+		loom__c_snprintf(rep->text, sizeof rep->text,
+		                 "evacuation timed out: threads stayed inside the filter's dangerous region; filter %u still installed",
+		                 pop->filter_id);
+	}
+}
+
+LOOM__WEAK void loom__handle_list(int conn)
+{
+	unsigned char *buf;
+	loom_u32 len = 4, count = 0;
+
+	loom__lock_rt();
+	for (struct loom__filter *f = loom__rt.filters; f; f = f->next)
+		len += (loom_u32)sizeof(struct loom_listing) + (loom_u32)__builtin_strlen(f->text);
+	buf = (unsigned char *)loom__c_malloc(len);
+	if (buf) {
+		loom_u32 off = 4;
+
+		for (struct loom__filter *f = loom__rt.filters; f; f = f->next, count++) {
+			struct loom_listing l = { f->id, (loom_u32)__builtin_strlen(f->text), 0, 0, 0 };
+
+			for (loom_u32 i = 0; i < f->nlocks; i++) {
+				loom__c_mutex_lock(&f->locks[i].m);
+				l.hits += f->locks[i].hits;
+				l.waits += f->locks[i].waits;
+				l.wait_ns += f->locks[i].wait_ns;
+				loom__c_mutex_unlock(&f->locks[i].m);
+			}
+			__builtin_memcpy(buf + off, &l, sizeof l);
+			__builtin_memcpy(buf + off + sizeof l, f->text, l.text_len);
+			off += (loom_u32)sizeof l + l.text_len;
+		}
+		__builtin_memcpy(buf, &count, 4);
+	}
+	loom__unlock_rt();
+	if (buf)
+		loom__send_msg(conn, LOOM_MSG_LISTING, buf, len, LOOM__NULL, 0, LOOM__NULL, 0);
+	loom__c_free(buf);
+}
+
+/* Receives exactly LEN bytes (with ancillary fds on the first read). */
+LOOM__WEAK int loom__recv_all(int fd, void *buf, loom_u32 len, int *fds, int *nfds, int *bad_cmsg)
+{
+	char *p = (char *)buf;
+	union { struct loom__cmsghdr h; char b[64]; } control;
+
+	while (len) {
+		struct loom__iovec iov = { p, len };
+		struct loom__msghdr msg = { LOOM__NULL, 0, &iov, 1, control.b, sizeof control.b, 0 };
+		long r = loom__c_recvmsg(fd, &msg, LOOM__MSG_CMSG_CLOEXEC);
+
+		if (r < 0 && *loom__c_errno() == LOOM__EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		if (msg.controllen >= sizeof(struct loom__cmsghdr)) {
+			struct loom__cmsghdr *c = &control.h;
+			unsigned long data = c->len > sizeof *c ? c->len - sizeof *c : 0;
+			int n = (int)(data / sizeof(int));
+			const int *in = (const int *)(const void *)(control.b + sizeof *c);
+
+			if (c->level != LOOM__SOL_SOCKET || c->type != LOOM__SCM_RIGHTS || c->len > sizeof control.b)
+				*bad_cmsg = 1;
+			else
+				for (int i = 0; i < n; i++) {
+					if (*nfds < 2)
+						fds[(*nfds)++] = in[i];
+					else {
+						loom__c_close(in[i]);
+						*bad_cmsg = 1;
+					}
+				}
+		}
+		if (msg.flags & LOOM__MSG_CTRUNC)
+			*bad_cmsg = 1;
+		p += r;
+		len -= (loom_u32)r;
+	}
+	return 0;
+}
+
+LOOM__WEAK void loom__serve(int conn)
+{
+	struct loom__ucred cred;
+	unsigned credlen = sizeof cred;
+	struct loom__timespec tv = { 5, 0 };
+	struct loom_msg_header h;
+	struct loom__reply rep;
+	unsigned char payload[64];
+	int fds[2], nfds = 0, bad_cmsg = 0;
+	unsigned euid = loom__c_geteuid();
+
+	__builtin_memset(&rep, 0, sizeof rep);
+	loom__c_setsockopt(conn, LOOM__SOL_SOCKET, LOOM__SO_RCVTIMEO, &tv, sizeof tv);
+	loom__c_setsockopt(conn, LOOM__SOL_SOCKET, LOOM__SO_SNDTIMEO, &tv, sizeof tv);
+	if (loom__c_getsockopt(conn, LOOM__SOL_SOCKET, LOOM__SO_PEERCRED, &cred, &credlen) < 0
+	    || (cred.uid != euid && cred.uid != 0)) {
+		LOOM__FAIL(&rep, LOOM_E_DENIED, "permission denied: only uid %u or root may update process %d",
+		           euid, loom__c_getpid());
+		loom__reply(conn, &rep);
+		return;
+	}
+	{
+		struct loom_hello hello = { (loom_u32)loom__c_getpid(), loom__nhooks, { 0 },
+		                            (loom_u32)__builtin_strlen(loom__manifest_path) };
+
+		__builtin_memcpy(hello.manifest_id, loom__manifest_id, LOOM_ID_LEN);
+		if (loom__send_msg(conn, LOOM_MSG_HELLO, &hello, sizeof hello, loom__manifest_path,
+		                   hello.path_len, LOOM__NULL, 0) < 0)
+			return;
+	}
+	if (loom__recv_all(conn, &h, sizeof h, fds, &nfds, &bad_cmsg) < 0)
+		goto out;
+	if (h.magic != LOOM_WIRE_MAGIC || h.version != LOOM_WIRE_VERSION) {
+		LOOM__FAIL(&rep, LOOM_E_MALFORMED, "bad message header (magic %#x, version %u)", h.magic, h.version);
+	} else if (h.length > sizeof payload) {
+		LOOM__FAIL(&rep, LOOM_E_MALFORMED, "message of %u bytes is too long", h.length);
+	} else if (h.length && loom__recv_all(conn, payload, h.length, fds, &nfds, &bad_cmsg) < 0) {
+		goto out;
+	} else if (bad_cmsg) {
+		LOOM__FAIL(&rep, LOOM_E_MALFORMED, "bad ancillary data");
+	} else if (h.type == LOOM_MSG_PUSH && h.length == 0) {
+		loom__handle_push(conn, fds, nfds, &rep);
+	} else if (nfds) {
+		LOOM__FAIL(&rep, LOOM_E_MALFORMED, "unexpected file descriptors");
+	} else if (h.type == LOOM_MSG_POP && h.length == sizeof(struct loom_pop)) {
+		struct loom_pop pop;
+
+		__builtin_memcpy(&pop, payload, sizeof pop);
+		loom__handle_pop(&pop, &rep);
+	} else if (h.type == LOOM_MSG_LIST && h.length == 0) {
+		loom__handle_list(conn);
+		goto out;
+	} else {
+		LOOM__FAIL(&rep, LOOM_E_MALFORMED, "unknown message type %u or bad length %u", h.type, h.length);
+	}
+	loom__reply(conn, &rep);
+out:
+	for (int i = 0; i < nfds; i++)
+		loom__c_close(fds[i]);
+}
+
+LOOM__WEAK void *loom__engine(void *arg)
+{
+	(void)arg;
+	loom__rt.engine_tid = loom__c_gettid();
+	for (;;) {
+		struct loom__pollfd pfd[2] = { { loom__rt.listen_fd, LOOM__POLLIN, 0 },
+		                               { loom__rt.wake_fd, LOOM__POLLIN, 0 } };
+		int conn;
+
+		if (loom__c_poll(pfd, 2, -1) < 0)
+			continue;
+		if (pfd[1].revents)
+			return LOOM__NULL; /* asked to stop */
+		conn = loom__c_accept4(loom__rt.listen_fd, LOOM__NULL, LOOM__NULL, LOOM__SOCK_CLOEXEC);
+		if (conn < 0)
+			continue;
+		loom__serve(conn);
+		loom__c_close(conn);
+	}
+}
+
+/* The socket lives in $XDG_RUNTIME_DIR/loom or /tmp/loom-UID, which must be
+ * a directory of ours that nobody else can enter. */
+LOOM__WEAK int loom__private_dir(char *dir, unsigned long size)
+{
+	const char *xdg = loom__c_getenv("XDG_RUNTIME_DIR");
+	unsigned euid = loom__c_geteuid();
+	struct loom__statx st;
+
+	if (xdg && xdg[0] == '/')
+		loom__c_snprintf(dir, size, "%s/loom", xdg);
+	else
+		loom__c_snprintf(dir, size, "/tmp/loom-%u", euid);
+	if (loom__c_mkdir(dir, 0700) < 0 && *loom__c_errno() != LOOM__EEXIST)
+		return -1;
+	if (loom__c_statx(LOOM__AT_FDCWD, dir, LOOM__AT_SYMLINK_NOFOLLOW, LOOM__STATX_BASIC, &st) < 0
+	    || (st.mode & LOOM__S_IFMT) != LOOM__S_IFDIR || st.uid != euid || (st.mode & 077))
+		return -1;
+	return 0;
+}
+
+LOOM__WEAK void loom__start_channel(void)
+{
+	struct loom__sockaddr_un addr;
+	char dir[80], msg[200];
+	unsigned long mask[16];
+	unsigned long old[16];
+	unsigned long thread;
+	int fd;
+
+	loom__rt.pid = loom__c_getpid();
+	if (loom__private_dir(dir, sizeof dir) < 0) {
+		loom__c_snprintf(msg, sizeof msg, "no update channel: %s is not a private directory of uid %u",
+		                 dir, loom__c_geteuid());
+		loom__warn(msg);
+		return;
+	}
+	__builtin_memset(&addr, 0, sizeof addr);
+	addr.family = LOOM__AF_UNIX;
+	loom__c_snprintf(addr.path, sizeof addr.path, "%s/%d.sock", dir, loom__rt.pid);
+	fd = loom__c_socket(LOOM__AF_UNIX, LOOM__SOCK_STREAM | LOOM__SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	loom__c_unlink(addr.path); /* a stale socket of a dead process with our pid */
+	if (loom__c_bind(fd, &addr, sizeof addr) < 0 || loom__c_listen(fd, 8) < 0) {
+		loom__c_snprintf(msg, sizeof msg, "no update channel: cannot listen on %s", addr.path);
+		loom__warn(msg);
+		loom__c_close(fd);
+		return;
+	}
+	loom__c_chmod(addr.path, 0600);
+	__builtin_memcpy(loom__rt.sock_path, addr.path, sizeof addr.path);
+	loom__rt.listen_fd = fd;
+	loom__rt.wake_fd = loom__c_eventfd(0, LOOM__EFD_CLOEXEC);
+	/* The engine must never take the program's signals. */
+	loom__c_sigfillset(mask);
+	loom__c_sigmask(LOOM__SIG_SETMASK, mask, old);
+	if (loom__c_pthread_create(&thread, LOOM__NULL, loom__engine, LOOM__NULL) == 0)
+		loom__c_pthread_detach(thread);
+	loom__c_sigmask(LOOM__SIG_SETMASK, old, LOOM__NULL);
+}
+
+LOOM__WEAK void loom__fork_prepare(void) { loom__lock_rt(); }
+LOOM__WEAK void loom__fork_parent(void) { loom__unlock_rt(); }
+
+/* The child has only the forking thread: rebuild the registry around it, free
+ * filter locks held by threads that no longer exist, and open the child's own
+ * channel.  Installed filters stay in force. */
+LOOM__WEAK void loom__fork_child(void)
+{
+	struct loom__thread *t = &loom__self;
+	int old_tid = t->tid, tid = loom__c_gettid();
+
+	loom__c_mutex_init(&loom__rt.lock, LOOM__NULL);
+	loom__c_cond_init(&loom__rt.engine_cv, LOOM__NULL);
+	loom__c_cond_init(&loom__rt.resume_cv, LOOM__NULL);
+	loom__rt.threads = LOOM__NULL;
+	if (old_tid) {
+		t->tid = tid;
+		t->next = t->prev = LOOM__NULL;
+		loom__rt.threads = t;
+	}
+	for (struct loom__filter *f = loom__rt.filters; f; f = f->next)
+		for (loom_u32 i = 0; i < f->nlocks; i++) {
+			struct loom__lock *l = &f->locks[i];
+
+			loom__c_mutex_init(&l->m, LOOM__NULL);
+			loom__c_cond_init(&l->c, LOOM__NULL);
+			if (l->owner && l->owner == old_tid)
+				l->owner = tid;
+			else if (l->owner) {
+				l->owner = 0;
+				l->depth = 0;
+			}
+		}
+	if (loom__rt.listen_fd > 0)
+		loom__c_close(loom__rt.listen_fd);
+	if (loom__rt.wake_fd > 0)
+		loom__c_close(loom__rt.wake_fd);
+	loom__rt.listen_fd = loom__rt.wake_fd = -1;
+	loom__rt.sock_path[0] = 0;
+	loom__start_channel();
+}
+
+LOOM__WEAK void loom__init(void)
+{
+	if (__atomic_exchange_n(&loom__rt.started, 1, __ATOMIC_ACQ_REL))
+		return;
+	loom__c_mutex_init(&loom__rt.lock, LOOM__NULL);
+	loom__c_cond_init(&loom__rt.engine_cv, LOOM__NULL);
+	loom__c_cond_init(&loom__rt.resume_cv, LOOM__NULL);
+	loom__c_key_create(&loom__rt.tls_key, loom__thread_gone);
+	loom__rt.armed = (unsigned char *)loom__c_calloc(loom__nhooks + 1, 1);
+	loom__rt.listen_fd = loom__rt.wake_fd = -1;
+	if (!loom__rt.armed) {
+		loom__warn("no update channel: out of memory");
+		return;
+	}
+	loom__c_atfork(loom__fork_prepare, loom__fork_parent, loom__fork_child);
+	if (!loom__c_getenv("LOOM_DISABLE"))
+		loom__start_channel();
+}
+
+LOOM__WEAK __attribute__((constructor)) void loom__ctor(void)
+{
+	loom__init();
+}
+
+LOOM__WEAK __attribute__((destructor)) void loom__dtor(void)
+{
+	if (loom__rt.sock_path[0] && loom__rt.pid == loom__c_getpid()) {
+		loom__c_unlink(loom__rt.sock_path);
+		loom__rt.sock_path[0] = 0;
+	}
+}
+
+#endif /* LOOM_NO_IMPLEMENTATION */
+#endif /* LOOM_WIRE_ONLY */
+#endif /* LOOM_H */
