@@ -152,6 +152,59 @@ static void compute_id(json_t *root, char out[17])
 	free(text);
 }
 
+/* One file, function, slot or skip per line: small diffs, easy to grep and
+ * to review; the top level in the order a reader wants it. */
+static char *dump_lines(json_t *root)
+{
+	static const char *const order[] = {
+		"format", "version", "tool", "id", "root", "hooks",
+		"files", "functions", "slots", "macro_skipped",
+	};
+	size_t len = 0, cap = 0;
+	char *out = NULL;
+
+	for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+		json_t *v = json_object_get(root, order[k]);
+		char *item = NULL;
+
+		if (!v)
+			continue;
+		item = loom_xasprintf("%s\"%s\":", k ? ",\n " : "{\n ", order[k]);
+		loom_grow((void **)&out, &cap, len + strlen(item) + 1, 1);
+		while (cap < len + strlen(item) + 1)
+			loom_grow((void **)&out, &cap, cap, 1);
+		memcpy(out + len, item, strlen(item));
+		len += strlen(item);
+		free(item);
+		if (json_is_array(v)) {
+			size_t i;
+			json_t *e;
+
+			json_array_foreach(v, i, e) {
+				char *one = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+				item = loom_xasprintf("%s\n  %s", i ? "," : "[", one);
+				free(one);
+				while (cap < len + strlen(item) + 1)
+					loom_grow((void **)&out, &cap, cap, 1);
+				memcpy(out + len, item, strlen(item));
+				len += strlen(item);
+				free(item);
+			}
+			item = loom_xstrdup(json_array_size(v) ? "\n ]" : "[]");
+		} else {
+			item = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		}
+		while (cap < len + strlen(item) + 4)
+			loom_grow((void **)&out, &cap, cap, 1);
+		memcpy(out + len, item, strlen(item));
+		len += strlen(item);
+		free(item);
+	}
+	memcpy(out + len, "\n}\n", 4);
+	return out;
+}
+
 int loom_manifest_save(struct loom_manifest *m, const char *path,
                        struct loom_error *err)
 {
@@ -161,21 +214,10 @@ int loom_manifest_save(struct loom_manifest *m, const char *path,
 
 	compute_id(root, m->id);
 	json_object_set_new(root, "id", json_string(m->id));
-	/* One slot, call or file per line: small diffs, easy to grep. */
-	text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_COMPACT);
+	text = dump_lines(root);
 	json_decref(root);
-	if (!text)
-		return loom_error_set(err, path, 0, 0, "cannot encode manifest");
-	{
-		size_t len = strlen(text);
-		char *withnl = loom_xmalloc(len + 2);
-
-		memcpy(withnl, text, len);
-		withnl[len] = '\n';
-		if (loom_write_file(path, withnl, len + 1) < 0)
-			ret = loom_error_set(err, path, 0, 0, "cannot write: %s", strerror(errno));
-		free(withnl);
-	}
+	if (loom_write_file(path, text, strlen(text)) < 0)
+		ret = loom_error_set(err, path, 0, 0, "cannot write: %s", strerror(errno));
 	free(text);
 	return ret;
 }
@@ -416,14 +458,14 @@ struct loom_manifest *loom_manifest_load(const char *path, struct loom_error *er
 	    || check_refs(&r, hooks) < 0
 	    || read_skips(&r, json_object_get(root, "macro_skipped")) < 0)
 		goto fail;
-	json_object_del(root, "id");
+	memcpy(r.m->id, id, 17);
+	json_object_del(root, "id"); /* frees id */
 	compute_id(root, want);
-	if (strcmp(want, id)) {
+	if (strcmp(want, r.m->id)) {
 		loom_error_set(err, path, 0, 0, "manifest id %s does not match its content (%s): the file was edited or damaged",
-		               id, want);
+		               r.m->id, want);
 		goto fail;
 	}
-	memcpy(r.m->id, id, 17);
 	json_decref(root);
 	return r.m;
 fail:

@@ -42,6 +42,37 @@ static int cmp_edit(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+static void emit_point(struct edits *ed, const struct rw_point *pt, struct loom_manifest *m,
+                       unsigned file, unsigned fn)
+{
+	struct loom_function *f = &m->functions[fn];
+	unsigned id, exit_id;
+
+	switch (pt->kind) {
+	case RW_SLOT:
+		id = loom_manifest_add_slot(m, LOOM_KIND_STMT, file, pt->line, pt->column, fn);
+		add(ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_SLOT(%u); ", id));
+		break;
+	case RW_RETURN:
+		id = loom_manifest_add_slot(m, LOOM_KIND_STMT, file, pt->line, pt->column, fn);
+		exit_id = loom_manifest_add_slot(m, LOOM_KIND_EXIT, file, pt->line, pt->column, fn);
+		*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = exit_id;
+		add(ed, pt->off, false, pt->rank,
+		    loom_xasprintf("LOOM_SLOT(%u); LOOM_RETURN(%u); ", id, exit_id));
+		break;
+	case RW_BREAK:
+		id = loom_manifest_add_slot(m, LOOM_KIND_BREAK, file, pt->line, pt->column, fn);
+		add(ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_COND_BREAK(%u); ", id));
+		break;
+	case RW_BLOCKING:
+		id = loom_manifest_add_slot(m, LOOM_KIND_BLOCKING, file, pt->line, pt->column, fn);
+		m->slots[id - 1].callee = loom_xstrdup(pt->callee);
+		add(ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_BLOCKING_BEGIN(%u); ", id));
+		add(ed, pt->end_off, true, pt->rank, loom_xasprintf(" LOOM_BLOCKING_END(%u);", id));
+		break;
+	}
+}
+
 char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const char *include,
               struct loom_manifest *m, unsigned file, size_t *outlen)
 {
@@ -50,7 +81,9 @@ char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const ch
 	char *out;
 	unsigned base_fn = (unsigned)m->nfunctions;
 
-	for (size_t fi = 0; fi < plan->nfuncs; fi++) {
+	/* Ids in walk order, function by function: entry break, entry slot and
+	 * fall-off exit first, then the body's hooks. */
+	for (size_t fi = 0, pi = 0; fi < plan->nfuncs; fi++) {
 		const struct rw_func *rf = &plan->funcs[fi];
 		struct loom_function *f = LOOM_PUSH(m->functions, m->nfunctions, m->functions_cap);
 		unsigned fn = (unsigned)(m->nfunctions - 1), falloff;
@@ -68,42 +101,14 @@ char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const ch
 			call->line = rf->calls[c].line;
 			call->column = rf->calls[c].column;
 		}
-		/* Entry and the fall-off exit live on the body's braces. */
 		f->brk = loom_manifest_add_slot(m, LOOM_KIND_BREAK, file, rf->line, rf->column, fn);
 		f->entry = loom_manifest_add_slot(m, LOOM_KIND_ENTRY, file, rf->line, rf->column, fn);
 		falloff = loom_manifest_add_slot(m, LOOM_KIND_EXIT, file, rf->end_line, rf->end_column, fn);
 		*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = falloff;
 		add(&ed, rf->body_open, false, INT_MIN,
 		    loom_xasprintf("LOOM_FUNCTION_ENTRY(%u, %u, %u); ", f->brk, f->entry, falloff));
-	}
-	for (size_t i = 0; i < plan->npoints; i++) {
-		const struct rw_point *pt = &plan->points[i];
-		unsigned fn = base_fn + pt->func, id, exit_id;
-		struct loom_function *f = &m->functions[fn];
-
-		switch (pt->kind) {
-		case RW_SLOT:
-			id = loom_manifest_add_slot(m, LOOM_KIND_STMT, file, pt->line, pt->column, fn);
-			add(&ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_SLOT(%u); ", id));
-			break;
-		case RW_RETURN:
-			id = loom_manifest_add_slot(m, LOOM_KIND_STMT, file, pt->line, pt->column, fn);
-			exit_id = loom_manifest_add_slot(m, LOOM_KIND_EXIT, file, pt->line, pt->column, fn);
-			*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = exit_id;
-			add(&ed, pt->off, false, pt->rank,
-			    loom_xasprintf("LOOM_SLOT(%u); LOOM_RETURN(%u); ", id, exit_id));
-			break;
-		case RW_BREAK:
-			id = loom_manifest_add_slot(m, LOOM_KIND_BREAK, file, pt->line, pt->column, fn);
-			add(&ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_COND_BREAK(%u); ", id));
-			break;
-		case RW_BLOCKING:
-			id = loom_manifest_add_slot(m, LOOM_KIND_BLOCKING, file, pt->line, pt->column, fn);
-			m->slots[id - 1].callee = loom_xstrdup(pt->callee);
-			add(&ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_BLOCKING_BEGIN(%u); ", id));
-			add(&ed, pt->end_off, true, pt->rank, loom_xasprintf(" LOOM_BLOCKING_END(%u);", id));
-			break;
-		}
+		for (; pi < plan->npoints && plan->points[pi].func == fi; pi++)
+			emit_point(&ed, &plan->points[pi], m, file, fn);
 	}
 	for (size_t i = 0; i < plan->nwraps; i++) {
 		add(&ed, plan->wraps[i].open, false, plan->wraps[i].rank, loom_xstrdup("{ "));

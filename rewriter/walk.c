@@ -85,6 +85,27 @@ static const struct range *macro_at(const struct walk *w, unsigned off, bool str
 	return NULL;
 }
 
+/* The expansion range with start <= OFF <= end, if any. */
+static const struct range *macro_touching(const struct walk *w, unsigned off)
+{
+	const struct range *r = macro_at(w, off, false);
+
+	if (r || (r = macro_at(w, off, true)))
+		return r;
+	/* OFF just past an invocation: the last range starting before it. */
+	for (size_t lo = 0, hi = w->nmacros; lo < hi;) {
+		size_t mid = (lo + hi) / 2;
+
+		if (w->macros[mid].start < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+		if (lo == hi && lo > 0 && w->macros[lo - 1].end == off)
+			return &w->macros[lo - 1];
+	}
+	return NULL;
+}
+
 /* Offset just after the ';' that ends the statement whose tokens end at
  * FROM: skips comments, literals and anything nested in brackets. */
 static unsigned after_semicolon(const struct walk *w, unsigned from)
@@ -155,6 +176,43 @@ static bool is_label(enum CXCursorKind k)
 	return k == CXCursor_LabelStmt || k == CXCursor_CaseStmt || k == CXCursor_DefaultStmt;
 }
 
+/* Offset just after a statement that ends with ';' (declarations, null,
+ * expression, jump, do-while and asm statements).  A null statement's and a
+ * declaration's extents include the ';'; the others stop before it.  When
+ * the statement's last token comes from a macro, the expansion may or may
+ * not include the ';': take the ';' right after the invocation if there is
+ * one, else the statement ends with the invocation. */
+static unsigned end_with_semicolon(const struct walk *w, CXCursor c)
+{
+	unsigned e = end_of(c), s = start_of(c, NULL, NULL);
+	const struct range *m;
+
+	if (e < s)
+		e = s;
+	m = macro_touching(w, e);
+	if (m) {
+		size_t i = m->end;
+
+		while (i < w->len) {
+			if (w->text[i] == ' ' || w->text[i] == '\t' || w->text[i] == '\n' || w->text[i] == '\r')
+				i++;
+			else if (w->text[i] == '/' && i + 1 < w->len && w->text[i + 1] == '*') {
+				char *close = strstr(w->text + i + 2, "*/");
+
+				i = close ? (size_t)(close - w->text) + 2 : w->len;
+			} else if (w->text[i] == '/' && i + 1 < w->len && w->text[i + 1] == '/') {
+				while (i < w->len && w->text[i] != '\n')
+					i++;
+			} else
+				break;
+		}
+		return i < w->len && w->text[i] == ';' ? (unsigned)i + 1 : m->end;
+	}
+	if (e > 0 && e <= w->len && w->text[e - 1] == ';')
+		return e;
+	return after_semicolon(w, e);
+}
+
 /* Offset just after a statement, including its ';'. */
 static unsigned stmt_end(const struct walk *w, CXCursor c)
 {
@@ -175,17 +233,8 @@ static unsigned stmt_end(const struct walk *w, CXCursor c)
 		if (k.n)
 			return stmt_end(w, k.c[k.n - 1]);
 		return end_of(c);
-	case CXCursor_DeclStmt: {
-		unsigned e = end_of(c);
-
-		if (e > 0 && e <= w->len && w->text[e - 1] == ';' && !macro_at(w, e - 1, true))
-			return e;
-		return after_semicolon(w, e);
-	}
 	default:
-		/* Expressions, return, break, continue, goto, do-while, asm, null:
-		 * the extent stops before the ';'. */
-		return after_semicolon(w, end_of(c) > start_of(c, NULL, NULL) ? end_of(c) : start_of(c, NULL, NULL));
+		return end_with_semicolon(w, c);
 	}
 }
 

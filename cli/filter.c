@@ -1,0 +1,732 @@
+#include "filter.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* ======================================================================
+ * Lexer
+ * ====================================================================== */
+
+enum tok_kind { T_END, T_WORD, T_NUMBER, T_EXCL, T_ORDER, T_LBRACE, T_RBRACE, T_COMMA, T_SEMI, T_STAR };
+
+struct tok {
+	enum tok_kind kind;
+	const char *start;
+	size_t len;
+	struct loom_loc loc;
+};
+
+struct parser {
+	const char *name, *p;
+	struct loom_loc at;
+	struct tok tok;
+	struct loom_error *err;
+};
+
+static bool word_char(char c)
+{
+	return c && !isspace((unsigned char)c) && !strchr("<>{},;#*", c);
+}
+
+static void advance_char(struct parser *ps)
+{
+	if (*ps->p == '\n') {
+		ps->at.line++;
+		ps->at.column = 1;
+	} else {
+		ps->at.column++;
+	}
+	ps->p++;
+}
+
+static int next(struct parser *ps)
+{
+	struct tok *t = &ps->tok;
+
+	for (;;) {
+		while (isspace((unsigned char)*ps->p))
+			advance_char(ps);
+		if (*ps->p != '#')
+			break;
+		while (*ps->p && *ps->p != '\n')
+			advance_char(ps);
+	}
+	t->start = ps->p;
+	t->loc = ps->at;
+	if (!*ps->p) {
+		t->kind = T_END;
+		t->len = 0;
+		return 0;
+	}
+	if (ps->p[0] == '<' && ps->p[1] == '>') {
+		t->kind = T_EXCL;
+		advance_char(ps);
+		advance_char(ps);
+	} else if (strchr(">{},;*", *ps->p)) {
+		t->kind = (enum tok_kind[]){ T_ORDER, T_LBRACE, T_RBRACE, T_COMMA, T_SEMI, T_STAR }
+			[strchr(">{},;*", *ps->p) - ">{},;*"];
+		advance_char(ps);
+	} else if (word_char(*ps->p)) {
+		bool digits = true;
+
+		while (word_char(*ps->p)) {
+			digits = digits && isdigit((unsigned char)*ps->p);
+			advance_char(ps);
+		}
+		t->kind = digits ? T_NUMBER : T_WORD;
+	} else {
+		return loom_error_set(ps->err, ps->name, ps->at.line, ps->at.column,
+		                      "unexpected character '%c'", *ps->p);
+	}
+	t->len = (size_t)(ps->p - t->start);
+	return 0;
+}
+
+static int expected(struct parser *ps, const char *what)
+{
+	if (ps->tok.kind == T_END)
+		return loom_error_set(ps->err, ps->name, ps->tok.loc.line, ps->tok.loc.column,
+		                      "expected %s, found end of filter", what);
+	return loom_error_set(ps->err, ps->name, ps->tok.loc.line, ps->tok.loc.column,
+	                      "expected %s, found '%.*s'", what, (int)ps->tok.len, ps->tok.start);
+}
+
+/* ======================================================================
+ * Parser: one function per grammar rule (docs/filters.md).
+ * ====================================================================== */
+
+static bool is_identifier(const char *s, size_t n)
+{
+	if (!n || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+			return false;
+	return true;
+}
+
+/* Parses a decimal line number of N chars at S (1 .. 10^7). */
+static int parse_line(struct parser *ps, const char *s, size_t n, struct loom_loc loc, unsigned *out)
+{
+	unsigned long v = 0;
+
+	if (!n)
+		return loom_error_set(ps->err, ps->name, loc.line, loc.column, "expected a line number");
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return loom_error_set(ps->err, ps->name, loc.line, loc.column + (unsigned)i,
+			                      "expected a line number, found '%.*s'", (int)(n - i), s + i);
+		v = v * 10 + (unsigned long)(s[i] - '0');
+		if (v > 10000000)
+			return loom_error_set(ps->err, ps->name, loc.line, loc.column, "line number too large");
+	}
+	if (!v)
+		return loom_error_set(ps->err, ps->name, loc.line, loc.column, "line numbers start at 1");
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* event := FILE ":" LINE [ "{" N "}" ] | FUNCTION ":" ( "entry" | "exit" )
+ * Called with a WORD containing ':' as the current token. */
+static int parse_event(struct parser *ps, struct loom_event *ev)
+{
+	const char *w = ps->tok.start, *colon = memrchr(w, ':', ps->tok.len);
+	size_t n = ps->tok.len, head = (size_t)(colon - w);
+	const char *tail = colon + 1;
+	size_t tail_len = n - head - 1;
+	struct loom_loc tail_loc = { ps->tok.loc.line, ps->tok.loc.column + (unsigned)head + 1 };
+
+	memset(ev, 0, sizeof *ev);
+	ev->loc = ps->tok.loc;
+	ev->count = 1;
+	if (!head)
+		return loom_error_set(ps->err, ps->name, ev->loc.line, ev->loc.column,
+		                      "expected a file or function name before ':'");
+	if ((tail_len == 5 && !memcmp(tail, "entry", 5)) || (tail_len == 4 && !memcmp(tail, "exit", 4))) {
+		if (!is_identifier(w, head))
+			return loom_error_set(ps->err, ps->name, ev->loc.line, ev->loc.column,
+			                      "'%.*s' is not a function name", (int)head, w);
+		ev->kind = tail_len == 5 ? LOOM_EV_ENTRY : LOOM_EV_EXIT;
+		ev->function = strndup(w, head);
+	} else {
+		ev->kind = LOOM_EV_LINE;
+		if (parse_line(ps, tail, tail_len, tail_loc, &ev->line) < 0)
+			return -1;
+		ev->file = strndup(w, head);
+	}
+	if (next(ps) < 0)
+		return -1;
+	if (ps->tok.kind == T_LBRACE && ev->kind == LOOM_EV_LINE) {
+		if (next(ps) < 0)
+			return -1;
+		if (ps->tok.kind != T_NUMBER)
+			return expected(ps, "a count after '{'");
+		if (parse_line(ps, ps->tok.start, ps->tok.len, ps->tok.loc, &ev->count) < 0)
+			return -1;
+		if (next(ps) < 0)
+			return -1;
+		if (ps->tok.kind != T_RBRACE)
+			return expected(ps, "'}' to close the count");
+		return next(ps);
+	}
+	return 0;
+}
+
+/* region := FUNCTION | "{" event "," event "}" | FILE ":" LINE "-" LINE
+ * (FILE ":" LINE alone is the one-line region LINE-LINE.) */
+static int parse_region(struct parser *ps, struct loom_region *r)
+{
+	memset(r, 0, sizeof *r);
+	r->loc = ps->tok.loc;
+	if (ps->tok.kind == T_LBRACE) {
+		r->kind = LOOM_REGION_EVENTS;
+		if (next(ps) < 0)
+			return -1;
+		if (ps->tok.kind != T_WORD || !memchr(ps->tok.start, ':', ps->tok.len))
+			return expected(ps, "an event (FILE:LINE or FUNCTION:entry|exit)");
+		if (parse_event(ps, &r->from) < 0)
+			return -1;
+		if (ps->tok.kind != T_COMMA)
+			return expected(ps, "',' between the two events of a region");
+		if (next(ps) < 0)
+			return -1;
+		if (ps->tok.kind != T_WORD || !memchr(ps->tok.start, ':', ps->tok.len))
+			return expected(ps, "an event (FILE:LINE or FUNCTION:entry|exit)");
+		if (parse_event(ps, &r->to) < 0)
+			return -1;
+		if (ps->tok.kind != T_RBRACE)
+			return expected(ps, "'}' to end the region");
+		return next(ps);
+	}
+	if (ps->tok.kind != T_WORD)
+		return expected(ps, "a region (FUNCTION, FILE:LINE-LINE or {EVENT, EVENT})");
+	{
+		const char *w = ps->tok.start, *colon = memrchr(w, ':', ps->tok.len);
+		size_t n = ps->tok.len;
+
+		if (!colon) {
+			if (!is_identifier(w, n))
+				return loom_error_set(ps->err, ps->name, r->loc.line, r->loc.column,
+				                      "'%.*s' is neither a function name nor FILE:LINE", (int)n, w);
+			r->kind = LOOM_REGION_FUNCTION;
+			r->function = strndup(w, n);
+		} else {
+			size_t head = (size_t)(colon - w), tail_len = n - head - 1;
+			const char *dash = memchr(colon + 1, '-', tail_len);
+			struct loom_loc a = { r->loc.line, r->loc.column + (unsigned)head + 1 };
+
+			if (!head)
+				return loom_error_set(ps->err, ps->name, r->loc.line, r->loc.column,
+				                      "expected a file name before ':'");
+			if ((tail_len == 5 && !memcmp(colon + 1, "entry", 5)) || (tail_len == 4 && !memcmp(colon + 1, "exit", 4)))
+				return loom_error_set(ps->err, ps->name, r->loc.line, r->loc.column,
+				                      "'%.*s' is an event, not a region: write {%.*s, ...} or use it in an order constraint",
+				                      (int)n, w, (int)n, w);
+			r->kind = LOOM_REGION_LINES;
+			r->file = strndup(w, head);
+			if (parse_line(ps, colon + 1, dash ? (size_t)(dash - colon - 1) : tail_len, a, &r->first) < 0)
+				return -1;
+			r->last = r->first;
+			r->last_loc = a;
+			if (dash) {
+				struct loom_loc b = { a.line, a.column + (unsigned)(dash - colon) };
+
+				r->last_loc = b;
+				if (parse_line(ps, dash + 1, (size_t)(w + n - dash - 1), b, &r->last) < 0)
+					return -1;
+			}
+		}
+	}
+	return next(ps);
+}
+
+/* constraint := region "<>" (region | "self" | "*") { "<>" region }
+ *             | event ">" event { ">" event } */
+static int parse_constraint(struct parser *ps, struct loom_filter *f)
+{
+	struct loom_constraint *c = LOOM_PUSH(f->constraints, f->nconstraints, f->constraints_cap);
+	bool is_event;
+
+	memset(c, 0, sizeof *c);
+	c->loc = ps->tok.loc;
+	is_event = ps->tok.kind == T_WORD && memchr(ps->tok.start, ':', ps->tok.len);
+	if (is_event) {
+		/* Look ahead: an event followed by '>' starts an order constraint. */
+		struct parser save = *ps;
+		struct loom_event ev;
+		int r = parse_event(ps, &ev);
+
+		free(ev.file);
+		free(ev.function);
+		if (r == 0 && ps->tok.kind == T_ORDER) {
+			*ps = save;
+			c->kind = LOOM_ORDER;
+			for (;;) {
+				struct loom_event *e = LOOM_PUSH(c->events, c->nevents, c->events_cap);
+
+				if (ps->tok.kind != T_WORD || !memchr(ps->tok.start, ':', ps->tok.len))
+					return expected(ps, "an event (FILE:LINE or FUNCTION:entry|exit)");
+				if (parse_event(ps, e) < 0)
+					return -1;
+				if (ps->tok.kind != T_ORDER)
+					break;
+				if (next(ps) < 0)
+					return -1;
+			}
+			return 0;
+		}
+		*ps = save;
+	}
+	c->kind = LOOM_MUTEX;
+	if (parse_region(ps, LOOM_PUSH(c->regions, c->nregions, c->regions_cap)) < 0)
+		return -1;
+	if (ps->tok.kind != T_EXCL)
+		return expected(ps, "'<>' (mutual exclusion) or '>' (execution order) after the region");
+	while (ps->tok.kind == T_EXCL) {
+		if (next(ps) < 0)
+			return -1;
+		if (ps->tok.kind == T_STAR) {
+			if (c->nregions != 1)
+				return loom_error_set(ps->err, ps->name, ps->tok.loc.line, ps->tok.loc.column,
+				                      "'*' (runs alone) takes exactly one region");
+			c->kind = LOOM_UNILATERAL;
+			return next(ps);
+		}
+		if (ps->tok.kind == T_WORD && ps->tok.len == 4 && !memcmp(ps->tok.start, "self", 4)) {
+			if (c->nregions != 1)
+				return loom_error_set(ps->err, ps->name, ps->tok.loc.line, ps->tok.loc.column,
+				                      "'self' takes exactly one region");
+			return next(ps);
+		}
+		if (parse_region(ps, LOOM_PUSH(c->regions, c->nregions, c->regions_cap)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct loom_filter *loom_filter_parse(const char *name, const char *text, struct loom_error *err)
+{
+	struct loom_filter *f = loom_xcalloc(1, sizeof *f);
+	struct parser ps = { .name = name, .p = text, .at = { 1, 1 }, .err = err };
+
+	f->name = loom_xstrdup(name);
+	f->text = loom_xstrdup(text);
+	if (next(&ps) < 0)
+		goto fail;
+	while (ps.tok.kind != T_END) {
+		if (parse_constraint(&ps, f) < 0)
+			goto fail;
+		if (ps.tok.kind == T_SEMI && next(&ps) < 0)
+			goto fail;
+	}
+	if (!f->nconstraints) {
+		loom_error_set(err, name, ps.tok.loc.line, ps.tok.loc.column,
+		               "empty filter: expected a constraint such as 'FUNCTION <> self'");
+		goto fail;
+	}
+	return f;
+fail:
+	loom_filter_free(f);
+	return NULL;
+}
+
+static void free_event(struct loom_event *e)
+{
+	free(e->file);
+	free(e->function);
+}
+
+void loom_filter_free(struct loom_filter *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->nconstraints; i++) {
+		struct loom_constraint *c = &f->constraints[i];
+
+		for (size_t j = 0; j < c->nregions; j++) {
+			free(c->regions[j].function);
+			free(c->regions[j].file);
+			free_event(&c->regions[j].from);
+			free_event(&c->regions[j].to);
+		}
+		for (size_t j = 0; j < c->nevents; j++)
+			free_event(&c->events[j]);
+		free(c->regions);
+		free(c->events);
+	}
+	free(f->constraints);
+	free(f->name);
+	free(f->text);
+	free(f);
+}
+
+/* ======================================================================
+ * Resolution against the manifest
+ * ====================================================================== */
+
+struct resolver {
+	const struct loom_filter *f;
+	const struct loom_manifest *m;
+	struct loom_error *err;
+	struct loom_compiled *out;
+	unsigned **fn_hooks;   /* per function: its hook ids */
+	size_t *fn_nhooks, *fn_caps;
+	unsigned char *in_danger; /* per hook */
+};
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), *row = loom_xcalloc(lb + 1, sizeof *row), d;
+
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	d = row[lb];
+	free(row);
+	return d;
+}
+
+static int at(struct resolver *r, struct loom_loc loc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int at(struct resolver *r, struct loom_loc loc, const char *fmt, ...)
+{
+	char text[900];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	return loom_error_set(r->err, r->f->name, loc.line, loc.column, "%s", text);
+}
+
+/* FILE may be any suffix of a manifest path that starts at a '/'. */
+static int resolve_file(struct resolver *r, const char *file, struct loom_loc loc, unsigned *out)
+{
+	const struct loom_manifest *m = r->m;
+	size_t n = strlen(file), found = 0;
+	char list[600] = "";
+
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const char *p = m->files[i].path;
+		size_t k = strlen(p);
+
+		if (k >= n && !strcmp(p + k - n, file) && (k == n || p[k - n - 1] == '/' || file[0] == '/')) {
+			if (found++ == 0)
+				*out = (unsigned)i;
+			if (strlen(list) < sizeof list - 100)
+				snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", found > 1 ? ", " : "", p);
+		}
+	}
+	if (found == 1)
+		return 0;
+	if (found > 1)
+		return at(r, loc, "ambiguous file '%s': it names %s; write a longer path", file, list);
+	for (size_t i = 0; i < m->nfiles && i < 8; i++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", m->files[i].path);
+	return at(r, loc, "no file '%s' was rewritten (files: %s%s)", file, list, m->nfiles > 8 ? ", ..." : "");
+}
+
+static int resolve_function(struct resolver *r, const char *name, struct loom_loc loc, unsigned *out)
+{
+	const struct loom_manifest *m = r->m;
+	size_t found = 0, best = (size_t)-1;
+	char near[300] = "";
+
+	for (size_t i = 0; i < m->nfunctions; i++)
+		if (!strcmp(m->functions[i].name, name) && found++ == 0)
+			*out = (unsigned)i;
+	if (found == 1)
+		return 0;
+	if (found > 1)
+		return at(r, loc, "function '%s' is defined in %zu files (static); name it by FILE:LINE-LINE instead",
+		          name, found);
+	for (size_t i = 0; i < m->nfunctions; i++) {
+		size_t d = edit_distance(name, m->functions[i].name);
+
+		if (d < best)
+			best = d;
+	}
+	for (size_t i = 0; i < m->nfunctions && best <= strlen(name) / 2 + 1; i++)
+		if (edit_distance(name, m->functions[i].name) == best && strlen(near) < sizeof near - 80)
+			snprintf(near + strlen(near), sizeof near - strlen(near), "%s'%s'", near[0] ? ", " : "",
+			         m->functions[i].name);
+	if (near[0])
+		return at(r, loc, "unknown function '%s' (did you mean %s?)", name, near);
+	return at(r, loc, "unknown function '%s': no function of that name was rewritten", name);
+}
+
+static void add_op(struct resolver *r, unsigned hook, enum loom_op_kind kind, unsigned lock, unsigned region)
+{
+	struct loom_image_op *op = LOOM_PUSH(r->out->ops, r->out->nops, r->out->ops_cap);
+
+	*op = (struct loom_image_op){ hook, (loom_u16)kind, (loom_u16)lock, region };
+}
+
+static void danger_hook(struct resolver *r, unsigned id)
+{
+	r->in_danger[id] = 1;
+}
+
+/* Marks every function reachable by calls from function FN made on lines
+ * FIRST..LAST (indirect calls: every address-taken function) and all their
+ * hooks as dangerous.  Returns whether FN itself is reachable. */
+static bool danger_callees(struct resolver *r, unsigned fn, unsigned first, unsigned last)
+{
+	const struct loom_manifest *m = r->m;
+	unsigned char *seen = loom_xcalloc(m->nfunctions, 1);
+	unsigned *queue = loom_xcalloc(m->nfunctions + 1, sizeof *queue);
+	size_t head = 0, tail = 0;
+	bool self = false;
+
+	/* Seeds: the calls in the region; then everything they call. */
+	{
+		const struct loom_function *f = &m->functions[fn];
+
+		for (size_t c = 0; c < f->ncalls; c++) {
+			if (f->calls[c].line < first || f->calls[c].line > last)
+				continue;
+			for (size_t g = 0; g < m->nfunctions; g++) {
+				bool hit = f->calls[c].callee ? !strcmp(f->calls[c].callee, m->functions[g].name)
+				                              : m->functions[g].address_taken;
+
+				if (hit && !seen[g]) {
+					seen[g] = 1;
+					queue[tail++] = (unsigned)g;
+				}
+			}
+		}
+	}
+	while (head < tail) {
+		const struct loom_function *f = &m->functions[queue[head++]];
+
+		for (size_t c = 0; c < f->ncalls; c++)
+			for (size_t g = 0; g < m->nfunctions; g++) {
+				bool hit = f->calls[c].callee ? !strcmp(f->calls[c].callee, m->functions[g].name)
+				                              : m->functions[g].address_taken;
+
+				if (hit && !seen[g]) {
+					seen[g] = 1;
+					queue[tail++] = (unsigned)g;
+				}
+			}
+	}
+	for (size_t i = 0; i < tail; i++) {
+		for (size_t h = 0; h < r->fn_nhooks[queue[i]]; h++)
+			danger_hook(r, r->fn_hooks[queue[i]][h]);
+		self = self || queue[i] == fn;
+	}
+	free(seen);
+	free(queue);
+	return self;
+}
+
+/* Region F (entry .. any exit). */
+static void compile_function_region(struct resolver *r, unsigned fn, unsigned lock)
+{
+	const struct loom_function *f = &r->m->functions[fn];
+	bool recursive = danger_callees(r, fn, 0, (unsigned)-1);
+
+	add_op(r, f->entry, LOOM_OP_ENTER, lock, 0);
+	for (size_t i = 0; i < f->nexits; i++)
+		add_op(r, f->exits[i], LOOM_OP_LEAVE, lock, 0);
+	/* A thread paused at F's entry cond_break has not entered F yet. */
+	for (size_t h = 0; h < r->fn_nhooks[fn]; h++)
+		if (r->fn_hooks[fn][h] != f->brk || recursive)
+			danger_hook(r, r->fn_hooks[fn][h]);
+}
+
+static int compile_lines_region(struct resolver *r, const struct loom_region *rg, unsigned lock)
+{
+	const struct loom_manifest *m = r->m;
+	unsigned file = 0, fn = 0, start = 0, below = 0, above = 0;
+	const struct loom_function *f;
+
+	if (resolve_file(r, rg->file, rg->loc, &file) < 0)
+		return -1;
+	for (size_t i = 0; i < m->nslots; i++) {
+		const struct loom_slot *s = &m->slots[i];
+
+		if (s->file != file || s->kind != LOOM_KIND_STMT)
+			continue;
+		if (s->line == rg->first) {
+			if (!start || s->column < m->slots[start - 1].column) {
+				start = s->id;
+				fn = s->function;
+			}
+		} else if (s->line < rg->first && s->line > below) {
+			below = s->line;
+		} else if (s->line > rg->first && (!above || s->line < above)) {
+			above = s->line;
+		}
+	}
+	if (!start) {
+		char near[64] = "";
+
+		if (below && above)
+			snprintf(near, sizeof near, " (nearest: %u, %u)", below, above);
+		else if (below || above)
+			snprintf(near, sizeof near, " (nearest: %u)", below ? below : above);
+		return at(r, rg->loc, "no statement starts on %s:%u%s", m->files[file].path, rg->first, near);
+	}
+	f = &m->functions[fn];
+	if (rg->last < rg->first)
+		return at(r, rg->last_loc, "the region's end (line %u) comes before its start (line %u)",
+		          rg->last, rg->first);
+	if (rg->last > f->end_line)
+		return at(r, rg->last_loc, "the region %s:%u-%u leaves function '%s' (lines %u-%u)",
+		          m->files[file].path, rg->first, rg->last, f->name, f->line, f->end_line);
+	{
+		unsigned region = r->out->nregions++;
+
+		add_op(r, start, LOOM_OP_ENTER_RANGE, lock, region);
+		/* Leaving: any statement of F outside the lines, or any exit. */
+		for (size_t h = 0; h < r->fn_nhooks[fn]; h++) {
+			const struct loom_slot *s = &m->slots[r->fn_hooks[fn][h] - 1];
+			bool outside = s->line < rg->first || s->line > rg->last;
+
+			if ((s->kind == LOOM_KIND_STMT && outside) || s->kind == LOOM_KIND_EXIT)
+				add_op(r, s->id, LOOM_OP_LEAVE_RANGE, lock, region);
+			else if (!outside && s->kind != LOOM_KIND_EXIT)
+				danger_hook(r, s->id);
+		}
+	}
+	danger_callees(r, fn, rg->first, rg->last);
+	return 0;
+}
+
+int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifest *m,
+                        struct loom_compiled *out, struct loom_error *err)
+{
+	struct resolver r = { .f = flt, .m = m, .err = err, .out = out };
+	int ret = 0;
+
+	memset(out, 0, sizeof *out);
+	r.fn_hooks = loom_xcalloc(m->nfunctions + 1, sizeof *r.fn_hooks);
+	r.fn_nhooks = loom_xcalloc(m->nfunctions + 1, sizeof *r.fn_nhooks);
+	r.fn_caps = loom_xcalloc(m->nfunctions + 1, sizeof *r.fn_caps);
+	r.in_danger = loom_xcalloc(m->nslots + 1, 1);
+	for (size_t i = 0; i < m->nslots; i++) {
+		unsigned fn = m->slots[i].function;
+
+		*LOOM_PUSH(r.fn_hooks[fn], r.fn_nhooks[fn], r.fn_caps[fn]) = m->slots[i].id;
+	}
+	for (size_t i = 0; i < flt->nconstraints && !ret; i++) {
+		const struct loom_constraint *c = &flt->constraints[i];
+		unsigned lock = out->nlocks++;
+
+		if (c->kind == LOOM_ORDER) {
+			ret = at(&r, c->loc, "execution-order constraints ('>') are not supported by this version of loom yet");
+			break;
+		}
+		if (c->kind == LOOM_UNILATERAL) {
+			ret = at(&r, c->loc, "unilateral exclusion ('<> *') is not supported by this version of loom yet");
+			break;
+		}
+		for (size_t j = 0; j < c->nregions && !ret; j++) {
+			const struct loom_region *rg = &c->regions[j];
+			unsigned fn = 0;
+
+			if (rg->kind == LOOM_REGION_EVENTS)
+				ret = at(&r, rg->loc, "event regions ({EVENT, EVENT}) are not supported by this version of loom yet");
+			else if (rg->kind == LOOM_REGION_FUNCTION)
+				ret = resolve_function(&r, rg->function, rg->loc, &fn) < 0 ? -1
+				      : (compile_function_region(&r, fn, lock), 0);
+			else
+				ret = compile_lines_region(&r, rg, lock);
+		}
+	}
+	for (size_t id = 1; id <= m->nslots; id++)
+		if (r.in_danger[id])
+			*LOOM_PUSH(out->danger, out->ndanger, out->danger_cap) = (unsigned)id;
+	for (size_t i = 0; i <= m->nfunctions; i++)
+		free(r.fn_hooks[i]);
+	free(r.fn_hooks);
+	free(r.fn_nhooks);
+	free(r.fn_caps);
+	free(r.in_danger);
+	if (ret)
+		loom_compiled_free(out);
+	return ret ? -1 : 0;
+}
+
+void loom_compiled_free(struct loom_compiled *c)
+{
+	free(c->ops);
+	free(c->danger);
+	memset(c, 0, sizeof *c);
+}
+
+/* ======================================================================
+ * The image
+ * ====================================================================== */
+
+int loom_image_memfd(const struct loom_filter *f, const struct loom_manifest *m,
+                     const struct loom_compiled *c, unsigned timeout_ms)
+{
+	struct loom_image im = { 0 };
+	size_t text_len = strlen(f->text), size;
+	unsigned char *buf;
+	int fd, e;
+
+	im.magic = LOOM_IMAGE_MAGIC;
+	im.version = LOOM_IMAGE_VERSION;
+	im.nhooks = (loom_u32)m->nslots;
+	memcpy(im.manifest_id, m->id, LOOM_ID_LEN);
+	im.timeout_ms = timeout_ms;
+	im.text_off = sizeof im;
+	im.text_len = (loom_u32)text_len;
+	im.nlocks = c->nlocks;
+	im.nregions = c->nregions;
+	im.ops_off = (loom_u32)((im.text_off + text_len + 3) & ~(size_t)3);
+	im.nops = (loom_u32)c->nops;
+	im.danger_off = im.ops_off + (loom_u32)(c->nops * sizeof *c->ops);
+	im.ndanger = (loom_u32)c->ndanger;
+	size = im.danger_off + c->ndanger * sizeof(loom_u32);
+	im.size = (loom_u32)size;
+	buf = loom_xcalloc(size, 1);
+	memcpy(buf, &im, sizeof im);
+	memcpy(buf + im.text_off, f->text, text_len);
+	memcpy(buf + im.ops_off, c->ops, c->nops * sizeof *c->ops);
+	for (size_t i = 0; i < c->ndanger; i++) {
+		loom_u32 id = c->danger[i];
+
+		memcpy(buf + im.danger_off + i * sizeof id, &id, sizeof id);
+	}
+	fd = memfd_create("loom-filter", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		goto fail;
+	if (write(fd, buf, size) != (ssize_t)size
+	    || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		goto fail;
+	}
+	free(buf);
+	return fd;
+fail:
+	free(buf);
+	return -1;
+}
