@@ -258,10 +258,16 @@ static int parse_constraint(struct parser *ps, struct loom_filter *f)
 	c->loc = ps->tok.loc;
 	is_event = ps->tok.kind == T_WORD && memchr(ps->tok.start, ':', ps->tok.len);
 	if (is_event) {
-		/* Look ahead: an event followed by '>' starts an order constraint. */
+		/* Look ahead: an event followed by '>' starts an order constraint.
+		 * The lookahead's own errors are not the filter's. */
 		struct parser save = *ps;
+		struct loom_error scratch = { 0 };
 		struct loom_event ev;
-		int r = parse_event(ps, &ev);
+		int r;
+
+		ps->err = &scratch;
+		r = parse_event(ps, &ev);
+		ps->err = save.err;
 
 		free(ev.file);
 		free(ev.function);
@@ -489,48 +495,41 @@ static void danger_hook(struct resolver *r, unsigned id)
 	r->in_danger[id] = 1;
 }
 
+/* Queues every function that call C may reach: by name, or for an
+ * indirect call every address-taken function. */
+static void queue_callees(const struct loom_manifest *m, const struct loom_call *c,
+                          unsigned char *seen, unsigned *queue, size_t *tail)
+{
+	for (size_t g = 0; g < m->nfunctions; g++) {
+		bool hit = c->callee ? !strcmp(c->callee, m->functions[g].name) : m->functions[g].address_taken;
+
+		if (hit && !seen[g]) {
+			seen[g] = 1;
+			queue[(*tail)++] = (unsigned)g;
+		}
+	}
+}
+
 /* Marks every function reachable by calls from function FN made on lines
- * FIRST..LAST (indirect calls: every address-taken function) and all their
- * hooks as dangerous.  Returns whether FN itself is reachable. */
+ * FIRST..LAST, and all their hooks, as dangerous.  Returns whether FN itself
+ * is reachable (recursion). */
 static bool danger_callees(struct resolver *r, unsigned fn, unsigned first, unsigned last)
 {
 	const struct loom_manifest *m = r->m;
+	const struct loom_function *f = &m->functions[fn];
 	unsigned char *seen = loom_xcalloc(m->nfunctions, 1);
 	unsigned *queue = loom_xcalloc(m->nfunctions + 1, sizeof *queue);
 	size_t head = 0, tail = 0;
 	bool self = false;
 
-	/* Seeds: the calls in the region; then everything they call. */
-	{
-		const struct loom_function *f = &m->functions[fn];
-
-		for (size_t c = 0; c < f->ncalls; c++) {
-			if (f->calls[c].line < first || f->calls[c].line > last)
-				continue;
-			for (size_t g = 0; g < m->nfunctions; g++) {
-				bool hit = f->calls[c].callee ? !strcmp(f->calls[c].callee, m->functions[g].name)
-				                              : m->functions[g].address_taken;
-
-				if (hit && !seen[g]) {
-					seen[g] = 1;
-					queue[tail++] = (unsigned)g;
-				}
-			}
-		}
-	}
+	for (size_t c = 0; c < f->ncalls; c++)
+		if (f->calls[c].line >= first && f->calls[c].line <= last)
+			queue_callees(m, &f->calls[c], seen, queue, &tail);
 	while (head < tail) {
-		const struct loom_function *f = &m->functions[queue[head++]];
+		const struct loom_function *g = &m->functions[queue[head++]];
 
-		for (size_t c = 0; c < f->ncalls; c++)
-			for (size_t g = 0; g < m->nfunctions; g++) {
-				bool hit = f->calls[c].callee ? !strcmp(f->calls[c].callee, m->functions[g].name)
-				                              : m->functions[g].address_taken;
-
-				if (hit && !seen[g]) {
-					seen[g] = 1;
-					queue[tail++] = (unsigned)g;
-				}
-			}
+		for (size_t c = 0; c < g->ncalls; c++)
+			queue_callees(m, &g->calls[c], seen, queue, &tail);
 	}
 	for (size_t i = 0; i < tail; i++) {
 		for (size_t h = 0; h < r->fn_nhooks[queue[i]]; h++)

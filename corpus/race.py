@@ -15,78 +15,14 @@ be compared with the moment `loom push` returned, whatever the pipe's delay.
 """
 import argparse
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-class Program:
-    """The racy program, its stdout read by a thread into a list."""
-
-    def __init__(self, exe, window_us):
-        env = dict(os.environ, RACE_WINDOW_US=str(window_us))
-        self.started = time.monotonic()
-        self.proc = subprocess.Popen([exe], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=env, cwd=os.path.dirname(exe), text=True)
-        self.lines = []
-        self.lock = threading.Lock()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            with self.lock:
-                self.lines.append(line.rstrip('\n'))
-
-    def bugs_after(self, t):
-        """BUG lines printed (by their own timestamp) after monotonic time t."""
-        out = []
-        with self.lock:
-            lines = list(self.lines)
-        for line in lines:
-            m = re.match(r'BUG (\d+\.\d+) ', line)
-            if line.startswith('BUG ') and (not m or float(m.group(1)) > t):
-                out.append(line)
-        return out
-
-    def wait_for_bug(self, after, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.bugs_after(after)
-            if found:
-                return found
-            if self.proc.poll() is not None:
-                return []
-            time.sleep(0.01)
-        return []
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=10)
-        return self.proc.stderr.read()
-
-
-class Failure(Exception):
-    pass
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kw)
-
-
-def loom_ls_hits(loom, pid):
-    r = run([loom, 'ls', str(pid)])
-    if r.returncode != 0:
-        raise Failure('loom ls failed: ' + r.stderr.strip())
-    rows = [line.split() for line in r.stdout.splitlines()[1:]]
-    return sum(int(row[1]) for row in rows), r.stdout
+sys.path.insert(0, os.path.join(ROOT, 'testlib'))
+from loomtest import Failure, Program, loom_ls, run  # noqa: E402
 
 
 def drive(name, loom, rewrite, work, say, check):
@@ -106,9 +42,9 @@ def drive(name, loom, rewrite, work, say, check):
     check(not warnings, 'the rewritten program compiles with warnings:\n' + '\n'.join(warnings))
 
     window = 2000
-    prog = Program(os.path.join(out, name), window)
+    prog = Program([os.path.join(out, name)], env={'RACE_WINDOW_US': str(window)})
     try:
-        say(f'== 3. RACE_WINDOW_US={window} ./{name}   (pid {prog.proc.pid})')
+        say(f'== 3. RACE_WINDOW_US={window} ./{name}   (pid {prog.pid})')
         bugs = prog.wait_for_bug(0, 2.0)
         check(bugs, 'no BUG line within 2 s without a filter: the race does not show')
         first = time.monotonic() - prog.started
@@ -118,20 +54,20 @@ def drive(name, loom, rewrite, work, say, check):
         say('   ' + bugs[0])
 
         with open(spec) as f:
-            say(f'== 4. loom push {prog.proc.pid} specs/{name}.loom   ({f.read().strip()})')
+            say(f'== 4. loom push {prog.pid} specs/{name}.loom   ({f.read().strip()})')
         t0 = time.monotonic()
-        r = run([loom, 'push', str(prog.proc.pid), spec])
+        r = run([loom, 'push', str(prog.pid), spec])
         pushed = time.monotonic()
         check(r.returncode == 0, 'loom push failed: ' + r.stderr)
         check(pushed - t0 < 1.0, f'loom push took {pushed - t0:.2f} s (must return within 1 s)')
         filter_id = r.stdout.strip()
         say(f'   {r.stderr.strip()}; the command took {(pushed - t0) * 1000:.0f} ms')
 
-        hits0, _ = loom_ls_hits(loom, prog.proc.pid)
+        hits0, _ = loom_ls(loom, prog.pid)[::2]
         say('== 5. watching for 5 s with the filter installed ...')
         time.sleep(5.0)
         late = prog.bugs_after(pushed)
-        hits1, listing = loom_ls_hits(loom, prog.proc.pid)
+        hits1, listing = loom_ls(loom, prog.pid)[::2]
         check(prog.proc.poll() is None, 'the program died with the filter installed')
         check(not late, f'{len(late)} BUG lines after the push returned, e.g. {late[:1]}')
         check(hits1 > hits0, f'the program made no progress under the filter (lock hits {hits0} -> {hits1})')
@@ -140,8 +76,8 @@ def drive(name, loom, rewrite, work, say, check):
         for line in listing.strip().splitlines():
             say('   ' + line)
 
-        say(f'== 6. loom pop {prog.proc.pid} {filter_id}')
-        r = run([loom, 'pop', str(prog.proc.pid), filter_id])
+        say(f'== 6. loom pop {prog.pid} {filter_id}')
+        r = run([loom, 'pop', str(prog.pid), filter_id])
         popped = time.monotonic()
         check(r.returncode == 0, 'loom pop failed: ' + r.stderr)
         say('   ' + r.stderr.strip())

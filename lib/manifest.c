@@ -152,6 +152,21 @@ static void compute_id(json_t *root, char out[17])
 	free(text);
 }
 
+struct text {
+	char *s;
+	size_t len, cap;
+};
+
+static void append(struct text *t, const char *s)
+{
+	size_t n = strlen(s);
+
+	while (t->cap < t->len + n + 1)
+		loom_grow((void **)&t->s, &t->cap, t->cap, 1);
+	memcpy(t->s + t->len, s, n + 1);
+	t->len += n;
+}
+
 /* One file, function, slot or skip per line: small diffs, easy to grep and
  * to review; the top level in the order a reader wants it. */
 static char *dump_lines(json_t *root)
@@ -160,49 +175,33 @@ static char *dump_lines(json_t *root)
 		"format", "version", "tool", "id", "root", "hooks",
 		"files", "functions", "slots", "macro_skipped",
 	};
-	size_t len = 0, cap = 0;
-	char *out = NULL;
+	struct text t = { 0 };
 
+	append(&t, "{");
 	for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
-		json_t *v = json_object_get(root, order[k]);
-		char *item = NULL;
+		json_t *v = json_object_get(root, order[k]), *e;
+		char *item;
+		size_t i;
 
-		if (!v)
-			continue;
-		item = loom_xasprintf("%s\"%s\":", k ? ",\n " : "{\n ", order[k]);
-		loom_grow((void **)&out, &cap, len + strlen(item) + 1, 1);
-		while (cap < len + strlen(item) + 1)
-			loom_grow((void **)&out, &cap, cap, 1);
-		memcpy(out + len, item, strlen(item));
-		len += strlen(item);
-		free(item);
-		if (json_is_array(v)) {
-			size_t i;
-			json_t *e;
-
-			json_array_foreach(v, i, e) {
-				char *one = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
-
-				item = loom_xasprintf("%s\n  %s", i ? "," : "[", one);
-				free(one);
-				while (cap < len + strlen(item) + 1)
-					loom_grow((void **)&out, &cap, cap, 1);
-				memcpy(out + len, item, strlen(item));
-				len += strlen(item);
-				free(item);
-			}
-			item = loom_xstrdup(json_array_size(v) ? "\n ]" : "[]");
-		} else {
+		append(&t, k ? ",\n \"" : "\n \"");
+		append(&t, order[k]);
+		append(&t, "\":");
+		if (!json_is_array(v)) {
 			item = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+			append(&t, item);
+			free(item);
+			continue;
 		}
-		while (cap < len + strlen(item) + 4)
-			loom_grow((void **)&out, &cap, cap, 1);
-		memcpy(out + len, item, strlen(item));
-		len += strlen(item);
-		free(item);
+		json_array_foreach(v, i, e) {
+			append(&t, i ? ",\n  " : "[\n  ");
+			item = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			append(&t, item);
+			free(item);
+		}
+		append(&t, json_array_size(v) ? "\n ]" : "[]");
 	}
-	memcpy(out + len, "\n}\n", 4);
-	return out;
+	append(&t, "\n}\n");
+	return t.s;
 }
 
 int loom_manifest_save(struct loom_manifest *m, const char *path,

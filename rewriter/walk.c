@@ -268,9 +268,11 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 	(void)parent;
 	if (clang_getCursorKind(c) == CXCursor_CallExpr) {
 		char *name = callee_name(c);
-		unsigned line, column, off = start_of(c, &line, &column);
+		unsigned line, column;
 
-		if (name && !cs->blocking && loom_is_blocking(name))
+		start_of(c, &line, &column);
+
+		if (name && !cs->blocking)
 			cs->blocking = loom_blocking_canonical(name);
 		if (cs->record) {
 			struct rw_func *f = &w->plan->funcs[w->func];
@@ -282,10 +284,25 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 					offset_of(clang_getCursorLocation(c), NULL, NULL);
 			name = NULL;
 		}
-		(void)off;
 		free(name);
 	}
 	return CXChildVisit_Recurse;
+}
+
+/* The first blocking function statement C calls, or NULL. */
+static const char *blocking_callee(struct walk *w, CXCursor c)
+{
+	struct call_scan cs = { .w = w };
+
+	if (clang_getCursorKind(c) == CXCursor_CallExpr) {
+		char *name = callee_name(c);
+
+		cs.blocking = name ? loom_blocking_canonical(name) : NULL;
+		free(name);
+	}
+	if (!cs.blocking)
+		clang_visitChildren(c, scan_calls, &cs);
+	return cs.blocking;
 }
 
 /* ---- statements ---- */
@@ -329,36 +346,25 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth)
 		add_skip(w, line, column);
 		return;
 	}
+	/* A statement that is one macro invocation (plus its ';') gets its
+	 * slot before the invocation; nothing inside it is touched. */
 	m = macro_at(w, off, false);
-	covered = m && stmt_end(w, c) <= m->end + 1;
-	if (covered) {
-		/* The whole statement is one macro invocation (plus its ';'):
-		 * the slot goes before it and nothing inside is touched. */
-		covered = m->end >= end_of(c);
-	}
+	covered = m && end_of(c) <= m->end;
 	add_point(w, kind == CXCursor_ReturnStmt ? RW_RETURN : RW_SLOT, off, line, column,
 	          4 * depth + 2);
 	if (kind == CXCursor_DeclStmt || clang_isExpression(kind)) {
-		struct call_scan cs = { .w = w };
+		const char *blocking = blocking_callee(w, c);
 
-		clang_visitChildren(c, scan_calls, &cs);
-		if (clang_isExpression(kind) && clang_getCursorKind(c) == CXCursor_CallExpr && !cs.blocking) {
-			char *name = callee_name(c);
-
-			if (name && loom_is_blocking(name))
-				cs.blocking = loom_blocking_canonical(name);
-			free(name);
-		}
-		if (cs.blocking) {
+		if (blocking) {
 			add_point(w, RW_BLOCKING, off, line, column, 4 * depth + 3);
 			w->plan->points[w->plan->npoints - 1].end_off = stmt_end(w, c);
-			w->plan->points[w->plan->npoints - 1].callee = loom_xstrdup(cs.blocking);
+			w->plan->points[w->plan->npoints - 1].callee = loom_xstrdup(blocking);
 		}
+	} else if (covered) {
+		add_skip(w, line, column); /* its sub-statements stay without hooks */
 	}
 	if (!covered)
 		walk_stmt(w, c, depth);
-	else if (m && m->start == off && kind != CXCursor_DeclStmt && !clang_isExpression(kind))
-		add_skip(w, line, column);
 }
 
 /* The body of an if/else/loop/switch: a compound is walked as it is; any

@@ -1,0 +1,99 @@
+/* Test program for evacuation and exclusion (rt/tests/evacuation.py).
+ *
+ * Workers call critical() and run a critical section inline in a loop; a
+ * detector prints "BUG overlap ..." when two threads are inside one at once.
+ * The holder thread reads commands from stdin (a safe blocking site):
+ * 'h' makes it enter hold() and stay there, sleeping, until SIGUSR1. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int in_function, in_lines;
+static atomic_ulong rounds;
+static volatile sig_atomic_t release;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void report(const char *what)
+{
+	printf("BUG %.6f overlap in %s\n", now(), what);
+	fflush(stdout);
+}
+
+void critical(void)
+{
+	if (atomic_fetch_add(&in_function, 1) != 0)
+		report("critical");
+	usleep(300);
+	atomic_fetch_sub(&in_function, 1);
+}
+
+void hold(void)
+{
+	printf("HOLDING\n");
+	fflush(stdout);
+	while (!release)
+		usleep(1000);
+	release = 0;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	release = 1;
+}
+
+static void *worker(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		critical();
+		int was = atomic_fetch_add(&in_lines, 1);   /* LINES-START */
+		if (was != 0)
+			report("lines");
+		usleep(300);
+		atomic_fetch_sub(&in_lines, 1);             /* LINES-END */
+		atomic_fetch_add(&rounds, 1);
+	}
+	return NULL;
+}
+
+static void *holder(void *arg)
+{
+	char c;
+
+	(void)arg;
+	for (;;) {
+		ssize_t n;
+
+		n = read(0, &c, 1);
+		if (n <= 0)
+			exit(0);
+		if (c == 'h')
+			hold();
+	}
+	return NULL;
+}
+
+int main(void)
+{
+	pthread_t t[4];
+
+	signal(SIGUSR1, on_usr1);
+	for (int i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, worker, NULL);
+	pthread_create(&t[3], NULL, holder, NULL);
+	pthread_join(t[3], NULL);
+	return 0;
+}
