@@ -10,7 +10,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define REPLY_MAX (4u << 20)
+/* The largest listing: LOOM_IMAGE_MAX_TEXT per filter, for many filters. */
+#define REPLY_MAX (64u << 20)
 
 /* The effective uid of PID (second field of Uid: in /proc/PID/status). */
 static int process_uid(pid_t pid, uid_t *uid)
@@ -212,9 +213,12 @@ int loom_recv(struct loom_conn *c, struct loom_msg_header *h, unsigned char **pa
 	*payload = NULL;
 	if (read_exact(c, h, sizeof *h, timeout_ms, err) < 0)
 		return -1;
-	if (h->magic != LOOM_WIRE_MAGIC || h->version != LOOM_WIRE_VERSION || h->length > REPLY_MAX)
+	if (h->magic != LOOM_WIRE_MAGIC || h->version != LOOM_WIRE_VERSION)
 		return loom_error_set(err, NULL, 0, 0, "process %d speaks another protocol (magic %#x, version %u)",
 		                      (int)c->pid, h->magic, h->version);
+	if (h->length > REPLY_MAX)
+		return loom_error_set(err, NULL, 0, 0, "process %d sent a message of %u bytes (at most %u accepted)",
+		                      (int)c->pid, h->length, REPLY_MAX);
 	*payload = loom_xmalloc(h->length + 1);
 	if (read_exact(c, *payload, h->length, timeout_ms, err) < 0) {
 		free(*payload);

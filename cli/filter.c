@@ -133,6 +133,24 @@ static int parse_line(struct parser *ps, const char *s, size_t n, struct loom_lo
 	return 0;
 }
 
+/* A count N in "{" N "}": how many times the event must have happened. */
+static int parse_count(struct parser *ps, unsigned *out)
+{
+	unsigned long v = 0;
+
+	for (size_t i = 0; i < ps->tok.len; i++) {
+		v = v * 10 + (unsigned long)(ps->tok.start[i] - '0');
+		if (v > 1000000)
+			return loom_error_set(ps->err, ps->name, ps->tok.loc.line, ps->tok.loc.column,
+			                      "count too large (at most 1000000)");
+	}
+	if (!v)
+		return loom_error_set(ps->err, ps->name, ps->tok.loc.line, ps->tok.loc.column,
+		                      "a count must be at least 1");
+	*out = (unsigned)v;
+	return 0;
+}
+
 /* event := FILE ":" LINE [ "{" N "}" ] | FUNCTION ":" ( "entry" | "exit" )
  * Called with a WORD containing ':' as the current token. */
 static int parse_event(struct parser *ps, struct loom_event *ev)
@@ -168,7 +186,7 @@ static int parse_event(struct parser *ps, struct loom_event *ev)
 			return -1;
 		if (ps->tok.kind != T_NUMBER)
 			return expected(ps, "a count after '{'");
-		if (parse_line(ps, ps->tok.start, ps->tok.len, ps->tok.loc, &ev->count) < 0)
+		if (parse_count(ps, &ev->count) < 0)
 			return -1;
 		if (next(ps) < 0)
 			return -1;
@@ -247,52 +265,59 @@ static int parse_region(struct parser *ps, struct loom_region *r)
 	return next(ps);
 }
 
+/* Does an order constraint start here: an event word, an optional count in
+ * braces, then '>'?  Decided on tokens alone, so that errors inside the
+ * event are reported by whichever rule then parses it. */
+static bool starts_order(const struct parser *ps)
+{
+	struct parser p = *ps;
+	struct loom_error scratch = { 0 };
+
+	p.err = &scratch;
+	if (p.tok.kind != T_WORD || !memchr(p.tok.start, ':', p.tok.len) || next(&p) < 0)
+		return false;
+	if (p.tok.kind == T_LBRACE) {
+		for (int i = 0; i < 3 && p.tok.kind != T_RBRACE && p.tok.kind != T_END; i++)
+			if (next(&p) < 0)
+				return false;
+		if (p.tok.kind != T_RBRACE || next(&p) < 0)
+			return false;
+	}
+	return p.tok.kind == T_ORDER;
+}
+
 /* constraint := region "<>" (region | "self" | "*") { "<>" region }
  *             | event ">" event { ">" event } */
 static int parse_constraint(struct parser *ps, struct loom_filter *f)
 {
 	struct loom_constraint *c = LOOM_PUSH(f->constraints, f->nconstraints, f->constraints_cap);
-	bool is_event;
 
 	memset(c, 0, sizeof *c);
 	c->loc = ps->tok.loc;
-	is_event = ps->tok.kind == T_WORD && memchr(ps->tok.start, ':', ps->tok.len);
-	if (is_event) {
-		/* Look ahead: an event followed by '>' starts an order constraint.
-		 * The lookahead's own errors are not the filter's. */
-		struct parser save = *ps;
-		struct loom_error scratch = { 0 };
-		struct loom_event ev;
-		int r;
+	if (starts_order(ps)) {
+		c->kind = LOOM_ORDER;
+		for (;;) {
+			struct loom_event *e = LOOM_PUSH(c->events, c->nevents, c->events_cap);
 
-		ps->err = &scratch;
-		r = parse_event(ps, &ev);
-		ps->err = save.err;
-
-		free(ev.file);
-		free(ev.function);
-		if (r == 0 && ps->tok.kind == T_ORDER) {
-			*ps = save;
-			c->kind = LOOM_ORDER;
-			for (;;) {
-				struct loom_event *e = LOOM_PUSH(c->events, c->nevents, c->events_cap);
-
-				if (ps->tok.kind != T_WORD || !memchr(ps->tok.start, ':', ps->tok.len))
-					return expected(ps, "an event (FILE:LINE or FUNCTION:entry|exit)");
-				if (parse_event(ps, e) < 0)
-					return -1;
-				if (ps->tok.kind != T_ORDER)
-					break;
-				if (next(ps) < 0)
-					return -1;
-			}
-			return 0;
+			memset(e, 0, sizeof *e);
+			if (ps->tok.kind != T_WORD || !memchr(ps->tok.start, ':', ps->tok.len))
+				return expected(ps, "an event (FILE:LINE or FUNCTION:entry|exit)");
+			if (parse_event(ps, e) < 0)
+				return -1;
+			if (ps->tok.kind != T_ORDER)
+				break;
+			if (next(ps) < 0)
+				return -1;
 		}
-		*ps = save;
+		return 0;
 	}
 	c->kind = LOOM_MUTEX;
 	if (parse_region(ps, LOOM_PUSH(c->regions, c->nregions, c->regions_cap)) < 0)
 		return -1;
+	if (ps->tok.kind == T_ORDER)
+		return loom_error_set(ps->err, ps->name, ps->tok.loc.line, ps->tok.loc.column,
+		                      "'>' orders events (FILE:LINE or FUNCTION:entry|exit), not regions; "
+		                      "use '<>' to exclude regions");
 	if (ps->tok.kind != T_EXCL)
 		return expected(ps, "'<>' (mutual exclusion) or '>' (execution order) after the region");
 	while (ps->tok.kind == T_EXCL) {

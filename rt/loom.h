@@ -972,7 +972,7 @@ LOOM__WEAK int loom__is_eventfd(int fd)
  * died: change nothing), then evacuate and install. */
 LOOM__WEAK void loom__handle_push(int conn, const int *fds, int nfds, struct loom__reply *rep)
 {
-	int seals, efd = fds[0], mfd = fds[1];
+	int seals, efd, mfd;
 	long size;
 	unsigned char *base;
 	struct loom__filter *f;
@@ -980,10 +980,12 @@ LOOM__WEAK void loom__handle_push(int conn, const int *fds, int nfds, struct loo
 	loom_u64 one;
 	loom_u32 timeout_ms;
 
-	if (nfds != 2 || !loom__is_eventfd(efd)) {
+	if (nfds != 2 || !loom__is_eventfd(fds[0])) {
 		LOOM__FAIL(rep, LOOM_E_MALFORMED, "push needs an eventfd and a memfd");
 		return;
 	}
+	efd = fds[0];
+	mfd = fds[1];
 	seals = loom__c_fcntl(mfd, LOOM__F_GET_SEALS);
 	if (seals < 0 || (seals & (LOOM__F_SEAL_WRITE | LOOM__F_SEAL_SHRINK | LOOM__F_SEAL_GROW))
 	                 != (LOOM__F_SEAL_WRITE | LOOM__F_SEAL_SHRINK | LOOM__F_SEAL_GROW)) {

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""rt/loom.h comes first in every rewritten file, before the program's own
+`#define _GNU_SOURCE`: it must include no libc header, compile warning-free
+in strict and GNU modes, and its weak runtime must end up once in a program
+of several translation units.
+
+For gcc and clang-19 (both required), -std=c99/c11/gnu11/gnu17, -O0 and -O2,
+with -Wall -Wextra -pedantic -Werror: compile two files laid out as
+loom-rewrite lays them out (`#include "loom-rt/loom.h"`, `#line 1`, then
+`#define _GNU_SOURCE` and libc headers, code calling the GNU-only memmem and
+using every hook macro), link them into one program and run it.  The program
+checks that both files see one runtime (same addresses), that the runtime
+started its update channel, and that its hooks work.  A control shows that the
+test would catch a header that includes libc itself.
+
+usage: header_modes.py [--header rt/loom.h]
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+COMPILERS = ["gcc", "clang-19"]
+STDS = ["c99", "c11", "gnu11", "gnu17"]
+OPTS = ["-O0", "-O2"]
+WARN = ["-Wall", "-Wextra", "-pedantic", "-Werror"]
+NHOOKS = 14
+
+passed = 0
+failed = 0
+
+
+def check(ok, what, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"PASS {what}", flush=True)
+    else:
+        failed += 1
+        print(f"FAIL {what}", flush=True)
+        for line in str(detail).rstrip("\n").split("\n") if detail else []:
+            print(f"     {line}", flush=True)
+    return bool(ok)
+
+
+def finish():
+    print(f"{passed} passed, {failed} failed", flush=True)
+    sys.exit(1 if failed or not passed else 0)
+
+
+def run(argv, cwd, env=None, timeout=60):
+    try:
+        p = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, "", f"timed out after {timeout} s"
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+CONFIG_H = f"""/* as loom-rewrite writes it */
+#define LOOM_MANIFEST_ID "0123456789abcdef"
+#define LOOM_MANIFEST_PATH "/nonexistent/loom-manifest.json"
+#define LOOM_NHOOKS {NHOOKS}u
+"""
+
+# Hooks 1..7 here, 8..14 in b.c, as loom-rewrite numbers them across a tree.
+A_C = r"""#include "loom-rt/loom.h"
+#line 1
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int count_in_b(const char *hay, const char *needle);
+const void *b_runtime(void);
+const void *b_active(void);
+const void *b_self(void);
+const void *b_manifest_id(void);
+
+static long find(const char *hay, const char *needle)
+{LOOM_FUNCTION_ENTRY(1, 2, 3);
+	LOOM_SLOT(4); const char *p = memmem(hay, strlen(hay), needle, strlen(needle));
+	LOOM_SLOT(5); if (!p)
+		{ LOOM_SLOT(6); LOOM_RETURN(7); return -1; }
+	return p - hay;
+}
+
+int main(void)
+{
+	char path[300];
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	int bad = 0;
+
+	if (find("hello loom world", "loom") != 6 || find("abc", "x") != -1) {
+		printf("memmem: wrong result\n");
+		bad = 1;
+	}
+	if (count_in_b("a loom in a loom", "loom") != 2) {
+		printf("count_in_b: wrong result\n");
+		bad = 1;
+	}
+	if (b_runtime() != (const void *)&loom__rt || b_active() != (const void *)&loom__active
+	    || b_self() != (const void *)&loom__self || b_manifest_id() != (const void *)loom__manifest_id) {
+		printf("two copies of the runtime: %p %p\n", b_runtime(), (const void *)&loom__rt);
+		bad = 1;
+	}
+	if (!loom__rt.started || loom__nhooks != LOOM_NHOOKS || strcmp(loom__manifest_id, LOOM_MANIFEST_ID)) {
+		printf("runtime not started or wrong manifest\n");
+		bad = 1;
+	}
+	snprintf(path, sizeof path, "%s/loom/%d.sock", xdg ? xdg : "?", (int)getpid());
+	if (strcmp(loom__rt.sock_path, path) || access(path, F_OK) != 0) {
+		printf("no update channel at %s (runtime says '%s')\n", path, loom__rt.sock_path);
+		bad = 1;
+	}
+	/* Hooks take no slow path without a filter or an update, but the
+	 * blocking marker in b.c registers the thread, and clears itself. */
+	if (!loom__self.tid || loom__rt.threads != &loom__self || loom__self.blocking || loom__active) {
+		printf("the blocking hook did not register the thread\n");
+		bad = 1;
+	}
+	if (!bad)
+		printf("ok %s\n", path);
+	return bad;
+}
+"""
+
+B_C = r"""#include "loom-rt/loom.h"
+#line 1
+#define _GNU_SOURCE
+#include <string.h>
+#include <time.h>
+
+int count_in_b(const char *hay, const char *needle);
+const void *b_runtime(void);
+const void *b_active(void);
+const void *b_self(void);
+const void *b_manifest_id(void);
+
+int count_in_b(const char *hay, const char *needle)
+{LOOM_FUNCTION_ENTRY(8, 9, 10);
+	LOOM_SLOT(11); int n = 0;
+	LOOM_SLOT(12); for (const char *p = hay; (p = memmem(p, strlen(p), needle, strlen(needle))) != NULL; p++)
+		{ LOOM_COND_BREAK(13); n++; }
+	LOOM_SLOT(14); LOOM_BLOCKING_BEGIN(14); nanosleep(&(struct timespec){ 0, 1000 }, NULL); LOOM_BLOCKING_END(14);
+	return n;
+}
+
+const void *b_runtime(void) { return &loom__rt; }
+const void *b_active(void) { return &loom__active; }
+const void *b_self(void) { return &loom__self; }
+const void *b_manifest_id(void) { return loom__manifest_id; }
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--header", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "loom.h"))
+    args = ap.parse_args()
+    header = os.path.abspath(args.header)
+    if not check(os.path.isfile(header), f"the runtime header {header} exists"):
+        finish()
+    compilers = []
+    for cc in COMPILERS:
+        path = shutil.which(cc)
+        if check(path, f"compiler {cc} is installed", f"{cc} not found in PATH"):
+            compilers.append(cc)
+
+    tmp = tempfile.mkdtemp(prefix="loom-header-modes-")
+    try:
+        os.mkdir(os.path.join(tmp, "loom-rt"))
+        shutil.copy(header, os.path.join(tmp, "loom-rt", "loom.h"))
+        with open(os.path.join(tmp, "loom-rt", "loom-config.h"), "w") as f:
+            f.write(CONFIG_H)
+        for name, text in (("a.c", A_C), ("b.c", B_C)):
+            with open(os.path.join(tmp, name), "w") as f:
+                f.write(text)
+        xdg = os.path.join(tmp, "xdg")
+        os.mkdir(xdg, 0o700)
+        env = dict(os.environ, XDG_RUNTIME_DIR=xdg)
+        env.pop("LOOM_DISABLE", None)
+
+        for cc in compilers:
+            for std in STDS:
+                for opt in OPTS:
+                    tag = f"{cc} -std={std} {opt}"
+                    flags = [f"-std={std}", opt] + WARN
+                    ok = True
+                    for src in ("a.c", "b.c"):
+                        st, so, se = run([cc] + flags + ["-c", src, "-o", src[0] + ".o"], tmp)
+                        ok = check(st == 0 and not se.strip(), f"{tag}: {src} compiles without a warning",
+                                   f"status {st}\n{se}") and ok
+                    if not ok:
+                        continue
+                    st, so, se = run([cc, "-o", "prog", "a.o", "b.o"], tmp)
+                    if not check(st == 0, f"{tag}: a.o and b.o link into one program (weak runtime)", se):
+                        continue
+                    st, so, se = run([os.path.join(tmp, "prog")], tmp, env=env, timeout=20)
+                    sock = so.strip()[3:] if so.startswith("ok ") else None
+                    check(st == 0 and sock is not None and not se.strip(),
+                          f"{tag}: the program runs: memmem works, one runtime, channel open, hooks work",
+                          f"status {st}\nstdout {so}\nstderr {se}")
+                    if sock is not None:
+                        check(not os.path.exists(sock), f"{tag}: the socket is removed at exit", sock)
+
+        # Control: had loom.h included <string.h> itself, memmem would be
+        # undeclared (the program's _GNU_SOURCE comes too late) and the
+        # build above would have failed.
+        if compilers:
+            with open(os.path.join(tmp, "control.c"), "w") as f:
+                f.write("#include <string.h>\n" + A_C)
+            st, so, se = run([compilers[0], "-std=c99", "-O0"] + WARN + ["-c", "control.c", "-o", "control.o"], tmp)
+            check(st != 0 and "memmem" in se,
+                  "control: a libc header before the program's _GNU_SOURCE breaks the build (so the test can see it)",
+                  f"status {st}\n{se}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+if __name__ == "__main__":
+    main()
