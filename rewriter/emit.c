@@ -46,12 +46,13 @@ static void emit_point(struct edits *ed, const struct rw_point *pt, struct loom_
                        unsigned file, unsigned fn)
 {
 	struct loom_function *f = &m->functions[fn];
+	const char *d = pt->decl ? "_D" : "";
 	unsigned id, exit_id;
 
 	switch (pt->kind) {
 	case RW_SLOT:
 		id = loom_manifest_add_slot(m, LOOM_KIND_STMT, file, pt->line, pt->column, fn);
-		add(ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_SLOT(%u); ", id));
+		add(ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_SLOT%s(%u); ", d, id));
 		break;
 	case RW_RETURN:
 		id = loom_manifest_add_slot(m, LOOM_KIND_STMT, file, pt->line, pt->column, fn);
@@ -62,13 +63,13 @@ static void emit_point(struct edits *ed, const struct rw_point *pt, struct loom_
 		break;
 	case RW_BREAK:
 		id = loom_manifest_add_slot(m, LOOM_KIND_BREAK, file, pt->line, pt->column, fn);
-		add(ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_COND_BREAK(%u); ", id));
+		add(ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_COND_BREAK%s(%u); ", d, id));
 		break;
 	case RW_BLOCKING:
 		id = loom_manifest_add_slot(m, LOOM_KIND_BLOCKING, file, pt->line, pt->column, fn);
 		m->slots[id - 1].callee = loom_xstrdup(pt->callee);
-		add(ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_BLOCKING_BEGIN(%u); ", id));
-		add(ed, pt->end_off, true, pt->rank, loom_xasprintf(" LOOM_BLOCKING_END(%u);", id));
+		add(ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_BLOCKING_BEGIN%s(%u); ", d, id));
+		add(ed, pt->end_off, true, pt->rank, loom_xasprintf(" LOOM_BLOCKING_END%s(%u);", d, id));
 		break;
 	}
 }

@@ -26,6 +26,7 @@ struct rw_point {
 	unsigned end_off;  /* RW_BLOCKING: after the statement's ';' */
 	char *callee;      /* RW_BLOCKING: the blocking function */
 	unsigned func;     /* index into the plan's functions */
+	bool decl;         /* where a declaration may stand: emit the hook as one */
 };
 
 /* Braces around an unbraced if/else/loop/switch body. */

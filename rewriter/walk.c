@@ -309,13 +309,14 @@ static const char *blocking_callee(struct walk *w, CXCursor c)
 
 static void walk_stmt(struct walk *w, CXCursor c, int depth);
 
-static void add_point(struct walk *w, enum rw_point_kind kind, unsigned off, unsigned line,
-                      unsigned column, int rank)
+static struct rw_point *add_point(struct walk *w, enum rw_point_kind kind, unsigned off,
+                                  unsigned line, unsigned column, int rank, bool decl)
 {
 	struct rw_point *p = LOOM_PUSH(w->plan->points, w->plan->npoints, w->plan->points_cap);
 
 	*p = (struct rw_point){ .kind = kind, .off = off, .line = line, .column = column,
-	                        .rank = rank, .func = w->func };
+	                        .rank = rank, .func = w->func, .decl = decl };
+	return p;
 }
 
 static void add_skip(struct walk *w, unsigned line, unsigned column)
@@ -326,22 +327,25 @@ static void add_skip(struct walk *w, unsigned line, unsigned column)
 }
 
 /* A statement in a list (a compound's child or a body): labels first, then
- * the slot, the blocking markers, and the statement's own insides. */
-static void hook_stmt(struct walk *w, CXCursor c, int depth)
+ * the slot, the blocking markers, and the statement's own insides.  Before a
+ * declaration the hooks are declarations too, except right after a label
+ * (where C before C23 wants a statement). */
+static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 {
 	enum CXCursorKind kind = clang_getCursorKind(c);
 	unsigned line, column, off = start_of(c, &line, &column);
 	const struct range *m;
-	bool covered;
+	bool covered, decl;
 
 	if (is_label(kind)) {
 		/* label: stmt, case X: stmt, default: stmt: hook the stmt. */
 		struct kids k = kids_of(c);
 
 		if (k.n)
-			hook_stmt(w, k.c[k.n - 1], depth);
+			hook_stmt(w, k.c[k.n - 1], depth, true);
 		return;
 	}
+	decl = kind == CXCursor_DeclStmt && !after_label;
 	if (macro_at(w, off, true)) {
 		add_skip(w, line, column);
 		return;
@@ -351,14 +355,15 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth)
 	m = macro_at(w, off, false);
 	covered = m && end_of(c) <= m->end;
 	add_point(w, kind == CXCursor_ReturnStmt ? RW_RETURN : RW_SLOT, off, line, column,
-	          4 * depth + 2);
+	          4 * depth + 2, decl);
 	if (kind == CXCursor_DeclStmt || clang_isExpression(kind)) {
 		const char *blocking = blocking_callee(w, c);
 
 		if (blocking) {
-			add_point(w, RW_BLOCKING, off, line, column, 4 * depth + 3);
-			w->plan->points[w->plan->npoints - 1].end_off = stmt_end(w, c);
-			w->plan->points[w->plan->npoints - 1].callee = loom_xstrdup(blocking);
+			struct rw_point *p = add_point(w, RW_BLOCKING, off, line, column, 4 * depth + 3, decl);
+
+			p->end_off = stmt_end(w, c);
+			p->callee = loom_xstrdup(blocking);
 		}
 	} else if (covered) {
 		add_skip(w, line, column); /* its sub-statements stay without hooks */
@@ -375,7 +380,7 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 
 	if (clang_getCursorKind(body) == CXCursor_CompoundStmt) {
 		if (loop && !macro_at(w, off, true) && !macro_at(w, off, false))
-			add_point(w, RW_BREAK, off + 1, line, column + 1, 4 * depth + 1);
+			add_point(w, RW_BREAK, off + 1, line, column + 1, 4 * depth + 1, true);
 		walk_stmt(w, body, depth);
 		return;
 	}
@@ -389,8 +394,8 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 		*wr = (struct rw_wrap){ .open = off, .close = stmt_end(w, body), .rank = 4 * depth };
 	}
 	if (loop)
-		add_point(w, RW_BREAK, off, line, column, 4 * depth + 1);
-	hook_stmt(w, body, depth);
+		add_point(w, RW_BREAK, off, line, column, 4 * depth + 1, true);
+	hook_stmt(w, body, depth, false);
 }
 
 struct list_visit {
@@ -403,7 +408,7 @@ static enum CXChildVisitResult hook_list_child(CXCursor c, CXCursor parent, CXCl
 	struct list_visit *lv = data;
 
 	(void)parent;
-	hook_stmt(lv->w, c, lv->depth);
+	hook_stmt(lv->w, c, lv->depth, false);
 	return CXChildVisit_Continue;
 }
 

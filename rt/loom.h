@@ -199,12 +199,22 @@ struct loom__thread {
 #define LOOM_COND_BREAK(id) \
 	do { if (LOOM__ON(LOOM__UPDATING)) loom__cond_break(id); } while (0)
 
-/* Function entry: the entry cond_break, an exit guard whose cleanup runs the
- * exit slot after the return value is computed, and the entry slot.
+/* The same hooks as declarations, for where a declaration may follow: at
+ * the start of a block and before a declaration.  A statement there would
+ * add a -Wdeclaration-after-statement warning to C90-style code.  The names
+ * are unique because ids are. */
+#define LOOM__DECL_HOOK(name, expr) __attribute__((unused)) const char name = (char)((expr), 0)
+#define LOOM_SLOT_D(id) \
+	LOOM__DECL_HOOK(loom__s##id, LOOM__ON(LOOM__FILTERS | LOOM__UPDATING) ? loom__slot(id) : (void)0)
+#define LOOM_COND_BREAK_D(id) \
+	LOOM__DECL_HOOK(loom__c##id, LOOM__ON(LOOM__UPDATING) ? loom__cond_break(id) : (void)0)
+
+/* Function entry: an exit guard whose cleanup runs the exit slot after the
+ * return value is computed, the entry cond_break and the entry slot.
  * FALLOFF is the exit id used when control falls off the end. */
 #define LOOM_FUNCTION_ENTRY(brk, entry, falloff) \
 	__attribute__((cleanup(loom__exit_hook), unused)) loom_u32 loom__exit_id = (falloff); \
-	LOOM_COND_BREAK(brk); LOOM_SLOT(entry)
+	LOOM_COND_BREAK_D(brk); LOOM_SLOT_D(entry)
 
 /* Before a return statement: which exit slot the guard reports. */
 #define LOOM_RETURN(exit) (loom__exit_id = (exit))
@@ -217,6 +227,13 @@ struct loom__thread {
 		if (__builtin_expect(!loom__self.tid, 0)) loom__register(); \
 		__atomic_store_n(&loom__self.blocking, (id), __ATOMIC_SEQ_CST); \
 	} while (0)
+#define LOOM_BLOCKING_BEGIN_D(id) \
+	LOOM__DECL_HOOK(loom__bb##id, ((__builtin_expect(!loom__self.tid, 0) ? loom__register() : (void)0), \
+		__atomic_store_n(&loom__self.blocking, (id), __ATOMIC_SEQ_CST)))
+#define LOOM_BLOCKING_END_D(id) \
+	LOOM__DECL_HOOK(loom__be##id, (__atomic_store_n(&loom__self.blocking, 0, __ATOMIC_SEQ_CST), \
+		__builtin_expect(__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING, 0) \
+			? loom__after_blocking(id) : (void)0))
 #define LOOM_BLOCKING_END(id) \
 	do { \
 		__atomic_store_n(&loom__self.blocking, 0, __ATOMIC_SEQ_CST); \
@@ -563,7 +580,8 @@ LOOM__WEAK void loom__release(struct loom__thread *t, struct loom__lock *l)
 
 LOOM__WEAK int loom__inside(struct loom__thread *t, loom_u32 region, int remove)
 {
-	for (loom_u32 i = 0; i < t->ninside; i++)
+	loom_u32 i;
+	for (i = 0; i < t->ninside; i++)
 		if (t->inside[i] == region) {
 			if (remove)
 				t->inside[i] = t->inside[--t->ninside];
@@ -574,6 +592,7 @@ LOOM__WEAK int loom__inside(struct loom__thread *t, loom_u32 region, int remove)
 
 LOOM__WEAK void loom__slot(loom_u32 id)
 {
+	loom_u32 i;
 	struct loom__thread *t = &loom__self;
 	struct loom__table *table;
 	struct loom__op ops[LOOM_OPS_PER_HOOK_MAX];
@@ -589,7 +608,7 @@ LOOM__WEAK void loom__slot(loom_u32 id)
 	/* Copy first: an op may wait, and the table may be replaced meanwhile. */
 	n = table->start[id + 1] - table->start[id];
 	__builtin_memcpy(ops, &table->ops[table->start[id]], n * sizeof ops[0]);
-	for (loom_u32 i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		switch (ops[i].kind) {
 		case LOOM_OP_ENTER:
 			loom__acquire(t, ops[i].lock, id);
@@ -645,6 +664,10 @@ LOOM__WEAK void loom__free_filter(struct loom__filter *f)
  * FILTERS is empty or on failure (*ERR set). */
 LOOM__WEAK struct loom__table *loom__build_table(struct loom__filter *filters, int *err)
 {
+	struct loom__filter *f;
+	loom_u32 i;
+	loom_u32 h;
+	int pass;
 	loom_u32 nh = loom__nhooks, total = 0, *count;
 	struct loom__table *t;
 
@@ -655,8 +678,8 @@ LOOM__WEAK struct loom__table *loom__build_table(struct loom__filter *filters, i
 	t = (struct loom__table *)loom__c_calloc(1, sizeof *t);
 	if (!count || !t)
 		goto oom;
-	for (struct loom__filter *f = filters; f; f = f->next)
-		for (loom_u32 i = 0; i < f->nops; i++)
+	for (f = filters; f; f = f->next)
+		for (i = 0; i < f->nops; i++)
 			if (++count[f->ops[i].hook] > LOOM_OPS_PER_HOOK_MAX) {
 				*err = LOOM_E_LIMIT;
 				goto fail;
@@ -666,13 +689,13 @@ LOOM__WEAK struct loom__table *loom__build_table(struct loom__filter *filters, i
 	t->ops = (struct loom__op *)loom__c_calloc(total ? total : 1, sizeof *t->ops);
 	if (!t->start || !t->ops)
 		goto oom;
-	for (loom_u32 h = 1; h <= nh + 1; h++)
+	for (h = 1; h <= nh + 1; h++)
 		t->start[h] = t->start[h - 1] + count[h - 1];
 	__builtin_memset(count, 0, (nh + 2) * sizeof *count);
-	for (int pass = 0; pass < 2; pass++) {
+	for (pass = 0; pass < 2; pass++) {
 		/* pass 0: leaves (ranges then functions); pass 1: enters. */
-		for (struct loom__filter *f = filters; f; f = f->next)
-			for (loom_u32 i = 0; i < f->nops; i++) {
+		for (f = filters; f; f = f->next)
+			for (i = 0; i < f->nops; i++) {
 				const struct loom_image_op *o = &f->ops[i];
 				int leave = o->kind == LOOM_OP_LEAVE || o->kind == LOOM_OP_LEAVE_RANGE;
 				struct loom__op *d;
@@ -699,6 +722,8 @@ fail:
  * Fills REPORT with the threads that are not (at most LOOM_REPORT_MAX_THREADS). */
 LOOM__WEAK int loom__all_evacuated(struct loom_thread_report *report, loom_u32 *nreport)
 {
+	long off;
+	const char *p;
 	char buf[4096];
 	int fd = loom__c_open("/proc/self/task", LOOM__O_RDONLY | LOOM__O_CLOEXEC), ok = 1;
 	long n;
@@ -707,14 +732,14 @@ LOOM__WEAK int loom__all_evacuated(struct loom_thread_report *report, loom_u32 *
 	if (fd < 0)
 		return 0;
 	while ((n = loom__c_getdents64(fd, buf, sizeof buf)) > 0) {
-		for (long off = 0; off < n;) {
+		for (off = 0; off < n;) {
 			struct loom__dirent64 *d = (struct loom__dirent64 *)(void *)(buf + off);
 			struct loom__thread *t;
 			int tid = 0;
 			loom_u32 state = 0, hook = 0, b;
 
 			off += d->reclen;
-			for (const char *p = d->name; *p >= '0' && *p <= '9'; p++)
+			for (p = d->name; *p >= '0' && *p <= '9'; p++)
 				tid = tid * 10 + (*p - '0');
 			if (!tid || tid == loom__rt.engine_tid)
 				continue;
@@ -756,12 +781,13 @@ LOOM__WEAK int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_u32
                               int (*install)(void *), void *arg,
                               struct loom_thread_report *report, loom_u32 *nreport)
 {
+	loom_u32 i;
 	loom_u64 deadline = loom__now_ns() + (loom_u64)timeout_ms * 1000000u;
 	int status;
 
 	loom__lock_rt();
 	__builtin_memset(loom__rt.armed, 1, loom__nhooks + 1);
-	for (loom_u32 i = 0; i < ndanger; i++)
+	for (i = 0; i < ndanger; i++)
 		loom__rt.armed[danger[i]] = 0;
 	__atomic_or_fetch(&loom__active, LOOM__UPDATING, __ATOMIC_SEQ_CST);
 	for (;;) {
@@ -881,6 +907,7 @@ LOOM__WEAK void loom__reply(int fd, struct loom__reply *rep)
  * with REP filled. */
 LOOM__WEAK int loom__validate_image(const unsigned char *base, loom_u64 size, struct loom__reply *rep)
 {
+	loom_u32 i;
 	const struct loom_image *im = (const struct loom_image *)(const void *)base;
 	const struct loom_image_op *ops;
 	const loom_u32 *danger;
@@ -911,7 +938,7 @@ LOOM__WEAK int loom__validate_image(const unsigned char *base, loom_u64 size, st
 		return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad dangerous-hook table");
 	ops = (const struct loom_image_op *)(const void *)(base + im->ops_off);
 	danger = (const loom_u32 *)(const void *)(base + im->danger_off);
-	for (loom_u32 i = 0; i < im->nops; i++) {
+	for (i = 0; i < im->nops; i++) {
 		int range = ops[i].kind == LOOM_OP_ENTER_RANGE || ops[i].kind == LOOM_OP_LEAVE_RANGE;
 
 		if (ops[i].hook < 1 || ops[i].hook > loom__nhooks || ops[i].lock >= im->nlocks
@@ -919,7 +946,7 @@ LOOM__WEAK int loom__validate_image(const unsigned char *base, loom_u64 size, st
 		    || (range ? ops[i].region >= im->nregions : ops[i].region != 0))
 			return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad op %u", i);
 	}
-	for (loom_u32 i = 0; i < im->ndanger; i++)
+	for (i = 0; i < im->ndanger; i++)
 		if (danger[i] < 1 || danger[i] > loom__nhooks)
 			return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad dangerous hook %u", i);
 	return 0;
@@ -928,6 +955,7 @@ LOOM__WEAK int loom__validate_image(const unsigned char *base, loom_u64 size, st
 /* Copies a validated image into a new filter (the memfd is unmapped after). */
 LOOM__WEAK struct loom__filter *loom__make_filter(const unsigned char *base)
 {
+	loom_u32 i;
 	const struct loom_image *im = (const struct loom_image *)(const void *)base;
 	struct loom__filter *f = (struct loom__filter *)loom__c_calloc(1, sizeof *f);
 
@@ -947,7 +975,7 @@ LOOM__WEAK struct loom__filter *loom__make_filter(const unsigned char *base)
 	f->nlocks = im->nlocks;
 	f->nops = im->nops;
 	f->ndanger = im->ndanger;
-	for (loom_u32 i = 0; i < f->nlocks; i++) {
+	for (i = 0; i < f->nlocks; i++) {
 		loom__c_mutex_init(&f->locks[i].m, LOOM__NULL);
 		loom__c_cond_init(&f->locks[i].c, LOOM__NULL);
 	}
@@ -1078,20 +1106,22 @@ LOOM__WEAK void loom__handle_pop(const struct loom_pop *pop, struct loom__reply 
 
 LOOM__WEAK void loom__handle_list(int conn)
 {
+	struct loom__filter *f;
+	loom_u32 i;
 	unsigned char *buf;
 	loom_u32 len = 4, count = 0;
 
 	loom__lock_rt();
-	for (struct loom__filter *f = loom__rt.filters; f; f = f->next)
+	for (f = loom__rt.filters; f; f = f->next)
 		len += (loom_u32)sizeof(struct loom_listing) + (loom_u32)__builtin_strlen(f->text);
 	buf = (unsigned char *)loom__c_malloc(len);
 	if (buf) {
 		loom_u32 off = 4;
 
-		for (struct loom__filter *f = loom__rt.filters; f; f = f->next, count++) {
+		for (f = loom__rt.filters; f; f = f->next, count++) {
 			struct loom_listing l = { f->id, (loom_u32)__builtin_strlen(f->text), 0, 0, 0 };
 
-			for (loom_u32 i = 0; i < f->nlocks; i++) {
+			for (i = 0; i < f->nlocks; i++) {
 				loom__c_mutex_lock(&f->locks[i].m);
 				l.hits += f->locks[i].hits;
 				l.waits += f->locks[i].waits;
@@ -1113,6 +1143,7 @@ LOOM__WEAK void loom__handle_list(int conn)
 /* Receives exactly LEN bytes (with ancillary fds on the first read). */
 LOOM__WEAK int loom__recv_all(int fd, void *buf, loom_u32 len, int *fds, int *nfds, int *bad_cmsg)
 {
+	int i;
 	char *p = (char *)buf;
 	union { struct loom__cmsghdr h; char b[64]; } control;
 
@@ -1134,7 +1165,7 @@ LOOM__WEAK int loom__recv_all(int fd, void *buf, loom_u32 len, int *fds, int *nf
 			if (c->level != LOOM__SOL_SOCKET || c->type != LOOM__SCM_RIGHTS || c->len > sizeof control.b)
 				*bad_cmsg = 1;
 			else
-				for (int i = 0; i < n; i++) {
+				for (i = 0; i < n; i++) {
 					if (*nfds < 2)
 						fds[(*nfds)++] = in[i];
 					else {
@@ -1153,6 +1184,7 @@ LOOM__WEAK int loom__recv_all(int fd, void *buf, loom_u32 len, int *fds, int *nf
 
 LOOM__WEAK void loom__serve(int conn)
 {
+	int i;
 	struct loom__ucred cred;
 	unsigned credlen = sizeof cred;
 	struct loom__timespec tv = { 5, 0 };
@@ -1208,7 +1240,7 @@ LOOM__WEAK void loom__serve(int conn)
 	}
 	loom__reply(conn, &rep);
 out:
-	for (int i = 0; i < nfds; i++)
+	for (i = 0; i < nfds; i++)
 		loom__c_close(fds[i]);
 }
 
@@ -1302,6 +1334,8 @@ LOOM__WEAK void loom__fork_parent(void) { loom__unlock_rt(); }
  * channel.  Installed filters stay in force. */
 LOOM__WEAK void loom__fork_child(void)
 {
+	struct loom__filter *f;
+	loom_u32 i;
 	struct loom__thread *t = &loom__self;
 	int old_tid = t->tid, tid = loom__c_gettid();
 
@@ -1314,8 +1348,8 @@ LOOM__WEAK void loom__fork_child(void)
 		t->next = t->prev = LOOM__NULL;
 		loom__rt.threads = t;
 	}
-	for (struct loom__filter *f = loom__rt.filters; f; f = f->next)
-		for (loom_u32 i = 0; i < f->nlocks; i++) {
+	for (f = loom__rt.filters; f; f = f->next)
+		for (i = 0; i < f->nlocks; i++) {
 			struct loom__lock *l = &f->locks[i];
 
 			loom__c_mutex_init(&l->m, LOOM__NULL);

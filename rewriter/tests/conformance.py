@@ -5,7 +5,9 @@ Each program in conformance/*.c is copied alone into a fresh source tree,
 rewritten with `loom-rewrite SRC OUT`, and then, for every compiler and
 optimisation level, the original and the rewritten file are compiled with
 
-    CC -std=gnu11 -Wall -Wextra OPT -pthread -o X file.c
+    CC -std=gnu11 -Wall -Wextra [FLAGS] OPT -pthread -o X file.c
+
+(FLAGS from a `conformance-cflags: ...` comment in the program)
 
 (run in the file's own directory, with the file name relative, so that the
 diagnostics of the two look alike) and both binaries are run.  A combination
@@ -161,9 +163,17 @@ def source_diff(prog):
     return "\n".join(lines)
 
 
+def extra_cflags(path):
+    """Flags a program asks for in a `conformance-cflags: ...` comment (after
+    the default ones, so that e.g. its -std wins)."""
+    with open(path, errors="replace") as f:
+        m = re.search(r"conformance-cflags:(.*?)(\*/|$)", f.read(), re.M)
+    return m.group(1).split() if m else []
+
+
 def compile_one(cc, opt, path, binary):
-    cmd = [cc, "-std=gnu11", "-Wall", "-Wextra", opt, "-pthread", "-o",
-           binary, os.path.basename(path)]
+    cmd = [cc, "-std=gnu11", "-Wall", "-Wextra"] + extra_cflags(path) + [
+        opt, "-pthread", "-o", binary, os.path.basename(path)]
     env = dict(os.environ, LC_ALL="C", LANG="C")
     rc, out, err = run(cmd, os.path.dirname(path), COMPILE_TIMEOUT, env)
     return rc, out + err, cmd
