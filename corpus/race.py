@@ -22,7 +22,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'testlib'))
-from loomtest import Failure, Program, loom_ls, run  # noqa: E402
+from loomtest import ENV, Failure, Program, loom_ls, run  # noqa: E402
 
 
 def drive(name, loom, rewrite, work, say, check):
@@ -42,7 +42,7 @@ def drive(name, loom, rewrite, work, say, check):
     check(not warnings, 'the rewritten program compiles with warnings:\n' + '\n'.join(warnings))
 
     window = 2000
-    prog = Program([os.path.join(out, name)], env={'RACE_WINDOW_US': str(window)})
+    prog = Program([os.path.join(out, name)], env=dict(ENV, RACE_WINDOW_US=str(window)))
     try:
         say(f'== 3. RACE_WINDOW_US={window} ./{name}   (pid {prog.pid})')
         bugs = prog.wait_for_bug(0, 2.0)
@@ -111,13 +111,14 @@ def main():
     def check(ok, msg):
         if not ok:
             failures.append(msg)
-            raise Failure(msg)
+            raise Failure(msg, counted=True)
 
     work = args.work or tempfile.mkdtemp(prefix='loom-race-')
     try:
         drive(args.name, args.loom, args.rewrite, work, say, check)
-    except Failure:
-        pass
+    except Failure as e:
+        if not e.counted:
+            failures.append(str(e))
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)

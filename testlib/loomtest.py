@@ -1,115 +1,281 @@
-"""Helpers shared by Loom's end-to-end tests: a live program whose stdout is
-collected by a thread, bounded waits, and `loom` invocations."""
+"""Helpers shared by Loom's end-to-end tests: counted checks, commands run
+with a timeout, a live program whose output is collected by threads, bounded
+waits, and `loom` invocations.
+
+Scripts import it with
+    sys.path.insert(0, os.path.join(REPO, 'testlib'))
+    from loomtest import ...
+"""
+import collections
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 
 
 class Failure(Exception):
-    pass
+    """A test step that cannot go on.  COUNTED: the failure was already
+    reported as a failed check (Checks.require); otherwise the catcher must
+    count it."""
+
+    def __init__(self, msg, counted=False):
+        super().__init__(msg)
+        self.counted = counted
 
 
-def run(cmd, timeout=120, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+# Fresh malloc memory filled with garbage (as meson test does), so that a read
+# of uninitialised heap memory fails when a test runs by hand too, not only
+# under meson.  The default environment of run() and Program.
+ENV = dict(os.environ, MALLOC_PERTURB_=os.environ.get('MALLOC_PERTURB_') or '165')
 
 
-def rewrite_and_build(rewrite, src, out, cflags='-O2 -g -Wall -Wextra'):
-    """loom-rewrite SRC OUT, then make -C OUT; returns the make output."""
+# ------------------------------------------------------------------- checks
+
+class Checks:
+    """Counts checks and prints each as `PASS WHAT` or `FAIL WHAT`, a failure
+    followed by its DETAIL indented; finish() prints the closing
+    `N passed, M failed` line and exits, with status 1 if a check failed or
+    none passed."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def __call__(self, ok, what, detail=''):
+        if ok:
+            self.passed += 1
+            print(f'PASS {what}', flush=True)
+        else:
+            self.failed += 1
+            print(f'FAIL {what}', flush=True)
+            for line in str(detail).rstrip('\n').split('\n') if detail else []:
+                print(f'     {line}', flush=True)
+        return bool(ok)
+
+    def require(self, ok, what, detail=''):
+        """A check whose failure raises Failure."""
+        if not self(ok, what, detail):
+            raise Failure(what, counted=True)
+
+    def finish(self):
+        print(f'{self.passed} passed, {self.failed} failed', flush=True)
+        sys.exit(1 if self.failed or not self.passed else 0)
+
+
+# ----------------------------------------------------------------- commands
+
+class Result(collections.namedtuple('Result', 'status stdout stderr')):
+    """What run() returns: unpacks as (status, stdout, stderr)."""
+
+    @property
+    def returncode(self):
+        return self.status
+
+
+def run(argv, timeout=120, cwd=None, env=None, stdin_data=None):
+    """Runs ARGV (with STDIN_DATA, bytes, as its input) in the environment ENV
+    (default: ENV); returns Result(status, stdout, stderr), the status -SIGNAL
+    if a signal killed it and None if it did not end within TIMEOUT seconds
+    (the output until then is kept, and stderr ends with a note)."""
+    try:
+        p = subprocess.run(argv, cwd=cwd, input=stdin_data, capture_output=True, timeout=timeout,
+                           env=ENV if env is None else env)
+    except subprocess.TimeoutExpired as e:
+        return Result(None, (e.stdout or b'').decode(errors='replace'),
+                      (e.stderr or b'').decode(errors='replace') + f'\n(timed out after {timeout} s)\n')
+    return Result(p.returncode, p.stdout.decode(errors='replace'), p.stderr.decode(errors='replace'))
+
+
+def wait_for(pred, timeout, period=0.02, give_up=None):
+    """Polls PRED until it returns a true value, which is returned, or until
+    TIMEOUT seconds have passed, when its last value is returned.  Once
+    GIVE_UP() is true, returns PRED's value at once."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= deadline:
+            return v
+        if give_up is not None and give_up():
+            return pred()
+        time.sleep(period)
+
+
+def rewrite_and_build(rewrite, src, out, cflags='-O2 -g -Wall -Wextra', check=None):
+    """loom-rewrite SRC OUT, then make -C OUT with CFLAGS; returns the path of
+    the program built, OUT/basename(SRC).  Without CHECK a failing step
+    raises Failure; with CHECK each step is a check, and a failing one ends
+    the test (CHECK.finish())."""
+    exe = os.path.join(out, os.path.basename(src.rstrip('/')))
+
+    def step(ok, what, detail):
+        if check is None and not ok:
+            raise Failure(f'{what}: failed\n{detail}')
+        if check is not None and not check(ok, what, detail):
+            check.finish()
+
     r = run([rewrite, '--quiet', src, out])
-    if r.returncode != 0:
-        raise Failure('loom-rewrite failed: ' + r.stderr)
-    r = run(['make', '-C', out], env=dict(os.environ, CFLAGS=cflags))
-    if r.returncode != 0:
-        raise Failure('make failed: ' + r.stdout + r.stderr)
-    return r.stdout + r.stderr
+    step(r.status == 0, 'loom-rewrite the corpus program', r.stderr)
+    r = run(['make', '-C', out], env=dict(ENV, CFLAGS=cflags))
+    step(r.status == 0 and os.access(exe, os.X_OK), f'make -C {out} builds {exe}', r.stdout + r.stderr)
+    return exe
+
+
+def loom_rows(loom, pid):
+    """`loom ls PID`: (the rows below its header line, the text to show when
+    a check on them fails); the rows are None if loom ls failed."""
+    st, so, se = run([loom, 'ls', str(pid)])
+    lines = so.rstrip('\n').split('\n')
+    if st != 0 or not lines[0].startswith('ID'):
+        return None, f'loom ls: status {st}\nstdout {so!r}\nstderr {se!r}'
+    return lines[1:], so
+
+
+def loom_ls(loom, pid):
+    """Returns (total lock hits, number of filters, listing text)."""
+    rows, text = loom_rows(loom, pid)
+    if rows is None:
+        raise Failure(text)
+    rows = [row.split() for row in rows]
+    return sum(int(row[1]) for row in rows), len(rows), text
+
+
+def tamper_manifest(text):
+    """TEXT, a manifest, with the column of its first call incremented (a
+    number nothing else refers to), or None if it has no call."""
+    m = re.search(r'("callee":"[^"]*","line":[0-9]+,"column":)([0-9]+)', text)
+    if not m:
+        return None
+    return text[:m.start(2)] + str(int(m.group(2)) + 1) + text[m.end(2):]
+
+
+# ---------------------------------------------------------- a live program
+
+def socket_path(pid, env):
+    """Where the runtime of process PID, started with ENV, listens
+    (rt/loom.h: $XDG_RUNTIME_DIR/loom if that is absolute, else /tmp/loom-EUID)."""
+    xdg = env.get('XDG_RUNTIME_DIR')
+    if xdg and xdg.startswith('/'):
+        return os.path.join(xdg, 'loom', f'{pid}.sock')
+    return f'/tmp/loom-{os.geteuid()}/{pid}.sock'
 
 
 class Program:
-    """A running program; its stdout lines are collected by a thread."""
+    """A running program in the environment ENV (default: ENV) and, unless
+    given CWD, in the directory of argv[0].  Threads collect its stdout lines
+    and its stderr."""
 
-    def __init__(self, argv, env=None, stdin=False):
+    def __init__(self, argv, env=None, stdin=False, cwd=None):
+        self.env = ENV if env is None else env
         self.started = time.monotonic()
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                                     env=dict(os.environ, **(env or {})),
-                                     cwd=os.path.dirname(argv[0]), text=True)
+                                     env=self.env, cwd=cwd or os.path.dirname(argv[0]),
+                                     text=True, errors='replace')
         self.pid = self.proc.pid
+        self.socket = socket_path(self.pid, self.env)
         self.lines = []
+        self.bugs = []  # (the CLOCK_MONOTONIC time a BUG line carries, or inf; the line)
+        self.err = []
         self.lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.readers = [threading.Thread(target=self._read_out, daemon=True),
+                        threading.Thread(target=self._read_err, daemon=True)]
+        for t in self.readers:
+            t.start()
 
-    def _read(self):
+    def _read_out(self):
         for line in self.proc.stdout:
+            line = line.rstrip('\n')
+            m = re.match(r'BUG (\d+\.\d+) ', line)
             with self.lock:
-                self.lines.append(line.rstrip('\n'))
+                self.lines.append(line)
+                if line.startswith('BUG '):
+                    self.bugs.append((float(m.group(1)) if m else float('inf'), line))
+
+    def _read_err(self):
+        for line in self.proc.stderr:
+            with self.lock:
+                self.err.append(line)
 
     def output(self):
         with self.lock:
             return list(self.lines)
 
+    def stderr(self):
+        """What it has written to stderr so far."""
+        with self.lock:
+            return ''.join(self.err)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def nfds(self):
+        """How many descriptors it has open, -1 if that cannot be read."""
+        try:
+            return len(os.listdir(f'/proc/{self.pid}/fd'))
+        except OSError:
+            return -1
+
+    def nbugs(self):
+        with self.lock:
+            return len(self.bugs)
+
     def bugs_after(self, t, pattern=''):
         """BUG lines matching PATTERN whose own CLOCK_MONOTONIC timestamp (the
-        second field) is after T."""
-        out = []
-        for line in self.output():
-            m = re.match(r'BUG (\d+\.\d+) ', line)
-            if line.startswith('BUG ') and pattern in line and (not m or float(m.group(1)) > t):
-                out.append(line)
-        return out
+        second field; time.monotonic() is CLOCK_MONOTONIC too) is after T."""
+        with self.lock:
+            return [line for stamp, line in self.bugs if pattern in line and stamp > t]
+
+    def bugs_keep_coming(self, more=3, timeout=10):
+        """MORE BUG lines come within TIMEOUT seconds, and it is alive."""
+        start = self.nbugs()
+        return wait_for(lambda: self.nbugs() >= start + more or not self.alive(), timeout) \
+            and self.alive() and self.nbugs() >= start + more
 
     def wait_for(self, predicate, timeout):
-        """Polls PREDICATE (returning a true value when done) until TIMEOUT."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            if self.proc.poll() is not None:
-                return predicate()
-            time.sleep(0.01)
-        return None
+        """Polls PREDICATE (returning a true value when done) until TIMEOUT,
+        or until the program has ended."""
+        return wait_for(predicate, timeout, period=0.01, give_up=lambda: not self.alive())
 
     def wait_for_bug(self, after, timeout, pattern=''):
         return self.wait_for(lambda: self.bugs_after(after, pattern), timeout) or []
 
+    def wait_for_socket(self, timeout=10):
+        """Its runtime's update channel appears within TIMEOUT seconds."""
+        wait_for(lambda: os.path.exists(self.socket) or not self.alive(), timeout)
+        return os.path.exists(self.socket)
+
     def stop(self):
+        """Ends it (SIGTERM, then SIGKILL after 5 s); returns its stderr."""
         if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=10)
-        return self.proc.stderr.read()
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.proc.wait(timeout=5)
+        for t in self.readers:
+            t.join(timeout=5)
+        return self.stderr()
 
 
-def loom_ls(loom, pid):
-    """Returns (total lock hits, number of filters, listing text)."""
-    r = run([loom, 'ls', str(pid)])
-    if r.returncode != 0:
-        raise Failure('loom ls failed: ' + r.stderr)
-    rows = [line.split() for line in r.stdout.splitlines()[1:]]
-    return sum(int(row[1]) for row in rows), len(rows), r.stdout
-
-
-class Checks:
-    """Counts checks; prints each, and a closing `N passed, M failed` line."""
-
-    def __init__(self):
-        self.passed = 0
-        self.failed = []
-
-    def __call__(self, ok, msg):
-        if ok:
-            self.passed += 1
-            print('ok   ' + msg, flush=True)
-        else:
-            self.failed.append(msg)
-            print('FAIL ' + msg, flush=True)
-        return ok
-
-    def require(self, ok, msg):
-        if not self(ok, msg):
-            raise Failure(msg)
-
-    def finish(self):
-        print(f'{self.passed} passed, {len(self.failed)} failed')
-        return 1 if self.failed else 0
+def start_target(check, exe, xdg=None):
+    """Starts EXE, a rewritten corpus program, with RACE_WINDOW_US=2000 so its
+    race shows, Loom enabled, and its update channel below XDG (or, without
+    XDG, in /tmp/loom-EUID).  Two checks: it listens on its socket (if not,
+    it is stopped and the test ends: CHECK.finish()), and it prints BUG
+    lines.  Returns the Program."""
+    env = dict(ENV, RACE_WINDOW_US='2000')
+    env.pop('LOOM_DISABLE', None)
+    if xdg:
+        env['XDG_RUNTIME_DIR'] = xdg
+    else:
+        env.pop('XDG_RUNTIME_DIR', None)
+    target = Program([exe], env)
+    if not check(target.wait_for_socket(10), f'the target (pid {target.pid}) listens on {target.socket}',
+                 target.stderr()):
+        target.stop()
+        check.finish()
+    check(target.bugs_keep_coming(), 'the target prints BUG lines (RACE_WINDOW_US=2000)')
+    return target

@@ -9,53 +9,21 @@ usage: filter_errors.py --loom BUILD/cli/loom --rewrite BUILD/rewriter/loom-rewr
                         --src corpus/js-destroy-context [--cases FILE]
 """
 import argparse
+import functools
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "testlib"))
+import loomtest  # noqa: E402
+from loomtest import Checks, tamper_manifest  # noqa: E402
+
 RUN_TIMEOUT = 20  # seconds, for every command this test runs
-
-passed = 0
-failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what}")
-        if detail:
-            for line in detail.rstrip("\n").split("\n"):
-                print(f"     {line}")
-    return ok
-
-
-def finish():
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed or not passed else 0)
-
-
-# Fresh malloc memory filled with garbage (as meson test does), so that a
-# read of uninitialised heap memory fails here too, not only under meson.
-ENV = dict(os.environ, MALLOC_PERTURB_=os.environ.get("MALLOC_PERTURB_") or "165")
-
-
-def run(argv, cwd=None, stdin_data=None):
-    """Runs ARGV; returns (status, stdout, stderr), status None on timeout,
-    -SIGNAL if a signal killed it."""
-    try:
-        p = subprocess.run(argv, cwd=cwd, input=stdin_data, capture_output=True,
-                           timeout=RUN_TIMEOUT, env=ENV)
-    except subprocess.TimeoutExpired as e:
-        return None, (e.stdout or b"").decode(errors="replace"), (e.stderr or b"").decode(errors="replace")
-    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+run = functools.partial(loomtest.run, timeout=RUN_TIMEOUT)
+check = Checks()
 
 
 def parse_cases(path):
@@ -90,14 +58,6 @@ def parse_cases(path):
         text = "\n".join(text_lines) + ("\n" if text_lines else "")
         cases.append((name, text, kind, expected))
     return cases
-
-
-def tamper(text):
-    """TEXT with the column of its first call incremented, or None."""
-    m = re.search(r'("callee":"[^"]*","line":[0-9]+,"column":)([0-9]+)', text)
-    if not m:
-        return None
-    return text[:m.start(2)] + str(int(m.group(2)) + 1) + text[m.end(2):]
 
 
 def check_fixture(manifest):
@@ -139,14 +99,14 @@ def main():
 
     for path, what in ((loom, "loom"), (rewrite, "loom-rewrite")):
         if not check(os.access(path, os.X_OK), f"{what} is an executable at {path}"):
-            finish()
+            check.finish()
     if not check(os.path.isdir(args.src), f"source tree {args.src} exists"):
-        finish()
+        check.finish()
     try:
         cases = parse_cases(args.cases)
     except (OSError, ValueError) as e:
         check(False, f"read the cases from {args.cases}", str(e))
-        finish()
+        check.finish()
     nerr = sum(1 for c in cases if c[2] == "error")
     nok = len(cases) - nerr
     check(nerr >= 20 and nok >= 3, f"{args.cases}: {nerr} error cases and {nok} valid cases")
@@ -158,7 +118,7 @@ def main():
         manifest_path = os.path.join(out, "loom-manifest.json")
         if not check(st == 0 and os.path.isfile(manifest_path),
                      f"loom-rewrite {args.src} {out}", f"status {st}\n{se}"):
-            finish()
+            check.finish()
         with open(manifest_path, encoding="utf-8") as f:
             manifest = json.load(f)
         check_fixture(manifest)
@@ -209,7 +169,7 @@ def main():
         # matches its content.
         with open(manifest_path, encoding="utf-8") as f:
             mtext = f.read()
-        tampered = tamper(mtext)
+        tampered = tamper_manifest(mtext)
         if check(tampered is not None, "the manifest has a call column to tamper with"):
             with open(os.path.join(work, "tampered.json"), "w", encoding="utf-8") as f:
                 f.write(tampered)
@@ -231,7 +191,7 @@ def main():
               "an error in a filter on stdin is located at -:LINE:COL", f"status {st}\nstderr {se!r}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    finish()
+    check.finish()
 
 
 if __name__ == "__main__":

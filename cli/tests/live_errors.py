@@ -10,6 +10,7 @@ usage: live_errors.py --loom BUILD/cli/loom --rewrite BUILD/rewriter/loom-rewrit
                       --src corpus/js-destroy-context --spec specs/js-destroy-context.loom
 """
 import argparse
+import functools
 import os
 import re
 import shutil
@@ -17,118 +18,18 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "testlib"))
+import loomtest  # noqa: E402
+from loomtest import (Checks, Program, loom_rows, rewrite_and_build, start_target,  # noqa: E402
+                      tamper_manifest, wait_for)
 
 RUN_TIMEOUT = 30  # seconds, for every command
 NOBODY = 65534
-
-passed = 0
-failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {what}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL {what}", flush=True)
-        for line in str(detail).rstrip("\n").split("\n") if detail else []:
-            print(f"     {line}", flush=True)
-    return bool(ok)
-
-
-def finish():
-    print(f"{passed} passed, {failed} failed", flush=True)
-    sys.exit(1 if failed or not passed else 0)
-
-
-# Fresh malloc memory filled with garbage (as meson test does), so that a
-# read of uninitialised heap memory shows here too, not only under meson.
-ENV = dict(os.environ, MALLOC_PERTURB_=os.environ.get("MALLOC_PERTURB_") or "165")
-
-
-def run(argv, stdin_data=None, env=None, timeout=RUN_TIMEOUT):
-    """Returns (status, stdout, stderr); status None if it timed out."""
-    env = env or ENV
-    try:
-        p = subprocess.run(argv, input=stdin_data, capture_output=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired as e:
-        return None, (e.stdout or b"").decode(errors="replace"), (e.stderr or b"").decode(errors="replace")
-    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
-
-
-def wait_for(pred, timeout, period=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(period)
-
-
-class Target:
-    """The rewritten program, its stdout drained by a thread."""
-
-    def __init__(self, exe, env):
-        self.proc = subprocess.Popen([exe], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=env)
-        self.pid = self.proc.pid
-        self.bugs = 0
-        self.bug_times = []  # the CLOCK_MONOTONIC time each BUG line carries
-        self.err = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._drain_out, daemon=True).start()
-        threading.Thread(target=self._drain_err, daemon=True).start()
-
-    def _drain_out(self):
-        for line in self.proc.stdout:
-            if line.startswith(b"BUG "):
-                m = re.match(rb"BUG ([0-9]+\.[0-9]+) ", line)
-                with self.lock:
-                    self.bugs += 1
-                    self.bug_times.append(float(m.group(1)) if m else float("inf"))
-
-    def _drain_err(self):
-        for line in self.proc.stderr:
-            with self.lock:
-                self.err.append(line.decode(errors="replace"))
-
-    def bugs_since(self, t):
-        """BUG lines stamped after T (time.monotonic() is CLOCK_MONOTONIC too)."""
-        with self.lock:
-            return sum(1 for x in self.bug_times if x > t)
-
-    def nbugs(self):
-        with self.lock:
-            return self.bugs
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def bugs_keep_coming(self, more=3, timeout=10):
-        start = self.nbugs()
-        return wait_for(lambda: self.nbugs() >= start + more or not self.alive(), timeout) \
-            and self.alive() and self.nbugs() >= start + more
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-
-
-def tamper(text):
-    """TEXT with the column of its first call incremented, or None."""
-    m = re.search(r'("callee":"[^"]*","line":[0-9]+,"column":)([0-9]+)', text)
-    if not m:
-        return None
-    return text[:m.start(2)] + str(int(m.group(2)) + 1) + text[m.end(2):]
+run = functools.partial(loomtest.run, timeout=RUN_TIMEOUT)
+check = Checks()
 
 
 def unused_pid():
@@ -152,25 +53,19 @@ def main():
 
     for path, what in ((loom, "loom"), (rewrite, "loom-rewrite")):
         if not check(os.access(path, os.X_OK), f"{what} is an executable at {path}"):
-            finish()
+            check.finish()
     try:
         spec_text = open(args.spec, encoding="utf-8").read()
     except OSError as e:
         check(False, f"read the spec {args.spec}", e)
-        finish()
+        check.finish()
 
     tmp = tempfile.mkdtemp(prefix="loom-live-errors-")
     os.chmod(tmp, 0o755)  # nobody must reach the spec and run loom from here
     target = sleeper = None
     try:
         out = os.path.join(tmp, "out")
-        st, so, se = run([rewrite, src, out])
-        if not check(st == 0, "loom-rewrite the corpus program", se):
-            finish()
-        st, so, se = run(["make", "-C", out], timeout=120)
-        exe = os.path.join(out, os.path.basename(src.rstrip("/")))
-        if not check(st == 0 and os.access(exe, os.X_OK), f"make -C {out} builds {exe}", so + se):
-            finish()
+        exe = rewrite_and_build(rewrite, src, out, check=check)
         manifest = os.path.join(out, "loom-manifest.json")
         mtext = open(manifest, encoding="utf-8").read()
         mid = re.search(r'"id":"([0-9a-f]{16})"', mtext).group(1)
@@ -181,23 +76,12 @@ def main():
 
         xdg = os.path.join(tmp, "xdg")
         os.mkdir(xdg, 0o700)
-        env = dict(ENV, RACE_WINDOW_US="2000", XDG_RUNTIME_DIR=xdg)
-        env.pop("LOOM_DISABLE", None)
-        target = Target(exe, env)
+        target = start_target(check, exe, xdg)
         pid = target.pid
-        sock = os.path.join(xdg, "loom", f"{pid}.sock")
-        if not check(wait_for(lambda: os.path.exists(sock) or not target.alive(), 10)
-                     and os.path.exists(sock), f"the target (pid {pid}) listens on {sock}",
-                     "".join(target.err)):
-            finish()
-        check(target.bugs_keep_coming(), "the target prints BUG lines (RACE_WINDOW_US=2000)")
+        env = target.env
 
         def ls_rows():
-            st, so, se = run([loom, "ls", str(pid)])
-            lines = so.rstrip("\n").split("\n")
-            if st != 0 or not lines or not lines[0].startswith("ID"):
-                return None, f"loom ls: status {st}\nstdout {so!r}\nstderr {se!r}"
-            return lines[1:], so
+            return loom_rows(loom, pid)
 
         def untouched(what):
             rows, detail = ls_rows()
@@ -247,12 +131,12 @@ def main():
         sleeper = None
 
         # (b'') the rewritten program with LOOM_DISABLE set has no channel
-        disabled = Target(exe, dict(env, LOOM_DISABLE="1"))
+        disabled = Program([exe], dict(env, LOOM_DISABLE="1"))
         try:
             check(disabled.bugs_keep_coming(1), "(b'') the target with LOOM_DISABLE=1 runs")
             st, so, se = run([loom, "push", str(disabled.pid), spec])
             check(st == 1 and "has no Loom runtime" in se and "is LOOM_DISABLE set?" in se
-                  and not os.path.exists(os.path.join(xdg, "loom", f"{disabled.pid}.sock")),
+                  and not os.path.exists(disabled.socket),
                   "(b'') push to it: status 1, no Loom runtime, no socket", f"status {st}\nstderr {se!r}")
         finally:
             disabled.stop()
@@ -294,7 +178,7 @@ def main():
 
         # (e) a tampered manifest: given with --manifest, then the one the
         # process names in its hello (restored afterwards)
-        bad = tamper(mtext)
+        bad = tamper_manifest(mtext)
         if check(bad is not None, "(e) the manifest has a number to tamper with"):
             copy = os.path.join(tmp, "tampered.json")
             with open(copy, "w", encoding="utf-8") as f:
@@ -319,18 +203,17 @@ def main():
 
         # (f) specs that do not parse or do not resolve
         badspec = os.path.join(tmp, "bad.loom")
-        with open(badspec, "w") as f:
-            f.write("js_DestroyContext <>\n")
-        st, so, se = run([loom, "push", str(pid), badspec])
-        check(st == 1 and se == f"{badspec}:2:1: error: expected a region (FUNCTION, FILE:LINE-LINE "
-                                "or {EVENT, EVENT}), found end of filter\n",
-              "(f) push of a malformed spec: status 1, located syntax error", f"status {st}\nstderr {se!r}")
-        with open(badspec, "w") as f:
-            f.write("js_DestroyContxt <> self\n")
-        st, so, se = run([loom, "push", str(pid), badspec])
-        check(st == 1 and se == f"{badspec}:1:1: error: unknown function 'js_DestroyContxt' "
-                                "(did you mean 'js_DestroyContext'?)\n",
-              "(f) push of a spec naming an unknown function: status 1", f"status {st}\nstderr {se!r}")
+        for text, error, what in (
+                ("js_DestroyContext <>\n",
+                 "2:1: error: expected a region (FUNCTION, FILE:LINE-LINE or {EVENT, EVENT}), found end of filter",
+                 "(f) push of a malformed spec: status 1, located syntax error"),
+                ("js_DestroyContxt <> self\n",
+                 "1:1: error: unknown function 'js_DestroyContxt' (did you mean 'js_DestroyContext'?)",
+                 "(f) push of a spec naming an unknown function: status 1")):
+            with open(badspec, "w") as f:
+                f.write(text)
+            st, so, se = run([loom, "push", str(pid), badspec])
+            check(st == 1 and se == f"{badspec}:{error}\n", what, f"status {st}\nstderr {se!r}")
         st, so, se = run([loom, "push", str(pid), os.path.join(tmp, "missing.loom")])
         check(st == 1 and "cannot read filter: No such file or directory" in se,
               "(f) push of a missing spec file: status 1", f"status {st}\nstderr {se!r}")
@@ -382,8 +265,8 @@ def main():
             check(wait_for(hits, 10), "(i) the filter's lock is taken (HITS grows in loom ls)")
             since = time.monotonic()
             time.sleep(1.0)  # measuring an absence: BUG lines must not come
-            check(target.bugs_since(since) == 0 and target.alive(),
-                  "(i) no BUG line for 1 s with the filter installed", f"{target.bugs_since(since)} BUG lines")
+            check(len(target.bugs_after(since)) == 0 and target.alive(),
+                  "(i) no BUG line for 1 s with the filter installed", f"{len(target.bugs_after(since))} BUG lines")
             st, so, se = run([loom, "pop", str(pid), fid])
             check(st == 0 and re.match(rf"loom: filter {fid} removed from process {pid} in [0-9.]+ ms\n$", se),
                   f"(i) pop {fid}: status 0", f"status {st}\nstderr {se!r}")
@@ -403,9 +286,9 @@ def main():
                   f"(j) loom {' '.join(argv[:3])}: status 2", f"status {st}\nstderr {se!r}")
         untouched("(j)")
 
-        check(target.alive(), f"the target (pid {pid}) is still alive at the end", "".join(target.err))
-        check(not any("loom[" in line for line in target.err), "the target's runtime printed no warnings",
-              "".join(target.err))
+        check(target.alive(), f"the target (pid {pid}) is still alive at the end", target.stderr())
+        check("loom[" not in target.stderr(), "the target's runtime printed no warnings",
+              target.stderr())
     finally:
         if sleeper is not None:
             sleeper.kill()
@@ -413,7 +296,7 @@ def main():
         if target is not None:
             target.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    finish()
+    check.finish()
 
 
 if __name__ == "__main__":

@@ -17,17 +17,21 @@ usage: channel_fuzz.py --rewrite BUILD/rewriter/loom-rewrite --loom BUILD/cli/lo
 """
 import argparse
 import fcntl
+import functools
 import json
 import os
 import random
 import shutil
 import socket
 import struct
-import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "testlib"))
+import loomtest  # noqa: E402
+from loomtest import Checks, loom_rows, rewrite_and_build, start_target, wait_for  # noqa: E402
 
 MAGIC = 0x4D4F4F4C
 IMAGE_MAGIC = 0x49464D4C
@@ -53,99 +57,9 @@ ALL_SEALS = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE
 
 IO_TIMEOUT = 15  # seconds: any read longer than this is a hang
 
-passed = 0
-failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {what}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL {what}", flush=True)
-        for line in str(detail).rstrip("\n").split("\n") if detail else []:
-            print(f"     {line}", flush=True)
-    return bool(ok)
-
-
-def finish():
-    print(f"{passed} passed, {failed} failed", flush=True)
-    sys.exit(1 if failed or not passed else 0)
-
-
-# Fresh malloc memory filled with garbage (as meson test does).
-ENV = dict(os.environ, MALLOC_PERTURB_=os.environ.get("MALLOC_PERTURB_") or "165")
-
-
-def run(argv, timeout=30, stdin_data=None):
-    try:
-        p = subprocess.run(argv, input=stdin_data, capture_output=True, timeout=timeout, env=ENV)
-    except subprocess.TimeoutExpired as e:
-        return None, (e.stdout or b"").decode(errors="replace"), (e.stderr or b"").decode(errors="replace")
-    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
-
-
-def wait_for(pred, timeout, period=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(period)
-
-
-# ---------------------------------------------------------------- the target
-
-class Target:
-    def __init__(self, exe, env):
-        self.proc = subprocess.Popen([exe], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=env)
-        self.pid = self.proc.pid
-        self.bugs = 0
-        self.err = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._out, daemon=True).start()
-        threading.Thread(target=self._err, daemon=True).start()
-
-    def _out(self):
-        for line in self.proc.stdout:
-            if line.startswith(b"BUG "):
-                with self.lock:
-                    self.bugs += 1
-
-    def _err(self):
-        for line in self.proc.stderr:
-            with self.lock:
-                self.err.append(line.decode(errors="replace"))
-
-    def nbugs(self):
-        with self.lock:
-            return self.bugs
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def bugs_keep_coming(self, more=3, timeout=10):
-        start = self.nbugs()
-        wait_for(lambda: self.nbugs() >= start + more or not self.alive(), timeout)
-        return self.alive() and self.nbugs() >= start + more
-
-    def nfds(self):
-        try:
-            return len(os.listdir(f"/proc/{self.pid}/fd"))
-        except OSError:
-            return -1
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+RUN_TIMEOUT = 30  # seconds, for every command but the build
+run = functools.partial(loomtest.run, timeout=RUN_TIMEOUT)
+check = Checks()
 
 
 # ------------------------------------------------------------------ the wire
@@ -331,24 +245,18 @@ def main():
 
     for path, what in ((loom, "loom"), (rewrite, "loom-rewrite")):
         if not check(os.access(path, os.X_OK), f"{what} is an executable at {path}"):
-            finish()
+            check.finish()
     if not check(all(hasattr(os, n) for n in ("memfd_create", "eventfd", "eventfd_write"))
                  and hasattr(socket, "send_fds"),
                  "python has os.memfd_create, os.eventfd and socket.send_fds (3.10+)"):
-        finish()
+        check.finish()
 
     tmp = tempfile.mkdtemp(prefix="loom-channel-fuzz-")
     target = None
     sock_path = None
     try:
         out = os.path.join(tmp, "out")
-        st, so, se = run([rewrite, src, out])
-        if not check(st == 0, "loom-rewrite the corpus program", se):
-            finish()
-        st, so, se = run(["make", "-C", out], timeout=120)
-        exe = os.path.join(out, os.path.basename(src.rstrip("/")))
-        if not check(st == 0 and os.access(exe, os.X_OK), "make builds the rewritten program", so + se):
-            finish()
+        exe = rewrite_and_build(rewrite, src, out, check=check)
         manifest_path = os.path.join(out, "loom-manifest.json")
         manifest = json.load(open(manifest_path))
 
@@ -369,7 +277,7 @@ def main():
         cc = os.environ.get("CC", "cc")
         st, so, se = run([cc, "-o", os.path.join(tmp, "layout"), layout_c])
         if not check(st == 0, "compile a program printing rt/loom.h's wire layouts", se):
-            finish()
+            check.finish()
         st, so, se = run([os.path.join(tmp, "layout")])
         offs, o = [], 0
         for fmt in ["I", "I", "I", "I", "16s", "I", "I", "I", "I", "I", "I", "I", "I", "I"]:
@@ -379,27 +287,15 @@ def main():
                 IMAGE_S.size, OP_S.size] + offs + [4, 6, 8]
         got = [int(x) for x in so.split()] if st == 0 else None
         if not check(got == want, "the test's wire layouts match rt/loom.h", f"C: {got}\npython: {want}"):
-            finish()
+            check.finish()
 
-        env = dict(ENV, RACE_WINDOW_US="2000")
-        env.pop("XDG_RUNTIME_DIR", None)
-        env.pop("LOOM_DISABLE", None)
-        target = Target(exe, env)
+        target = start_target(check, exe)
         pid = target.pid
-        sock_path = f"/tmp/loom-{os.geteuid()}/{pid}.sock"
-        if not check(wait_for(lambda: os.path.exists(sock_path) or not target.alive(), 10)
-                     and os.path.exists(sock_path), f"the target (pid {pid}) listens on {sock_path}",
-                     "".join(target.err)):
-            finish()
-        check(target.bugs_keep_coming(), "the target prints BUG lines")
+        sock_path = target.socket
         ch = Channel(sock_path, target, manifest, manifest_path)
 
         def ls_rows():
-            st, so, se = run([loom, "ls", str(pid)])
-            lines = so.rstrip("\n").split("\n")
-            if st != 0 or not lines[0].startswith("ID"):
-                return None
-            return lines[1:]
+            return loom_rows(loom, pid)[0]
 
         check(ls_rows() == [], "loom ls: no filter at the start")
         fds_before = target.nfds()
@@ -425,7 +321,7 @@ def main():
             else:
                 ok = res[0] == "listing" and res[1] == want[1]
             return check(ok and target.alive(), name,
-                         f"got {res[:3]}\nwanted {want}\nalive {target.alive()}\n{''.join(target.err)}")
+                         f"got {res[:3]}\nwanted {want}\nalive {target.alive()}\n{target.stderr()}")
 
         def case_msg(name, data, want, fds=(), shut=True):
             try:
@@ -785,7 +681,7 @@ def main():
         check(st == 0 and so.startswith("ID"), "loom ls answers after the idle connection", se)
 
         # ---- the end state
-        check(target.alive(), f"the target (pid {pid}) is alive", "".join(target.err))
+        check(target.alive(), f"the target (pid {pid}) is alive", target.stderr())
         try:
             os.kill(pid, 0)
             check(True, "os.kill(pid, 0) succeeds")
@@ -804,8 +700,8 @@ def main():
             st, so, se = run([loom, "pop", str(pid), fid])
             check(st == 0, "a real loom pop works", se)
             check(ls_rows() == [], "loom ls: no filter after the pop")
-        check(target.alive() and not any("loom[" in l for l in target.err),
-              "the target is alive and its runtime printed no warning", "".join(target.err))
+        check(target.alive() and "loom[" not in target.stderr(),
+              "the target is alive and its runtime printed no warning", target.stderr())
     finally:
         if target is not None:
             target.stop()
@@ -813,7 +709,7 @@ def main():
             if sock_path and os.path.exists(sock_path):
                 os.unlink(sock_path)
         shutil.rmtree(tmp, ignore_errors=True)
-    finish()
+    check.finish()
 
 
 if __name__ == "__main__":

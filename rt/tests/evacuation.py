@@ -131,14 +131,15 @@ def main():
         check(prog.proc.wait(timeout=10) == 0, 'the program exits normally when its input ends')
         err = prog.stop()
         check(not err.strip(), 'the program wrote nothing to stderr: ' + err.strip()[:200])
-    except Failure:
-        pass
+    except Failure as e:
+        if not e.counted:
+            check(False, str(e))
     finally:
         if prog:
             prog.stop()
         shutil.rmtree(work, ignore_errors=True)
-    return check.finish()
+    check.finish()
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    main()

@@ -16,46 +16,25 @@ test would catch a header that includes libc itself.
 usage: header_modes.py [--header rt/loom.h]
 """
 import argparse
+import functools
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "testlib"))
+import loomtest  # noqa: E402
+from loomtest import ENV, Checks  # noqa: E402
 
 COMPILERS = ["gcc", "clang-19"]
 STDS = ["c99", "c11", "gnu11", "gnu17"]
 OPTS = ["-O0", "-O2"]
 WARN = ["-Wall", "-Wextra", "-pedantic", "-Werror"]
 NHOOKS = 14
-
-passed = 0
-failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {what}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL {what}", flush=True)
-        for line in str(detail).rstrip("\n").split("\n") if detail else []:
-            print(f"     {line}", flush=True)
-    return bool(ok)
-
-
-def finish():
-    print(f"{passed} passed, {failed} failed", flush=True)
-    sys.exit(1 if failed or not passed else 0)
-
-
-def run(argv, cwd, env=None, timeout=60):
-    try:
-        p = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None, "", f"timed out after {timeout} s"
-    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+RUN_TIMEOUT = 60  # seconds, for every command but the program built
+run = functools.partial(loomtest.run, timeout=RUN_TIMEOUT)
+check = Checks()
 
 
 CONFIG_H = f"""/* as loom-rewrite writes it */
@@ -64,21 +43,25 @@ CONFIG_H = f"""/* as loom-rewrite writes it */
 #define LOOM_NHOOKS {NHOOKS}u
 """
 
-# Hooks 1..7 here, 8..14 in b.c, as loom-rewrite numbers them across a tree.
-A_C = r"""#include "loom-rt/loom.h"
-#line 1
-#define _GNU_SOURCE
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+# How loom-rewrite starts every file it writes, before the program's own
+# first line (here `#define _GNU_SOURCE`).
+REWRITTEN = '#include "loom-rt/loom.h"\n#line 1\n#define _GNU_SOURCE\n'
 
+# b.c's functions, declared in both files.
+B_DECLS = """
 int count_in_b(const char *hay, const char *needle);
 const void *b_runtime(void);
 const void *b_active(void);
 const void *b_self(void);
 const void *b_manifest_id(void);
+"""
 
+# Hooks 1..7 here, 8..14 in b.c, as loom-rewrite numbers them across a tree.
+A_C = REWRITTEN + """#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+""" + B_DECLS + r"""
 static long find(const char *hay, const char *needle)
 {LOOM_FUNCTION_ENTRY(1, 2, 3);
 	LOOM_SLOT(4); const char *p = memmem(hay, strlen(hay), needle, strlen(needle));
@@ -127,18 +110,9 @@ int main(void)
 }
 """
 
-B_C = r"""#include "loom-rt/loom.h"
-#line 1
-#define _GNU_SOURCE
-#include <string.h>
+B_C = REWRITTEN + """#include <string.h>
 #include <time.h>
-
-int count_in_b(const char *hay, const char *needle);
-const void *b_runtime(void);
-const void *b_active(void);
-const void *b_self(void);
-const void *b_manifest_id(void);
-
+""" + B_DECLS + r"""
 int count_in_b(const char *hay, const char *needle)
 {LOOM_FUNCTION_ENTRY(8, 9, 10);
 	LOOM_SLOT(11); int n = 0;
@@ -161,7 +135,7 @@ def main():
     args = ap.parse_args()
     header = os.path.abspath(args.header)
     if not check(os.path.isfile(header), f"the runtime header {header} exists"):
-        finish()
+        check.finish()
     compilers = []
     for cc in COMPILERS:
         path = shutil.which(cc)
@@ -179,7 +153,7 @@ def main():
                 f.write(text)
         xdg = os.path.join(tmp, "xdg")
         os.mkdir(xdg, 0o700)
-        env = dict(os.environ, XDG_RUNTIME_DIR=xdg)
+        env = dict(ENV, XDG_RUNTIME_DIR=xdg)
         env.pop("LOOM_DISABLE", None)
 
         for cc in compilers:
@@ -189,15 +163,15 @@ def main():
                     flags = [f"-std={std}", opt] + WARN
                     ok = True
                     for src in ("a.c", "b.c"):
-                        st, so, se = run([cc] + flags + ["-c", src, "-o", src[0] + ".o"], tmp)
+                        st, so, se = run([cc] + flags + ["-c", src, "-o", src[0] + ".o"], cwd=tmp)
                         ok = check(st == 0 and not se.strip(), f"{tag}: {src} compiles without a warning",
                                    f"status {st}\n{se}") and ok
                     if not ok:
                         continue
-                    st, so, se = run([cc, "-o", "prog", "a.o", "b.o"], tmp)
+                    st, so, se = run([cc, "-o", "prog", "a.o", "b.o"], cwd=tmp)
                     if not check(st == 0, f"{tag}: a.o and b.o link into one program (weak runtime)", se):
                         continue
-                    st, so, se = run([os.path.join(tmp, "prog")], tmp, env=env, timeout=20)
+                    st, so, se = run([os.path.join(tmp, "prog")], cwd=tmp, env=env, timeout=20)
                     sock = so.strip()[3:] if so.startswith("ok ") else None
                     check(st == 0 and sock is not None and not se.strip(),
                           f"{tag}: the program runs: memmem works, one runtime, channel open, hooks work",
@@ -211,13 +185,14 @@ def main():
         if compilers:
             with open(os.path.join(tmp, "control.c"), "w") as f:
                 f.write("#include <string.h>\n" + A_C)
-            st, so, se = run([compilers[0], "-std=c99", "-O0"] + WARN + ["-c", "control.c", "-o", "control.o"], tmp)
+            st, so, se = run([compilers[0], "-std=c99", "-O0"] + WARN + ["-c", "control.c", "-o", "control.o"],
+                             cwd=tmp)
             check(st != 0 and "memmem" in se,
                   "control: a libc header before the program's _GNU_SOURCE breaks the build (so the test can see it)",
                   f"status {st}\n{se}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    finish()
+    check.finish()
 
 
 if __name__ == "__main__":
