@@ -684,6 +684,16 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 	for (size_t id = 1; id <= m->nslots; id++)
 		if (r.in_danger[id])
 			*LOOM_PUSH(out->danger, out->ndanger, out->danger_cap) = (unsigned)id;
+	{
+		unsigned char *has_ops = loom_xcalloc(m->nfunctions + 1, 1);
+
+		for (size_t i = 0; i < out->nops; i++)
+			has_ops[m->slots[out->ops[i].hook - 1].function] = 1;
+		for (size_t fn = 0; fn < m->nfunctions; fn++)
+			if (has_ops[fn])
+				*LOOM_PUSH(out->fns, out->nfns, out->fns_cap) = (unsigned)fn;
+		free(has_ops);
+	}
 	for (size_t i = 0; i <= m->nfunctions; i++)
 		free(r.fn_hooks[i]);
 	free(r.fn_hooks);
@@ -699,6 +709,7 @@ void loom_compiled_free(struct loom_compiled *c)
 {
 	free(c->ops);
 	free(c->danger);
+	free(c->fns);
 	memset(c, 0, sizeof *c);
 }
 
@@ -727,7 +738,9 @@ int loom_image_memfd(const struct loom_filter *f, const struct loom_manifest *m,
 	im.nops = (loom_u32)c->nops;
 	im.danger_off = im.ops_off + (loom_u32)(c->nops * sizeof *c->ops);
 	im.ndanger = (loom_u32)c->ndanger;
-	size = im.danger_off + c->ndanger * sizeof(loom_u32);
+	im.fns_off = im.danger_off + (loom_u32)(c->ndanger * sizeof(loom_u32));
+	im.nfns = (loom_u32)c->nfns;
+	size = im.fns_off + c->nfns * sizeof(loom_u32);
 	im.size = (loom_u32)size;
 	buf = loom_xcalloc(size, 1);
 	memcpy(buf, &im, sizeof im);
@@ -737,6 +750,11 @@ int loom_image_memfd(const struct loom_filter *f, const struct loom_manifest *m,
 		loom_u32 id = c->danger[i];
 
 		memcpy(buf + im.danger_off + i * sizeof id, &id, sizeof id);
+	}
+	for (size_t i = 0; i < c->nfns; i++) {
+		loom_u32 fn = c->fns[i];
+
+		memcpy(buf + im.fns_off + i * sizeof fn, &fn, sizeof fn);
 	}
 	fd = memfd_create("loom-filter", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)

@@ -75,6 +75,8 @@ struct loom_compiled {
 	size_t nops, ops_cap;
 	unsigned *danger; /* sorted, unique */
 	size_t ndanger, danger_cap;
+	unsigned *fns;    /* functions with ops: their slow copies must run */
+	size_t nfns, fns_cap;
 	unsigned nlocks, nregions;
 };
 

@@ -15,6 +15,17 @@ static const char *const kind_names[LOOM_KIND_COUNT] = {
 	[LOOM_KIND_BLOCKING] = "blocking",
 };
 
+static const char *const copy_names[LOOM_COPY_COUNT] = {
+	[LOOM_COPY_SLOW] = "slow",
+	[LOOM_COPY_BOTH] = "both",
+	[LOOM_COPY_INLINE] = "inline",
+};
+
+const char *loom_copy_name(enum loom_copy copy)
+{
+	return copy < LOOM_COPY_COUNT ? copy_names[copy] : "?";
+}
+
 const char *loom_kind_name(enum loom_slot_kind kind)
 {
 	return kind < LOOM_KIND_COUNT ? kind_names[kind] : "?";
@@ -106,17 +117,19 @@ static json_t *to_json(const struct loom_manifest *m)
 				"line", (json_int_t)f->calls[j].line,
 				"column", (json_int_t)f->calls[j].column));
 		json_array_append_new(fns, json_pack(
-			"{s:s, s:s, s:i, s:i, s:b, s:b, s:i, s:i, s:o, s:o}",
+			"{s:s, s:s, s:i, s:i, s:b, s:b, s:b, s:i, s:i, s:o, s:o}",
 			"name", f->name, "file", m->files[f->file].path,
 			"line", (json_int_t)f->line, "end_line", (json_int_t)f->end_line,
 			"static", f->is_static, "address_taken", f->address_taken,
+			"slow_copy", f->slow_copy,
 			"entry", (json_int_t)f->entry, "break", (json_int_t)f->brk,
 			"exits", ids_to_json(f->exits, f->nexits), "calls", calls));
 	}
 	for (size_t i = 0; i < m->nslots; i++) {
 		const struct loom_slot *s = &m->slots[i];
-		json_t *o = json_pack("{s:i, s:s, s:s, s:i, s:i, s:s}",
+		json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:s}",
 			"id", (json_int_t)s->id, "kind", loom_kind_name(s->kind),
+			"copy", loom_copy_name(s->copy),
 			"file", m->files[s->file].path, "line", (json_int_t)s->line,
 			"column", (json_int_t)s->column,
 			"function", m->functions[s->function].name);
@@ -313,11 +326,13 @@ static int read_functions(struct reader *r, json_t *fns)
 		    || get_uint(o, "entry", &f->entry) < 0 || get_uint(o, "break", &f->brk) < 0
 		    || !json_is_boolean(json_object_get(o, "static"))
 		    || !json_is_boolean(json_object_get(o, "address_taken"))
+		    || !json_is_boolean(json_object_get(o, "slow_copy"))
 		    || !json_is_array(exits) || !json_is_array(calls))
 			return bad(r, "functions", i, "missing or invalid field in function", name);
 		f->name = loom_xstrdup(name);
 		f->is_static = json_is_true(json_object_get(o, "static"));
 		f->address_taken = json_is_true(json_object_get(o, "address_taken"));
+		f->slow_copy = json_is_true(json_object_get(o, "slow_copy"));
 		json_array_foreach(exits, j, v) {
 			json_int_t id = json_integer_value(v);
 
@@ -363,17 +378,23 @@ static int read_slots(struct reader *r, json_t *slots, unsigned hooks)
 	json_array_foreach(slots, i, o) {
 		struct loom_slot *s = LOOM_PUSH(r->m->slots, r->m->nslots, r->m->slots_cap);
 		const char *kind = get_str(o, "kind"), *callee = get_str(o, "callee");
+		const char *copy = get_str(o, "copy");
 
 		memset(s, 0, sizeof *s);
 		s->kind = LOOM_KIND_COUNT;
 		for (int k = 0; kind && k < LOOM_KIND_COUNT; k++)
 			if (!strcmp(kind, kind_names[k]))
 				s->kind = (enum loom_slot_kind)k;
+		s->copy = LOOM_COPY_COUNT;
+		for (int k = 0; copy && k < LOOM_COPY_COUNT; k++)
+			if (!strcmp(copy, copy_names[k]))
+				s->copy = (enum loom_copy)k;
 		if (get_uint(o, "id", &s->id) < 0 || s->id != i + 1 || s->kind == LOOM_KIND_COUNT
+		    || s->copy == LOOM_COPY_COUNT
 		    || find_file(r, get_str(o, "file"), &s->file) < 0
 		    || get_uint(o, "line", &s->line) < 0 || get_uint(o, "column", &s->column) < 0
 		    || find_function(r, get_str(o, "function"), s->file, s->line, &s->function) < 0)
-			return bad(r, "slots", i, "missing or invalid id, kind, file, line, column or function", NULL);
+			return bad(r, "slots", i, "missing or invalid id, kind, copy, file, line, column or function", NULL);
 		s->callee = callee ? loom_xstrdup(callee) : NULL;
 	}
 	return 0;

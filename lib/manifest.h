@@ -9,7 +9,7 @@
 
 #include "util.h"
 
-#define LOOM_MANIFEST_VERSION 1
+#define LOOM_MANIFEST_VERSION 2
 #define LOOM_MANIFEST_NAME "loom-manifest.json"
 
 /* Every hook has one id, unique across the tree, starting at 1. */
@@ -22,8 +22,17 @@ enum loom_slot_kind {
 	LOOM_KIND_COUNT
 };
 
+/* Which copy of its function a hook is in (docs/design.md, "Hybrid"). */
+enum loom_copy {
+	LOOM_COPY_SLOW,   /* the outlined slow copy only */
+	LOOM_COPY_BOTH,   /* both copies (blocking markers) */
+	LOOM_COPY_INLINE, /* the function's one body: it has no slow copy */
+	LOOM_COPY_COUNT
+};
+
 struct loom_slot {
 	unsigned id;
+	enum loom_copy copy;
 	enum loom_slot_kind kind;
 	unsigned file;     /* index into files */
 	unsigned line, column;
@@ -42,6 +51,7 @@ struct loom_function {
 	unsigned line, end_line;
 	bool is_static;
 	bool address_taken;
+	bool slow_copy;        /* has an entry switch and an outlined slow copy */
 	unsigned entry, brk;   /* ids of the entry slot and the entry cond_break */
 	unsigned *exits;       /* ids of the exit slots; the first is falling off the end */
 	size_t nexits, exits_cap;
@@ -78,6 +88,7 @@ struct loom_manifest {
 };
 
 const char *loom_kind_name(enum loom_slot_kind kind);
+const char *loom_copy_name(enum loom_copy copy);
 
 /* Returns a new empty manifest; free with loom_manifest_free(). */
 struct loom_manifest *loom_manifest_new(const char *tool, const char *root);

@@ -1,8 +1,26 @@
-/* The inline emitter: hooks sit in the one copy of each function body.
- * Every insertion is on the line of the code it belongs to, and contains no
- * newline, so every original line keeps its number. */
+/* The hybrid emitter (docs/design.md, "Hybrid instrumentation").
+ *
+ * Fast path: each function keeps its original body on its original lines,
+ * plus one hook, an entry switch that tail-calls F__slow while a filter
+ * touches F or an update is in progress, and the blocking markers (a thread
+ * blocked in the kernel must be seen as paused on either path).
+ *
+ * Slow copies: F__slow is F with every slot, cond_break and blocking marker,
+ * calling the slow copies of the functions of the same file.  The copies
+ * follow the original text at the end of the file, each under `#line`, so
+ * diagnostics, debuggers and sanitizers name the original lines.  A forward
+ * declaration of F__slow sits on F's first line, where every type F's
+ * signature uses is declared.
+ *
+ * A function that cannot be outlined (variadic, static locals, ...: see
+ * outline_facts in walk.c) keeps its hooks inline in its one body.
+ *
+ * Every insertion into the original text is on the line of the code it
+ * belongs to and contains no newline, so every original line keeps its
+ * number. */
 #include "emit.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +31,7 @@ struct edit {
 	bool close;
 	int rank;
 	unsigned seq;
+	unsigned del;  /* original bytes replaced by TEXT */
 	char *text;
 };
 
@@ -21,11 +40,31 @@ struct edits {
 	size_t n, cap;
 };
 
+struct text {
+	char *s;
+	size_t len, cap;
+};
+
+static void append(struct text *t, const char *s, size_t n)
+{
+	while (t->cap < t->len + n + 1)
+		loom_grow((void **)&t->s, &t->cap, t->cap, 1);
+	memcpy(t->s + t->len, s, n);
+	t->len += n;
+	t->s[t->len] = '\0';
+}
+
 static void add(struct edits *ed, unsigned off, bool close, int rank, char *text)
 {
 	struct edit *e = LOOM_PUSH(ed->e, ed->n, ed->cap);
 
-	*e = (struct edit){ off, close, rank, (unsigned)ed->n, text };
+	*e = (struct edit){ off, close, rank, (unsigned)ed->n, 0, text };
+}
+
+static void replace(struct edits *ed, unsigned off, unsigned del, char *text)
+{
+	add(ed, off, false, INT_MAX, text);
+	ed->e[ed->n - 1].del = del;
 }
 
 /* At one offset: closings (inner first) before openings (outer first). */
@@ -42,12 +81,176 @@ static int cmp_edit(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static void emit_point(struct edits *ed, const struct rw_point *pt, struct loom_manifest *m,
-                       unsigned file, unsigned fn)
+/* Appends TEXT[FROM, TO) with ED's edits applied, and frees ED. */
+static void apply(struct text *out, const char *text, size_t from, size_t to, struct edits *ed)
+{
+	size_t p = from;
+
+	qsort(ed->e, ed->n, sizeof *ed->e, cmp_edit);
+	for (size_t i = 0; i < ed->n; i++) {
+		const struct edit *e = &ed->e[i];
+
+		if (e->off > p)
+			append(out, text + p, (e->off < to ? e->off : to) - p);
+		if (e->off > p)
+			p = e->off < to ? e->off : to;
+		append(out, e->text, strlen(e->text));
+		p += e->del;
+		free(e->text);
+	}
+	if (to > p)
+		append(out, text + p, to - p);
+	free(ed->e);
+	memset(ed, 0, sizeof *ed);
+}
+
+/* ---- tokens ---- */
+
+static bool ident_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_';
+}
+
+/* Calls FN for every identifier in TEXT[FROM, TO), skipping comments and
+ * literals. */
+static void each_identifier(const char *text, size_t from, size_t to,
+                            void (*fn)(void *, unsigned, unsigned), void *arg)
+{
+	size_t i = from;
+
+	while (i < to) {
+		char c = text[i];
+
+		if (c == '/' && i + 1 < to && text[i + 1] == '/') {
+			while (i < to && text[i] != '\n')
+				i++;
+		} else if (c == '/' && i + 1 < to && text[i + 1] == '*') {
+			for (i += 2; i + 1 < to && !(text[i] == '*' && text[i + 1] == '/'); i++)
+				;
+			i += 2;
+		} else if (c == '"' || c == '\'') {
+			for (i++; i < to && text[i] != c; i++)
+				if (text[i] == '\\')
+					i++;
+			i++;
+		} else if (isalpha((unsigned char)c) || c == '_') {
+			size_t start = i;
+
+			while (i < to && ident_char(text[i]))
+				i++;
+			fn(arg, (unsigned)start, (unsigned)(i - start));
+		} else if (isdigit((unsigned char)c)) {
+			while (i < to && (ident_char(text[i]) || text[i] == '.'))
+				i++;
+		} else {
+			i++;
+		}
+	}
+}
+
+struct ident_edit {
+	const char *text;
+	struct edits *ed;
+	const char *name; /* the function's name */
+};
+
+/* In the prefix of a slow copy's declaration: drop `extern` (it is static). */
+static void drop_extern(void *arg, unsigned off, unsigned len)
+{
+	struct ident_edit *ie = arg;
+
+	if (len == 6 && !memcmp(ie->text + off, "extern", 6))
+		replace(ie->ed, off, len, loom_xstrdup(""));
+}
+
+/* In a slow copy's body: __func__ and friends still name the function. */
+static void keep_func_name(void *arg, unsigned off, unsigned len)
+{
+	struct ident_edit *ie = arg;
+	static const char *const names[] = { "__func__", "__FUNCTION__", "__PRETTY_FUNCTION__" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (len == strlen(names[i]) && !memcmp(ie->text + off, names[i], len))
+			replace(ie->ed, off, len, loom_xasprintf("\"%s\"", ie->name));
+}
+
+/* TEXT[FROM, TO) on one line: comments and line breaks become spaces. */
+static void append_one_line(struct text *out, const char *text, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++) {
+		if (text[i] == '/' && i + 1 < to && text[i + 1] == '*') {
+			for (i += 2; i + 1 < to && !(text[i] == '*' && text[i + 1] == '/'); i++)
+				;
+			i++;
+			append(out, " ", 1);
+		} else if (text[i] == '/' && i + 1 < to && text[i + 1] == '/') {
+			while (i + 1 < to && text[i + 1] != '\n')
+				i++;
+		} else if (text[i] == '\\' && i + 1 < to && text[i + 1] == '\n') {
+			i++;
+		} else {
+			append(out, text[i] == '\n' || text[i] == '\r' ? " " : text + i, 1);
+		}
+	}
+}
+
+/* `static RET NAME__slow(PARAMS); ` for F, on one line. */
+static char *forward_declaration(const struct rw_func *f, const char *text)
+{
+	struct text out = { 0 };
+	struct edits ed = { 0 };
+	struct ident_edit ie = { text, &ed, f->name };
+	struct text prefix = { 0 };
+	size_t n = strlen(f->name);
+
+	each_identifier(text, f->decl_start, f->name_off, drop_extern, &ie);
+	apply(&prefix, text, f->decl_start, f->name_off, &ed);
+	if (!f->is_static)
+		append(&out, "static ", 7);
+	append_one_line(&out, prefix.s ? prefix.s : "", 0, prefix.len);
+	append(&out, f->name, n);
+	append(&out, "__slow", 6);
+	if (f->no_prototype)
+		append(&out, "()", 2);
+	else
+		append_one_line(&out, text, f->name_off + n, f->body_open - 1);
+	append(&out, "; ", 2);
+	free(prefix.s);
+	return out.s;
+}
+
+static char *call_text(const struct rw_func *f)
+{
+	struct text out = { 0 };
+
+	append(&out, f->name, strlen(f->name));
+	append(&out, "__slow(", 7);
+	for (size_t i = 0; i < f->nparams; i++) {
+		if (i)
+			append(&out, ", ", 2);
+		append(&out, f->params[i], strlen(f->params[i]));
+	}
+	append(&out, ")", 1);
+	return out.s;
+}
+
+static bool has_slow_copy(const struct rw_plan *plan, const char *name)
+{
+	for (size_t i = 0; i < plan->nfuncs; i++)
+		if (!plan->funcs[i].inline_reason && !strcmp(plan->funcs[i].name, name))
+			return true;
+	return false;
+}
+
+/* ---- hooks ---- */
+
+static void emit_point(struct edits *ed, struct edits *fast, const struct rw_point *pt,
+                       struct loom_manifest *m, unsigned file, unsigned fn)
 {
 	struct loom_function *f = &m->functions[fn];
 	const char *d = pt->decl ? "_D" : "";
-	unsigned id, exit_id;
+	enum loom_copy copy = f->slow_copy ? LOOM_COPY_SLOW : LOOM_COPY_INLINE;
+	unsigned id = 0, exit_id;
 
 	switch (pt->kind) {
 	case RW_SLOT:
@@ -57,6 +260,7 @@ static void emit_point(struct edits *ed, const struct rw_point *pt, struct loom_
 	case RW_RETURN:
 		id = loom_manifest_add_slot(m, LOOM_KIND_STMT, file, pt->line, pt->column, fn);
 		exit_id = loom_manifest_add_slot(m, LOOM_KIND_EXIT, file, pt->line, pt->column, fn);
+		m->slots[exit_id - 1].copy = copy;
 		*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = exit_id;
 		add(ed, pt->off, false, pt->rank,
 		    loom_xasprintf("LOOM_SLOT(%u); LOOM_RETURN(%u); ", id, exit_id));
@@ -68,84 +272,140 @@ static void emit_point(struct edits *ed, const struct rw_point *pt, struct loom_
 	case RW_BLOCKING:
 		id = loom_manifest_add_slot(m, LOOM_KIND_BLOCKING, file, pt->line, pt->column, fn);
 		m->slots[id - 1].callee = loom_xstrdup(pt->callee);
-		add(ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_BLOCKING_BEGIN%s(%u); ", d, id));
-		add(ed, pt->end_off, true, pt->rank, loom_xasprintf(" LOOM_BLOCKING_END%s(%u);", d, id));
+		/* In both copies: a thread blocked in the fast path counts too. */
+		for (struct edits *e = ed; e; e = e == fast ? NULL : fast) {
+			add(e, pt->off, false, pt->rank, loom_xasprintf("LOOM_BLOCKING_BEGIN%s(%u); ", d, id));
+			add(e, pt->end_off, true, pt->rank, loom_xasprintf(" LOOM_BLOCKING_END%s(%u);", d, id));
+		}
+		if (fast != ed)
+			copy = LOOM_COPY_BOTH;
 		break;
+	}
+	m->slots[id - 1].copy = copy;
+}
+
+/* Records function RF in M and emits its hooks: into FAST for an inline
+ * function, else into a slow copy appended to TAIL. */
+static void emit_function(const struct rw_plan *plan, size_t fi, const char *text,
+                          const char *basename, bool hybrid, struct loom_manifest *m,
+                          unsigned file, struct edits *fast, struct text *tail, size_t *pi)
+{
+	const struct rw_func *rf = &plan->funcs[fi];
+	struct loom_function *f = LOOM_PUSH(m->functions, m->nfunctions, m->functions_cap);
+	unsigned fn = (unsigned)(m->nfunctions - 1), falloff;
+	struct edits slow = { 0 };
+	bool outline = hybrid && !rf->inline_reason;
+	struct edits *ed = outline ? &slow : fast;
+	enum loom_copy copy = outline ? LOOM_COPY_SLOW : LOOM_COPY_INLINE;
+
+	memset(f, 0, sizeof *f);
+	f->name = loom_xstrdup(rf->name);
+	f->file = file;
+	f->line = rf->line;
+	f->end_line = rf->end_line;
+	f->is_static = rf->is_static;
+	f->slow_copy = outline;
+	for (size_t c = 0; c < rf->ncalls; c++) {
+		struct loom_call *call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
+
+		call->callee = rf->calls[c].callee ? loom_xstrdup(rf->calls[c].callee) : NULL;
+		call->line = rf->calls[c].line;
+		call->column = rf->calls[c].column;
+	}
+	/* Ids in walk order: entry break, entry slot, fall-off exit, body. */
+	f->brk = loom_manifest_add_slot(m, LOOM_KIND_BREAK, file, rf->line, rf->column, fn);
+	f->entry = loom_manifest_add_slot(m, LOOM_KIND_ENTRY, file, rf->line, rf->column, fn);
+	falloff = loom_manifest_add_slot(m, LOOM_KIND_EXIT, file, rf->end_line, rf->end_column, fn);
+	m->slots[f->brk - 1].copy = m->slots[f->entry - 1].copy = m->slots[falloff - 1].copy = copy;
+	*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = falloff;
+	add(ed, rf->body_open, false, INT_MIN,
+	    loom_xasprintf("LOOM_FUNCTION_ENTRY(%u, %u, %u); ", f->brk, f->entry, falloff));
+	for (; *pi < plan->npoints && plan->points[*pi].func == fi; (*pi)++)
+		emit_point(ed, fast, &plan->points[*pi], m, file, fn);
+	for (size_t i = 0; i < plan->nwraps; i++)
+		if (plan->wraps[i].func == fi)
+			for (struct edits *e = ed; e; e = e == fast ? NULL : fast) {
+				add(e, plan->wraps[i].open, false, plan->wraps[i].rank, loom_xstrdup("{ "));
+				add(e, plan->wraps[i].close, true, plan->wraps[i].rank, loom_xstrdup(" }"));
+			}
+	if (!outline)
+		return;
+
+	/* The fast path: the forward declaration and the switch. */
+	{
+		char *call = call_text(rf);
+
+		add(fast, rf->decl_start, false, INT_MIN, forward_declaration(rf, text));
+		add(fast, rf->body_open, false, INT_MIN,
+		    loom_xasprintf("LOOM_SWITCH%s(%u, %s); ",
+		                   rf->noreturn ? "_NORETURN" : rf->returns_void ? "_VOID" : "", fn, call));
+		free(call);
+	}
+	/* The slow copy: static, renamed, calling slow copies, still named F. */
+	{
+		struct ident_edit ie = { text, &slow, rf->name };
+		size_t n = strlen(rf->name);
+
+		if (!rf->is_static)
+			add(&slow, rf->decl_start, false, INT_MIN, loom_xstrdup("static "));
+		each_identifier(text, rf->decl_start, rf->name_off, drop_extern, &ie);
+		add(&slow, rf->name_off + (unsigned)n, false, INT_MIN, loom_xstrdup("__slow"));
+		each_identifier(text, rf->body_open, rf->body_end, keep_func_name, &ie);
+		for (size_t c = 0; c < rf->ncalls; c++) {
+			const struct rw_call *call = &rf->calls[c];
+			bool seen = false;
+
+			/* `g()()` reports g for both calls: rename once. */
+			for (size_t d = 0; d < c && !seen; d++)
+				seen = rf->calls[d].name_off == call->name_off;
+			if (!seen && call->callee && call->name_off != UINT_MAX && has_slow_copy(plan, call->callee))
+				add(&slow, call->name_off + (unsigned)strlen(call->callee), false, INT_MIN,
+				    loom_xstrdup("__slow"));
+		}
+		/* Only main returns 0 when control falls off its end. */
+		if (!strcmp(rf->name, "main") && !rf->returns_void)
+			add(&slow, rf->body_end - 1, false, INT_MAX, loom_xstrdup("return 0; "));
+		{
+			/* A GNU linemarker: the original line numbers, and the
+			 * system-header flag (3), so that warnings the fast path
+			 * already gave are not given twice. */
+			char *marker = loom_xasprintf("# %u \"%s\" 3\n", rf->line, basename);
+
+			append(tail, marker, strlen(marker));
+			free(marker);
+		}
+		apply(tail, text, rf->decl_start, rf->body_end, &slow);
+		append(tail, "\n", 1);
 	}
 }
 
 char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const char *include,
-              struct loom_manifest *m, unsigned file, size_t *outlen)
+              const char *basename, bool hybrid, struct loom_manifest *m, unsigned file,
+              size_t *outlen)
 {
-	struct edits ed = { 0 };
-	size_t p = 0, out_len, out_cap;
-	char *out;
+	struct edits fast = { 0 };
+	struct text out = { 0 }, tail = { 0 };
 	unsigned base_fn = (unsigned)m->nfunctions;
+	char *prologue = loom_xasprintf("#include \"%s\"\n#line 1\n", include);
 
-	/* Ids in walk order, function by function: entry break, entry slot and
-	 * fall-off exit first, then the body's hooks. */
-	for (size_t fi = 0, pi = 0; fi < plan->nfuncs; fi++) {
-		const struct rw_func *rf = &plan->funcs[fi];
-		struct loom_function *f = LOOM_PUSH(m->functions, m->nfunctions, m->functions_cap);
-		unsigned fn = (unsigned)(m->nfunctions - 1), falloff;
-
-		memset(f, 0, sizeof *f);
-		f->name = loom_xstrdup(rf->name);
-		f->file = file;
-		f->line = rf->line;
-		f->end_line = rf->end_line;
-		f->is_static = rf->is_static;
-		for (size_t c = 0; c < rf->ncalls; c++) {
-			struct loom_call *call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
-
-			call->callee = rf->calls[c].callee ? loom_xstrdup(rf->calls[c].callee) : NULL;
-			call->line = rf->calls[c].line;
-			call->column = rf->calls[c].column;
-		}
-		f->brk = loom_manifest_add_slot(m, LOOM_KIND_BREAK, file, rf->line, rf->column, fn);
-		f->entry = loom_manifest_add_slot(m, LOOM_KIND_ENTRY, file, rf->line, rf->column, fn);
-		falloff = loom_manifest_add_slot(m, LOOM_KIND_EXIT, file, rf->end_line, rf->end_column, fn);
-		*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = falloff;
-		add(&ed, rf->body_open, false, INT_MIN,
-		    loom_xasprintf("LOOM_FUNCTION_ENTRY(%u, %u, %u); ", f->brk, f->entry, falloff));
-		for (; pi < plan->npoints && plan->points[pi].func == fi; pi++)
-			emit_point(&ed, &plan->points[pi], m, file, fn);
-	}
-	for (size_t i = 0; i < plan->nwraps; i++) {
-		add(&ed, plan->wraps[i].open, false, plan->wraps[i].rank, loom_xstrdup("{ "));
-		add(&ed, plan->wraps[i].close, true, plan->wraps[i].rank, loom_xstrdup(" }"));
-	}
+	for (size_t fi = 0, pi = 0; fi < plan->nfuncs; fi++)
+		emit_function(plan, fi, text, basename, hybrid, m, file, &fast, &tail, &pi);
 	for (size_t i = 0; i < plan->nskips; i++) {
 		struct loom_skip *s = LOOM_PUSH(m->skips, m->nskips, m->skips_cap);
 
 		*s = (struct loom_skip){ file, plan->skips[i].line, plan->skips[i].column,
 		                         base_fn + plan->skips[i].func };
 	}
-	qsort(ed.e, ed.n, sizeof *ed.e, cmp_edit);
-
-	out_cap = len + strlen(include) + 64;
-	for (size_t i = 0; i < ed.n; i++)
-		out_cap += strlen(ed.e[i].text);
-	out = loom_xmalloc(out_cap + 1);
-	out_len = (size_t)snprintf(out, out_cap, "#include \"%s\"\n#line 1\n", include);
-	for (size_t i = 0; i <= ed.n; i++) {
-		size_t upto = i < ed.n ? ed.e[i].off : len, n;
-
-		if (upto > len)
-			upto = len;
-		n = upto > p ? upto - p : 0;
-		memcpy(out + out_len, text + p, n);
-		out_len += n;
-		p += n;
-		if (i < ed.n) {
-			n = strlen(ed.e[i].text);
-			memcpy(out + out_len, ed.e[i].text, n);
-			out_len += n;
-			free(ed.e[i].text);
-		}
+	append(&out, prologue, strlen(prologue));
+	free(prologue);
+	apply(&out, text, 0, len, &fast);
+	if (tail.len) {
+		if (len && text[len - 1] != '\n')
+			append(&out, "\n", 1);
+		append(&out, "/* Slow copies (Loom): */\n", 26);
+		append(&out, tail.s, tail.len);
 	}
-	out[out_len] = '\0';
-	free(ed.e);
-	*outlen = out_len;
-	return out;
+	free(tail.s);
+	*outlen = out.len;
+	return out.s;
 }

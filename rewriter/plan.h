@@ -33,19 +33,34 @@ struct rw_point {
 struct rw_wrap {
 	unsigned open, close;
 	int rank;
+	unsigned func;
 };
 
 struct rw_call {
-	char *callee; /* NULL: indirect */
+	char *callee;      /* NULL: indirect */
 	unsigned line, column;
+	unsigned name_off; /* direct call spelled in this file: offset of the callee's
+	                    * name (to call its slow copy); else UINT_MAX */
 };
 
 struct rw_func {
 	char *name;
 	bool is_static;
 	unsigned line, end_line, column;
+	unsigned decl_start; /* offset where the definition starts */
+	unsigned name_off;   /* offset of the function's name, UINT_MAX if not spelled here */
 	unsigned body_open;  /* offset just after the body's '{' */
+	unsigned body_end;   /* offset just after the body's '}' */
+	unsigned body_line;  /* line of the body's '{' */
 	unsigned end_column; /* column of the body's '}' */
+	char **params;       /* parameter names, in order */
+	size_t nparams;
+	bool returns_void;
+	bool no_prototype;   /* K&R definition */
+	bool noreturn;
+	/* Why the function cannot get an outlined slow copy (NULL: it can):
+	 * its hooks then sit inline in its one body. */
+	const char *inline_reason;
 	struct rw_call *calls;
 	size_t ncalls, calls_cap;
 };

@@ -13,6 +13,7 @@
  * one that starts inside an expansion is recorded as skipped. */
 #include "walk.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,10 +279,18 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 			struct rw_func *f = &w->plan->funcs[w->func];
 			struct rw_call *call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
 
-			*call = (struct rw_call){ .callee = name, .line = line, .column = column };
-			if (name)
-				*LOOM_PUSH(w->callee_locs, w->ncallee_locs, w->callee_locs_cap) =
-					offset_of(clang_getCursorLocation(c), NULL, NULL);
+			*call = (struct rw_call){ .callee = name, .line = line, .column = column,
+			                          .name_off = UINT_MAX };
+			if (name) {
+				unsigned at = offset_of(clang_getCursorLocation(c), NULL, NULL);
+				size_t n = strlen(name);
+
+				*LOOM_PUSH(w->callee_locs, w->ncallee_locs, w->callee_locs_cap) = at;
+				/* Spelled right here, not produced by a macro. */
+				if (at + n <= w->len && !memcmp(w->text + at, name, n)
+				    && !macro_at(w, at, true) && !macro_at(w, at, false))
+					call->name_off = at;
+			}
 			name = NULL;
 		}
 		free(name);
@@ -391,7 +400,8 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 	{
 		struct rw_wrap *wr = LOOM_PUSH(w->plan->wraps, w->plan->nwraps, w->plan->wraps_cap);
 
-		*wr = (struct rw_wrap){ .open = off, .close = stmt_end(w, body), .rank = 4 * depth };
+		*wr = (struct rw_wrap){ .open = off, .close = stmt_end(w, body), .rank = 4 * depth,
+		                        .func = w->func };
 	}
 	if (loop)
 		add_point(w, RW_BREAK, off, line, column, 4 * depth + 1, true);
@@ -469,6 +479,73 @@ static enum CXChildVisitResult find_body(CXCursor c, CXCursor parent, CXClientDa
 	return CXChildVisit_Continue;
 }
 
+/* A static local would be two objects in two copies of the function. */
+static enum CXChildVisitResult find_static_local(CXCursor c, CXCursor parent, CXClientData data)
+{
+	(void)parent;
+	if (clang_getCursorKind(c) == CXCursor_VarDecl && clang_Cursor_getStorageClass(c) == CX_SC_Static) {
+		*(bool *)data = true;
+		return CXChildVisit_Break;
+	}
+	return CXChildVisit_Recurse;
+}
+
+static bool prefix_has(const struct walk *w, unsigned from, unsigned to, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (unsigned i = from; i + n <= to; i++)
+		if (!memcmp(w->text + i, word, n))
+			return true;
+	return false;
+}
+
+/* Facts the hybrid emitter needs to outline a slow copy of FN, and the
+ * reason it cannot when it cannot. */
+static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_func *f)
+{
+	CXType type = clang_getCursorType(fn);
+	unsigned open = f->body_open - 1;
+	bool statics = false;
+	int nargs = clang_Cursor_getNumArguments(fn);
+	size_t n = strlen(f->name);
+
+	f->decl_start = start_of(fn, NULL, NULL);
+	f->name_off = offset_of(clang_getCursorLocation(fn), NULL, NULL);
+	f->returns_void = clang_getResultType(type).kind == CXType_Void;
+	/* K&R: parameter declarations between ')' and '{' (a prototype seen
+	 * earlier makes libclang report a prototyped type). */
+	f->no_prototype = type.kind == CXType_FunctionNoProto
+	                  || (f->name_off < open && memchr(w->text + f->name_off, ';', open - f->name_off));
+	f->noreturn = prefix_has(w, f->decl_start, open, "noreturn") || prefix_has(w, f->decl_start, open, "_Noreturn");
+	clang_visitChildren(body, find_static_local, &statics);
+	for (int i = 0; i < nargs; i++) {
+		CXString s = clang_getCursorSpelling(clang_Cursor_getArgument(fn, (unsigned)i));
+
+		f->params = loom_xrealloc(f->params, (f->nparams + 1) * sizeof *f->params);
+		f->params[f->nparams++] = loom_xstrdup(clang_getCString(s));
+		clang_disposeString(s);
+		if (!f->params[f->nparams - 1][0])
+			f->inline_reason = "an unnamed parameter";
+	}
+	if (clang_isFunctionTypeVariadic(type))
+		f->inline_reason = "variadic";
+	else if (statics)
+		f->inline_reason = "static local variables";
+	else if (f->decl_start > f->name_off || f->name_off + n > open
+	         || memcmp(w->text + f->name_off, f->name, n) || macro_at(w, f->decl_start, true)
+	         || macro_at(w, f->name_off, true) || macro_at(w, f->name_off, false))
+		f->inline_reason = "its name or declaration comes from a macro";
+	else if (prefix_has(w, f->decl_start, open, "constructor") || prefix_has(w, f->decl_start, open, "destructor")
+	         || prefix_has(w, f->decl_start, open, "alias") || prefix_has(w, f->decl_start, open, "naked")
+	         || prefix_has(w, f->decl_start, open, "ifunc"))
+		f->inline_reason = "an attribute that must not be copied";
+	else
+		for (unsigned i = f->decl_start; i < open && !f->inline_reason; i++)
+			if (w->text[i] == '#' && (i == 0 || w->text[i - 1] == '\n'))
+				f->inline_reason = "a preprocessor directive inside its declaration";
+}
+
 static void walk_function(struct walk *w, CXCursor fn)
 {
 	CXCursor body = clang_getNullCursor();
@@ -499,6 +576,9 @@ static void walk_function(struct walk *w, CXCursor fn)
 	f->end_line = end_line;
 	f->end_column = end_column > 1 ? end_column - 1 : 1;
 	f->body_open = open + 1;
+	f->body_end = close;
+	start_of(body, &f->body_line, NULL);
+	outline_facts(w, fn, body, f);
 	w->func = (unsigned)(w->plan->nfuncs - 1);
 	clang_visitChildren(body, scan_calls, &cs);
 	walk_stmt(w, body, 0);
@@ -600,6 +680,9 @@ void rw_plan_free(struct rw_plan *plan)
 	for (size_t i = 0; i < plan->nfuncs; i++) {
 		for (size_t j = 0; j < plan->funcs[i].ncalls; j++)
 			free(plan->funcs[i].calls[j].callee);
+		for (size_t j = 0; j < plan->funcs[i].nparams; j++)
+			free(plan->funcs[i].params[j]);
+		free(plan->funcs[i].params);
 		free(plan->funcs[i].calls);
 		free(plan->funcs[i].name);
 	}

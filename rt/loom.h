@@ -44,7 +44,7 @@ typedef __UINT64_TYPE__ loom_u64;
 #define LOOM_WIRE_VERSION 1u
 #define LOOM_WIRE_MAX_PAYLOAD 65536u   /* socket messages */
 #define LOOM_IMAGE_MAGIC 0x49464d4cu   /* "LMFI" */
-#define LOOM_IMAGE_VERSION 1u
+#define LOOM_IMAGE_VERSION 2u
 #define LOOM_IMAGE_MAX_SIZE (16u << 20)
 #define LOOM_IMAGE_MAX_LOCKS 1024u
 #define LOOM_IMAGE_MAX_REGIONS 4096u
@@ -132,6 +132,7 @@ struct loom_image {
 	loom_u32 nlocks, nregions;
 	loom_u32 ops_off, nops;        /* struct loom_image_op[nops] */
 	loom_u32 danger_off, ndanger;  /* loom_u32[ndanger]: hooks inside the dangerous region */
+	loom_u32 fns_off, nfns;        /* loom_u32[nfns]: functions whose slow copy must run */
 };
 
 enum loom_op_kind {
@@ -165,12 +166,18 @@ struct loom_image_op {
 #define LOOM_MANIFEST_PATH ""
 #define LOOM_NHOOKS 0u
 #endif
+#ifndef LOOM_NFUNCS
+#define LOOM_NFUNCS 0u
+#endif
 
 #define LOOM__FILTERS 1 /* loom__active: some filter is installed */
 #define LOOM__UPDATING 2 /* loom__active: an evacuation is in progress */
 
 struct loom__thread;
 extern int loom__active;
+/* Per function (by manifest index): run the slow copy.  Hidden, so that the
+ * check is one PC-relative compare. */
+extern __attribute__((visibility("hidden"))) unsigned char loom__slow[LOOM_NFUNCS + 1];
 extern __thread struct loom__thread loom__self;
 void loom__slot(loom_u32 id);
 void loom__cond_break(loom_u32 id);
@@ -208,6 +215,20 @@ struct loom__thread {
 	LOOM__DECL_HOOK(loom__s##id, LOOM__ON(LOOM__FILTERS | LOOM__UPDATING) ? loom__slot(id) : (void)0)
 #define LOOM_COND_BREAK_D(id) \
 	LOOM__DECL_HOOK(loom__c##id, LOOM__ON(LOOM__UPDATING) ? loom__cond_break(id) : (void)0)
+
+/* The fast path's only hook: at the entry of a function that has an
+ * outlined slow copy, tail-call it while a filter touches the function or an
+ * update is in progress.  A declaration (see above), whose initializer may
+ * return through a statement expression. */
+#define LOOM_SWITCH(fid, call) \
+	__attribute__((unused)) const char loom__switch = __extension__ ({ \
+		if (__builtin_expect(loom__slow[fid], 0)) return call; (char)0; })
+#define LOOM_SWITCH_NORETURN(fid, call) \
+	__attribute__((unused)) const char loom__switch = __extension__ ({ \
+		if (__builtin_expect(loom__slow[fid], 0)) { call; __builtin_unreachable(); } (char)0; })
+#define LOOM_SWITCH_VOID(fid, call) \
+	__attribute__((unused)) const char loom__switch = __extension__ ({ \
+		if (__builtin_expect(loom__slow[fid], 0)) { call; return; } (char)0; })
 
 /* Function entry: an exit guard whose cleanup runs the exit slot after the
  * return value is computed, the entry cond_break and the entry slot.
@@ -365,6 +386,8 @@ LOOM__WEAK __thread struct loom__thread loom__self;
 LOOM__WEAK const char loom__manifest_id[LOOM_ID_LEN + 1] = LOOM_MANIFEST_ID;
 LOOM__WEAK const char loom__manifest_path[] = LOOM_MANIFEST_PATH;
 LOOM__WEAK const loom_u32 loom__nhooks = LOOM_NHOOKS;
+LOOM__WEAK const loom_u32 loom__nfuncs = LOOM_NFUNCS;
+LOOM__WEAK __attribute__((visibility("hidden"))) unsigned char loom__slow[LOOM_NFUNCS + 1];
 
 struct loom__lock {
 	loom__mutex_t m;
@@ -390,6 +413,8 @@ struct loom__filter {
 	loom_u32 nops;
 	loom_u32 *danger;
 	loom_u32 ndanger;
+	loom_u32 *fns;
+	loom_u32 nfns;
 	struct loom__filter *next;
 };
 
@@ -654,6 +679,7 @@ LOOM__WEAK void loom__free_filter(struct loom__filter *f)
 		loom__c_free(f->locks);
 		loom__c_free(f->ops);
 		loom__c_free(f->danger);
+		loom__c_free(f->fns);
 		loom__c_free(f);
 	}
 }
@@ -782,6 +808,7 @@ LOOM__WEAK int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_u32
                               struct loom_thread_report *report, loom_u32 *nreport)
 {
 	loom_u32 i;
+	struct loom__filter *f;
 	loom_u64 deadline = loom__now_ns() + (loom_u64)timeout_ms * 1000000u;
 	int status;
 
@@ -789,6 +816,8 @@ LOOM__WEAK int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_u32
 	__builtin_memset(loom__rt.armed, 1, loom__nhooks + 1);
 	for (i = 0; i < ndanger; i++)
 		loom__rt.armed[danger[i]] = 0;
+	/* Every function takes its slow copy, where the cond_breaks are. */
+	__builtin_memset(loom__slow, 1, loom__nfuncs + 1);
 	__atomic_or_fetch(&loom__active, LOOM__UPDATING, __ATOMIC_SEQ_CST);
 	for (;;) {
 		loom_u64 now, wake;
@@ -811,6 +840,11 @@ LOOM__WEAK int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_u32
 		loom__c_cond_clockwait(&loom__rt.engine_cv, &loom__rt.lock, LOOM__CLOCK_MONOTONIC, &ts);
 	}
 	__builtin_memset(loom__rt.armed, 0, loom__nhooks + 1);
+	/* Back to the fast path, except where an installed filter has ops. */
+	__builtin_memset(loom__slow, 0, loom__nfuncs + 1);
+	for (f = loom__rt.filters; f; f = f->next)
+		for (i = 0; i < f->nfns; i++)
+			loom__slow[f->fns[i]] = 1;
 	__atomic_store_n(&loom__active, loom__rt.table ? LOOM__FILTERS : 0, __ATOMIC_SEQ_CST);
 	loom__rt.generation++;
 	loom__c_cond_broadcast(&loom__rt.resume_cv);
@@ -936,6 +970,8 @@ LOOM__WEAK int loom__validate_image(const unsigned char *base, loom_u64 size, st
 	if (im->danger_off % 4 || im->danger_off > size
 	    || im->ndanger > (size - im->danger_off) / sizeof *danger)
 		return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad dangerous-hook table");
+	if (im->fns_off % 4 || im->fns_off > size || im->nfns > (size - im->fns_off) / sizeof(loom_u32))
+		return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad function table");
 	ops = (const struct loom_image_op *)(const void *)(base + im->ops_off);
 	danger = (const loom_u32 *)(const void *)(base + im->danger_off);
 	for (i = 0; i < im->nops; i++) {
@@ -949,6 +985,13 @@ LOOM__WEAK int loom__validate_image(const unsigned char *base, loom_u64 size, st
 	for (i = 0; i < im->ndanger; i++)
 		if (danger[i] < 1 || danger[i] > loom__nhooks)
 			return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad dangerous hook %u", i);
+	for (i = 0; i < im->nfns; i++) {
+		loom_u32 fn;
+
+		__builtin_memcpy(&fn, base + im->fns_off + i * sizeof fn, sizeof fn);
+		if (fn >= loom__nfuncs)
+			return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad function %u", i);
+	}
 	return 0;
 }
 
@@ -965,13 +1008,16 @@ LOOM__WEAK struct loom__filter *loom__make_filter(const unsigned char *base)
 	f->locks = (struct loom__lock *)loom__c_calloc(im->nlocks, sizeof *f->locks);
 	f->ops = (struct loom_image_op *)loom__c_calloc(im->nops, sizeof *f->ops);
 	f->danger = (loom_u32 *)loom__c_calloc(im->ndanger ? im->ndanger : 1, sizeof *f->danger);
-	if (!f->text || !f->locks || !f->ops || !f->danger) {
+	f->fns = (loom_u32 *)loom__c_calloc(im->nfns ? im->nfns : 1, sizeof *f->fns);
+	if (!f->text || !f->locks || !f->ops || !f->danger || !f->fns) {
 		loom__free_filter(f);
 		return LOOM__NULL;
 	}
 	__builtin_memcpy(f->text, base + im->text_off, im->text_len);
 	__builtin_memcpy(f->ops, base + im->ops_off, im->nops * sizeof *f->ops);
 	__builtin_memcpy(f->danger, base + im->danger_off, im->ndanger * sizeof *f->danger);
+	__builtin_memcpy(f->fns, base + im->fns_off, im->nfns * sizeof *f->fns);
+	f->nfns = im->nfns;
 	f->nlocks = im->nlocks;
 	f->nops = im->nops;
 	f->ndanger = im->ndanger;

@@ -125,7 +125,7 @@ def prepare(prog, args):
     if args.self_check:
         shutil.copytree(prog.src_dir, prog.out_dir)
     else:
-        cmd = [args.rewrite, prog.src_dir, prog.out_dir]
+        cmd = [args.rewrite] + (args.rewrite_arg or []) + [prog.src_dir, prog.out_dir]
         rc, out, err = run(cmd, prog.tmp, REWRITE_TIMEOUT)
         if rc != 0:
             prog.setup_error = "loom-rewrite failed (%s): %s\n%s%s" % (
@@ -209,7 +209,11 @@ def check_combo(prog, cc, opt, args):
         return problems
 
     orig, rewr = results["original"], results["rewritten"]
-    if orig["warnings"] != rewr["warnings"]:
+    # Warnings of the original that the rewrite may lose (--allow-lost FLAG),
+    # never warnings it may add.
+    lost_ok = [w for w in orig["warnings"] if w not in rewr["warnings"]
+               and any(w.endswith("[%s]" % flag) for flag in args.allow_lost or [])]
+    if [w for w in orig["warnings"] if w not in lost_ok] != rewr["warnings"]:
         msg = "diagnostics differ:\n" + unified(
             orig["warnings"], rewr["warnings"], "original", "rewritten")
         if (normalise_diagnostics(orig["diag"], True)
@@ -255,6 +259,11 @@ def parse_args(argv):
     ap.add_argument("--rewrite", metavar="PATH",
                     help="the loom-rewrite binary (not needed with "
                          "--self-check)")
+    ap.add_argument("--allow-lost", action="append", metavar="FLAG",
+                    help="a warning flag (e.g. -Wunused-parameter) whose warnings the "
+                         "rewritten file may lose (never gain)")
+    ap.add_argument("--rewrite-arg", action="append", metavar="ARG",
+                    help="an option for loom-rewrite, e.g. --rewrite-arg=--emit --rewrite-arg=hybrid")
     ap.add_argument("--cc", action="append", default=[],
                     help="compiler to use, may repeat (default: gcc)")
     ap.add_argument("--opt", action="append", default=[],

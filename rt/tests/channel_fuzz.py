@@ -47,8 +47,10 @@ REPLY_S = struct.Struct("<iIII")
 REPORT_S = struct.Struct("<III")
 LISTING_S = struct.Struct("<IIQQQ")
 IMAGE_FIELDS = ["magic", "version", "size", "nhooks", "manifest_id", "timeout_ms", "text_off",
-                "text_len", "nlocks", "nregions", "ops_off", "nops", "danger_off", "ndanger"]
-IMAGE_S = struct.Struct("<IIII16sIIIIIIIII")
+                "text_len", "nlocks", "nregions", "ops_off", "nops", "danger_off", "ndanger",
+                "fns_off", "nfns"]
+IMAGE_S = struct.Struct("<IIII16sIIIIIIIIIII")
+IMAGE_VERSION = 2
 OP_S = struct.Struct("<IHHI")
 
 F_ADD_SEALS = 1033
@@ -178,16 +180,28 @@ def align4(n):
     return (n + 3) & ~3
 
 
+def op_functions(manifest, ops):
+    """The functions (manifest indices) whose slow copies run the OPS (ops
+    with out-of-range hooks, made to be rejected, name none)."""
+    index = {(fn["name"], fn["file"]): i for i, fn in enumerate(manifest["functions"])}
+    slots = manifest["slots"]
+    return sorted({index[(slots[op[0] - 1]["function"], slots[op[0] - 1]["file"])]
+                   for op in ops if 1 <= op[0] <= len(slots)})
+
+
 def build_image(manifest, ops, danger, text=b"js_DestroyContext <> self", nlocks=1, nregions=0,
-                timeout_ms=5000, **override):
+                timeout_ms=5000, fns=None, **override):
     """The image as cli/filter.c lays it out; OVERRIDE replaces header fields
     after the layout is computed."""
-    f = dict(magic=IMAGE_MAGIC, version=1, nhooks=manifest["hooks"],
+    fns = op_functions(manifest, ops) if fns is None else fns
+    f = dict(magic=IMAGE_MAGIC, version=IMAGE_VERSION, nhooks=manifest["hooks"],
              manifest_id=manifest["id"].encode(), timeout_ms=timeout_ms, text_off=IMAGE_S.size,
-             text_len=len(text), nlocks=nlocks, nregions=nregions, nops=len(ops), ndanger=len(danger))
+             text_len=len(text), nlocks=nlocks, nregions=nregions, nops=len(ops), ndanger=len(danger),
+             nfns=len(fns))
     f["ops_off"] = align4(IMAGE_S.size + len(text))
     f["danger_off"] = f["ops_off"] + OP_S.size * len(ops)
-    size = f["danger_off"] + 4 * len(danger)
+    f["fns_off"] = f["danger_off"] + 4 * len(danger)
+    size = f["fns_off"] + 4 * len(fns)
     f["size"] = size
     body = bytearray(size)
     body[IMAGE_S.size:IMAGE_S.size + len(text)] = text
@@ -195,6 +209,8 @@ def build_image(manifest, ops, danger, text=b"js_DestroyContext <> self", nlocks
         OP_S.pack_into(body, f["ops_off"] + i * OP_S.size, *op)
     for i, h in enumerate(danger):
         struct.pack_into("<I", body, f["danger_off"] + 4 * i, h)
+    for i, fn in enumerate(fns):
+        struct.pack_into("<I", body, f["fns_off"] + 4 * i, fn)
     f.update(override)
     IMAGE_S.pack_into(body, 0, *[f[k] for k in IMAGE_FIELDS])
     return bytes(body), f
@@ -280,7 +296,7 @@ def main():
             check.finish()
         st, so, se = run([os.path.join(tmp, "layout")])
         offs, o = [], 0
-        for fmt in ["I", "I", "I", "I", "16s", "I", "I", "I", "I", "I", "I", "I", "I", "I"]:
+        for fmt in ["I", "I", "I", "I", "16s", "I", "I", "I", "I", "I", "I", "I", "I", "I", "I", "I"]:
             offs.append(o)
             o += struct.calcsize("<" + fmt)
         want = [HDR.size, HELLO_S.size, POP_S.size, REPLY_S.size, REPORT_S.size, LISTING_S.size,
@@ -305,6 +321,7 @@ def main():
         dc = fns["js_DestroyContext"]
         good_ops = [(dc["entry"], OP_ENTER, 0, 0)] + [(x, OP_LEAVE, 0, 0) for x in dc["exits"]]
         good_danger = danger_for(manifest, "js_DestroyContext")
+        good_fields_fns = op_functions(manifest, good_ops)
         stmts = [s["id"] for s in manifest["slots"] if s["function"] == "js_DestroyContext" and s["kind"] == "stmt"]
 
         def image(**kw):
@@ -480,8 +497,15 @@ def main():
                    ("reply", E_MALFORMED, "does not match its memfd"))
         push_image("image: size field 4 less than the memfd", image(size=len(good_image) - 4)[0],
                    ("reply", E_MALFORMED, "does not match its memfd"))
-        push_image("image: version 2", image(version=2)[0],
-                   ("reply", E_MALFORMED, "filter image version 2, this runtime reads 1"))
+        push_image("image: version 3", image(version=3)[0],
+                   ("reply", E_MALFORMED, "filter image version 3, this runtime reads 2"))
+        push_image("image: function table misaligned", image(fns_off=good_fields["fns_off"] + 1)[0],
+                   ("reply", E_MALFORMED, "bad function table"))
+        push_image("image: nfns 0xffffffff", image(nfns=0xFFFFFFFF)[0],
+                   ("reply", E_MALFORMED, "bad function table"))
+        push_image("image: a function index past the last function",
+                   build_image(manifest, good_ops, good_danger, fns=[len(manifest["functions"])])[0],
+                   ("reply", E_MALFORMED, "bad function 0"))
         push_image("image: another manifest id", image(manifest_id=b"0123456789abcdef")[0],
                    ("reply", E_MANIFEST, "filter compiled against manifest 0123456789abcdef"))
         push_image("image: manifest id of NULs", image(manifest_id=bytes(16))[0],
@@ -515,7 +539,8 @@ def main():
                    ("reply", E_MALFORMED, "bad op table"))
         push_image("image: danger table misaligned", image(danger_off=good_fields["danger_off"] + 1)[0],
                    ("reply", E_MALFORMED, "bad dangerous-hook table"))
-        push_image("image: more dangerous hooks than fit", image(ndanger=len(good_danger) + 1)[0],
+        push_image("image: more dangerous hooks than fit",
+                   image(ndanger=len(good_danger) + len(good_fields_fns) + 1)[0],
                    ("reply", E_MALFORMED, "bad dangerous-hook table"))
         push_image("image: ndanger 0xffffffff", image(ndanger=0xFFFFFFFF)[0],
                    ("reply", E_MALFORMED, "bad dangerous-hook table"))
