@@ -1,6 +1,7 @@
 #include "filter.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -535,17 +536,14 @@ static void queue_callees(const struct loom_manifest *m, const struct loom_call 
 	}
 }
 
-/* Marks every function reachable by calls from function FN made on lines
- * FIRST..LAST, and all their hooks, as dangerous.  Returns whether FN itself
- * is reachable (recursion). */
-static bool danger_callees(struct resolver *r, unsigned fn, unsigned first, unsigned last)
+/* Every function reachable by calls from function FN made on lines
+ * FIRST..LAST, transitively: a malloc'd flag per function. */
+static unsigned char *reachable(const struct loom_manifest *m, unsigned fn, unsigned first, unsigned last)
 {
-	const struct loom_manifest *m = r->m;
 	const struct loom_function *f = &m->functions[fn];
-	unsigned char *seen = loom_xcalloc(m->nfunctions, 1);
+	unsigned char *seen = loom_xcalloc(m->nfunctions + 1, 1);
 	unsigned *queue = loom_xcalloc(m->nfunctions + 1, sizeof *queue);
 	size_t head = 0, tail = 0;
-	bool self = false;
 
 	for (size_t c = 0; c < f->ncalls; c++)
 		if (f->calls[c].line >= first && f->calls[c].line <= last)
@@ -556,13 +554,22 @@ static bool danger_callees(struct resolver *r, unsigned fn, unsigned first, unsi
 		for (size_t c = 0; c < g->ncalls; c++)
 			queue_callees(m, &g->calls[c], seen, queue, &tail);
 	}
-	for (size_t i = 0; i < tail; i++) {
-		for (size_t h = 0; h < r->fn_nhooks[queue[i]]; h++)
-			danger_hook(r, r->fn_hooks[queue[i]][h]);
-		self = self || queue[i] == fn;
-	}
-	free(seen);
 	free(queue);
+	return seen;
+}
+
+/* Marks the hooks of every function reachable from FN's calls on lines
+ * FIRST..LAST as dangerous.  Returns whether FN itself is reachable. */
+static bool danger_callees(struct resolver *r, unsigned fn, unsigned first, unsigned last)
+{
+	unsigned char *seen = reachable(r->m, fn, first, last);
+	bool self = seen[fn];
+
+	for (size_t g = 0; g < r->m->nfunctions; g++)
+		if (seen[g])
+			for (size_t h = 0; h < r->fn_nhooks[g]; h++)
+				danger_hook(r, r->fn_hooks[g][h]);
+	free(seen);
 	return self;
 }
 
@@ -570,7 +577,7 @@ static bool danger_callees(struct resolver *r, unsigned fn, unsigned first, unsi
 static void compile_function_region(struct resolver *r, unsigned fn, unsigned lock)
 {
 	const struct loom_function *f = &r->m->functions[fn];
-	bool recursive = danger_callees(r, fn, 0, (unsigned)-1);
+	bool recursive = danger_callees(r, fn, 0, UINT_MAX);
 
 	add_op(r, f->entry, LOOM_OP_ENTER, lock, 0);
 	for (size_t i = 0; i < f->nexits; i++)
@@ -622,15 +629,29 @@ static int compile_lines_region(struct resolver *r, const struct loom_region *rg
 		return at(r, rg->last_loc, "the region %s:%u-%u leaves function '%s' (lines %u-%u)",
 		          m->files[file].path, rg->first, rg->last, f->name, f->line, f->end_line);
 	{
+		/* A recursive call would leave the outer frame's range from the
+		 * inner one (the runtime tracks ranges per thread, not per frame). */
+		unsigned char *seen = reachable(m, fn, 0, UINT_MAX);
+		bool recursive = seen[fn];
+
+		free(seen);
+		if (recursive)
+			return at(r, rg->loc, "'%s' may call itself: line ranges in recursive functions are not "
+			          "supported; use the function ('%s <> self') instead", f->name, f->name);
+	}
+	{
 		unsigned region = r->out->nregions++;
 
 		add_op(r, start, LOOM_OP_ENTER_RANGE, lock, region);
-		/* Leaving: any statement of F outside the lines, or any exit. */
+		/* Leaving: any statement or cond_break of F outside the lines, or
+		 * any exit. */
 		for (size_t h = 0; h < r->fn_nhooks[fn]; h++) {
 			const struct loom_slot *s = &m->slots[r->fn_hooks[fn][h] - 1];
 			bool outside = s->line < rg->first || s->line > rg->last;
 
-			if ((s->kind == LOOM_KIND_STMT && outside) || s->kind == LOOM_KIND_EXIT)
+			/* A loop's cond_break outside the lines is a back edge out. */
+			if (((s->kind == LOOM_KIND_STMT || s->kind == LOOM_KIND_BREAK) && outside)
+			    || s->kind == LOOM_KIND_EXIT)
 				add_op(r, s->id, LOOM_OP_LEAVE_RANGE, lock, region);
 			else if (!outside && s->kind != LOOM_KIND_EXIT)
 				danger_hook(r, s->id);

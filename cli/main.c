@@ -407,7 +407,12 @@ int main(int argc, char **argv)
 			return 2;
 		return cmd_pop((pid_t)pid, id, timeout);
 	}
-	fprintf(stderr, PROG ": error: unknown command or wrong arguments: %s\n", cmd);
+	if (!strcmp(cmd, "push") || !strcmp(cmd, "pop") || !strcmp(cmd, "ls") || !strcmp(cmd, "check"))
+		fprintf(stderr, PROG ": error: %s takes %s (%d argument%s given)\n", cmd,
+		        !strcmp(cmd, "push") ? "PID SPEC" : !strcmp(cmd, "pop") ? "PID ID"
+		        : !strcmp(cmd, "ls") ? "PID" : "SPEC", argc, argc == 1 ? "" : "s");
+	else
+		fprintf(stderr, PROG ": error: unknown command '%s'\n", cmd);
 	fputs(usage_text, stderr);
 	return 2;
 }

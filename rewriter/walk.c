@@ -244,8 +244,19 @@ static unsigned stmt_end(const struct walk *w, CXCursor c)
 struct call_scan {
 	struct walk *w;
 	const char *blocking; /* first blocking callee found */
+	bool other;           /* a call that may run instrumented code */
 	bool record;          /* add calls to the current function */
 };
+
+/* Is the function CALL calls declared in a system header (so that, unlike
+ * the tree's own functions, it runs no instrumented code of its own)? */
+static bool calls_system_function(CXCursor call)
+{
+	CXCursor ref = clang_getCursorReferenced(call);
+
+	return !clang_Cursor_isNull(ref) && clang_getCursorKind(ref) == CXCursor_FunctionDecl
+	       && clang_Location_isInSystemHeader(clang_getCursorLocation(ref));
+}
 
 static char *callee_name(CXCursor call)
 {
@@ -275,6 +286,8 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 
 		if (name && !cs->blocking)
 			cs->blocking = loom_blocking_canonical(name);
+		if (!name || (!loom_is_blocking(name) && !calls_system_function(c)))
+			cs->other = true;
 		if (cs->record) {
 			struct rw_func *f = &w->plan->funcs[w->func];
 			struct rw_call *call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
@@ -294,11 +307,32 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 			name = NULL;
 		}
 		free(name);
+	} else if (cs->record && clang_getCursorKind(c) == CXCursor_DeclRefExpr
+	           && clang_getCursorKind(clang_getCursorReferenced(c)) == CXCursor_FunctionDecl) {
+		/* A function's address taken here may be called by whatever it
+		 * is passed to (qsort, pthread_create, a callback table): count
+		 * it as an indirect call. */
+		unsigned at = offset_of(clang_getCursorLocation(c), NULL, NULL), line, column;
+		bool callee = false;
+
+		for (size_t i = 0; i < w->ncallee_locs && !callee; i++)
+			callee = w->callee_locs[i] == at;
+		if (!callee) {
+			struct rw_func *f = &w->plan->funcs[w->func];
+			struct rw_call *call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
+
+			start_of(c, &line, &column);
+			*call = (struct rw_call){ .callee = NULL, .line = line, .column = column,
+			                          .name_off = UINT_MAX };
+		}
 	}
 	return CXChildVisit_Recurse;
 }
 
-/* The first blocking function statement C calls, or NULL. */
+/* The blocking function statement C calls, or NULL.  Only a statement that
+ * calls nothing but blocking and system functions is marked: while a thread
+ * counts as blocked at the marker it must not run instrumented code (it
+ * could be inside a filter's region). */
 static const char *blocking_callee(struct walk *w, CXCursor c)
 {
 	struct call_scan cs = { .w = w };
@@ -307,11 +341,12 @@ static const char *blocking_callee(struct walk *w, CXCursor c)
 		char *name = callee_name(c);
 
 		cs.blocking = name ? loom_blocking_canonical(name) : NULL;
+		if (!name || (!cs.blocking && !calls_system_function(c)))
+			cs.other = true;
 		free(name);
 	}
-	if (!cs.blocking)
-		clang_visitChildren(c, scan_calls, &cs);
-	return cs.blocking;
+	clang_visitChildren(c, scan_calls, &cs);
+	return cs.other ? NULL : cs.blocking;
 }
 
 /* ---- statements ---- */

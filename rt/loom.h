@@ -180,6 +180,7 @@ extern int loom__active;
 extern __attribute__((visibility("hidden"))) unsigned char loom__slow[LOOM_NFUNCS + 1];
 extern __thread struct loom__thread loom__self;
 void loom__slot(loom_u32 id);
+void loom__run_ops(struct loom__thread *t, loom_u32 id);
 void loom__cond_break(loom_u32 id);
 void loom__register(void);
 void loom__after_blocking(loom_u32 id);
@@ -191,6 +192,7 @@ struct loom__thread {
 	int parked;               /* waiting for the update engine */
 	loom_u32 last_hook;       /* last hook seen on the slow path */
 	const void *wait_lock;    /* filter lock being waited for */
+	int in_runtime;           /* in the runtime (or the engine): hooks do nothing */
 	loom_u32 inside[8];       /* range regions this thread is inside */
 	loom_u32 ninside;
 	struct loom__thread *next, *prev;
@@ -202,9 +204,10 @@ struct loom__thread {
 #define LOOM_SLOT(id) \
 	do { if (LOOM__ON(LOOM__FILTERS | LOOM__UPDATING)) loom__slot(id); } while (0)
 
-/* A pause point for evacuation: function entry and loop body start. */
+/* A pause point for evacuation: function entry and loop body start.  It
+ * may carry ops too (a loop's back edge leaves a line range). */
 #define LOOM_COND_BREAK(id) \
-	do { if (LOOM__ON(LOOM__UPDATING)) loom__cond_break(id); } while (0)
+	do { if (LOOM__ON(LOOM__FILTERS | LOOM__UPDATING)) loom__cond_break(id); } while (0)
 
 /* The same hooks as declarations, for where a declaration may follow: at
  * the start of a block and before a declaration.  A statement there would
@@ -214,7 +217,7 @@ struct loom__thread {
 #define LOOM_SLOT_D(id) \
 	LOOM__DECL_HOOK(loom__s##id, LOOM__ON(LOOM__FILTERS | LOOM__UPDATING) ? loom__slot(id) : (void)0)
 #define LOOM_COND_BREAK_D(id) \
-	LOOM__DECL_HOOK(loom__c##id, LOOM__ON(LOOM__UPDATING) ? loom__cond_break(id) : (void)0)
+	LOOM__DECL_HOOK(loom__c##id, LOOM__ON(LOOM__FILTERS | LOOM__UPDATING) ? loom__cond_break(id) : (void)0)
 
 /* The fast path's only hook: at the entry of a function that has an
  * outlined slow copy, tail-call it while a filter touches the function or an
@@ -512,7 +515,7 @@ LOOM__WEAK void loom__park_locked(struct loom__thread *t, loom_u32 id)
 	loom_u64 gen = loom__rt.generation;
 
 	if (!(__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)
-	    || !loom__rt.armed || !loom__rt.armed[id])
+	    || !loom__rt.armed || id > loom__nhooks || !loom__rt.armed[id])
 		return;
 	t->parked = 1;
 	t->last_hook = id;
@@ -522,34 +525,52 @@ LOOM__WEAK void loom__park_locked(struct loom__thread *t, loom_u32 id)
 	t->parked = 0;
 }
 
+LOOM__WEAK void loom__park(struct loom__thread *t, loom_u32 id)
+{
+	loom__lock_rt();
+	loom__park_locked(t, id);
+	loom__unlock_rt();
+}
+
 /* A hook reached while a blocking marker is still set means the statement
  * went on from the blocking call into other instrumented code: the thread is
  * no longer parked in the kernel, so it must stop counting as such. */
-LOOM__WEAK void loom__leave_blocking(struct loom__thread *t)
+LOOM__WEAK void loom__leave_blocking(struct loom__thread *t, loom_u32 here)
 {
 	loom_u32 b = __atomic_exchange_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
 
+	/* Park (if at all) where the thread now is, HERE, not at the blocking
+	 * site: the site may be safe while HERE is inside the region. */
 	if (b && (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING))
-		loom__after_blocking(b);
+		loom__park(t, here);
 }
 
 LOOM__WEAK void loom__cond_break(loom_u32 id)
 {
-	if (!loom__self.tid)
+	struct loom__thread *t = &loom__self;
+
+	if (t->in_runtime)
+		return;
+	t->in_runtime++;
+	if (!t->tid)
 		loom__register();
-	loom__leave_blocking(&loom__self);
-	loom__lock_rt();
-	loom__park_locked(&loom__self, id);
-	loom__unlock_rt();
+	loom__leave_blocking(t, id);
+	loom__run_ops(t, id);
+	loom__park(t, id);
+	t->in_runtime--;
 }
 
 LOOM__WEAK void loom__after_blocking(loom_u32 id)
 {
-	if (!loom__self.tid)
+	struct loom__thread *t = &loom__self;
+
+	if (t->in_runtime)
+		return;
+	t->in_runtime++;
+	if (!t->tid)
 		loom__register();
-	loom__lock_rt();
-	loom__park_locked(&loom__self, id);
-	loom__unlock_rt();
+	loom__park(t, id);
+	t->in_runtime--;
 }
 
 /* ---- filter operations ---- */
@@ -569,11 +590,9 @@ LOOM__WEAK void loom__acquire(struct loom__thread *t, struct loom__lock *l, loom
 		 * evacuation, unless it is this lock's filter that goes away. */
 		__atomic_store_n(&t->wait_lock, (const void *)l, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&t->blocking, hook, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING) {
-			loom__lock_rt();
-			loom__c_cond_signal(&loom__rt.engine_cv);
-			loom__unlock_rt();
-		}
+		/* No signal to the engine here: that would take the runtime lock
+		 * while holding l->m (the reverse of `loom ls`); the engine
+		 * re-checks every 2 ms. */
 		while (l->owner)
 			loom__c_cond_wait(&l->c, &l->m);
 		l->waits++;
@@ -587,7 +606,7 @@ LOOM__WEAK void loom__acquire(struct loom__thread *t, struct loom__lock *l, loom
 		__atomic_store_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&t->wait_lock, LOOM__NULL, __ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)
-			loom__after_blocking(hook);
+			loom__park(t, hook);
 	}
 }
 
@@ -615,19 +634,14 @@ LOOM__WEAK int loom__inside(struct loom__thread *t, loom_u32 region, int remove)
 	return 0;
 }
 
-LOOM__WEAK void loom__slot(loom_u32 id)
+/* Runs the ops installed at hook ID. */
+LOOM__WEAK void loom__run_ops(struct loom__thread *t, loom_u32 id)
 {
 	loom_u32 i;
-	struct loom__thread *t = &loom__self;
-	struct loom__table *table;
+	struct loom__table *table = __atomic_load_n(&loom__rt.table, __ATOMIC_ACQUIRE);
 	struct loom__op ops[LOOM_OPS_PER_HOOK_MAX];
 	loom_u32 n;
 
-	if (!t->tid)
-		loom__register();
-	loom__leave_blocking(t);
-	t->last_hook = id;
-	table = __atomic_load_n(&loom__rt.table, __ATOMIC_ACQUIRE);
 	if (!table || id > loom__nhooks)
 		return;
 	/* Copy first: an op may wait, and the table may be replaced meanwhile. */
@@ -642,8 +656,12 @@ LOOM__WEAK void loom__slot(loom_u32 id)
 			loom__release(t, ops[i].lock);
 			break;
 		case LOOM_OP_ENTER_RANGE:
-			if (t->ninside < sizeof t->inside / sizeof t->inside[0]
-			    && !loom__inside(t, ops[i].region, 0)) {
+			/* Passing the range's start again (a loop whose body is the
+			 * range) is a new pass: let others in between. */
+			if (loom__inside(t, ops[i].region, 0)) {
+				loom__release(t, ops[i].lock);
+				loom__acquire(t, ops[i].lock, id);
+			} else if (t->ninside < sizeof t->inside / sizeof t->inside[0]) {
 				t->inside[t->ninside++] = ops[i].region;
 				loom__acquire(t, ops[i].lock, id);
 			}
@@ -654,6 +672,24 @@ LOOM__WEAK void loom__slot(loom_u32 id)
 			break;
 		}
 	}
+}
+
+LOOM__WEAK void loom__slot(loom_u32 id)
+{
+	struct loom__thread *t = &loom__self;
+
+	/* Hooks run by the runtime itself (an interposed libc function, the
+	 * engine thread) or by a signal handler that interrupted it do nothing:
+	 * they must not take the runtime's locks again. */
+	if (t->in_runtime)
+		return;
+	t->in_runtime++;
+	if (!t->tid)
+		loom__register();
+	loom__leave_blocking(t, id);
+	t->last_hook = id;
+	loom__run_ops(t, id);
+	t->in_runtime--;
 }
 
 LOOM__WEAK void loom__exit_hook(const loom_u32 *id)
@@ -809,6 +845,7 @@ LOOM__WEAK int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_u32
 {
 	loom_u32 i;
 	struct loom__filter *f;
+	struct loom__thread *t;
 	loom_u64 deadline = loom__now_ns() + (loom_u64)timeout_ms * 1000000u;
 	int status;
 
@@ -846,6 +883,11 @@ LOOM__WEAK int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_u32
 		for (i = 0; i < f->nfns; i++)
 			loom__slow[f->fns[i]] = 1;
 	__atomic_store_n(&loom__active, loom__rt.table ? LOOM__FILTERS : 0, __ATOMIC_SEQ_CST);
+	/* A woken thread clears its own flag only once it runs again: clear
+	 * them all now, so that the next evacuation cannot count a thread as
+	 * parked at a hook that is no longer safe. */
+	for (t = loom__rt.threads; t; t = t->next)
+		t->parked = 0;
 	loom__rt.generation++;
 	loom__c_cond_broadcast(&loom__rt.resume_cv);
 	loom__unlock_rt();
@@ -1293,6 +1335,7 @@ out:
 LOOM__WEAK void *loom__engine(void *arg)
 {
 	(void)arg;
+	loom__self.in_runtime = 1; /* never runs hooks, even via interposed libc */
 	loom__rt.engine_tid = loom__c_gettid();
 	for (;;) {
 		struct loom__pollfd pfd[2] = { { loom__rt.listen_fd, LOOM__POLLIN, 0 },
@@ -1319,10 +1362,14 @@ LOOM__WEAK int loom__private_dir(char *dir, unsigned long size)
 	unsigned euid = loom__c_geteuid();
 	struct loom__statx st;
 
+	int n;
+
 	if (xdg && xdg[0] == '/')
-		loom__c_snprintf(dir, size, "%s/loom", xdg);
+		n = loom__c_snprintf(dir, size, "%s/loom", xdg);
 	else
-		loom__c_snprintf(dir, size, "/tmp/loom-%u", euid);
+		n = loom__c_snprintf(dir, size, "/tmp/loom-%u", euid);
+	if (n < 0 || (unsigned long)n >= size)
+		return -1; /* too long for a socket path */
 	if (loom__c_mkdir(dir, 0700) < 0 && *loom__c_errno() != LOOM__EEXIST)
 		return -1;
 	if (loom__c_statx(LOOM__AT_FDCWD, dir, LOOM__AT_SYMLINK_NOFOLLOW, LOOM__STATX_BASIC, &st) < 0
@@ -1334,7 +1381,7 @@ LOOM__WEAK int loom__private_dir(char *dir, unsigned long size)
 LOOM__WEAK void loom__start_channel(void)
 {
 	struct loom__sockaddr_un addr;
-	char dir[80], msg[200];
+	char dir[sizeof addr.path - 16], msg[300];
 	unsigned long mask[16];
 	unsigned long old[16];
 	unsigned long thread;
@@ -1407,9 +1454,21 @@ LOOM__WEAK void loom__fork_child(void)
 				l->depth = 0;
 			}
 		}
-	if (loom__rt.listen_fd > 0)
+	/* An evacuation in progress in the parent has no engine here to end it. */
+	if (loom__rt.armed)
+		__builtin_memset(loom__rt.armed, 0, loom__nhooks + 1);
+	__builtin_memset(loom__slow, 0, loom__nfuncs + 1);
+	for (f = loom__rt.filters; f; f = f->next)
+		for (i = 0; i < f->nfns; i++)
+			loom__slow[f->fns[i]] = 1;
+	__atomic_store_n(&loom__active, loom__rt.table ? LOOM__FILTERS : 0, __ATOMIC_SEQ_CST);
+	loom__rt.generation++;
+	loom__rt.removing = LOOM__NULL;
+	t->parked = 0;
+	t->blocking = 0;
+	if (loom__rt.listen_fd >= 0)
 		loom__c_close(loom__rt.listen_fd);
-	if (loom__rt.wake_fd > 0)
+	if (loom__rt.wake_fd >= 0)
 		loom__c_close(loom__rt.wake_fd);
 	loom__rt.listen_fd = loom__rt.wake_fd = -1;
 	loom__rt.sock_path[0] = 0;
@@ -1423,7 +1482,10 @@ LOOM__WEAK void loom__init(void)
 	loom__c_mutex_init(&loom__rt.lock, LOOM__NULL);
 	loom__c_cond_init(&loom__rt.engine_cv, LOOM__NULL);
 	loom__c_cond_init(&loom__rt.resume_cv, LOOM__NULL);
-	loom__c_key_create(&loom__rt.tls_key, loom__thread_gone);
+	if (loom__c_key_create(&loom__rt.tls_key, loom__thread_gone) != 0) {
+		loom__warn("no update channel: no thread-specific key left");
+		return;
+	}
 	loom__rt.armed = (unsigned char *)loom__c_calloc(loom__nhooks + 1, 1);
 	loom__rt.listen_fd = loom__rt.wake_fd = -1;
 	if (!loom__rt.armed) {
