@@ -661,6 +661,53 @@ static int compile_lines_region(struct resolver *r, const struct loom_region *rg
 	return 0;
 }
 
+/* A function with a slow copy runs its ops only there and in its loop twins.
+ * A thread paused while a fast frame of such a function F is on its stack
+ * would, after the install, run the rest of that frame without the new ops.
+ * So wherever F's lock-taking ops are: everything F calls and F's blocking
+ * sites are unsafe, and so are F's loop cond_breaks, except that of a loop
+ * with a twin whose body holds all of them (a thread paused there goes on
+ * in the twin, whose exit hook releases what it took). */
+static void danger_fast_frames(struct resolver *r)
+{
+	const struct loom_manifest *m = r->m;
+
+	for (size_t fn = 0; fn < m->nfunctions; fn++) {
+		const struct loom_function *f = &m->functions[fn];
+		unsigned lo = UINT_MAX, hi = 0;
+		unsigned char *seen;
+
+		if (!f->slow_copy)
+			continue;
+		for (size_t i = 0; i < r->out->nops; i++) {
+			const struct loom_slot *s = &m->slots[r->out->ops[i].hook - 1];
+			int kind = r->out->ops[i].kind;
+
+			if (s->function == fn && (kind == LOOM_OP_ENTER || kind == LOOM_OP_ENTER_RANGE)) {
+				lo = s->line < lo ? s->line : lo;
+				hi = s->line > hi ? s->line : hi;
+			}
+		}
+		if (lo == UINT_MAX)
+			continue;
+		seen = reachable(m, (unsigned)fn, 0, UINT_MAX);
+		for (size_t g = 0; g < m->nfunctions; g++)
+			if (seen[g])
+				for (size_t h = 0; h < r->fn_nhooks[g]; h++)
+					danger_hook(r, r->fn_hooks[g][h]);
+		free(seen);
+		for (size_t h = 0; h < r->fn_nhooks[fn]; h++)
+			if (m->slots[r->fn_hooks[fn][h] - 1].kind == LOOM_KIND_BLOCKING)
+				danger_hook(r, r->fn_hooks[fn][h]);
+		for (size_t l = 0; l < f->nloops; l++) {
+			const struct loom_loop *loop = &f->loops[l];
+
+			if (loop->brk && !(loop->twin_exit && loop->line <= lo && hi <= loop->end_line))
+				danger_hook(r, loop->brk);
+		}
+	}
+}
+
 int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifest *m,
                         struct loom_compiled *out, struct loom_error *err)
 {
@@ -702,6 +749,8 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 				ret = compile_lines_region(&r, rg, lock);
 		}
 	}
+	if (!ret)
+		danger_fast_frames(&r);
 	for (size_t id = 1; id <= m->nslots; id++)
 		if (r.in_danger[id])
 			*LOOM_PUSH(out->danger, out->ndanger, out->danger_cap) = (unsigned)id;

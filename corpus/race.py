@@ -25,13 +25,13 @@ sys.path.insert(0, os.path.join(ROOT, 'testlib'))
 from loomtest import ENV, Failure, Program, loom_ls, run  # noqa: E402
 
 
-def drive(name, loom, rewrite, work, say, check):
+def drive(name, loom, rewrite, work, say, check, emit='inline'):
     src = os.path.join(ROOT, 'corpus', name)
     spec = os.path.join(ROOT, 'specs', name + '.loom')
     out = os.path.join(work, name)
 
-    say(f'== 1. loom-rewrite corpus/{name} {out}')
-    r = run([rewrite, src, out])
+    say(f'== 1. loom-rewrite --emit {emit} corpus/{name} {out}')
+    r = run([rewrite, '--emit', emit, src, out])
     check(r.returncode == 0, 'loom-rewrite failed: ' + r.stderr)
     say('   ' + r.stderr.strip().splitlines()[-1])
 
@@ -96,6 +96,8 @@ def main():
     ap.add_argument('name')
     ap.add_argument('--loom', required=True)
     ap.add_argument('--rewrite', required=True)
+    ap.add_argument('--emit', choices=['inline', 'hybrid'], default='inline',
+                    help='how loom-rewrite places hooks (default inline)')
     ap.add_argument('--work', help='where to rewrite and build (default: a temporary directory)')
     args = ap.parse_args()
 
@@ -115,7 +117,7 @@ def main():
 
     work = args.work or tempfile.mkdtemp(prefix='loom-race-')
     try:
-        drive(args.name, args.loom, args.rewrite, work, say, check)
+        drive(args.name, args.loom, args.rewrite, work, say, check, args.emit)
     except Failure as e:
         if not e.counted:
             failures.append(str(e))

@@ -19,6 +19,7 @@ static const char *const copy_names[LOOM_COPY_COUNT] = {
 	[LOOM_COPY_SLOW] = "slow",
 	[LOOM_COPY_BOTH] = "both",
 	[LOOM_COPY_INLINE] = "inline",
+	[LOOM_COPY_TWIN] = "twin",
 };
 
 const char *loom_copy_name(enum loom_copy copy)
@@ -54,6 +55,7 @@ void loom_manifest_free(struct loom_manifest *m)
 		for (size_t j = 0; j < f->ncalls; j++)
 			free(f->calls[j].callee);
 		free(f->calls);
+		free(f->loops);
 	}
 	for (size_t i = 0; i < m->nslots; i++)
 		free(m->slots[i].callee);
@@ -109,21 +111,25 @@ static json_t *to_json(const struct loom_manifest *m)
 	}
 	for (size_t i = 0; i < m->nfunctions; i++) {
 		const struct loom_function *f = &m->functions[i];
-		json_t *calls = json_array();
+		json_t *calls = json_array(), *loops = json_array();
 
 		for (size_t j = 0; j < f->ncalls; j++)
 			json_array_append_new(calls, json_pack("{s:o, s:i, s:i}",
 				"callee", f->calls[j].callee ? json_string(f->calls[j].callee) : json_null(),
 				"line", (json_int_t)f->calls[j].line,
 				"column", (json_int_t)f->calls[j].column));
+		for (size_t j = 0; j < f->nloops; j++)
+			json_array_append_new(loops, json_pack("{s:i, s:i, s:i, s:i}",
+				"line", (json_int_t)f->loops[j].line, "end_line", (json_int_t)f->loops[j].end_line,
+				"break", (json_int_t)f->loops[j].brk, "twin_exit", (json_int_t)f->loops[j].twin_exit));
 		json_array_append_new(fns, json_pack(
-			"{s:s, s:s, s:i, s:i, s:b, s:b, s:b, s:i, s:i, s:o, s:o}",
+			"{s:s, s:s, s:i, s:i, s:b, s:b, s:b, s:i, s:i, s:o, s:o, s:o}",
 			"name", f->name, "file", m->files[f->file].path,
 			"line", (json_int_t)f->line, "end_line", (json_int_t)f->end_line,
 			"static", f->is_static, "address_taken", f->address_taken,
 			"slow_copy", f->slow_copy,
 			"entry", (json_int_t)f->entry, "break", (json_int_t)f->brk,
-			"exits", ids_to_json(f->exits, f->nexits), "calls", calls));
+			"exits", ids_to_json(f->exits, f->nexits), "calls", calls, "loops", loops));
 	}
 	for (size_t i = 0; i < m->nslots; i++) {
 		const struct loom_slot *s = &m->slots[i];
@@ -316,6 +322,7 @@ static int read_functions(struct reader *r, json_t *fns)
 		struct loom_function *f = LOOM_PUSH(r->m->functions, r->m->nfunctions,
 		                                    r->m->functions_cap);
 		json_t *exits = json_object_get(o, "exits"), *calls = json_object_get(o, "calls");
+		json_t *loops = json_object_get(o, "loops");
 		const char *name = get_str(o, "name");
 		size_t j;
 		json_t *v;
@@ -327,7 +334,7 @@ static int read_functions(struct reader *r, json_t *fns)
 		    || !json_is_boolean(json_object_get(o, "static"))
 		    || !json_is_boolean(json_object_get(o, "address_taken"))
 		    || !json_is_boolean(json_object_get(o, "slow_copy"))
-		    || !json_is_array(exits) || !json_is_array(calls))
+		    || !json_is_array(exits) || !json_is_array(calls) || !json_is_array(loops))
 			return bad(r, "functions", i, "missing or invalid field in function", name);
 		f->name = loom_xstrdup(name);
 		f->is_static = json_is_true(json_object_get(o, "static"));
@@ -339,6 +346,13 @@ static int read_functions(struct reader *r, json_t *fns)
 			if (!json_is_integer(v) || id < 1 || id > 0x7fffffff)
 				return bad(r, "functions", i, "invalid exit id in", name);
 			*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = (unsigned)id;
+		}
+		json_array_foreach(loops, j, v) {
+			struct loom_loop *l = LOOM_PUSH(f->loops, f->nloops, f->loops_cap);
+
+			if (get_uint(v, "line", &l->line) < 0 || get_uint(v, "end_line", &l->end_line) < 0
+			    || get_uint(v, "break", &l->brk) < 0 || get_uint(v, "twin_exit", &l->twin_exit) < 0)
+				return bad(r, "functions", i, "invalid loop in", name);
 		}
 		json_array_foreach(calls, j, v) {
 			struct loom_call *c = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
@@ -429,6 +443,8 @@ static int check_refs(struct reader *r, unsigned hooks)
 
 		for (size_t j = 0; j < fn->nexits; j++)
 			ok = ok && fn->exits[j] <= hooks;
+		for (size_t j = 0; j < fn->nloops; j++)
+			ok = ok && fn->loops[j].brk <= hooks && fn->loops[j].twin_exit <= hooks;
 		if (!ok)
 			return bad(r, "functions", f, "slot id out of range in", fn->name);
 	}

@@ -22,11 +22,13 @@ enum loom_slot_kind {
 	LOOM_KIND_COUNT
 };
 
-/* Which copy of its function a hook is in (docs/design.md, "Hybrid"). */
+/* Which copy of its function a hook is in (docs/design.md, "Hybrid").
+ * Hooks of the slow copy also run in the loop twins of the fast path. */
 enum loom_copy {
 	LOOM_COPY_SLOW,   /* the outlined slow copy only */
 	LOOM_COPY_BOTH,   /* both copies (blocking markers) */
 	LOOM_COPY_INLINE, /* the function's one body: it has no slow copy */
+	LOOM_COPY_TWIN,   /* a loop twin only (the exit hook after its loop) */
 	LOOM_COPY_COUNT
 };
 
@@ -45,6 +47,14 @@ struct loom_call {
 	unsigned line, column;
 };
 
+/* A loop of a function with a slow copy: whether it has a slow twin in the
+ * fast path, and the exit hook that runs when the twin loop ends. */
+struct loom_loop {
+	unsigned line, end_line;
+	unsigned brk;       /* its cond_break (0: none, e.g. it comes from a macro) */
+	unsigned twin_exit; /* 0: no twin */
+};
+
 struct loom_function {
 	char *name;
 	unsigned file;
@@ -57,6 +67,8 @@ struct loom_function {
 	size_t nexits, exits_cap;
 	struct loom_call *calls;
 	size_t ncalls, calls_cap;
+	struct loom_loop *loops;
+	size_t nloops, loops_cap;
 };
 
 /* A statement left without a hook because it starts inside a macro

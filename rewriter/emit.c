@@ -33,6 +33,7 @@ struct edit {
 	unsigned seq;
 	unsigned del;  /* original bytes replaced by TEXT */
 	char *text;
+	char *twin;    /* the text in a loop twin, if not TEXT */
 };
 
 struct edits {
@@ -58,7 +59,7 @@ static void add(struct edits *ed, unsigned off, bool close, int rank, char *text
 {
 	struct edit *e = LOOM_PUSH(ed->e, ed->n, ed->cap);
 
-	*e = (struct edit){ off, close, rank, (unsigned)ed->n, 0, text };
+	*e = (struct edit){ off, close, rank, (unsigned)ed->n, 0, text, NULL };
 }
 
 static void replace(struct edits *ed, unsigned off, unsigned del, char *text)
@@ -81,27 +82,51 @@ static int cmp_edit(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Appends TEXT[FROM, TO) with ED's edits applied, and frees ED. */
-static void apply(struct text *out, const char *text, size_t from, size_t to, struct edits *ed)
+/* Appends TEXT[FROM, TO) with the (sorted) edits of ED that belong there:
+ * those strictly inside, and at the ends only those of rank MIN_RANK or
+ * more (what belongs to an enclosing statement stays out).  TWIN: use each
+ * edit's twin text. */
+static void apply_range(struct text *out, const char *text, size_t from, size_t to,
+                        const struct edits *ed, int min_rank, bool twin)
 {
 	size_t p = from;
 
-	qsort(ed->e, ed->n, sizeof *ed->e, cmp_edit);
 	for (size_t i = 0; i < ed->n; i++) {
 		const struct edit *e = &ed->e[i];
+		const char *t = twin && e->twin ? e->twin : e->text;
 
-		if (e->off > p)
-			append(out, text + p, (e->off < to ? e->off : to) - p);
-		if (e->off > p)
-			p = e->off < to ? e->off : to;
-		append(out, e->text, strlen(e->text));
+		if (e->off < from || e->off > to)
+			continue;
+		if ((e->off == from && (e->close || e->rank < min_rank))
+		    || (e->off == to && (!e->close || e->rank < min_rank)))
+			continue;
+		if (e->off > p) {
+			append(out, text + p, e->off - p);
+			p = e->off;
+		}
+		append(out, t, strlen(t));
 		p += e->del;
-		free(e->text);
 	}
 	if (to > p)
 		append(out, text + p, to - p);
+}
+
+static void free_edits(struct edits *ed)
+{
+	for (size_t i = 0; i < ed->n; i++) {
+		free(ed->e[i].text);
+		free(ed->e[i].twin);
+	}
 	free(ed->e);
 	memset(ed, 0, sizeof *ed);
+}
+
+/* Appends TEXT[FROM, TO) with all of ED's edits applied, and frees ED. */
+static void apply(struct text *out, const char *text, size_t from, size_t to, struct edits *ed)
+{
+	qsort(ed->e, ed->n, sizeof *ed->e, cmp_edit);
+	apply_range(out, text, from, to, ed, INT_MIN, false);
+	free_edits(ed);
 }
 
 /* ---- tokens ---- */
@@ -244,8 +269,8 @@ static bool has_slow_copy(const struct rw_plan *plan, const char *name)
 
 /* ---- hooks ---- */
 
-static void emit_point(struct edits *ed, struct edits *fast, const struct rw_point *pt,
-                       struct loom_manifest *m, unsigned file, unsigned fn)
+static unsigned emit_point(struct edits *ed, struct edits *fast, const struct rw_point *pt,
+                           struct loom_manifest *m, unsigned file, unsigned fn)
 {
 	struct loom_function *f = &m->functions[fn];
 	const char *d = pt->decl ? "_D" : "";
@@ -264,6 +289,8 @@ static void emit_point(struct edits *ed, struct edits *fast, const struct rw_poi
 		*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = exit_id;
 		add(ed, pt->off, false, pt->rank,
 		    loom_xasprintf("LOOM_SLOT(%u); LOOM_RETURN(%u); ", id, exit_id));
+		/* A twin has no exit guard: its returns run the exit slot first. */
+		ed->e[ed->n - 1].twin = loom_xasprintf("LOOM_SLOT(%u); LOOM_SLOT(%u); ", id, exit_id);
 		break;
 	case RW_BREAK:
 		id = loom_manifest_add_slot(m, LOOM_KIND_BREAK, file, pt->line, pt->column, fn);
@@ -282,13 +309,104 @@ static void emit_point(struct edits *ed, struct edits *fast, const struct rw_poi
 		break;
 	}
 	m->slots[id - 1].copy = copy;
+	return id;
+}
+
+/* Records the loops of function FI (FN in M) with their cond_breaks. */
+static void record_loops(const struct rw_plan *plan, size_t fi, struct loom_manifest *m,
+                         unsigned fn, const unsigned *point_ids)
+{
+	for (size_t li = 0; li < plan->nloops; li++) {
+		const struct rw_loop *l = &plan->loops[li];
+		struct loom_function *f = &m->functions[fn];
+		struct loom_loop *ml;
+
+		if (l->func != fi)
+			continue;
+		ml = LOOM_PUSH(f->loops, f->nloops, f->loops_cap);
+		ml->line = l->line;
+		ml->end_line = l->end_line;
+		ml->twin_exit = 0;
+		ml->brk = l->break_point < plan->npoints && plan->points[l->break_point].kind == RW_BREAK
+		          ? point_ids[l->break_point] : 0;
+	}
+}
+
+/* A slow twin for each loop of function FI that can run long: in the fast
+ * path, right after the loop, under `#line`; the fast body jumps into it
+ * while the function must run slow, and it jumps back when not.  SLOW holds
+ * the slow copy's (sorted) edits, whose text the twin's body reuses. */
+static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
+                       struct loom_manifest *m, unsigned file, unsigned fn,
+                       struct edits *fast, const struct edits *slow)
+{
+	size_t k = 0;
+
+	for (size_t li = 0; li < plan->nloops; li++) {
+		const struct rw_loop *l = &plan->loops[li];
+		struct loom_function *f = &m->functions[fn];
+		struct loom_loop *ml;
+		bool hoist = l->init_start != UINT_MAX;
+		int body_rank = 4 * (l->depth + 1);
+		struct text t = { 0 };
+		unsigned exit_id;
+		char *s;
+
+		if (l->func != fi)
+			continue;
+		ml = &f->loops[k++];
+		if (l->no_twin)
+			continue;
+		exit_id = loom_manifest_add_slot(m, LOOM_KIND_EXIT, file, l->end_line, 1, fn);
+		m->slots[exit_id - 1].copy = LOOM_COPY_TWIN;
+		*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = exit_id;
+		ml->twin_exit = exit_id;
+
+		/* The fast loop: its own declarations hoisted into a block
+		 * shared with the twin, and the back-edge check around its body. */
+		if (hoist) {
+			s = loom_xasprintf("{ %.*s ", (int)(l->init_end - l->init_start), text + l->init_start);
+			add(fast, l->start, false, 4 * l->depth + 1, s);
+			replace(fast, l->init_start, l->init_end - l->init_start, loom_xstrdup(";"));
+		}
+		add(fast, l->body_start, false, body_rank - 1,
+		    loom_xasprintf("{ loom__fast_%zu: LOOM_BACKEDGE(%u, %zu); ", li, fn, li));
+		add(fast, l->body_end, true, body_rank - 1, loom_xstrdup(" }"));
+
+		/* The twin. */
+		s = loom_xasprintf("\nLOOM_QUIET_PUSH\n#line %u\nif (0) { ", l->line);
+		append(&t, s, strlen(s));
+		free(s);
+		if (l->is_do) {
+			append(&t, "do ", 3);
+		} else if (hoist) {
+			append(&t, text + l->start, l->init_start - l->start);
+			append(&t, ";", 1);
+			append(&t, text + l->init_end, l->body_start - l->init_end);
+		} else {
+			append(&t, text + l->start, l->body_start - l->start);
+		}
+		s = loom_xasprintf("{ loom__twin_%zu: LOOM_BACKEDGE_BACK(%u, %zu); ", li, fn, li);
+		append(&t, s, strlen(s));
+		free(s);
+		apply_range(&t, text, l->body_start, l->body_end, slow, body_rank, true);
+		append(&t, " }", 2);
+		if (l->is_do)
+			append(&t, text + l->body_end, l->end - l->body_end);
+		s = loom_xasprintf(" LOOM_SLOT(%u); }\nLOOM_QUIET_POP\n#line %u\n%s", exit_id, l->end_line,
+		                   hoist ? " }" : "");
+		append(&t, s, strlen(s));
+		free(s);
+		add(fast, l->end, true, 4 * l->depth + 2, t.s);
+	}
 }
 
 /* Records function RF in M and emits its hooks: into FAST for an inline
  * function, else into a slow copy appended to TAIL. */
 static void emit_function(const struct rw_plan *plan, size_t fi, const char *text,
                           const char *basename, bool hybrid, struct loom_manifest *m,
-                          unsigned file, struct edits *fast, struct text *tail, size_t *pi)
+                          unsigned file, struct edits *fast, struct text *tail, size_t *pi,
+                          unsigned *point_ids)
 {
 	const struct rw_func *rf = &plan->funcs[fi];
 	struct loom_function *f = LOOM_PUSH(m->functions, m->nfunctions, m->functions_cap);
@@ -321,13 +439,14 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	add(ed, rf->body_open, false, INT_MIN,
 	    loom_xasprintf("LOOM_FUNCTION_ENTRY(%u, %u, %u); ", f->brk, f->entry, falloff));
 	for (; *pi < plan->npoints && plan->points[*pi].func == fi; (*pi)++)
-		emit_point(ed, fast, &plan->points[*pi], m, file, fn);
+		point_ids[*pi] = emit_point(ed, fast, &plan->points[*pi], m, file, fn);
 	for (size_t i = 0; i < plan->nwraps; i++)
 		if (plan->wraps[i].func == fi)
 			for (struct edits *e = ed; e; e = e == fast ? NULL : fast) {
 				add(e, plan->wraps[i].open, false, plan->wraps[i].rank, loom_xstrdup("{ "));
 				add(e, plan->wraps[i].close, true, plan->wraps[i].rank, loom_xstrdup(" }"));
 			}
+	record_loops(plan, fi, m, fn, point_ids);
 	if (!outline)
 		return;
 
@@ -365,6 +484,8 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		/* Only main returns 0 when control falls off its end. */
 		if (!strcmp(rf->name, "main") && !rf->returns_void)
 			add(&slow, rf->body_end - 1, false, INT_MAX, loom_xstrdup("return 0; "));
+		qsort(slow.e, slow.n, sizeof *slow.e, cmp_edit);
+		emit_twins(plan, fi, text, m, file, fn, fast, &slow);
 		{
 			/* A GNU linemarker: the original line numbers, and the
 			 * system-header flag (3), so that warnings the fast path
@@ -387,9 +508,10 @@ char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const ch
 	struct text out = { 0 }, tail = { 0 };
 	unsigned base_fn = (unsigned)m->nfunctions;
 	char *prologue = loom_xasprintf("#include \"%s\"\n#line 1\n", include);
+	unsigned *point_ids = loom_xcalloc(plan->npoints + 1, sizeof *point_ids);
 
 	for (size_t fi = 0, pi = 0; fi < plan->nfuncs; fi++)
-		emit_function(plan, fi, text, basename, hybrid, m, file, &fast, &tail, &pi);
+		emit_function(plan, fi, text, basename, hybrid, m, file, &fast, &tail, &pi, point_ids);
 	for (size_t i = 0; i < plan->nskips; i++) {
 		struct loom_skip *s = LOOM_PUSH(m->skips, m->nskips, m->skips_cap);
 
@@ -406,6 +528,7 @@ char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const ch
 		append(&out, tail.s, tail.len);
 	}
 	free(tail.s);
+	free(point_ids);
 	*outlen = out.len;
 	return out.s;
 }

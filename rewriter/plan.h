@@ -36,6 +36,21 @@ struct rw_wrap {
 	unsigned func;
 };
 
+/* A loop, for the hybrid emitter's slow twin (docs/design.md). */
+struct rw_loop {
+	unsigned func;
+	int depth;             /* of the loop statement */
+	bool is_do;
+	unsigned start;        /* the loop statement */
+	unsigned body_start, body_end; /* the body (braced or not) */
+	unsigned end;          /* after the loop, with its ';' for do-while */
+	unsigned init_start, init_end; /* for (DECL; ...): the declaration, with its ';' */
+	unsigned line, end_line;
+	size_t break_point;    /* index of its cond_break in the plan's points */
+	/* Why it gets no twin (NULL: it can have one). */
+	const char *no_twin;
+};
+
 struct rw_call {
 	char *callee;      /* NULL: indirect */
 	unsigned line, column;
@@ -81,6 +96,8 @@ struct rw_plan {
 	size_t nwraps, wraps_cap;
 	struct rw_skip *skips;
 	size_t nskips, skips_cap;
+	struct rw_loop *loops;
+	size_t nloops, loops_cap;
 	char **address_taken; /* functions whose address is taken in this file */
 	size_t naddress_taken, address_taken_cap;
 };

@@ -443,6 +443,76 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 	hook_stmt(w, body, depth, false);
 }
 
+/* What a loop body holds that decides whether it can be copied. */
+struct body_scan {
+	bool call, label, jump;
+};
+
+static enum CXChildVisitResult scan_body(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct body_scan *bs = data;
+	enum CXCursorKind k = clang_getCursorKind(c);
+
+	(void)parent;
+	if (k == CXCursor_CallExpr)
+		bs->call = true;
+	/* A copy would define them twice (labels are per function; case
+	 * labels belong to an enclosing switch). */
+	if (is_label(k) || k == CXCursor_AddrLabelExpr)
+		bs->label = true;
+	/* A jump out of a twin would skip the twin's exit hook. */
+	if (k == CXCursor_GotoStmt || k == CXCursor_IndirectGotoStmt)
+		bs->jump = true;
+	return bs->label || bs->jump ? CXChildVisit_Break : CXChildVisit_Recurse;
+}
+
+/* Records loop C (body BODY, for-init declaration *INIT or NULL). */
+static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const CXCursor *init)
+{
+	struct rw_loop *l = LOOM_PUSH(w->plan->loops, w->plan->nloops, w->plan->loops_cap);
+	struct body_scan bs = { false, false, false };
+	unsigned end;
+
+	memset(l, 0, sizeof *l);
+	l->func = w->func;
+	l->depth = depth;
+	l->is_do = clang_getCursorKind(c) == CXCursor_DoStmt;
+	l->start = start_of(c, &l->line, NULL);
+	l->body_start = start_of(body, NULL, NULL);
+	l->break_point = w->plan->npoints; /* hook_body adds it next */
+	l->body_end = stmt_end(w, body);
+	l->end = end = stmt_end(w, c);
+	offset_of(clang_getRangeEnd(clang_getCursorExtent(c)), &l->end_line, NULL);
+	l->init_start = l->init_end = UINT_MAX;
+	if (init) {
+		l->init_start = start_of(*init, NULL, NULL);
+		l->init_end = stmt_end(w, *init);
+	}
+	clang_visitChildren(body, scan_body, &bs);
+	if (clang_getCursorKind(body) == CXCursor_CallExpr)
+		bs.call = true;
+	if (!bs.call)
+		l->no_twin = "no call in its body: it cannot run long";
+	else if (bs.label)
+		l->no_twin = "labels in its body";
+	else if (bs.jump)
+		l->no_twin = "a goto in its body";
+	else if (macro_at(w, l->start, true) || macro_at(w, l->start, false) || macro_at(w, l->body_start, true)
+	         || macro_at(w, end, true))
+		l->no_twin = "it comes from a macro";
+	else if (init && memchr(w->text + l->init_start, '\n', l->init_end - l->init_start))
+		l->no_twin = "its for-declaration spans lines";
+	/* The line the loop's last character is on: where the text after it
+	 * continues. */
+	{
+		unsigned line = l->line;
+
+		for (unsigned i = l->start; i < end && i < w->len; i++)
+			line += w->text[i] == '\n';
+		l->end_line = line;
+	}
+}
+
 struct list_visit {
 	struct walk *w;
 	int depth;
@@ -482,14 +552,19 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 	case CXCursor_ForStmt:
 		/* while (cond) body; for (init; cond; inc) body: body is last. */
 		k = kids_of(c);
-		if (k.n)
+		if (k.n) {
+			add_loop(w, c, k.c[k.n - 1], depth, clang_getCursorKind(c) == CXCursor_ForStmt
+			         && clang_getCursorKind(k.c[0]) == CXCursor_DeclStmt ? &k.c[0] : NULL);
 			hook_body(w, k.c[k.n - 1], depth + 1, true);
+		}
 		break;
 	case CXCursor_DoStmt:
 		/* do body while (cond);: body is first. */
 		k = kids_of(c);
-		if (k.n)
+		if (k.n) {
+			add_loop(w, c, k.c[0], depth, NULL);
 			hook_body(w, k.c[0], depth + 1, true);
+		}
 		break;
 	case CXCursor_SwitchStmt:
 		/* switch (cond) body: case labels live in the body's list. */
@@ -729,5 +804,6 @@ void rw_plan_free(struct rw_plan *plan)
 	free(plan->points);
 	free(plan->wraps);
 	free(plan->skips);
+	free(plan->loops);
 	free(plan->address_taken);
 }

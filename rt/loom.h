@@ -233,6 +233,46 @@ struct loom__thread {
 	__attribute__((unused)) const char loom__switch = __extension__ ({ \
 		if (__builtin_expect(loom__slow[fid], 0)) { call; return; } (char)0; })
 
+/* Loop twins (docs/design.md): a fast loop's body starts by jumping into
+ * its slow twin while the function must run slow; the twin's body starts by
+ * jumping back once it need not.  LOOM_QUIET_PUSH/POP silence the warnings
+ * the twin's copy of the body would repeat. */
+#define LOOM_BACKEDGE(fid, n) \
+	do { if (__builtin_expect(loom__slow[fid], 0)) goto loom__twin_##n; } while (0)
+#define LOOM_BACKEDGE_BACK(fid, n) \
+	do { if (!loom__slow[fid]) goto loom__fast_##n; } while (0)
+#ifdef __clang__
+#define LOOM_QUIET_PUSH \
+	_Pragma("clang diagnostic push") _Pragma("clang diagnostic ignored \"-Weverything\"")
+#define LOOM_QUIET_POP _Pragma("clang diagnostic pop")
+#else
+/* gcc cannot ignore -Wall as a group: the warnings of -Wall -Wextra for C,
+ * and -Wpragmas for those an older gcc does not know. */
+#define LOOM_QUIET_PUSH \
+	_Pragma("GCC diagnostic push") \
+	_Pragma("GCC diagnostic ignored \"-Wpragmas\"") \
+	LOOM__QUIET("-Wunused-variable") LOOM__QUIET("-Wunused-but-set-variable") \
+	LOOM__QUIET("-Wunused-value") LOOM__QUIET("-Wunused-label") LOOM__QUIET("-Wsign-compare") \
+	LOOM__QUIET("-Wmaybe-uninitialized") LOOM__QUIET("-Wuninitialized") LOOM__QUIET("-Wparentheses") \
+	LOOM__QUIET("-Wempty-body") LOOM__QUIET("-Wimplicit-fallthrough") LOOM__QUIET("-Wtype-limits") \
+	LOOM__QUIET("-Wmisleading-indentation") LOOM__QUIET("-Wformat") LOOM__QUIET("-Wformat-extra-args") \
+	LOOM__QUIET("-Wformat-zero-length") LOOM__QUIET("-Wformat-overflow") LOOM__QUIET("-Wformat-truncation") \
+	LOOM__QUIET("-Wpointer-sign") LOOM__QUIET("-Wsequence-point") LOOM__QUIET("-Wswitch") \
+	LOOM__QUIET("-Wchar-subscripts") LOOM__QUIET("-Waddress") LOOM__QUIET("-Wbool-compare") \
+	LOOM__QUIET("-Wbool-operation") LOOM__QUIET("-Wint-in-bool-context") LOOM__QUIET("-Wlogical-not-parentheses") \
+	LOOM__QUIET("-Wtautological-compare") LOOM__QUIET("-Wstringop-overflow") LOOM__QUIET("-Wstringop-truncation") \
+	LOOM__QUIET("-Wrestrict") LOOM__QUIET("-Wnonnull") LOOM__QUIET("-Wdangling-pointer") \
+	LOOM__QUIET("-Wenum-compare") LOOM__QUIET("-Wenum-conversion") LOOM__QUIET("-Wshift-overflow") \
+	LOOM__QUIET("-Wshift-negative-value") LOOM__QUIET("-Wsizeof-pointer-div") LOOM__QUIET("-Wsizeof-pointer-memaccess") \
+	LOOM__QUIET("-Wmemset-transposed-args") LOOM__QUIET("-Wmissing-braces") LOOM__QUIET("-Wmissing-field-initializers") \
+	LOOM__QUIET("-Wclobbered") LOOM__QUIET("-Wdangling-else") LOOM__QUIET("-Warray-bounds") \
+	LOOM__QUIET("-Wcast-function-type") LOOM__QUIET("-Wignored-qualifiers") LOOM__QUIET("-Wunused-local-typedefs") \
+	LOOM__QUIET("-Wdeclaration-after-statement") LOOM__QUIET("-Wjump-misses-init")
+#define LOOM__QUIET(w) _Pragma(LOOM__STR(GCC diagnostic ignored w))
+#define LOOM__STR(x) #x
+#define LOOM_QUIET_POP _Pragma("GCC diagnostic pop")
+#endif
+
 /* Function entry: an exit guard whose cleanup runs the exit slot after the
  * return value is computed, the entry cond_break and the entry slot.
  * FALLOFF is the exit id used when control falls off the end. */

@@ -102,8 +102,8 @@ def wait_for(pred, timeout, period=0.02, give_up=None):
         time.sleep(period)
 
 
-def rewrite_and_build(rewrite, src, out, cflags='-O2 -g -Wall -Wextra', check=None):
-    """loom-rewrite SRC OUT, then make -C OUT with CFLAGS; returns the path of
+def rewrite_and_build(rewrite, src, out, cflags='-O2 -g -Wall -Wextra', check=None, emit='inline'):
+    """loom-rewrite --emit EMIT SRC OUT, then make -C OUT with CFLAGS; returns the path of
     the program built, OUT/basename(SRC).  Without CHECK a failing step
     raises Failure; with CHECK each step is a check, and a failing one ends
     the test (CHECK.finish())."""
@@ -115,7 +115,7 @@ def rewrite_and_build(rewrite, src, out, cflags='-O2 -g -Wall -Wextra', check=No
         if check is not None and not check(ok, what, detail):
             check.finish()
 
-    r = run([rewrite, '--quiet', src, out])
+    r = run([rewrite, '--quiet', '--emit', emit, src, out])
     step(r.status == 0, 'loom-rewrite the corpus program', r.stderr)
     r = run(['make', '-C', out], env=dict(ENV, CFLAGS=cflags))
     step(r.status == 0 and os.access(exe, os.X_OK), f'make -C {out} builds {exe}', r.stdout + r.stderr)

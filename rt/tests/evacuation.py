@@ -55,13 +55,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--loom', required=True)
     ap.add_argument('--rewrite', required=True)
+    ap.add_argument('--emit', choices=['inline', 'hybrid'], default='inline')
     args = ap.parse_args()
     check = Checks()
     work = tempfile.mkdtemp(prefix='loom-evac-')
     prog = None
     try:
         out = os.path.join(work, 'evac')
-        rewrite_and_build(args.rewrite, os.path.join(HERE, 'evac'), out)
+        rewrite_and_build(args.rewrite, os.path.join(HERE, 'evac'), out, emit=args.emit)
         src = os.path.join(HERE, 'evac', 'evac.c')
         first, last = marker_line(src, 'LINES-START'), marker_line(src, 'LINES-END')
         prog = Program([os.path.join(out, 'evac')], stdin=True)
