@@ -40,6 +40,16 @@ def push(loom, pid, work, text, timeout_ms=1000):
     return r, time.monotonic() - t0
 
 
+def slow_functions(prog, check):
+    """How many functions run their slow copy, as the program reports it."""
+    before = len(prog.output())
+    prog.proc.stdin.write('s')
+    prog.proc.stdin.flush()
+    line = prog.wait_for(lambda: next((l for l in prog.output()[before:] if l.startswith('SLOW ')), None), 5)
+    check.require(line is not None, 'the program reports its slow-copy switches')
+    return int(line.split()[1])
+
+
 def quiet_while_running(prog, loom, check, after, pattern, seconds, what):
     """No BUG line matching PATTERN after AFTER during SECONDS, while the
     filters' locks keep being taken (the program makes progress)."""
@@ -117,6 +127,10 @@ def main():
         check(not prog.bugs_after(fn_pushed, 'overlap in critical'),
               'the first filter stayed in force while the second was installed')
 
+        if args.emit == 'hybrid':
+            check(slow_functions(prog, check) == 2,
+                  'with both filters, worker() and critical() run their slow copies (a loop twin for the workers)')
+
         # Removing each brings its race back.
         r = run([loom, 'pop', str(prog.pid), lines_id])
         popped = time.monotonic()
@@ -127,6 +141,10 @@ def main():
         check(r.returncode == 0, 'pop of the function filter: ' + r.stderr.strip())
         check(prog.wait_for_bug(popped, 5, 'overlap in critical'), 'the function race comes back after pop')
         check(loom_ls(loom, prog.pid)[1] == 0, 'no filter is left')
+        if args.emit == 'hybrid':
+            # The workers never left their loop: its back edge took them
+            # into the twin, and takes them back to the fast loop now.
+            check(slow_functions(prog, check) == 0, 'after pop every function runs its fast path again')
 
         prog.proc.stdin.close()
         check(prog.proc.wait(timeout=10) == 0, 'the program exits normally when its input ends')

@@ -3,7 +3,9 @@
  * Workers call critical() and run a critical section inline in a loop; a
  * detector prints "BUG overlap ..." when two threads are inside one at once.
  * The holder thread reads commands from stdin (a safe blocking site):
- * 'h' makes it enter hold() and stay there, sleeping, until SIGUSR1. */
+ * 'h' makes it enter hold() and stay there, sleeping, until SIGUSR1; 's'
+ * prints how many functions run their slow copy (Loom's switch flags: weak,
+ * so that the original program links too). */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdatomic.h>
@@ -16,6 +18,8 @@
 static atomic_int in_function, in_lines;
 static atomic_ulong rounds;
 static volatile sig_atomic_t release;
+extern unsigned char loom__slow[] __attribute__((weak));
+extern const unsigned loom__nfuncs __attribute__((weak));
 
 static double now(void)
 {
@@ -69,6 +73,16 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static void report_slow(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; loom__slow && &loom__nfuncs && i < loom__nfuncs; i++)
+		n += loom__slow[i] != 0;
+	printf("SLOW %u\n", n);
+	fflush(stdout);
+}
+
 static void *holder(void *arg)
 {
 	char c;
@@ -82,6 +96,8 @@ static void *holder(void *arg)
 			exit(0);
 		if (c == 'h')
 			hold();
+		if (c == 's')
+			report_slow();
 	}
 	return NULL;
 }
