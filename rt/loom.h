@@ -405,6 +405,7 @@ extern long loom__c_getdents64(int, void *, unsigned long) __asm__("getdents64")
 #define LOOM__POLLIN 0x1
 #define LOOM__POLLERR 0x8
 #define LOOM__POLLHUP 0x10
+#define LOOM__POLLNVAL 0x20
 #define LOOM__O_RDONLY 0
 #define LOOM__O_CLOEXEC 02000000
 #define LOOM__EFD_CLOEXEC 02000000
@@ -1386,9 +1387,21 @@ LOOM__WEAK void *loom__engine(void *arg)
 			continue;
 		if (pfd[1].revents)
 			return LOOM__NULL; /* asked to stop */
+		if (pfd[0].revents & LOOM__POLLNVAL) {
+			/* The program closed our socket (a daemon closing every fd):
+			 * no channel any more, rather than a spinning thread. */
+			loom__warn("update channel closed by the program");
+			return LOOM__NULL;
+		}
 		conn = loom__c_accept4(loom__rt.listen_fd, LOOM__NULL, LOOM__NULL, LOOM__SOCK_CLOEXEC);
-		if (conn < 0)
+		if (conn < 0) {
+			/* Out of descriptors: wait a little instead of spinning. */
+			struct loom__pollfd none = { -1, 0, 0 };
+
+			if (*loom__c_errno() != LOOM__EINTR && *loom__c_errno() != LOOM__EAGAIN)
+				loom__c_poll(&none, 1, 50);
 			continue;
+		}
 		loom__serve(conn);
 		loom__c_close(conn);
 	}
