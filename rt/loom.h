@@ -184,7 +184,13 @@ void loom__run_ops(struct loom__thread *t, loom_u32 id);
 void loom__cond_break(loom_u32 id);
 void loom__register(void);
 void loom__after_blocking(loom_u32 id);
-void loom__exit_hook(const loom_u32 *id);
+/* The exit guard's cleanup: inline, so that a return costs a flag check, not
+ * a call (a weak function cannot be inlined). */
+static __inline__ __attribute__((always_inline, unused)) void loom__exit_guard(const loom_u32 *id)
+{
+	if (__builtin_expect(__atomic_load_n(&loom__active, __ATOMIC_RELAXED) & 3, 0))
+		loom__slot(*id);
+}
 
 struct loom__thread {
 	int tid;                  /* 0: not registered yet */
@@ -277,7 +283,7 @@ struct loom__thread {
  * return value is computed, the entry cond_break and the entry slot.
  * FALLOFF is the exit id used when control falls off the end. */
 #define LOOM_FUNCTION_ENTRY(brk, entry, falloff) \
-	__attribute__((cleanup(loom__exit_hook), unused)) loom_u32 loom__exit_id = (falloff); \
+	__attribute__((cleanup(loom__exit_guard), unused)) loom_u32 loom__exit_id = (falloff); \
 	LOOM_COND_BREAK_D(brk); LOOM_SLOT_D(entry)
 
 /* Before a return statement: which exit slot the guard reports. */
@@ -731,11 +737,6 @@ LOOM__WEAK void loom__slot(loom_u32 id)
 	t->last_hook = id;
 	loom__run_ops(t, id);
 	t->in_runtime--;
-}
-
-LOOM__WEAK void loom__exit_hook(const loom_u32 *id)
-{
-	LOOM_SLOT(*id);
 }
 
 /* ---- installing: tables and evacuation ---- */
