@@ -661,34 +661,77 @@ static int compile_lines_region(struct resolver *r, const struct loom_region *rg
 	return 0;
 }
 
-/* A function with a slow copy runs its ops only there and in its loop twins.
- * A thread paused while a fast frame of such a function F is on its stack
- * would, after the install, run the rest of that frame without the new ops.
- * So wherever F's lock-taking ops are: everything F calls and F's blocking
- * sites are unsafe, and so are F's loop cond_breaks, except that of a loop
- * with a twin whose body holds all of them (a thread paused there goes on
- * in the twin, whose exit hook releases what it took). */
-static void danger_fast_frames(struct resolver *r)
+/* Lines of function FN where its fast path skips what this filter needs:
+ * its lock-taking ops, and calls to a function without entry switch that
+ * must run slow (NEEDS).  Returns false when there are none. */
+static bool skipped_lines(const struct resolver *r, size_t fn, const unsigned char *needs,
+                          unsigned *lo, unsigned *hi)
 {
 	const struct loom_manifest *m = r->m;
+	const struct loom_function *f = &m->functions[fn];
 
-	for (size_t fn = 0; fn < m->nfunctions; fn++) {
-		const struct loom_function *f = &m->functions[fn];
-		unsigned lo = UINT_MAX, hi = 0;
-		unsigned char *seen;
+	*lo = UINT_MAX;
+	*hi = 0;
+	for (size_t i = 0; i < r->out->nops; i++) {
+		const struct loom_slot *s = &m->slots[r->out->ops[i].hook - 1];
+		int kind = r->out->ops[i].kind;
 
-		if (!f->slow_copy)
-			continue;
-		for (size_t i = 0; i < r->out->nops; i++) {
-			const struct loom_slot *s = &m->slots[r->out->ops[i].hook - 1];
-			int kind = r->out->ops[i].kind;
+		if (s->function == fn && (kind == LOOM_OP_ENTER || kind == LOOM_OP_ENTER_RANGE)) {
+			*lo = s->line < *lo ? s->line : *lo;
+			*hi = s->line > *hi ? s->line : *hi;
+		}
+	}
+	for (size_t c = 0; c < f->ncalls; c++)
+		for (size_t g = 0; g < m->nfunctions && f->calls[c].callee; g++)
+			if (needs[g] && !m->functions[g].entry_switch && m->functions[g].file == f->file
+			    && !strcmp(m->functions[g].name, f->calls[c].callee)) {
+				*lo = f->calls[c].line < *lo ? f->calls[c].line : *lo;
+				*hi = f->calls[c].line > *hi ? f->calls[c].line : *hi;
+			}
+	return *lo != UINT_MAX;
+}
 
-			if (s->function == fn && (kind == LOOM_OP_ENTER || kind == LOOM_OP_ENTER_RANGE)) {
-				lo = s->line < lo ? s->line : lo;
-				hi = s->line > hi ? s->line : hi;
+/* Which functions must run slow for the filter: those with ops, and, for a
+ * function without entry switch, its callers in its file, transitively.
+ * Then, for fast frames: a function with a slow copy runs its ops only
+ * there and in its loop twins; a thread paused while a fast frame of such a
+ * function F is on its stack would, after the install, run the rest of that
+ * frame without them.  So wherever F's fast path skips something (see
+ * skipped_lines): everything F calls and F's blocking sites are unsafe, and
+ * so are F's loop cond_breaks, except that of a loop with a twin whose body
+ * holds all of it (a thread paused there goes on in the twin, whose exit
+ * hook releases what it took). */
+static void switch_and_fast_frames(struct resolver *r)
+{
+	const struct loom_manifest *m = r->m;
+	unsigned char *needs = loom_xcalloc(m->nfunctions + 1, 1);
+	bool changed = true;
+
+	for (size_t i = 0; i < r->out->nops; i++)
+		needs[m->slots[r->out->ops[i].hook - 1].function] = 1;
+	while (changed) {
+		changed = false;
+		for (size_t g = 0; g < m->nfunctions; g++) {
+			if (!needs[g] || m->functions[g].entry_switch || !m->functions[g].slow_copy)
+				continue;
+			for (size_t fn = 0; fn < m->nfunctions; fn++) {
+				const struct loom_function *f = &m->functions[fn];
+
+				for (size_t c = 0; c < f->ncalls && !needs[fn]; c++)
+					if (f->calls[c].callee && f->file == m->functions[g].file
+					    && !strcmp(f->calls[c].callee, m->functions[g].name))
+						needs[fn] = changed = 1;
 			}
 		}
-		if (lo == UINT_MAX)
+	}
+	for (size_t fn = 0; fn < m->nfunctions; fn++) {
+		const struct loom_function *f = &m->functions[fn];
+		unsigned lo, hi;
+		unsigned char *seen;
+
+		if (needs[fn])
+			*LOOM_PUSH(r->out->fns, r->out->nfns, r->out->fns_cap) = (unsigned)fn;
+		if (!needs[fn] || !f->slow_copy || !skipped_lines(r, fn, needs, &lo, &hi))
 			continue;
 		seen = reachable(m, (unsigned)fn, 0, UINT_MAX);
 		for (size_t g = 0; g < m->nfunctions; g++)
@@ -706,6 +749,7 @@ static void danger_fast_frames(struct resolver *r)
 				danger_hook(r, loop->brk);
 		}
 	}
+	free(needs);
 }
 
 int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifest *m,
@@ -750,20 +794,11 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 		}
 	}
 	if (!ret)
-		danger_fast_frames(&r);
+		switch_and_fast_frames(&r);
 	for (size_t id = 1; id <= m->nslots; id++)
 		if (r.in_danger[id])
 			*LOOM_PUSH(out->danger, out->ndanger, out->danger_cap) = (unsigned)id;
-	{
-		unsigned char *has_ops = loom_xcalloc(m->nfunctions + 1, 1);
 
-		for (size_t i = 0; i < out->nops; i++)
-			has_ops[m->slots[out->ops[i].hook - 1].function] = 1;
-		for (size_t fn = 0; fn < m->nfunctions; fn++)
-			if (has_ops[fn])
-				*LOOM_PUSH(out->fns, out->nfns, out->fns_cap) = (unsigned)fn;
-		free(has_ops);
-	}
 	for (size_t i = 0; i <= m->nfunctions; i++)
 		free(r.fn_hooks[i]);
 	free(r.fn_hooks);

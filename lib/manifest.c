@@ -123,11 +123,11 @@ static json_t *to_json(const struct loom_manifest *m)
 				"line", (json_int_t)f->loops[j].line, "end_line", (json_int_t)f->loops[j].end_line,
 				"break", (json_int_t)f->loops[j].brk, "twin_exit", (json_int_t)f->loops[j].twin_exit));
 		json_array_append_new(fns, json_pack(
-			"{s:s, s:s, s:i, s:i, s:b, s:b, s:b, s:i, s:i, s:o, s:o, s:o}",
+			"{s:s, s:s, s:i, s:i, s:b, s:b, s:b, s:b, s:i, s:i, s:o, s:o, s:o}",
 			"name", f->name, "file", m->files[f->file].path,
 			"line", (json_int_t)f->line, "end_line", (json_int_t)f->end_line,
 			"static", f->is_static, "address_taken", f->address_taken,
-			"slow_copy", f->slow_copy,
+			"slow_copy", f->slow_copy, "entry_switch", f->entry_switch,
 			"entry", (json_int_t)f->entry, "break", (json_int_t)f->brk,
 			"exits", ids_to_json(f->exits, f->nexits), "calls", calls, "loops", loops));
 	}
@@ -334,12 +334,14 @@ static int read_functions(struct reader *r, json_t *fns)
 		    || !json_is_boolean(json_object_get(o, "static"))
 		    || !json_is_boolean(json_object_get(o, "address_taken"))
 		    || !json_is_boolean(json_object_get(o, "slow_copy"))
+		    || !json_is_boolean(json_object_get(o, "entry_switch"))
 		    || !json_is_array(exits) || !json_is_array(calls) || !json_is_array(loops))
 			return bad(r, "functions", i, "missing or invalid field in function", name);
 		f->name = loom_xstrdup(name);
 		f->is_static = json_is_true(json_object_get(o, "static"));
 		f->address_taken = json_is_true(json_object_get(o, "address_taken"));
 		f->slow_copy = json_is_true(json_object_get(o, "slow_copy"));
+		f->entry_switch = json_is_true(json_object_get(o, "entry_switch"));
 		json_array_foreach(exits, j, v) {
 			json_int_t id = json_integer_value(v);
 

@@ -61,7 +61,10 @@ struct loom_function {
 	unsigned line, end_line;
 	bool is_static;
 	bool address_taken;
-	bool slow_copy;        /* has an entry switch and an outlined slow copy */
+	bool slow_copy;        /* has an outlined slow copy */
+	bool entry_switch;     /* its fast path switches to it at entry; without a
+	                        * switch (static, address not taken) its callers
+	                        * switch instead and call the slow copy */
 	unsigned entry, brk;   /* ids of the entry slot and the entry cond_break */
 	unsigned *exits;       /* ids of the exit slots; the first is falling off the end */
 	size_t nexits, exits_cap;

@@ -259,6 +259,26 @@ static char *call_text(const struct rw_func *f)
 	return out.s;
 }
 
+static bool address_taken_here(const struct rw_plan *plan, const char *name)
+{
+	for (size_t i = 0; i < plan->naddress_taken; i++)
+		if (!strcmp(plan->address_taken[i], name))
+			return true;
+	return false;
+}
+
+/* Is NAME called somewhere in the file where the call cannot be renamed to
+ * its slow copy (the call is spelled by a macro)? */
+static bool called_unrenamed(const struct rw_plan *plan, const char *name)
+{
+	for (size_t i = 0; i < plan->nfuncs; i++)
+		for (size_t c = 0; c < plan->funcs[i].ncalls; c++)
+			if (plan->funcs[i].calls[c].callee && !strcmp(plan->funcs[i].calls[c].callee, name)
+			    && plan->funcs[i].calls[c].name_off == UINT_MAX)
+				return true;
+	return false;
+}
+
 static bool has_slow_copy(const struct rw_plan *plan, const char *name)
 {
 	for (size_t i = 0; i < plan->nfuncs; i++)
@@ -312,6 +332,41 @@ static unsigned emit_point(struct edits *ed, struct edits *fast, const struct rw
 	return id;
 }
 
+/* Can a call to NAME run long?  Not if NAME is a static function of this
+ * file without loops whose calls cannot either (the compiler likely inlines
+ * it; a twin for every loop calling such a helper would put a check and
+ * jumps into the hottest loops).  DEPTH bounds recursion. */
+static bool may_run_long(const struct rw_plan *plan, const char *name, int depth)
+{
+	size_t fi;
+
+	if (!name || depth > 8)
+		return true;
+	for (fi = 0; fi < plan->nfuncs && strcmp(plan->funcs[fi].name, name); fi++)
+		;
+	if (fi == plan->nfuncs || !plan->funcs[fi].is_static)
+		return true;
+	for (size_t l = 0; l < plan->nloops; l++)
+		if (plan->loops[l].func == fi)
+			return true;
+	for (size_t c = 0; c < plan->funcs[fi].ncalls; c++)
+		if (may_run_long(plan, plan->funcs[fi].calls[c].callee, depth + 1))
+			return true;
+	return false;
+}
+
+/* Does loop L make a call that may run long (then it gets a twin)? */
+static bool loop_runs_long(const struct rw_plan *plan, const struct rw_loop *l)
+{
+	const struct rw_func *f = &plan->funcs[l->func];
+
+	for (size_t c = 0; c < f->ncalls; c++)
+		if (f->calls[c].off >= l->body_start && f->calls[c].off < l->body_end
+		    && may_run_long(plan, f->calls[c].callee, 0))
+			return true;
+	return false;
+}
+
 /* Records the loops of function FI (FN in M) with their cond_breaks. */
 static void record_loops(const struct rw_plan *plan, size_t fi, struct loom_manifest *m,
                          unsigned fn, const unsigned *point_ids)
@@ -355,7 +410,7 @@ static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
 		if (l->func != fi)
 			continue;
 		ml = &f->loops[k++];
-		if (l->no_twin)
+		if (l->no_twin || !loop_runs_long(plan, l))
 			continue;
 		exit_id = loom_manifest_add_slot(m, LOOM_KIND_EXIT, file, l->end_line, 1, fn);
 		m->slots[exit_id - 1].copy = LOOM_COPY_TWIN;
@@ -450,11 +505,16 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	if (!outline)
 		return;
 
-	/* The fast path: the forward declaration and the switch. */
-	{
+	/* The fast path: the forward declaration and the switch.  A static
+	 * function whose address is not taken needs no switch (its callers
+	 * switch and call its slow copy): a check in a function the compiler
+	 * inlines would be repeated at every inlined call. */
+	add(fast, rf->decl_start, false, INT_MIN, forward_declaration(rf, text));
+	f->entry_switch = !rf->is_static || address_taken_here(plan, rf->name)
+	                  || called_unrenamed(plan, rf->name);
+	if (f->entry_switch) {
 		char *call = call_text(rf);
 
-		add(fast, rf->decl_start, false, INT_MIN, forward_declaration(rf, text));
 		add(fast, rf->body_open, false, INT_MIN,
 		    loom_xasprintf("LOOM_SWITCH%s(%u, %s); ",
 		                   rf->noreturn ? "_NORETURN" : rf->returns_void ? "_VOID" : "", fn, call));

@@ -54,6 +54,7 @@ struct rw_loop {
 struct rw_call {
 	char *callee;      /* NULL: indirect */
 	unsigned line, column;
+	unsigned off;      /* where the call starts */
 	unsigned name_off; /* direct call spelled in this file: offset of the callee's
 	                    * name (to call its slow copy); else UINT_MAX */
 };

@@ -293,7 +293,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 			struct rw_call *call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
 
 			*call = (struct rw_call){ .callee = name, .line = line, .column = column,
-			                          .name_off = UINT_MAX };
+			                          .off = start_of(c, NULL, NULL), .name_off = UINT_MAX };
 			if (name) {
 				unsigned at = offset_of(clang_getCursorLocation(c), NULL, NULL);
 				size_t n = strlen(name);
@@ -323,7 +323,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 
 			start_of(c, &line, &column);
 			*call = (struct rw_call){ .callee = NULL, .line = line, .column = column,
-			                          .name_off = UINT_MAX };
+			                          .off = at, .name_off = UINT_MAX };
 		}
 	}
 	return CXChildVisit_Recurse;
