@@ -80,6 +80,7 @@ def main():
 
         check.require(prog.wait_for_bug(0, 5, 'overlap in critical'), 'the function race shows without a filter')
         check.require(prog.wait_for_bug(0, 5, 'overlap in lines'), 'the line-range race shows without a filter')
+        check.require(prog.wait_for_bug(0, 5, 'overlap in bump'), 'the static helper\'s race shows without a filter')
 
         # A thread inside the region, blocked in a call there: the push must time out.
         prog.proc.stdin.write('h')
@@ -130,6 +131,20 @@ def main():
         if args.emit == 'hybrid':
             check(slow_functions(prog, check) == 2,
                   'with both filters, worker() and critical() run their slow copies (a loop twin for the workers)')
+
+        # A static helper: in the hybrid rewrite it has no switch of its own.
+        r, took = push(loom, prog.pid, work, 'bump <> self')
+        pushed = time.monotonic()
+        check.require(r.returncode == 0, 'push bump <> self: ' + r.stderr.strip())
+        bump_id = r.stdout.strip()
+        quiet_while_running(prog, loom, check, pushed, 'overlap in bump', 2, 'bump <> self')
+        if args.emit == 'hybrid':
+            check(slow_functions(prog, check) == 3,
+                  'with bump <> self too, still worker() and critical() plus bump() switch (bump through its caller)')
+        r = run([loom, 'pop', str(prog.pid), bump_id])
+        popped = time.monotonic()
+        check(r.returncode == 0, 'pop of bump <> self: ' + r.stderr.strip())
+        check(prog.wait_for_bug(popped, 5, 'overlap in bump'), 'the static helper\'s race comes back after pop')
 
         # Removing each brings its race back.
         r = run([loom, 'pop', str(prog.pid), lines_id])

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static atomic_int in_function, in_lines;
+static atomic_int in_function, in_lines, in_static;
 static atomic_ulong rounds;
 static volatile sig_atomic_t release;
 extern unsigned char loom__slow[] __attribute__((weak));
@@ -43,6 +43,16 @@ void critical(void)
 	atomic_fetch_sub(&in_function, 1);
 }
 
+/* Static and never address-taken: with --emit hybrid it has no entry switch
+ * of its own; a filter on it makes its caller switch. */
+static void bump(void)
+{
+	if (atomic_fetch_add(&in_static, 1) != 0)
+		report("bump");
+	usleep(200);
+	atomic_fetch_sub(&in_static, 1);
+}
+
 void hold(void)
 {
 	printf("HOLDING\n");
@@ -68,6 +78,7 @@ static void *worker(void *arg)
 			report("lines");
 		usleep(300);
 		atomic_fetch_sub(&in_lines, 1);             /* LINES-END */
+		bump();
 		atomic_fetch_add(&rounds, 1);
 	}
 	return NULL;
