@@ -344,6 +344,7 @@ extern void loom__c_free(void *) __asm__("free");
 extern int *loom__c_errno(void) __asm__("__errno_location");
 extern int loom__c_snprintf(char *, unsigned long, const char *, ...) __asm__("snprintf")
 	__attribute__((format(printf, 3, 4)));
+extern int loom__c_vsnprintf(char *, unsigned long, const char *, __builtin_va_list) __asm__("vsnprintf");
 extern char *loom__c_getenv(const char *) __asm__("getenv");
 extern int loom__c_getpid(void) __asm__("getpid");
 extern int loom__c_gettid(void) __asm__("gettid");
@@ -592,19 +593,11 @@ LOOM__WEAK void loom__leave_blocking(struct loom__thread *t, loom_u32 here)
 		loom__park(t, here);
 }
 
+LOOM__WEAK void loom__hook(loom_u32 id, int pause);
+
 LOOM__WEAK void loom__cond_break(loom_u32 id)
 {
-	struct loom__thread *t = &loom__self;
-
-	if (t->in_runtime)
-		return;
-	t->in_runtime++;
-	if (!t->tid)
-		loom__register();
-	loom__leave_blocking(t, id);
-	loom__run_ops(t, id);
-	loom__park(t, id);
-	t->in_runtime--;
+	loom__hook(id, 1);
 }
 
 LOOM__WEAK void loom__after_blocking(loom_u32 id)
@@ -721,13 +714,15 @@ LOOM__WEAK void loom__run_ops(struct loom__thread *t, loom_u32 id)
 	}
 }
 
-LOOM__WEAK void loom__slot(loom_u32 id)
+/* A slot, or with PAUSE a cond_break: run the ops installed at ID, then
+ * park there if an evacuation has armed it.  Hooks run by the runtime itself
+ * (an interposed libc function, the engine thread) or by a signal handler
+ * that interrupted it do nothing: they must not take the runtime's locks
+ * again. */
+LOOM__WEAK void loom__hook(loom_u32 id, int pause)
 {
 	struct loom__thread *t = &loom__self;
 
-	/* Hooks run by the runtime itself (an interposed libc function, the
-	 * engine thread) or by a signal handler that interrupted it do nothing:
-	 * they must not take the runtime's locks again. */
 	if (t->in_runtime)
 		return;
 	t->in_runtime++;
@@ -736,7 +731,14 @@ LOOM__WEAK void loom__slot(loom_u32 id)
 	loom__leave_blocking(t, id);
 	t->last_hook = id;
 	loom__run_ops(t, id);
+	if (pause)
+		loom__park(t, id);
 	t->in_runtime--;
+}
+
+LOOM__WEAK void loom__slot(loom_u32 id)
+{
+	loom__hook(id, 0);
 }
 
 /* ---- installing: tables and evacuation ---- */
@@ -876,6 +878,19 @@ LOOM__WEAK int loom__all_evacuated(struct loom_thread_report *report, loom_u32 *
 	return ok;
 }
 
+/* The fast path everywhere, except in the functions the installed filters
+ * need slow.  Called with the lock held, or in a forked child. */
+LOOM__WEAK void loom__set_switches(void)
+{
+	struct loom__filter *f;
+	loom_u32 i;
+
+	__builtin_memset(loom__slow, 0, loom__nfuncs + 1);
+	for (f = loom__rt.filters; f; f = f->next)
+		for (i = 0; i < f->nfns; i++)
+			loom__slow[f->fns[i]] = 1;
+}
+
 /* The evacuation algorithm: arm every hook outside DANGER, make every hook
  * take the slow path, wait until each thread is parked at an armed
  * cond_break or waits at an armed blocking site, then call INSTALL with all
@@ -886,7 +901,6 @@ LOOM__WEAK int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_u32
                               struct loom_thread_report *report, loom_u32 *nreport)
 {
 	loom_u32 i;
-	struct loom__filter *f;
 	struct loom__thread *t;
 	loom_u64 deadline = loom__now_ns() + (loom_u64)timeout_ms * 1000000u;
 	int status;
@@ -919,11 +933,7 @@ LOOM__WEAK int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_u32
 		loom__c_cond_clockwait(&loom__rt.engine_cv, &loom__rt.lock, LOOM__CLOCK_MONOTONIC, &ts);
 	}
 	__builtin_memset(loom__rt.armed, 0, loom__nhooks + 1);
-	/* Back to the fast path, except where an installed filter has ops. */
-	__builtin_memset(loom__slow, 0, loom__nfuncs + 1);
-	for (f = loom__rt.filters; f; f = f->next)
-		for (i = 0; i < f->nfns; i++)
-			loom__slow[f->fns[i]] = 1;
+	loom__set_switches();
 	__atomic_store_n(&loom__active, loom__rt.table ? LOOM__FILTERS : 0, __ATOMIC_SEQ_CST);
 	/* A woken thread clears its own flag only once it runs again: clear
 	 * them all now, so that the next evacuation cannot count a thread as
@@ -1017,8 +1027,19 @@ LOOM__WEAK void loom__reply(int fd, struct loom__reply *rep)
 	               rep->threads, rep->r.nthreads * (loom_u32)sizeof rep->threads[0]);
 }
 
-#define LOOM__FAIL(rep, code, ...) \
-	((rep)->r.status = (code), loom__c_snprintf((rep)->text, sizeof (rep)->text, __VA_ARGS__), -1)
+/* Fills REP with an error; returns -1. */
+LOOM__WEAK __attribute__((format(printf, 3, 4)))
+int loom__fail(struct loom__reply *rep, int code, const char *fmt, ...)
+{
+	__builtin_va_list ap;
+
+	rep->r.status = code;
+	__builtin_va_start(ap, fmt);
+	loom__c_vsnprintf(rep->text, sizeof rep->text, fmt, ap);
+	__builtin_va_end(ap);
+	return -1;
+}
+#define LOOM__FAIL loom__fail
 
 /* Checks every byte of an image of SIZE bytes against the program's
  * manifest: header, bounds, alignment, ids and op kinds.  Returns 0 or -1
@@ -1511,10 +1532,7 @@ LOOM__WEAK void loom__fork_child(void)
 	/* An evacuation in progress in the parent has no engine here to end it. */
 	if (loom__rt.armed)
 		__builtin_memset(loom__rt.armed, 0, loom__nhooks + 1);
-	__builtin_memset(loom__slow, 0, loom__nfuncs + 1);
-	for (f = loom__rt.filters; f; f = f->next)
-		for (i = 0; i < f->nfns; i++)
-			loom__slow[f->fns[i]] = 1;
+	loom__set_switches();
 	__atomic_store_n(&loom__active, loom__rt.table ? LOOM__FILTERS : 0, __ATOMIC_SEQ_CST);
 	loom__rt.generation++;
 	loom__rt.removing = LOOM__NULL;
