@@ -230,6 +230,10 @@ static char *forward_declaration(const struct rw_func *f, const char *text)
 
 	each_identifier(text, f->decl_start, f->name_off, drop_extern, &ie);
 	apply(&prefix, text, f->decl_start, f->name_off, &ed);
+	/* Outlined for good: a slow copy inlined into its fast function would
+	 * change how the compiler inlines the fast path; cold, it is also
+	 * optimised for size and kept away from the hot code. */
+	append(&out, "__attribute__((__noinline__, __cold__)) ", 40);
 	if (!f->is_static)
 		append(&out, "static ", 7);
 	append_one_line(&out, prefix.s ? prefix.s : "", 0, prefix.len);
@@ -294,13 +298,17 @@ static unsigned emit_point(struct edits *ed, struct edits *fast, const struct rw
 {
 	struct loom_function *f = &m->functions[fn];
 	const char *d = pt->decl ? "_D" : "";
+	/* In a slow copy hooks run only while needed: plain calls. */
+	const char *slow = ed != fast ? "SLOW_" : "";
 	enum loom_copy copy = f->slow_copy ? LOOM_COPY_SLOW : LOOM_COPY_INLINE;
 	unsigned id = 0, exit_id;
 
 	switch (pt->kind) {
 	case RW_SLOT:
 		id = loom_manifest_add_slot(m, LOOM_KIND_STMT, file, pt->line, pt->column, fn);
-		add(ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_SLOT%s(%u); ", d, id));
+		add(ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_%sSLOT%s(%u); ", slow, d, id));
+		/* A twin lives in the fast function: checked hooks there. */
+		ed->e[ed->n - 1].twin = loom_xasprintf("LOOM_SLOT%s(%u); ", d, id);
 		break;
 	case RW_RETURN:
 		id = loom_manifest_add_slot(m, LOOM_KIND_STMT, file, pt->line, pt->column, fn);
@@ -308,13 +316,14 @@ static unsigned emit_point(struct edits *ed, struct edits *fast, const struct rw
 		m->slots[exit_id - 1].copy = copy;
 		*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = exit_id;
 		add(ed, pt->off, false, pt->rank,
-		    loom_xasprintf("LOOM_SLOT(%u); LOOM_RETURN(%u); ", id, exit_id));
+		    loom_xasprintf("LOOM_%sSLOT(%u); LOOM_RETURN(%u); ", slow, id, exit_id));
 		/* A twin has no exit guard: its returns run the exit slot first. */
 		ed->e[ed->n - 1].twin = loom_xasprintf("LOOM_SLOT(%u); LOOM_SLOT(%u); ", id, exit_id);
 		break;
 	case RW_BREAK:
 		id = loom_manifest_add_slot(m, LOOM_KIND_BREAK, file, pt->line, pt->column, fn);
-		add(ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_COND_BREAK%s(%u); ", d, id));
+		add(ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_%sCOND_BREAK%s(%u); ", slow, d, id));
+		ed->e[ed->n - 1].twin = loom_xasprintf("LOOM_COND_BREAK%s(%u); ", d, id);
 		break;
 	case RW_BLOCKING:
 		id = loom_manifest_add_slot(m, LOOM_KIND_BLOCKING, file, pt->line, pt->column, fn);
@@ -492,7 +501,8 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	m->slots[f->brk - 1].copy = m->slots[f->entry - 1].copy = m->slots[falloff - 1].copy = copy;
 	*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = falloff;
 	add(ed, rf->body_open, false, INT_MIN,
-	    loom_xasprintf("LOOM_FUNCTION_ENTRY(%u, %u, %u); ", f->brk, f->entry, falloff));
+	    loom_xasprintf("LOOM_%sFUNCTION_ENTRY(%u, %u, %u); ", outline ? "SLOW_" : "", f->brk, f->entry,
+	                   falloff));
 	for (; *pi < plan->npoints && plan->points[*pi].func == fi; (*pi)++)
 		point_ids[*pi] = emit_point(ed, fast, &plan->points[*pi], m, file, fn);
 	for (size_t i = 0; i < plan->nwraps; i++)

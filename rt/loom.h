@@ -184,6 +184,12 @@ void loom__run_ops(struct loom__thread *t, loom_u32 id);
 void loom__cond_break(loom_u32 id);
 void loom__register(void);
 void loom__after_blocking(loom_u32 id);
+/* In a slow copy: the exit slot, always. */
+static __inline__ __attribute__((always_inline, unused)) void loom__exit_call(const loom_u32 *id)
+{
+	loom__slot(*id);
+}
+
 /* The exit guard's cleanup: inline, so that a return costs a flag check, not
  * a call (a weak function cannot be inlined). */
 static __inline__ __attribute__((always_inline, unused)) void loom__exit_guard(const loom_u32 *id)
@@ -238,6 +244,16 @@ struct loom__thread {
 #define LOOM_SWITCH_VOID(fid, call) \
 	__attribute__((unused)) const char loom__switch = __extension__ ({ \
 		if (__builtin_expect(loom__slow[fid], 0)) { call; return; } (char)0; })
+
+/* Hooks in slow copies and loop twins, which run only while a filter or an
+ * update needs them: a plain call, smaller than a check and a call. */
+#define LOOM_SLOW_SLOT(id) loom__slot(id)
+#define LOOM_SLOW_SLOT_D(id) LOOM__DECL_HOOK(loom__s##id, loom__slot(id))
+#define LOOM_SLOW_COND_BREAK(id) loom__cond_break(id)
+#define LOOM_SLOW_COND_BREAK_D(id) LOOM__DECL_HOOK(loom__c##id, loom__cond_break(id))
+#define LOOM_SLOW_FUNCTION_ENTRY(brk, entry, falloff) \
+	__attribute__((cleanup(loom__exit_call), unused)) loom_u32 loom__exit_id = (falloff); \
+	LOOM_SLOW_COND_BREAK_D(brk); LOOM_SLOW_SLOT_D(entry)
 
 /* Loop twins (docs/design.md): a fast loop's body starts by jumping into
  * its slow twin while the function must run slow; the twin's body starts by
