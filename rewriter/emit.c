@@ -233,7 +233,8 @@ static char *forward_declaration(const struct rw_func *f, const char *text)
 	/* Outlined for good: a slow copy inlined into its fast function would
 	 * change how the compiler inlines the fast path; cold, it is also
 	 * optimised for size and kept away from the hot code. */
-	append(&out, "__attribute__((__noinline__, __cold__)) ", 40);
+	if (!memmem(text + f->decl_start, f->body_open - f->decl_start, "always_inline", 13))
+		append(&out, "__attribute__((__noinline__, __cold__)) ", 40);
 	if (!f->is_static)
 		append(&out, "static ", 7);
 	append_one_line(&out, prefix.s ? prefix.s : "", 0, prefix.len);
