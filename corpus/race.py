@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(ROOT, 'testlib'))
 from loomtest import ENV, Failure, Program, loom_ls, run  # noqa: E402
 
 
-def drive(name, loom, rewrite, work, say, check, emit='inline'):
+def drive(name, loom, rewrite, work, say, check, emit='hybrid'):
     src = os.path.join(ROOT, 'corpus', name)
     spec = os.path.join(ROOT, 'specs', name + '.loom')
     out = os.path.join(work, name)
@@ -96,8 +96,8 @@ def main():
     ap.add_argument('name')
     ap.add_argument('--loom', required=True)
     ap.add_argument('--rewrite', required=True)
-    ap.add_argument('--emit', choices=['inline', 'hybrid'], default='inline',
-                    help='how loom-rewrite places hooks (default inline)')
+    ap.add_argument('--emit', choices=['inline', 'hybrid'], default='hybrid',
+                    help='how loom-rewrite places hooks (default hybrid)')
     ap.add_argument('--work', help='where to rewrite and build (default: a temporary directory)')
     args = ap.parse_args()
 

@@ -30,7 +30,7 @@ struct job {
 	char **cflags;
 	int ncflags;
 	bool quiet;
-	bool hybrid;             /* --emit hybrid */
+	bool hybrid;             /* --emit hybrid (the default) */
 	struct loom_manifest *m;
 	char **paths;            /* relative paths of the tree, sorted */
 	size_t npaths, paths_cap;
@@ -314,8 +314,8 @@ static void usage(FILE *f)
 	fputs("usage: " PROG " [--blocking NAME]... [--emit inline|hybrid] [--quiet] SRC OUT [-- CFLAG...]\n"
 	      "Copies the C source tree SRC to OUT with Loom hooks in every C file and writes\n"
 	      "OUT/" LOOM_MANIFEST_NAME ". CFLAGs (e.g. -DNAME -Idir) are used to parse every file.\n"
-	      "--emit hybrid (experimental): the original body is the fast path, hooks live in\n"
-	      "outlined slow copies; inline (default): hooks in the one copy of each function.\n"
+	      "--emit hybrid (default): the original body is the fast path, hooks live in\n"
+	      "outlined slow copies; inline: hooks in the one copy of each function.\n"
 	      "Exit status: 0 all C files instrumented, 1 some were copied unchanged because\n"
 	      "they do not compile, 2 nothing usable was written.\n", f);
 }
@@ -378,7 +378,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct job job = { 0 };
+	struct job job = { .hybrid = true };
 	struct loom_error err = { 0 };
 	char *src, *out, *probe;
 	CXIndex index;

@@ -102,7 +102,7 @@ def wait_for(pred, timeout, period=0.02, give_up=None):
         time.sleep(period)
 
 
-def rewrite_and_build(rewrite, src, out, cflags='-O2 -g -Wall -Wextra', check=None, emit='inline'):
+def rewrite_and_build(rewrite, src, out, cflags='-O2 -g -Wall -Wextra', check=None, emit='hybrid'):
     """loom-rewrite --emit EMIT SRC OUT, then make -C OUT with CFLAGS; returns the path of
     the program built, OUT/basename(SRC).  Without CHECK a failing step
     raises Failure; with CHECK each step is a check, and a failing one ends

@@ -65,7 +65,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--loom', required=True)
     ap.add_argument('--rewrite', required=True)
-    ap.add_argument('--emit', choices=['inline', 'hybrid'], default='inline')
+    ap.add_argument('--emit', choices=['inline', 'hybrid'], default='hybrid')
     args = ap.parse_args()
     check = Checks()
     work = tempfile.mkdtemp(prefix='loom-evac-')
