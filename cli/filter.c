@@ -745,7 +745,9 @@ static void switch_and_fast_frames(struct resolver *r)
 		for (size_t l = 0; l < f->nloops; l++) {
 			const struct loom_loop *loop = &f->loops[l];
 
-			if (loop->brk && !(loop->twin_exit && loop->line <= lo && hi <= loop->end_line))
+			/* Strictly inside: the loop's first and last lines may hold
+			 * its header and code before or after it. */
+			if (loop->brk && !(loop->twin_exit && loop->line < lo && hi < loop->end_line))
 				danger_hook(r, loop->brk);
 		}
 	}

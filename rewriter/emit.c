@@ -179,13 +179,16 @@ struct ident_edit {
 	const char *name; /* the function's name */
 };
 
-/* In the prefix of a slow copy's declaration: drop `extern` (it is static). */
+/* In the prefix of a slow copy's declaration: drop `extern` (it is static)
+ * and `inline` (it is noinline). */
 static void drop_extern(void *arg, unsigned off, unsigned len)
 {
 	struct ident_edit *ie = arg;
+	static const char *const words[] = { "extern", "inline", "__inline", "__inline__" };
 
-	if (len == 6 && !memcmp(ie->text + off, "extern", 6))
-		replace(ie->ed, off, len, loom_xstrdup(""));
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (len == strlen(words[i]) && !memcmp(ie->text + off, words[i], len))
+			replace(ie->ed, off, len, loom_xstrdup(""));
 }
 
 /* In a slow copy's body: __func__ and friends still name the function. */
@@ -273,13 +276,14 @@ static bool address_taken_here(const struct rw_plan *plan, const char *name)
 }
 
 /* Is NAME called somewhere in the file where the call cannot be renamed to
- * its slow copy (the call is spelled by a macro)? */
+ * its slow copy: spelled by a macro, or made by a function without slow
+ * copy (its one body always calls the fast version)? */
 static bool called_unrenamed(const struct rw_plan *plan, const char *name)
 {
 	for (size_t i = 0; i < plan->nfuncs; i++)
 		for (size_t c = 0; c < plan->funcs[i].ncalls; c++)
 			if (plan->funcs[i].calls[c].callee && !strcmp(plan->funcs[i].calls[c].callee, name)
-			    && plan->funcs[i].calls[c].name_off == UINT_MAX)
+			    && (plan->funcs[i].calls[c].name_off == UINT_MAX || plan->funcs[i].inline_reason))
 				return true;
 	return false;
 }
@@ -442,14 +446,17 @@ static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
 		s = loom_xasprintf("\nLOOM_QUIET_PUSH\n#line %u\nif (0) { ", l->line);
 		append(&t, s, strlen(s));
 		free(s);
+		/* The header (and a do-while's condition) with the slow copy's
+		 * renames: calls made there run slow too.  INT_MAX: none of the
+		 * hooks at its ends belong to it. */
 		if (l->is_do) {
 			append(&t, "do ", 3);
 		} else if (hoist) {
-			append(&t, text + l->start, l->init_start - l->start);
+			apply_range(&t, text, l->start, l->init_start, slow, INT_MAX, true);
 			append(&t, ";", 1);
-			append(&t, text + l->init_end, l->body_start - l->init_end);
+			apply_range(&t, text, l->init_end, l->body_start, slow, INT_MAX, true);
 		} else {
-			append(&t, text + l->start, l->body_start - l->start);
+			apply_range(&t, text, l->start, l->body_start, slow, INT_MAX, true);
 		}
 		s = loom_xasprintf("{ loom__twin_%zu: LOOM_BACKEDGE_BACK(%u, %zu); ", li, fn, li);
 		append(&t, s, strlen(s));
@@ -457,7 +464,7 @@ static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
 		apply_range(&t, text, l->body_start, l->body_end, slow, body_rank, true);
 		append(&t, " }", 2);
 		if (l->is_do)
-			append(&t, text + l->body_end, l->end - l->body_end);
+			apply_range(&t, text, l->body_end, l->end, slow, INT_MAX, true);
 		s = loom_xasprintf(" LOOM_SLOT(%u); }\nLOOM_QUIET_POP\n#line %u\n%s", exit_id, l->end_line,
 		                   hoist ? " }" : "");
 		append(&t, s, strlen(s));

@@ -421,9 +421,10 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 {
 	unsigned line, column, off = start_of(body, &line, &column);
+	const struct range *m = macro_at(w, off, false);
 
-	if (clang_getCursorKind(body) == CXCursor_CompoundStmt) {
-		if (loop && !macro_at(w, off, true) && !macro_at(w, off, false))
+	if (clang_getCursorKind(body) == CXCursor_CompoundStmt && !m) {
+		if (loop && !macro_at(w, off, true))
 			add_point(w, RW_BREAK, off + 1, line, column + 1, 4 * depth + 1, true);
 		walk_stmt(w, body, depth);
 		return;
@@ -433,10 +434,14 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 		return;
 	}
 	{
+		/* A body that is one macro invocation (even one expanding to
+		 * { ... }) is wrapped whole; its extent ends where the macro does. */
 		struct rw_wrap *wr = LOOM_PUSH(w->plan->wraps, w->plan->nwraps, w->plan->wraps_cap);
 
-		*wr = (struct rw_wrap){ .open = off, .close = stmt_end(w, body), .rank = 4 * depth,
-		                        .func = w->func };
+		*wr = (struct rw_wrap){ .open = off,
+		                        .close = m && clang_getCursorKind(body) == CXCursor_CompoundStmt
+		                                 ? m->end : stmt_end(w, body),
+		                        .rank = 4 * depth, .func = w->func };
 	}
 	if (loop)
 		add_point(w, RW_BREAK, off, line, column, 4 * depth + 1, true);
@@ -600,14 +605,42 @@ static enum CXChildVisitResult find_static_local(CXCursor c, CXCursor parent, CX
 	return CXChildVisit_Recurse;
 }
 
-static bool prefix_has(const struct walk *w, unsigned from, unsigned to, const char *word)
+static bool is_ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Does WORD stand as a whole identifier in TEXT[FROM, TO)? */
+static bool has_word(const struct walk *w, unsigned from, unsigned to, const char *word)
 {
 	size_t n = strlen(word);
 
 	for (unsigned i = from; i + n <= to; i++)
-		if (!memcmp(w->text + i, word, n))
+		if (!memcmp(w->text + i, word, n) && (i == from || !is_ident_char(w->text[i - 1]))
+		    && (i + n == to || !is_ident_char(w->text[i + n])))
 			return true;
 	return false;
+}
+
+/* WORD in F's declaration, outside its name and parameter list: in the
+ * specifiers and attributes before the name, or in attributes after the
+ * parameters. */
+static bool prefix_has(const struct walk *w, const struct rw_func *f, unsigned open, const char *word)
+{
+	unsigned i = f->name_off + (unsigned)strlen(f->name);
+	int depth = 0;
+
+	if (has_word(w, f->decl_start, f->name_off, word))
+		return true;
+	while (i < open && w->text[i] != '(')
+		i++;
+	for (; i < open; i++) {
+		depth += w->text[i] == '(';
+		depth -= w->text[i] == ')';
+		if (depth == 0 && w->text[i] == ')')
+			break;
+	}
+	return i < open && has_word(w, i, open, word);
 }
 
 /* Facts the hybrid emitter needs to outline a slow copy of FN, and the
@@ -627,7 +660,8 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 	 * earlier makes libclang report a prototyped type). */
 	f->no_prototype = type.kind == CXType_FunctionNoProto
 	                  || (f->name_off < open && memchr(w->text + f->name_off, ';', open - f->name_off));
-	f->noreturn = prefix_has(w, f->decl_start, open, "noreturn") || prefix_has(w, f->decl_start, open, "_Noreturn");
+	f->noreturn = prefix_has(w, f, open, "noreturn") || prefix_has(w, f, open, "_Noreturn")
+	              || prefix_has(w, f, open, "__noreturn__");
 	clang_visitChildren(body, find_static_local, &statics);
 	for (int i = 0; i < nargs; i++) {
 		CXString s = clang_getCursorSpelling(clang_Cursor_getArgument(fn, (unsigned)i));
@@ -646,10 +680,18 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 	         || memcmp(w->text + f->name_off, f->name, n) || macro_at(w, f->decl_start, true)
 	         || macro_at(w, f->name_off, true) || macro_at(w, f->name_off, false))
 		f->inline_reason = "its name or declaration comes from a macro";
-	else if (prefix_has(w, f->decl_start, open, "constructor") || prefix_has(w, f->decl_start, open, "destructor")
-	         || prefix_has(w, f->decl_start, open, "alias") || prefix_has(w, f->decl_start, open, "naked")
-	         || prefix_has(w, f->decl_start, open, "ifunc"))
+	else if (prefix_has(w, f, open, "constructor") || prefix_has(w, f, open, "destructor")
+	         || prefix_has(w, f, open, "alias") || prefix_has(w, f, open, "naked")
+	         || prefix_has(w, f, open, "ifunc") || prefix_has(w, f, open, "weak")
+	         || prefix_has(w, f, open, "__constructor__") || prefix_has(w, f, open, "__destructor__")
+	         || prefix_has(w, f, open, "__weak__") || prefix_has(w, f, open, "__alias__"))
 		f->inline_reason = "an attribute that must not be copied";
+	else if (memchr(w->text + f->decl_start, '{', f->name_off - f->decl_start))
+		f->inline_reason = "a type defined in its return type";
+	else if (!f->is_static && (has_word(w, f->decl_start, f->name_off, "inline")
+	                           || has_word(w, f->decl_start, f->name_off, "__inline")
+	                           || has_word(w, f->decl_start, f->name_off, "__inline__")))
+		f->inline_reason = "a C99 inline definition (it may not use a static function)";
 	else
 		for (unsigned i = f->decl_start; i < open && !f->inline_reason; i++)
 			if (w->text[i] == '#' && (i == 0 || w->text[i - 1] == '\n'))
