@@ -506,6 +506,7 @@ struct loom__rt {
 	unsigned char *armed;    /* per hook: safe during the current evacuation */
 	const struct loom__filter *removing; /* its locks do not count as safe waits */
 	loom_u32 next_filter_id, next_region;
+	int force_slow;          /* LOOM_FORCE_SLOW: every function runs its slow copy */
 	char sock_path[108];
 };
 LOOM__WEAK struct loom__rt loom__rt;
@@ -901,7 +902,7 @@ LOOM__WEAK void loom__set_switches(void)
 	struct loom__filter *f;
 	loom_u32 i;
 
-	__builtin_memset(loom__slow, 0, loom__nfuncs + 1);
+	__builtin_memset(loom__slow, loom__rt.force_slow ? 1 : 0, loom__nfuncs + 1);
 	for (f = loom__rt.filters; f; f = f->next)
 		for (i = 0; i < f->nfns; i++)
 			loom__slow[f->fns[i]] = 1;
@@ -1581,6 +1582,11 @@ LOOM__WEAK void loom__init(void)
 		return;
 	}
 	loom__c_atfork(loom__fork_prepare, loom__fork_parent, loom__fork_child);
+	/* For testing a rewrite: the slow copies and loop twins everywhere. */
+	if (loom__c_getenv("LOOM_FORCE_SLOW")) {
+		loom__rt.force_slow = 1;
+		loom__set_switches();
+	}
 	if (!loom__c_getenv("LOOM_DISABLE"))
 		loom__start_channel();
 }

@@ -221,24 +221,33 @@ def check_combo(prog, cc, opt, args):
             msg += "\n    (same lines and texts: only the columns differ)"
         problems.append(msg)
 
+    # The rewritten program runs twice: as it is (the fast path), and with
+    # LOOM_FORCE_SLOW=1, where every function runs its slow copy and every
+    # loop its twin; both must behave as the original.
     runs = {}
-    for kind, r in results.items():
-        rundir = os.path.join(prog.tmp, "run-%s-%s" % (kind, tag))
+    variants = [("original", results["original"]["bin"], None),
+                ("rewritten", results["rewritten"]["bin"], None),
+                ("rewritten, slow copies", results["rewritten"]["bin"], "1")]
+    for kind, binary, force in variants:
+        rundir = os.path.join(prog.tmp, "run-%s-%s" % (kind.replace(",", "").replace(" ", "-"), tag))
         os.makedirs(rundir, exist_ok=True)
-        runs[kind] = run([r["bin"]], rundir, RUN_TIMEOUT)
-    (orc, oout, oerr), (rrc, rout, rerr) = runs["original"], runs["rewritten"]
+        env = dict(os.environ, LOOM_FORCE_SLOW=force) if force else None
+        runs[kind] = run([binary], rundir, RUN_TIMEOUT, env)
+    orc, oout, oerr = runs["original"]
     if orc is None:
         problems.append("original binary timed out after %d s" % RUN_TIMEOUT)
-    if oout != rout:
-        problems.append("stdout differs:\n" + unified(
-            oout.splitlines(), rout.splitlines(), "original", "rewritten"))
-    if orc != rrc:
-        msg = "exit status differs: original %s, rewritten %s" % (
-            describe_status(orc), describe_status(rrc))
-        if oerr != rerr:
-            msg += "\n  stderr:\n" + unified(
-                oerr.splitlines(), rerr.splitlines(), "original", "rewritten")
-        problems.append(msg)
+    for kind in ("rewritten", "rewritten, slow copies"):
+        rrc, rout, rerr = runs[kind]
+        if oout != rout:
+            problems.append("stdout differs (%s):\n" % kind + unified(
+                oout.splitlines(), rout.splitlines(), "original", kind))
+        if orc != rrc:
+            msg = "exit status differs: original %s, %s %s" % (
+                describe_status(orc), kind, describe_status(rrc))
+            if oerr != rerr:
+                msg += "\n  stderr:\n" + unified(
+                    oerr.splitlines(), rerr.splitlines(), "original", kind)
+            problems.append(msg)
     return problems
 
 
