@@ -617,17 +617,11 @@ LOOM__WEAK void loom__cond_break(loom_u32 id)
 	loom__hook(id, 1);
 }
 
+/* After a blocking call, during an evacuation: park at the blocking site if
+ * it is safe (a blocking site carries no ops). */
 LOOM__WEAK void loom__after_blocking(loom_u32 id)
 {
-	struct loom__thread *t = &loom__self;
-
-	if (t->in_runtime)
-		return;
-	t->in_runtime++;
-	if (!t->tid)
-		loom__register();
-	loom__park(t, id);
-	t->in_runtime--;
+	loom__hook(id, 1);
 }
 
 /* ---- filter operations ---- */
