@@ -727,18 +727,12 @@ static void switch_and_fast_frames(struct resolver *r)
 	for (size_t fn = 0; fn < m->nfunctions; fn++) {
 		const struct loom_function *f = &m->functions[fn];
 		unsigned lo, hi;
-		unsigned char *seen;
 
 		if (needs[fn])
 			*LOOM_PUSH(r->out->fns, r->out->nfns, r->out->fns_cap) = (unsigned)fn;
 		if (!needs[fn] || !f->slow_copy || !skipped_lines(r, fn, needs, &lo, &hi))
 			continue;
-		seen = reachable(m, (unsigned)fn, 0, UINT_MAX);
-		for (size_t g = 0; g < m->nfunctions; g++)
-			if (seen[g])
-				for (size_t h = 0; h < r->fn_nhooks[g]; h++)
-					danger_hook(r, r->fn_hooks[g][h]);
-		free(seen);
+		danger_callees(r, (unsigned)fn, 0, UINT_MAX);
 		for (size_t h = 0; h < r->fn_nhooks[fn]; h++)
 			if (m->slots[r->fn_hooks[fn][h] - 1].kind == LOOM_KIND_BLOCKING)
 				danger_hook(r, r->fn_hooks[fn][h]);
