@@ -25,7 +25,6 @@ struct range {
 };
 
 struct walk {
-	CXTranslationUnit tu;
 	const char *text;
 	size_t len;
 	struct rw_plan *plan;
@@ -802,7 +801,7 @@ static int cmp_str(const void *a, const void *b)
 
 void rw_walk(CXTranslationUnit tu, const char *text, size_t len, struct rw_plan *plan)
 {
-	struct walk w = { .tu = tu, .text = text, .len = len, .plan = plan };
+	struct walk w = { .text = text, .len = len, .plan = plan };
 	CXCursor root = clang_getTranslationUnitCursor(tu);
 
 	/* All expansion ranges first: a function may use a macro whose
