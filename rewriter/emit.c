@@ -579,13 +579,14 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 }
 
 char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const char *include,
-              const char *basename, bool hybrid, struct loom_manifest *m, unsigned file,
+              bool runtime_home, const char *basename, bool hybrid, struct loom_manifest *m, unsigned file,
               size_t *outlen)
 {
 	struct edits fast = { 0 };
 	struct text out = { 0 }, tail = { 0 };
 	unsigned base_fn = (unsigned)m->nfunctions;
-	char *prologue = loom_xasprintf("#include \"%s\"\n#line 1\n", include);
+	char *prologue = loom_xasprintf("%s#include \"%s\"\n#line 1\n",
+	                                runtime_home ? "" : "#define LOOM_RT_CLIENT 1\n", include);
 	unsigned *point_ids = loom_xcalloc(plan->npoints + 1, sizeof *point_ids);
 
 	for (size_t fi = 0, pi = 0; fi < plan->nfuncs; fi++)

@@ -169,6 +169,9 @@ struct loom_image_op {
 #ifndef LOOM_NFUNCS
 #define LOOM_NFUNCS 0u
 #endif
+#ifndef LOOM_RT_EVERYWHERE
+#define LOOM_RT_EVERYWHERE 1
+#endif
 
 #define LOOM__FILTERS 1 /* loom__active: some filter is installed */
 #define LOOM__UPDATING 2 /* loom__active: an evacuation is in progress */
@@ -327,7 +330,10 @@ struct loom__thread {
 			loom__after_blocking(id); \
 	} while (0)
 
-#ifndef LOOM_NO_IMPLEMENTATION
+/* The implementation goes into every file that includes this header, except
+ * those loom-rewrite marks LOOM_RT_CLIENT (files without main: the program's
+ * main file compiles it once) unless loom-config.h says LOOM_RT_EVERYWHERE. */
+#if !defined(LOOM_NO_IMPLEMENTATION) && (!defined(LOOM_RT_CLIENT) || LOOM_RT_EVERYWHERE)
 /* ======================================================================
  * Implementation.  Private names are loom__*; all definitions are weak.
  * ====================================================================== */

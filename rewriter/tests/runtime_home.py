@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""Where the runtime is compiled: once per program, not once per file.
+
+1. A two-file program (main.c, work.c): only main.o defines the runtime's
+   functions, work.o just calls them; the program behaves like the original,
+   its update channel comes up, and a filter on work() (a function of the
+   file without the runtime) is installed and hit.
+2. --runtime all: work.o defines them too (weak), and the program still
+   links and runs.
+3. A library tree without main: every file defines the runtime, so it links
+   into a program that is not rewritten, whose runtime then starts.
+4. --runtime with a bad value is refused.
+"""
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
+from loomtest import ENV, Checks, Failure, Program, loom_ls, run  # noqa: E402
+
+MAIN_C = r'''#include <stdio.h>
+#include <string.h>
+
+long work(long n);
+
+int main(void)
+{
+	char line[64];
+
+	/* One result per input line, so the test decides when work() runs.
+	 * fgets is a statement of its own: a blocking call in a loop condition
+	 * gets no blocking marker (docs/design.md), and a thread waiting there
+	 * would hold up every push. */
+	for (;;) {
+		char *got = fgets(line, sizeof line, stdin);
+		long n = 0;
+
+		if (!got)
+			break;
+
+		sscanf(line, "%ld", &n);
+		printf("work(%ld) = %ld\n", n, work(n));
+		fflush(stdout);
+	}
+	return 0;
+}
+'''
+
+WORK_C = r'''long work(long n)
+{
+	long s = 0;
+
+	for (long i = 1; i <= n; i++)
+		s += i * i % 7;
+	return s;
+}
+'''
+
+PROG_MAKEFILE = '''CC ?= gcc
+prog: main.o work.o
+\t$(CC) $(CFLAGS) -o $@ main.o work.o -lpthread
+%.o: %.c
+\t$(CC) $(CFLAGS) -c $<
+'''
+
+LIB_USER_C = r'''#include <stdio.h>
+
+long work(long n);
+
+int main(void)
+{
+	char line[64];
+
+	for (;;) {
+		char *got = fgets(line, sizeof line, stdin);
+
+		if (!got)
+			break;
+		printf("work(5) = %ld\n", work(5));
+		fflush(stdout);
+	}
+	return 0;
+}
+'''
+
+CFLAGS = '-O2 -g -Wall -Wextra'
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(text)
+
+
+def defines_runtime(obj):
+    """Whether object file OBJ defines the runtime (its engine thread)."""
+    r = run(['nm', obj])
+    if r.status != 0:
+        raise Failure(f'nm {obj}: {r.stderr}')
+    return any(line.split()[-2:] == ['W', 'loom__engine'] or line.split()[-2:] == ['T', 'loom__engine']
+               for line in r.stdout.splitlines())
+
+
+def config_everywhere(out):
+    with open(os.path.join(out, 'loom-rt', 'loom-config.h')) as f:
+        text = f.read()
+    for line in text.splitlines():
+        if line.startswith('#define LOOM_RT_EVERYWHERE '):
+            return line.split()[-1]
+    return None
+
+
+def make(check, tree, what):
+    r = run(['make', '-C', tree], env=dict(ENV, CFLAGS=CFLAGS))
+    check.require(r.status == 0, f'{what}: make builds', r.stdout + r.stderr)
+    check(not [l for l in r.stderr.splitlines() if 'warning' in l], f'{what}: no warning', r.stderr)
+
+
+def ask(prog, n, timeout=10):
+    """Sends N to PROG and waits for its answer line."""
+    before = len(prog.output())
+    prog.proc.stdin.write(f'{n}\n')
+    prog.proc.stdin.flush()
+    if not prog.wait_for(lambda: len(prog.output()) > before, timeout):
+        raise Failure(f'no answer to {n} within {timeout} s; stderr: {prog.stderr()}')
+    return prog.output()[before]
+
+
+def two_file_program(check, args, work):
+    src = os.path.join(work, 'prog')
+    write(os.path.join(src, 'main.c'), MAIN_C)
+    write(os.path.join(src, 'work.c'), WORK_C)
+    write(os.path.join(src, 'Makefile'), PROG_MAKEFILE)
+    expected = run(['sh', '-c', f'cp -r {src} {work}/orig && make -s -C {work}/orig >/dev/null '
+                    f'&& printf "10\\n1000\\n" | {work}/orig/prog'], env=dict(ENV, CFLAGS=CFLAGS))
+    check.require(expected.status == 0, 'the original two-file program builds and runs', expected.stderr)
+
+    out = os.path.join(work, 'prog-rw')
+    r = run([args.rewrite, '--quiet', src, out])
+    check.require(r.status == 0, 'loom-rewrite the two-file program', r.stderr)
+    check(config_everywhere(out) == '0', 'loom-config.h: the runtime only where main is (LOOM_RT_EVERYWHERE 0)')
+    make(check, out, 'the rewritten two-file program')
+    check(defines_runtime(os.path.join(out, 'main.o')), 'main.o (it defines main) compiles the runtime')
+    check(not defines_runtime(os.path.join(out, 'work.o')), 'work.o (no main) does not compile the runtime')
+
+    env = dict(ENV)
+    env.pop('LOOM_DISABLE', None)
+    env.pop('XDG_RUNTIME_DIR', None)
+    prog = Program([os.path.join(out, 'prog')], env, stdin=True)
+    try:
+        got = [ask(prog, 10), ask(prog, 1000)]
+        check(got == expected.stdout.splitlines(), 'the rewritten program answers like the original',
+              f'original {expected.stdout.splitlines()}\nrewritten {got}')
+        check.require(prog.wait_for_socket(10), f'its update channel comes up ({prog.socket})', prog.stderr())
+        spec = os.path.join(work, 'work.loom')
+        write(spec, 'work <> self\n')
+        r = run([args.loom, 'push', str(prog.pid), spec])
+        check.require(r.status == 0, 'push "work <> self" (work.c has no runtime of its own)', r.stderr)
+        hits0 = loom_ls(args.loom, prog.pid)[0]
+        answer = ask(prog, 1000)
+        hits1 = loom_ls(args.loom, prog.pid)[0]
+        check(answer == got[1], 'with the filter work() still answers the same', answer)
+        check(hits1 > hits0, f'work.c\'s hooks reach the runtime in main.o (lock hits {hits0} -> {hits1})')
+    finally:
+        prog.proc.stdin.close()
+        prog.stop()
+
+    out_all = os.path.join(work, 'prog-all')
+    r = run([args.rewrite, '--quiet', '--runtime', 'all', src, out_all])
+    check.require(r.status == 0, 'loom-rewrite --runtime all', r.stderr)
+    check(config_everywhere(out_all) == '1', 'loom-config.h with --runtime all: LOOM_RT_EVERYWHERE 1')
+    make(check, out_all, '--runtime all')
+    check(defines_runtime(os.path.join(out_all, 'work.o')), '--runtime all: work.o compiles the runtime too')
+    r = run(['sh', '-c', f'printf "10\\n1000\\n" | {out_all}/prog'])
+    check(r.status == 0 and r.stdout == expected.stdout,
+          '--runtime all: the program links (weak definitions) and answers like the original',
+          r.stdout + r.stderr)
+
+
+def library_tree(check, args, work):
+    src = os.path.join(work, 'lib')
+    write(os.path.join(src, 'work.c'), WORK_C)
+    out = os.path.join(work, 'lib-rw')
+    r = run([args.rewrite, '--quiet', src, out])
+    check.require(r.status == 0, 'loom-rewrite a tree without main', r.stderr)
+    check(config_everywhere(out) == '1', 'a tree without main: every file compiles the runtime')
+    r = run(['gcc', *CFLAGS.split(), '-c', os.path.join(out, 'work.c'), '-o', os.path.join(out, 'work.o')])
+    check.require(r.status == 0, 'the library file compiles', r.stderr)
+    check(defines_runtime(os.path.join(out, 'work.o')), 'the library\'s work.o defines the runtime')
+    user = os.path.join(work, 'user.c')
+    write(user, LIB_USER_C)
+    exe = os.path.join(work, 'user')
+    r = run(['gcc', *CFLAGS.split(), user, os.path.join(out, 'work.o'), '-o', exe, '-lpthread'])
+    check.require(r.status == 0, 'a program that is not rewritten links with it', r.stderr)
+    env = dict(ENV)
+    env.pop('LOOM_DISABLE', None)
+    env.pop('XDG_RUNTIME_DIR', None)
+    prog = Program([exe], env, stdin=True)
+    try:
+        answer = ask(prog, 5)
+        check(answer == f'work(5) = {sum(i * i % 7 for i in range(1, 6))}', 'and runs', answer)
+        check(prog.wait_for_socket(10), 'and its update channel comes up', prog.stderr())
+    finally:
+        prog.proc.stdin.close()
+        prog.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--rewrite', required=True)
+    ap.add_argument('--loom', required=True)
+    args = ap.parse_args()
+    check = Checks()
+    work = tempfile.mkdtemp(prefix='loom-runtime-home-')
+    try:
+        two_file_program(check, args, work)
+        library_tree(check, args, work)
+        r = run([args.rewrite, '--runtime', 'some', os.path.join(work, 'lib'), os.path.join(work, 'x')])
+        check(r.status == 2 and "--runtime takes main or all, not 'some'" in r.stderr,
+              '--runtime some is refused with a clear error', r.stderr)
+    except Failure as e:
+        if not e.counted:
+            check(False, str(e))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    check.finish()
+
+
+if __name__ == '__main__':
+    main()
