@@ -339,6 +339,10 @@ struct loom__thread {
  * ====================================================================== */
 
 #define LOOM__WEAK __attribute__((weak))
+/* The control plane (channel, validation, install, evacuation) runs per
+ * push, not per hook: compiled for size, it leaves the program's binary
+ * 2 KB smaller. */
+#define LOOM__CONTROL __attribute__((weak, cold))
 #define LOOM__NULL ((void *)0)
 
 /* ---- libc, under private names (see WHY NO SYSTEM HEADERS) ---- */
@@ -530,7 +534,7 @@ LOOM__WEAK loom_u64 loom__now_ns(void)
 LOOM__WEAK void loom__lock_rt(void) { loom__c_mutex_lock(&loom__rt.lock); }
 LOOM__WEAK void loom__unlock_rt(void) { loom__c_mutex_unlock(&loom__rt.lock); }
 
-LOOM__WEAK void loom__warn(const char *what)
+LOOM__CONTROL void loom__warn(const char *what)
 {
 	char buf[300];
 	int n = loom__c_snprintf(buf, sizeof buf, "loom[%d]: %s\n", loom__c_getpid(), what);
@@ -541,7 +545,7 @@ LOOM__WEAK void loom__warn(const char *what)
 
 /* ---- thread registry ---- */
 
-LOOM__WEAK void loom__thread_gone(void *p)
+LOOM__CONTROL void loom__thread_gone(void *p)
 {
 	struct loom__thread *t = (struct loom__thread *)p;
 
@@ -760,7 +764,7 @@ LOOM__WEAK void loom__slot(loom_u32 id)
 
 /* ---- installing: tables and evacuation ---- */
 
-LOOM__WEAK void loom__free_table(struct loom__table *t)
+LOOM__CONTROL void loom__free_table(struct loom__table *t)
 {
 	if (t) {
 		loom__c_free(t->start);
@@ -769,7 +773,7 @@ LOOM__WEAK void loom__free_table(struct loom__table *t)
 	}
 }
 
-LOOM__WEAK void loom__free_filter(struct loom__filter *f)
+LOOM__CONTROL void loom__free_filter(struct loom__filter *f)
 {
 	if (f) {
 		loom__c_free(f->text);
@@ -785,7 +789,7 @@ LOOM__WEAK void loom__free_filter(struct loom__filter *f)
  * range boundary releases one region before it takes the next; enters in
  * filter order, so every thread takes locks in one order).  Returns NULL when
  * FILTERS is empty or on failure (*ERR set). */
-LOOM__WEAK struct loom__table *loom__build_table(struct loom__filter *filters, int *err)
+LOOM__CONTROL struct loom__table *loom__build_table(struct loom__filter *filters, int *err)
 {
 	struct loom__filter *f;
 	loom_u32 i;
@@ -843,7 +847,7 @@ fail:
 
 /* Is every thread but the engine evacuated?  Called with the lock held.
  * Fills REPORT with the threads that are not (at most LOOM_REPORT_MAX_THREADS). */
-LOOM__WEAK int loom__all_evacuated(struct loom_thread_report *report, loom_u32 *nreport)
+LOOM__CONTROL int loom__all_evacuated(struct loom_thread_report *report, loom_u32 *nreport)
 {
 	long off;
 	const char *p;
@@ -897,7 +901,7 @@ LOOM__WEAK int loom__all_evacuated(struct loom_thread_report *report, loom_u32 *
 
 /* The fast path everywhere, except in the functions the installed filters
  * need slow.  Called with the lock held, or in a forked child. */
-LOOM__WEAK void loom__set_switches(void)
+LOOM__CONTROL void loom__set_switches(void)
 {
 	struct loom__filter *f;
 	loom_u32 i;
@@ -913,7 +917,7 @@ LOOM__WEAK void loom__set_switches(void)
  * cond_break or waits at an armed blocking site, then call INSTALL with all
  * threads stopped; give up after TIMEOUT_MS with nothing changed.  Returns
  * LOOM_OK, LOOM_E_TIMEOUT (REPORT filled) or INSTALL's error. */
-LOOM__WEAK int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_u32 timeout_ms,
+LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_u32 timeout_ms,
                               int (*install)(void *), void *arg,
                               struct loom_thread_report *report, loom_u32 *nreport)
 {
@@ -964,7 +968,7 @@ LOOM__WEAK int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_u32
 }
 
 /* INSTALL callbacks: run with every thread evacuated and the lock held. */
-LOOM__WEAK int loom__install_push(void *arg)
+LOOM__CONTROL int loom__install_push(void *arg)
 {
 	struct loom__filter *f = (struct loom__filter *)arg, **tail = &loom__rt.filters;
 	struct loom__table *old = loom__rt.table, *t;
@@ -983,7 +987,7 @@ LOOM__WEAK int loom__install_push(void *arg)
 	return LOOM_OK;
 }
 
-LOOM__WEAK int loom__install_pop(void *arg)
+LOOM__CONTROL int loom__install_pop(void *arg)
 {
 	struct loom__filter *f = (struct loom__filter *)arg, **p = &loom__rt.filters;
 	struct loom__table *old = loom__rt.table, *t;
@@ -1011,7 +1015,7 @@ struct loom__reply {
 	struct loom_thread_report threads[LOOM_REPORT_MAX_THREADS];
 };
 
-LOOM__WEAK int loom__send_all(int fd, const void *buf, unsigned long len)
+LOOM__CONTROL int loom__send_all(int fd, const void *buf, unsigned long len)
 {
 	const char *p = (const char *)buf;
 
@@ -1028,7 +1032,7 @@ LOOM__WEAK int loom__send_all(int fd, const void *buf, unsigned long len)
 	return 0;
 }
 
-LOOM__WEAK int loom__send_msg(int fd, loom_u16 type, const void *a, loom_u32 alen,
+LOOM__CONTROL int loom__send_msg(int fd, loom_u16 type, const void *a, loom_u32 alen,
                               const void *b, loom_u32 blen, const void *c, loom_u32 clen)
 {
 	struct loom_msg_header h = { LOOM_WIRE_MAGIC, LOOM_WIRE_VERSION, type, alen + blen + clen };
@@ -1037,7 +1041,7 @@ LOOM__WEAK int loom__send_msg(int fd, loom_u16 type, const void *a, loom_u32 ale
 	       || loom__send_all(fd, b, blen) < 0 || loom__send_all(fd, c, clen) < 0 ? -1 : 0;
 }
 
-LOOM__WEAK void loom__reply(int fd, struct loom__reply *rep)
+LOOM__CONTROL void loom__reply(int fd, struct loom__reply *rep)
 {
 	rep->r.text_len = (loom_u32)__builtin_strlen(rep->text);
 	loom__send_msg(fd, LOOM_MSG_REPLY, &rep->r, sizeof rep->r, rep->text, rep->r.text_len,
@@ -1045,7 +1049,7 @@ LOOM__WEAK void loom__reply(int fd, struct loom__reply *rep)
 }
 
 /* Fills REP with an error; returns -1. */
-LOOM__WEAK __attribute__((format(printf, 3, 4)))
+LOOM__CONTROL __attribute__((format(printf, 3, 4)))
 int loom__fail(struct loom__reply *rep, int code, const char *fmt, ...)
 {
 	__builtin_va_list ap;
@@ -1061,7 +1065,7 @@ int loom__fail(struct loom__reply *rep, int code, const char *fmt, ...)
 /* Checks every byte of an image of SIZE bytes against the program's
  * manifest: header, bounds, alignment, ids and op kinds.  Returns 0 or -1
  * with REP filled. */
-LOOM__WEAK int loom__validate_image(const unsigned char *base, loom_u64 size, struct loom__reply *rep)
+LOOM__CONTROL int loom__validate_image(const unsigned char *base, loom_u64 size, struct loom__reply *rep)
 {
 	loom_u32 i;
 	const struct loom_image *im = (const struct loom_image *)(const void *)base;
@@ -1118,7 +1122,7 @@ LOOM__WEAK int loom__validate_image(const unsigned char *base, loom_u64 size, st
 }
 
 /* Copies a validated image into a new filter (the memfd is unmapped after). */
-LOOM__WEAK struct loom__filter *loom__make_filter(const unsigned char *base)
+LOOM__CONTROL struct loom__filter *loom__make_filter(const unsigned char *base)
 {
 	loom_u32 i;
 	const struct loom_image *im = (const struct loom_image *)(const void *)base;
@@ -1150,7 +1154,7 @@ LOOM__WEAK struct loom__filter *loom__make_filter(const unsigned char *base)
 	return f;
 }
 
-LOOM__WEAK int loom__is_eventfd(int fd)
+LOOM__CONTROL int loom__is_eventfd(int fd)
 {
 	char path[40], link[64];
 	long n;
@@ -1166,7 +1170,7 @@ LOOM__WEAK int loom__is_eventfd(int fd)
 /* PUSH: the CLI passed [eventfd, sealed memfd].  Validate the image, wait for
  * the commit signal on the eventfd (EOF on the socket first means the CLI
  * died: change nothing), then evacuate and install. */
-LOOM__WEAK void loom__handle_push(int conn, const int *fds, int nfds, struct loom__reply *rep)
+LOOM__CONTROL void loom__handle_push(int conn, const int *fds, int nfds, struct loom__reply *rep)
 {
 	int seals, efd, mfd;
 	long size;
@@ -1238,7 +1242,7 @@ LOOM__WEAK void loom__handle_push(int conn, const int *fds, int nfds, struct loo
 	}
 }
 
-LOOM__WEAK void loom__handle_pop(const struct loom_pop *pop, struct loom__reply *rep)
+LOOM__CONTROL void loom__handle_pop(const struct loom_pop *pop, struct loom__reply *rep)
 {
 	struct loom__filter *f;
 
@@ -1272,7 +1276,7 @@ LOOM__WEAK void loom__handle_pop(const struct loom_pop *pop, struct loom__reply 
 	}
 }
 
-LOOM__WEAK void loom__handle_list(int conn)
+LOOM__CONTROL void loom__handle_list(int conn)
 {
 	struct loom__filter *f;
 	loom_u32 i;
@@ -1309,7 +1313,7 @@ LOOM__WEAK void loom__handle_list(int conn)
 }
 
 /* Receives exactly LEN bytes (with ancillary fds on the first read). */
-LOOM__WEAK int loom__recv_all(int fd, void *buf, loom_u32 len, int *fds, int *nfds, int *bad_cmsg)
+LOOM__CONTROL int loom__recv_all(int fd, void *buf, loom_u32 len, int *fds, int *nfds, int *bad_cmsg)
 {
 	int i;
 	char *p = (char *)buf;
@@ -1350,7 +1354,7 @@ LOOM__WEAK int loom__recv_all(int fd, void *buf, loom_u32 len, int *fds, int *nf
 	return 0;
 }
 
-LOOM__WEAK void loom__serve(int conn)
+LOOM__CONTROL void loom__serve(int conn)
 {
 	int i;
 	struct loom__ucred cred;
@@ -1412,7 +1416,7 @@ out:
 		loom__c_close(fds[i]);
 }
 
-LOOM__WEAK void *loom__engine(void *arg)
+LOOM__CONTROL void *loom__engine(void *arg)
 {
 	(void)arg;
 	loom__self.in_runtime = 1; /* never runs hooks, even via interposed libc */
@@ -1448,7 +1452,7 @@ LOOM__WEAK void *loom__engine(void *arg)
 
 /* The socket lives in $XDG_RUNTIME_DIR/loom or /tmp/loom-UID, which must be
  * a directory of ours that nobody else can enter. */
-LOOM__WEAK int loom__private_dir(char *dir, unsigned long size)
+LOOM__CONTROL int loom__private_dir(char *dir, unsigned long size)
 {
 	const char *xdg = loom__c_getenv("XDG_RUNTIME_DIR");
 	unsigned euid = loom__c_geteuid();
@@ -1470,7 +1474,7 @@ LOOM__WEAK int loom__private_dir(char *dir, unsigned long size)
 	return 0;
 }
 
-LOOM__WEAK void loom__start_channel(void)
+LOOM__CONTROL void loom__start_channel(void)
 {
 	struct loom__sockaddr_un addr;
 	char dir[sizeof addr.path - 16], msg[300];
@@ -1511,13 +1515,13 @@ LOOM__WEAK void loom__start_channel(void)
 	loom__c_sigmask(LOOM__SIG_SETMASK, old, LOOM__NULL);
 }
 
-LOOM__WEAK void loom__fork_prepare(void) { loom__lock_rt(); }
-LOOM__WEAK void loom__fork_parent(void) { loom__unlock_rt(); }
+LOOM__CONTROL void loom__fork_prepare(void) { loom__lock_rt(); }
+LOOM__CONTROL void loom__fork_parent(void) { loom__unlock_rt(); }
 
 /* The child has only the forking thread: rebuild the registry around it, free
  * filter locks held by threads that no longer exist, and open the child's own
  * channel.  Installed filters stay in force. */
-LOOM__WEAK void loom__fork_child(void)
+LOOM__CONTROL void loom__fork_child(void)
 {
 	struct loom__filter *f;
 	loom_u32 i;
@@ -1564,7 +1568,7 @@ LOOM__WEAK void loom__fork_child(void)
 	loom__start_channel();
 }
 
-LOOM__WEAK void loom__init(void)
+LOOM__CONTROL void loom__init(void)
 {
 	if (__atomic_exchange_n(&loom__rt.started, 1, __ATOMIC_ACQ_REL))
 		return;
