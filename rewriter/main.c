@@ -1,12 +1,15 @@
 /* loom-rewrite SRC OUT: copy a C source tree, adding Loom's hooks to every
  * C file, and write OUT/loom-manifest.json.  See docs/user-guide.md. */
+#include <clang-c/CXCompilationDatabase.h>
 #include <clang-c/Index.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +30,12 @@ extern const size_t loom_runtime_header_len;
 
 struct job {
 	const char *src, *out;   /* absolute */
-	char **cflags;
+	char **cflags;           /* after --: added to every file's flags */
 	int ncflags;
+	CXCompilationDatabase db; /* compile_commands.json, or NULL */
+	char *db_dir;
+	unsigned from_db;        /* C files whose flags came from it */
+	unsigned jobs;           /* parsing threads */
 	bool quiet;
 	bool hybrid;             /* --emit hybrid (the default) */
 	struct loom_manifest *m;
@@ -125,9 +132,9 @@ static int write_out(struct job *job, const char *rel, const void *data, size_t 
 	return ret;
 }
 
-/* Prints libclang's diagnostics for TU in compiler style; returns how many
- * are errors. */
-static unsigned report_diagnostics(CXTranslationUnit tu)
+/* Prints libclang's error diagnostics for TU in compiler style to OUT;
+ * returns how many there are. */
+static unsigned report_diagnostics(CXTranslationUnit tu, FILE *out)
 {
 	unsigned n = clang_getNumDiagnostics(tu), errors = 0;
 
@@ -139,7 +146,7 @@ static unsigned report_diagnostics(CXTranslationUnit tu)
 			CXString s = clang_formatDiagnostic(d, CXDiagnostic_DisplaySourceLocation
 			                                       | CXDiagnostic_DisplayColumn);
 
-			fprintf(stderr, "%s\n", clang_getCString(s));
+			fprintf(out, "%s\n", clang_getCString(s));
 			clang_disposeString(s);
 			errors++;
 		}
@@ -172,65 +179,253 @@ static unsigned count_lines(const char *text, size_t len)
 	return n + (len && text[len - 1] != '\n');
 }
 
-static int rewrite_c_file(struct job *job, CXIndex index, const char *rel, const char *text,
-                          size_t len, mode_t mode, struct loom_file *file)
-{
-	char *full = loom_xasprintf("%s/%s", job->src, rel);
-	char *incsrc = loom_xasprintf("-I%s", job->src);
-	const char **argv = loom_xcalloc((size_t)job->ncflags + 2, sizeof *argv);
-	CXTranslationUnit tu = NULL;
-	enum CXErrorCode rc;
-	int argc = 0, ret;
+/* A C file of the tree.  Files are parsed and walked by worker threads,
+ * then emitted one by one in path order, so that ids and output do not
+ * depend on scheduling. */
+struct unit {
+	char *rel;
+	char *text;
+	size_t len;
+	mode_t mode;
+	char **argv;          /* the parse's arguments (see unit_flags) */
+	int argc;
+	unsigned file;        /* its index in the manifest's files */
+	struct rw_plan plan;
+	bool walked;          /* parsed without errors: PLAN holds its hooks */
+	char *messages;       /* its diagnostics, printed when it is emitted */
+	size_t messages_len;
+};
 
-	argv[argc++] = incsrc;
+static void push_arg(struct unit *u, size_t *cap, const char *arg)
+{
+	if ((size_t)u->argc + 1 >= *cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		u->argv = realloc(u->argv, *cap * sizeof *u->argv);
+		if (!u->argv)
+			abort();
+	}
+	u->argv[u->argc++] = loom_xstrdup(arg);
+	u->argv[u->argc] = NULL;
+}
+
+/* Whether ARG, a path relative to DIR unless absolute, names the file whose
+ * real path is REAL (the source file of a compile command: it is given to
+ * the parser apart). */
+static bool same_file(const char *dir, const char *arg, const char *real)
+{
+	char *path, buf[PATH_MAX];
+	bool same;
+
+	if (arg[0] == '-' || !real[0])
+		return false;
+	path = arg[0] == '/' ? loom_xstrdup(arg) : loom_xasprintf("%s/%s", dir, arg);
+	same = realpath(path, buf) && !strcmp(buf, real);
+	free(path);
+	return same;
+}
+
+/* Whether compile command CMD compiles the file whose real path is REAL
+ * (libclang answers a file it does not know with a guessed command). */
+static bool command_compiles(CXCompileCommand cmd, const char *real)
+{
+	CXString dir = clang_CompileCommand_getDirectory(cmd);
+	CXString file = clang_CompileCommand_getFilename(cmd);
+	bool same = same_file(clang_getCString(dir), clang_getCString(file), real);
+
+	clang_disposeString(dir);
+	clang_disposeString(file);
+	return same;
+}
+
+/* The flags U is parsed with: its build's own (compile_commands.json,
+ * without what only matters to a real compile: the output, dependency files,
+ * -Werror, which would turn clang's idea of a warning into a failure), else
+ * -I SRC; then the flags given after --. */
+static void unit_flags(struct job *job, struct unit *u)
+{
+	char *full = loom_xasprintf("%s/%s", job->src, u->rel);
+	CXCompileCommands cmds = job->db ? clang_CompilationDatabase_getCompileCommands(job->db, full) : NULL;
+	CXCompileCommand cmd = NULL;
+	size_t cap = 0;
+	char real[PATH_MAX];
+
+	if (!realpath(full, real))
+		real[0] = '\0';
+	for (unsigned i = 0; cmds && i < clang_CompileCommands_getSize(cmds) && !cmd; i++)
+		if (command_compiles(clang_CompileCommands_getCommand(cmds, i), real))
+			cmd = clang_CompileCommands_getCommand(cmds, i);
+	if (cmd) {
+		CXString dirs = clang_CompileCommand_getDirectory(cmd);
+		const char *dir = clang_getCString(dirs);
+		unsigned n = clang_CompileCommand_getNumArgs(cmd);
+		char *wd = loom_xasprintf("-working-directory=%s", dir);
+
+		push_arg(u, &cap, wd);
+		free(wd);
+		for (unsigned i = 1; i < n; i++) {
+			CXString a = clang_CompileCommand_getArg(cmd, i);
+			const char *arg = clang_getCString(a);
+
+			if (!strcmp(arg, "-o") || !strcmp(arg, "-MF") || !strcmp(arg, "-MT") || !strcmp(arg, "-MQ"))
+				i++;
+			else if (strcmp(arg, "-c") && strcmp(arg, "-MD") && strcmp(arg, "-MMD")
+			         && strcmp(arg, "-MP") && strncmp(arg, "-Werror", 7) && !same_file(dir, arg, real))
+				push_arg(u, &cap, arg);
+			clang_disposeString(a);
+		}
+		clang_disposeString(dirs);
+		job->from_db++;
+	} else {
+		char *inc = loom_xasprintf("-I%s", job->src);
+
+		push_arg(u, &cap, inc);
+		free(inc);
+	}
 	for (int i = 0; i < job->ncflags; i++)
-		argv[argc++] = job->cflags[i];
-	rc = clang_parseTranslationUnit2(index, full, argv, argc, NULL, 0,
+		push_arg(u, &cap, job->cflags[i]);
+	if (cmds)
+		clang_CompileCommands_dispose(cmds);
+	free(full);
+}
+
+/* Parses and walks U (in a worker thread: touches nothing but U). */
+static void parse_unit(const struct job *job, CXIndex index, struct unit *u)
+{
+	char *full = loom_xasprintf("%s/%s", job->src, u->rel);
+	CXTranslationUnit tu = NULL;
+	FILE *msg = open_memstream(&u->messages, &u->messages_len);
+	enum CXErrorCode rc;
+
+	if (!msg)
+		abort();
+	rc = clang_parseTranslationUnit2(index, full, (const char *const *)u->argv, u->argc, NULL, 0,
 	                                 CXTranslationUnit_DetailedPreprocessingRecord
 	                                 | CXTranslationUnit_KeepGoing, &tu);
 	if (rc != CXError_Success || !tu) {
-		fprintf(stderr, "%s: error: libclang could not parse the file (code %d)\n", full, (int)rc);
-		file->instrumented = false;
-	} else if (report_diagnostics(tu)) {
-		fprintf(stderr, "%s: note: copied unchanged (not instrumented) because it does not compile\n", full);
-		file->instrumented = false;
+		fprintf(msg, "%s: error: libclang could not parse the file (code %d)\n", full, (int)rc);
+	} else if (report_diagnostics(tu, msg)) {
+		fprintf(msg, "%s: note: copied unchanged (not instrumented) because it does not compile\n", full);
 	} else {
-		struct rw_plan plan = { 0 };
-		char *inc = include_path(rel), *out;
-		size_t outlen;
-		bool home = job->runtime_all;
-
-		rw_walk(tu, text, len, &plan);
-		for (size_t i = 0; i < plan.nfuncs && !home; i++)
-			home = !plan.funcs[i].is_static && !strcmp(plan.funcs[i].name, "main");
-		job->homes += home;
-		for (size_t i = 0; i < plan.naddress_taken; i++)
-			*LOOM_PUSH(job->taken, job->ntaken, job->taken_cap) = loom_xstrdup(plan.address_taken[i]);
-		{
-			const char *slash = strrchr(rel, '/');
-
-			out = rw_emit(&plan, text, len, inc, home, slash ? slash + 1 : rel, job->hybrid, job->m,
-			              (unsigned)(file - job->m->files), &outlen);
-		}
-		ret = write_out(job, rel, out, outlen, mode);
-		free(out);
-		free(inc);
-		rw_plan_free(&plan);
-		file->instrumented = true;
-		goto done;
+		rw_walk(tu, u->text, u->len, &u->plan);
+		u->walked = true;
 	}
-	job->failed++;
-	ret = write_out(job, rel, text, len, mode);
-done:
 	if (tu)
 		clang_disposeTranslationUnit(tu);
-	free(argv);
-	free(incsrc);
+	fclose(msg);
 	free(full);
+}
+
+struct pool {
+	struct job *job;
+	struct unit *units;
+	size_t nunits;
+	size_t next, done;       /* under LOCK */
+	pthread_mutex_t lock;
+};
+
+static void *parse_worker(void *arg)
+{
+	struct pool *pool = arg;
+	CXIndex index = clang_createIndex(0, 0);
+
+	for (;;) {
+		struct unit *u;
+
+		pthread_mutex_lock(&pool->lock);
+		u = pool->next < pool->nunits ? &pool->units[pool->next++] : NULL;
+		pthread_mutex_unlock(&pool->lock);
+		if (!u)
+			break;
+		parse_unit(pool->job, index, u);
+		pthread_mutex_lock(&pool->lock);
+		pool->done++;
+		if (!pool->job->quiet && isatty(2))
+			fprintf(stderr, "\r" PROG ": [%zu/%zu] %s\033[K", pool->done, pool->nunits, u->rel);
+		pthread_mutex_unlock(&pool->lock);
+	}
+	clang_disposeIndex(index);
+	return NULL;
+}
+
+/* Parses every unit, on JOB->jobs threads. */
+static void parse_all(struct job *job, struct unit *units, size_t n)
+{
+	struct pool pool = { .job = job, .units = units, .nunits = n };
+	size_t nthreads = job->jobs < n ? job->jobs : n;
+	pthread_t *threads = loom_xcalloc(nthreads ? nthreads : 1, sizeof *threads);
+	size_t started = 0;
+
+	pthread_mutex_init(&pool.lock, NULL);
+	for (; started < nthreads; started++)
+		if (pthread_create(&threads[started], NULL, parse_worker, &pool))
+			break;
+	if (!started)
+		parse_worker(&pool); /* no thread to be had: parse here */
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	pthread_mutex_destroy(&pool.lock);
+	free(threads);
+	if (!job->quiet && isatty(2))
+		fputs("\r\033[K", stderr);
+}
+
+/* Writes U's rewritten text (or, if it did not parse, its original text)
+ * and records its functions and hooks in the manifest. */
+static int emit_unit(struct job *job, struct unit *u)
+{
+	struct loom_file *file = &job->m->files[u->file];
+	int ret;
+
+	fwrite(u->messages, 1, u->messages_len, stderr);
+	if (u->walked) {
+		char *inc = include_path(u->rel), *out;
+		const char *slash = strrchr(u->rel, '/');
+		bool home = job->runtime_all;
+		size_t outlen;
+
+		for (size_t i = 0; i < u->plan.nfuncs && !home; i++)
+			home = !u->plan.funcs[i].is_static && !strcmp(u->plan.funcs[i].name, "main");
+		job->homes += home;
+		for (size_t i = 0; i < u->plan.naddress_taken; i++)
+			*LOOM_PUSH(job->taken, job->ntaken, job->taken_cap) = loom_xstrdup(u->plan.address_taken[i]);
+		out = rw_emit(&u->plan, u->text, u->len, inc, home, slash ? slash + 1 : u->rel, job->hybrid,
+		              job->m, u->file, &outlen);
+		ret = write_out(job, u->rel, out, outlen, u->mode);
+		free(out);
+		free(inc);
+		file->instrumented = true;
+	} else {
+		job->failed++;
+		file->instrumented = false;
+		ret = write_out(job, u->rel, u->text, u->len, u->mode);
+	}
 	return ret;
 }
 
-static int copy_entry(struct job *job, CXIndex index, const char *rel)
+static void unit_free(struct unit *u)
+{
+	for (int i = 0; i < u->argc; i++)
+		free(u->argv[i]);
+	free(u->argv);
+	free(u->text);
+	free(u->messages);
+	if (u->walked)
+		rw_plan_free(&u->plan);
+	free(u->rel);
+}
+
+/* Whether REL is a C file to instrument (a regular file named *.c). */
+static bool is_c_file(const struct job *job, const char *rel, struct stat *st)
+{
+	char *full = loom_xasprintf("%s/%s", job->src, rel);
+	bool c = has_suffix(rel, ".c") && lstat(full, st) == 0 && S_ISREG(st->st_mode);
+
+	free(full);
+	return c;
+}
+
+/* Copies REL to OUT as it is (a symbolic link stays a link). */
+static int copy_entry(struct job *job, const char *rel)
 {
 	char *full = loom_xasprintf("%s/%s", job->src, rel);
 	struct stat st;
@@ -253,30 +448,42 @@ static int copy_entry(struct job *job, CXIndex index, const char *rel)
 		size_t len;
 		char *text = loom_read_file(full, &len);
 
-		if (!text) {
-			ret = -1;
-		} else if (has_suffix(rel, ".c")) {
-			struct loom_file *f = LOOM_PUSH(job->m->files, job->m->nfiles, job->m->files_cap);
-			char hash[17];
-
-			memset(f, 0, sizeof *f);
-			f->path = loom_xstrdup(rel);
-			snprintf(hash, sizeof hash, "%016llx",
-			         (unsigned long long)loom_fnv64(LOOM_FNV_SEED, text, len));
-			memcpy(f->hash, hash, sizeof hash);
-			f->lines = count_lines(text, len);
-			if (!job->quiet && isatty(2))
-				fprintf(stderr, "\r" PROG ": %s\033[K", rel);
-			ret = rewrite_c_file(job, index, rel, text, len, st.st_mode, f);
-		} else {
-			ret = write_out(job, rel, text, len, st.st_mode);
-		}
+		ret = text ? write_out(job, rel, text, len, st.st_mode) : -1;
 		free(text);
 	}
 	if (ret < 0)
 		fprintf(stderr, PROG ": error: %s: %s\n", full, strerror(errno));
 	free(full);
 	return ret;
+}
+
+/* Reads the C file REL into U and adds it to the manifest (files are in
+ * path order).  Returns -1 if it cannot be read. */
+static int load_unit(struct job *job, const char *rel, const struct stat *st, struct unit *u)
+{
+	char *full = loom_xasprintf("%s/%s", job->src, rel);
+	struct loom_file *f;
+	char hash[17];
+
+	memset(u, 0, sizeof *u);
+	u->rel = loom_xstrdup(rel);
+	u->mode = st->st_mode;
+	u->text = loom_read_file(full, &u->len);
+	if (!u->text) {
+		fprintf(stderr, PROG ": error: %s: %s\n", full, strerror(errno));
+		free(full);
+		return -1;
+	}
+	free(full);
+	f = LOOM_PUSH(job->m->files, job->m->nfiles, job->m->files_cap);
+	memset(f, 0, sizeof *f);
+	f->path = loom_xstrdup(rel);
+	snprintf(hash, sizeof hash, "%016llx", (unsigned long long)loom_fnv64(LOOM_FNV_SEED, u->text, u->len));
+	memcpy(f->hash, hash, sizeof hash);
+	f->lines = count_lines(u->text, u->len);
+	u->file = (unsigned)(f - job->m->files);
+	unit_flags(job, u);
+	return 0;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -317,10 +524,13 @@ static int prepare_out(const char *out)
 
 static void usage(FILE *f)
 {
-	fputs("usage: " PROG " [--blocking NAME]... [--emit inline|hybrid] [--runtime main|all] [--quiet]\n"
-	      "                    SRC OUT [-- CFLAG...]\n"
+	fputs("usage: " PROG " [-p BUILD_DIR] [-j N] [--blocking NAME]... [--emit inline|hybrid]\n"
+	      "                    [--runtime main|all] [--quiet] SRC OUT [-- CFLAG...]\n"
 	      "Copies the C source tree SRC to OUT with Loom hooks in every C file and writes\n"
-	      "OUT/" LOOM_MANIFEST_NAME ". CFLAGs (e.g. -DNAME -Idir) are used to parse every file.\n"
+	      "OUT/" LOOM_MANIFEST_NAME ". Each file is parsed with its flags from\n"
+	      "BUILD_DIR/compile_commands.json (default: SRC's or SRC/build's, if there is one),\n"
+	      "else with -I SRC; CFLAGs (e.g. -DNAME -Idir) are added to every file's flags.\n"
+	      "-j N: parse with N threads (default: one per processor).\n"
 	      "--emit hybrid (default): the original body is the fast path, hooks live in\n"
 	      "outlined slow copies; inline: hooks in the one copy of each function.\n"
 	      "--runtime main (default): the runtime is compiled in the files that define\n"
@@ -348,10 +558,61 @@ static char *absolute(const char *path)
 		res = realpath(".", buf) ? loom_xasprintf("%s/%s", buf, copy) : NULL;
 	else {
 		*slash = '\0';
-		res = realpath(copy[0] ? copy : "/", buf) ? loom_xasprintf("%s/%s", buf, slash + 1) : NULL;
+		res = realpath(copy[0] ? copy : "/", buf)
+		      ? loom_xasprintf("%s%s%s", buf, buf[1] ? "/" : "", slash + 1) : NULL;
 	}
 	free(copy);
 	return res;
+}
+
+/* Opens the compilation database of DIR (-p), or else the first of SRC and
+ * SRC/build that holds a compile_commands.json.  Returns -1 (reported) if
+ * DIR has none or it cannot be read. */
+static int open_compile_commands(struct job *job, const char *dir)
+{
+	const char *const defaults[] = { "", "/build" };
+
+	for (size_t i = 0; i < (dir ? 1 : 2) && !job->db; i++) {
+		char *d = dir ? absolute(dir) : loom_xasprintf("%s%s", job->src, defaults[i]);
+		char *file = d ? loom_xasprintf("%s/compile_commands.json", d) : NULL;
+		CXCompilationDatabase_Error e = CXCompilationDatabase_NoError;
+
+		if (file && access(file, R_OK) == 0) {
+			/* libclang's own complaint about a malformed file is a YAML
+			 * parser's: check it here first, for a located error. */
+			json_error_t jerr;
+			json_t *j = json_load_file(file, 0, &jerr);
+
+			if (!j || !json_is_array(j)) {
+				fprintf(stderr, "%s:%d:%d: error: %s\n", file, j ? 1 : jerr.line, j ? 1 : jerr.column,
+				        j ? "a compilation database is a JSON array of compile commands" : jerr.text);
+				json_decref(j);
+				free(file);
+				free(d);
+				return -1;
+			}
+			json_decref(j);
+			job->db = clang_CompilationDatabase_fromDirectory(d, &e);
+			if (e != CXCompilationDatabase_NoError || !job->db) {
+				fprintf(stderr, PROG ": error: %s: cannot be read as a compilation database\n", file);
+				job->db = NULL;
+				free(file);
+				free(d);
+				return -1;
+			}
+			job->db_dir = d;
+			d = NULL;
+		} else if (dir) {
+			fprintf(stderr, PROG ": error: %s: %s (-p names the build directory that holds it)\n",
+			        file ? file : dir, strerror(errno));
+			free(file);
+			free(d);
+			return -1;
+		}
+		free(file);
+		free(d);
+	}
+	return 0;
 }
 
 static bool inside(const char *a, const char *b)
@@ -397,17 +658,21 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "emit", required_argument, NULL, 'e' },
 		{ "runtime", required_argument, NULL, 'r' },
+		{ "build-dir", required_argument, NULL, 'p' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct job job = { .hybrid = true };
 	struct loom_error err = { 0 };
-	char *src, *out, *probe;
-	CXIndex index;
+	char *src, *out, *probe, *end;
+	const char *build_dir = NULL;
+	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
 	int c, ret = 0;
 	struct stat st;
 
-	while ((c = getopt_long(argc, argv, "+b:e:r:qh", opts, NULL)) != -1) {
+	job.jobs = nproc > 0 ? (unsigned)(nproc < 64 ? nproc : 64) : 1;
+	while ((c = getopt_long(argc, argv, "+b:e:r:p:j:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			loom_blocking_add(optarg);
@@ -424,6 +689,15 @@ int main(int argc, char **argv)
 			if (strcmp(optarg, "main") && strcmp(optarg, "all"))
 				return die("--runtime takes main or all, not '%s'", optarg);
 			job.runtime_all = !strcmp(optarg, "all");
+			break;
+		case 'p':
+			build_dir = optarg;
+			break;
+		case 'j':
+			errno = 0;
+			job.jobs = (unsigned)strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || job.jobs < 1 || job.jobs > 256)
+				return die("--jobs takes a number of threads from 1 to 256, not '%s'", optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -463,19 +737,44 @@ int main(int argc, char **argv)
 	}
 	job.src = src;
 	job.out = out;
+	if (open_compile_commands(&job, build_dir) < 0)
+		return 2;
 	job.m = loom_manifest_new("loom-rewrite " LOOM_VERSION, src);
 	if (list_tree(&job, "") < 0)
 		return 2;
 	qsort(job.paths, job.npaths, sizeof *job.paths, cmp_path);
-	index = clang_createIndex(0, 0);
-	for (size_t i = 0; i < job.npaths; i++) {
-		if (copy_entry(&job, index, job.paths[i]) < 0)
-			ret = 2;
-		free(job.paths[i]);
+	{
+		/* What each path is: 0 copied as it is, 1 a C file (the next unit),
+		 * 2 a C file that could not be read (reported). */
+		struct unit *units = loom_xcalloc(job.npaths + 1, sizeof *units);
+		char *what = loom_xcalloc(job.npaths + 1, 1);
+		size_t nunits = 0;
+
+		for (size_t i = 0; i < job.npaths; i++) {
+			struct stat cst;
+
+			if (is_c_file(&job, job.paths[i], &cst)) {
+				what[i] = load_unit(&job, job.paths[i], &cst, &units[nunits]) < 0 ? 2 : 1;
+				nunits += what[i] == 1;
+				ret = what[i] == 2 ? 2 : ret;
+			}
+		}
+		parse_all(&job, units, nunits);
+		for (size_t i = 0, k = 0; i < job.npaths; i++) {
+			if (what[i] == 1) {
+				if (emit_unit(&job, &units[k]) < 0)
+					ret = 2;
+				unit_free(&units[k++]);
+			} else if (what[i] == 0 && copy_entry(&job, job.paths[i]) < 0) {
+				ret = 2;
+			}
+			free(job.paths[i]);
+		}
+		free(units);
+		free(what);
 	}
-	clang_disposeIndex(index);
-	if (!job.quiet && isatty(2))
-		fputs("\r\033[K", stderr);
+	if (job.db)
+		clang_CompilationDatabase_dispose(job.db);
 	/* Address-taken is a property of the program, not of one file (by
 	 * name: conservative for static functions of the same name). */
 	for (size_t i = 0; i < job.m->nfunctions; i++)
@@ -497,9 +796,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": %zu C files (%u not instrumented), %zu functions, %zu hooks, "
 		        "%zu statements skipped inside macros -> %s\n", job.m->nfiles, job.failed,
 		        job.m->nfunctions, job.m->nslots, job.m->nskips, out);
+	if (job.db_dir && (!job.quiet || job.failed))
+		fprintf(stderr, PROG ": flags of %u of %zu C files from %s/compile_commands.json\n",
+		        job.from_db, job.m->nfiles, job.db_dir);
 	if (!ret && job.failed)
 		ret = 1;
 	loom_manifest_free(job.m);
+	free(job.db_dir);
 	free(job.paths);
 	free(src);
 	free(out);

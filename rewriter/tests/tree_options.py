@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""loom-rewrite on a whole tree: flags from compile_commands.json, files that
+do not parse, and parallel parsing that does not change the output.
+
+1. A file that only parses with its build's flags (-I, -D): without a
+   compilation database it is copied unchanged (exit 1, located errors);
+   with SRC/build/compile_commands.json (found by default) or -p DIR it is
+   instrumented (exit 0), and -Werror, -c, -o, -MD/-MF in the command do not
+   get in the way.
+2. Bad -p: a missing directory and a malformed database are refused (exit
+   2) with a located error.
+3. A file clang cannot parse but gcc compiles (a GNU nested function): it is
+   reported with clang's located diagnostics and copied unchanged (exit 1),
+   and OUT still builds and runs like the original.
+4. Parsing with 1 or 2 threads gives byte-identical trees and manifests.
+"""
+import argparse
+import filecmp
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, 'testlib'))
+from loomtest import ENV, Checks, Failure, run  # noqa: E402
+
+CONFIGURED_C = r'''#include "cfg.h"
+#ifndef MODE
+#error MODE comes from the build
+#endif
+#include <stdio.h>
+
+static int scale(int x) { return x * WIDTH + MODE; }
+
+int main(void)
+{
+	printf("%d\n", scale(4));
+	return 0;
+}
+'''
+
+MAIN_C = r'''#include <stdio.h>
+
+int apply_twice(int x);
+
+int main(void)
+{
+	printf("%d\n", apply_twice(5));
+	return 0;
+}
+'''
+
+NESTED_C = r'''/* A GNU C nested function: gcc compiles it, clang does not. */
+int apply_twice(int x)
+{
+	int add3(int v) { return v + 3; }
+
+	return add3(add3(x));
+}
+'''
+
+NESTED_MAKEFILE = '''CC ?= gcc
+prog: main.o nested.o
+\t$(CC) $(CFLAGS) -o $@ main.o nested.o -lpthread
+%.o: %.c
+\t$(CC) $(CFLAGS) -c $<
+'''
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(text)
+
+
+def manifest(out):
+    with open(os.path.join(out, 'loom-manifest.json')) as f:
+        return json.load(f)
+
+
+def compile_commands(check, args, work):
+    src = os.path.join(work, 'cfg')
+    write(os.path.join(src, 'include', 'cfg.h'), '#define WIDTH 3\n')
+    write(os.path.join(src, 'prog.c'), CONFIGURED_C)
+    build = os.path.join(src, 'build')
+    os.makedirs(build)
+    db = [{'directory': build,
+           'arguments': ['gcc', '-I../include', '-DMODE=2', '-Werror', '-MD', '-MF', 'prog.d',
+                         '-c', '-o', 'prog.o', '../prog.c'],
+           'file': '../prog.c'}]
+
+    out = os.path.join(work, 'cfg-none')
+    r = run([args.rewrite, '--quiet', src, out])
+    check(r.status == 1, f'without a compilation database the file does not parse: exit 1 (got {r.status})',
+          r.stderr)
+    check(f'{src}/prog.c:1:10: error:' in r.stderr and 'copied unchanged' in r.stderr,
+          'the parse failure is reported at its line and column', r.stderr)
+    with open(os.path.join(out, 'prog.c')) as f:
+        check(f.read() == CONFIGURED_C, 'and the file is copied unchanged')
+
+    with open(os.path.join(build, 'compile_commands.json'), 'w') as f:
+        json.dump(db, f)
+    out = os.path.join(work, 'cfg-default')
+    r = run([args.rewrite, src, out])
+    check(r.status == 0, f'SRC/build/compile_commands.json is used by default: exit 0 (got {r.status})', r.stderr)
+    check(f'flags of 1 of 1 C files from {build}/compile_commands.json' in r.stderr,
+          'the summary says where the flags came from', r.stderr)
+    functions = [f['name'] for f in manifest(out)['functions']]
+    check(functions == ['scale', 'main'], f'both functions are instrumented ({functions})')
+    exe = os.path.join(out, 'prog')
+    r = run(['gcc', '-O2', '-Wall', '-Wextra', '-I', os.path.join(out, 'include'), '-DMODE=2',
+             os.path.join(out, 'prog.c'), '-o', exe, '-lpthread'])
+    check.require(r.status == 0 and not r.stderr, 'the rewritten file compiles with the build\'s flags', r.stderr)
+    r = run([exe])
+    check(r.status == 0 and r.stdout == '14\n', 'and runs like the original', r.stdout + r.stderr)
+
+    elsewhere = os.path.join(work, 'elsewhere')
+    os.makedirs(elsewhere)
+    with open(os.path.join(elsewhere, 'compile_commands.json'), 'w') as f:
+        json.dump([{'directory': elsewhere, 'file': os.path.join(src, 'prog.c'),
+                    'command': f'cc -I{src}/include -DMODE=2 -c {src}/prog.c'}], f)
+    shutil.rmtree(build)
+    out = os.path.join(work, 'cfg-p')
+    r = run([args.rewrite, '--quiet', '-p', elsewhere, src, out])
+    check(r.status == 0 and len(manifest(out)['functions']) == 2,
+          f'-p DIR takes the database from DIR (exit {r.status})', r.stderr)
+
+    r = run([args.rewrite, '--quiet', '-p', os.path.join(work, 'nowhere'), src, os.path.join(work, 'x')])
+    check(r.status == 2 and f'{work}/nowhere/compile_commands.json: No such file or directory' in r.stderr,
+          '-p with no compile_commands.json is refused', r.stderr)
+    with open(os.path.join(elsewhere, 'compile_commands.json'), 'w') as f:
+        f.write('[{"directory": "/tmp",\n  "file": }]\n')
+    r = run([args.rewrite, '--quiet', '-p', elsewhere, src, os.path.join(work, 'x')])
+    check(r.status == 2 and f'{elsewhere}/compile_commands.json:2:' in r.stderr,
+          'a malformed database is refused with its line', r.stderr)
+
+
+def parse_failure(check, args, work):
+    src = os.path.join(work, 'nested')
+    write(os.path.join(src, 'main.c'), MAIN_C)
+    write(os.path.join(src, 'nested.c'), NESTED_C)
+    write(os.path.join(src, 'Makefile'), NESTED_MAKEFILE)
+    out = os.path.join(work, 'nested-rw')
+    r = run([args.rewrite, '--quiet', src, out])
+    check(r.status == 1, f'a file clang cannot parse: exit 1 (got {r.status})', r.stderr)
+    check(f'{src}/nested.c:4:' in r.stderr and 'error:' in r.stderr
+          and f'{src}/nested.c: note: copied unchanged (not instrumented)' in r.stderr,
+          'clang\'s located error and a note that the file was copied unchanged', r.stderr)
+    m = manifest(out)
+    files = {f['path']: f['instrumented'] for f in m['files']}
+    check(files == {'main.c': True, 'nested.c': False}, f'the manifest says which file was instrumented ({files})')
+    r = run(['make', '-C', out], env=dict(ENV, CFLAGS='-O2 -Wall'))
+    check.require(r.status == 0, 'OUT still builds with gcc', r.stdout + r.stderr)
+    r = run([os.path.join(out, 'prog')], env=dict(ENV, LOOM_DISABLE='1'))
+    check(r.status == 0 and r.stdout == '11\n', 'and runs like the original', r.stdout + r.stderr)
+
+
+def parallel(check, args, work):
+    src = os.path.join(REPO, 'bench')
+    outs = []
+    out = os.path.join(work, 'bench-rw')
+    for jobs in ('1', '2'):
+        # The same OUT each time: loom-config.h holds the manifest's path.
+        r = run([args.rewrite, '--quiet', '-j', jobs, src, out], timeout=300)
+        check.require(r.status == 0, f'rewrite bench/ with -j {jobs}', r.stderr)
+        outs.append(os.path.join(work, f'bench-j{jobs}'))
+        shutil.move(out, outs[-1])
+    cmp = filecmp.dircmp(*outs)
+    diffs = []
+
+    def collect(d):
+        diffs.extend(os.path.join(d.left, f) for f in d.diff_files + d.left_only + d.right_only)
+        for sub in d.subdirs.values():
+            collect(sub)
+    collect(cmp)
+    # dircmp compares shallowly (size, mtime): compare every file's bytes.
+    for root, _, names in os.walk(outs[0]):
+        for name in names:
+            a = os.path.join(root, name)
+            b = os.path.join(outs[1], os.path.relpath(a, outs[0]))
+            if os.path.isfile(b) and not filecmp.cmp(a, b, shallow=False):
+                diffs.append(a)
+    check(not diffs, '-j 1 and -j 2 give byte-identical trees and manifests', '\n'.join(diffs))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--rewrite', required=True)
+    args = ap.parse_args()
+    check = Checks()
+    work = tempfile.mkdtemp(prefix='loom-tree-options-')
+    try:
+        for part in (compile_commands, parse_failure, parallel):
+            try:
+                part(check, args, work)
+            except Failure as e:
+                if not e.counted:
+                    check(False, str(e))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    check.finish()
+
+
+if __name__ == '__main__':
+    main()
