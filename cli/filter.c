@@ -369,6 +369,38 @@ fail:
 	return NULL;
 }
 
+struct loom_filter *loom_filter_read(const char *path, struct loom_error *err)
+{
+	size_t len = 0;
+	char *text;
+	struct loom_filter *f;
+
+	if (!strcmp(path, "-")) {
+		size_t cap = 0;
+		ssize_t n;
+
+		text = NULL;
+		n = getdelim(&text, &cap, '\0', stdin);
+		len = n > 0 ? (size_t)n : 0;
+		if (!text)
+			text = loom_xstrdup("");
+	} else {
+		text = loom_read_file(path, &len);
+	}
+	if (!text) {
+		loom_error_set(err, path, 0, 0, "cannot read filter: %s", strerror(errno));
+		return NULL;
+	}
+	if (strlen(text) != len) {
+		loom_error_set(err, path, 0, 0, "not a filter: the file contains NUL bytes");
+		free(text);
+		return NULL;
+	}
+	f = loom_filter_parse(path, text, err);
+	free(text);
+	return f;
+}
+
 static void free_event(struct loom_event *e)
 {
 	free(e->file);
@@ -413,32 +445,6 @@ struct resolver {
 	unsigned char *in_danger; /* per hook */
 };
 
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), *row = loom_xcalloc(lb + 1, sizeof *row), d;
-
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	d = row[lb];
-	free(row);
-	return d;
-}
-
 static int at(struct resolver *r, struct loom_loc loc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -456,28 +462,7 @@ static int at(struct resolver *r, struct loom_loc loc, const char *fmt, ...)
 /* FILE may be any suffix of a manifest path that starts at a '/'. */
 static int resolve_file(struct resolver *r, const char *file, struct loom_loc loc, unsigned *out)
 {
-	const struct loom_manifest *m = r->m;
-	size_t n = strlen(file), found = 0;
-	char list[600] = "";
-
-	for (size_t i = 0; i < m->nfiles; i++) {
-		const char *p = m->files[i].path;
-		size_t k = strlen(p);
-
-		if (k >= n && !strcmp(p + k - n, file) && (k == n || p[k - n - 1] == '/' || file[0] == '/')) {
-			if (found++ == 0)
-				*out = (unsigned)i;
-			if (strlen(list) < sizeof list - 100)
-				snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", found > 1 ? ", " : "", p);
-		}
-	}
-	if (found == 1)
-		return 0;
-	if (found > 1)
-		return at(r, loc, "ambiguous file '%s': it names %s; write a longer path", file, list);
-	for (size_t i = 0; i < m->nfiles && i < 8; i++)
-		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", m->files[i].path);
-	return at(r, loc, "no file '%s' was rewritten (files: %s%s)", file, list, m->nfiles > 8 ? ", ..." : "");
+	return loom_manifest_find_file(r->m, file, out, r->err, r->f->name, loc.line, loc.column);
 }
 
 static int resolve_function(struct resolver *r, const char *name, struct loom_loc loc, unsigned *out)
@@ -495,13 +480,13 @@ static int resolve_function(struct resolver *r, const char *name, struct loom_lo
 		return at(r, loc, "function '%s' is defined in %zu files (static); name it by FILE:LINE-LINE instead",
 		          name, found);
 	for (size_t i = 0; i < m->nfunctions; i++) {
-		size_t d = edit_distance(name, m->functions[i].name);
+		size_t d = loom_edit_distance(name, m->functions[i].name);
 
 		if (d < best)
 			best = d;
 	}
 	for (size_t i = 0; i < m->nfunctions && best <= strlen(name) / 2 + 1; i++)
-		if (edit_distance(name, m->functions[i].name) == best && strlen(near) < sizeof near - 80)
+		if (loom_edit_distance(name, m->functions[i].name) == best && strlen(near) < sizeof near - 80)
 			snprintf(near + strlen(near), sizeof near - strlen(near), "%s'%s'", near[0] ? ", " : "",
 			         m->functions[i].name);
 	if (near[0])
@@ -812,6 +797,18 @@ void loom_compiled_free(struct loom_compiled *c)
 	free(c->danger);
 	free(c->fns);
 	memset(c, 0, sizeof *c);
+}
+
+const char *loom_op_name(unsigned kind)
+{
+	static const char *const names[] = {
+		[LOOM_OP_ENTER] = "lock",
+		[LOOM_OP_LEAVE] = "unlock",
+		[LOOM_OP_ENTER_RANGE] = "lock (range)",
+		[LOOM_OP_LEAVE_RANGE] = "unlock (range)",
+	};
+
+	return kind < sizeof names / sizeof names[0] && names[kind] ? names[kind] : "?";
 }
 
 /* ======================================================================

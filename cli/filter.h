@@ -68,6 +68,11 @@ struct loom_filter {
 struct loom_filter *loom_filter_parse(const char *name, const char *text, struct loom_error *err);
 void loom_filter_free(struct loom_filter *f);
 
+/* Reads the filter file PATH ("-": standard input) and parses it as
+ * loom_filter_parse does.  Returns the filter, or NULL with ERR located in
+ * PATH (cannot read it, NUL bytes, a syntax error). */
+struct loom_filter *loom_filter_read(const char *path, struct loom_error *err);
+
 /* The compiled form: ops for the runtime, and every hook inside the
  * filter's dangerous region (DESIGN §5). */
 struct loom_compiled {
@@ -86,6 +91,10 @@ struct loom_compiled {
 int loom_filter_compile(const struct loom_filter *f, const struct loom_manifest *m,
                         struct loom_compiled *out, struct loom_error *err);
 void loom_compiled_free(struct loom_compiled *c);
+
+/* What the runtime does for an op of KIND (enum loom_op_kind): "lock",
+ * "unlock", "lock (range)" or "unlock (range)"; "?" for anything else. */
+const char *loom_op_name(unsigned kind);
 
 /* Writes the image for C into a new sealed memfd and returns it, or -1 with
  * errno set. */

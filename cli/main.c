@@ -13,6 +13,7 @@
 #include "channel.h"
 #include "filter.h"
 #include "manifest.h"
+#include "manifest_cmd.h"
 #include "util.h"
 
 #define PROG "loom"
@@ -23,7 +24,11 @@ static const char usage_text[] =
 	"       loom ls PID                                      list installed filters\n"
 	"       loom pop [--timeout MS] PID ID                    remove filter ID\n"
 	"       loom check --manifest M SPEC                      resolve SPEC offline\n"
-	"SPEC is a file of execution filters (docs/filters.md), or - for standard input.\n";
+	"       loom manifest stat M                              slots and functions per file\n"
+	"       loom manifest show [--source DIR] M FILE          FILE's source with its hooks\n"
+	"       loom manifest diff OLD NEW [SPEC...]              what changed between two rewrites\n"
+	"SPEC is a file of execution filters (docs/filters.md), or - for standard input.\n"
+	"M, OLD and NEW are a loom-manifest.json or the rewritten tree that holds it.\n";
 
 static int fail(const struct loom_error *err)
 {
@@ -44,38 +49,6 @@ static int parse_uint(const char *s, const char *what, unsigned max, unsigned *o
 	}
 	*out = (unsigned)v;
 	return 0;
-}
-
-static struct loom_filter *read_spec(const char *path, struct loom_error *err)
-{
-	size_t len = 0;
-	char *text;
-	struct loom_filter *f;
-
-	if (!strcmp(path, "-")) {
-		size_t cap = 0;
-		ssize_t n;
-
-		text = NULL;
-		n = getdelim(&text, &cap, '\0', stdin);
-		len = n > 0 ? (size_t)n : 0;
-		if (!text)
-			text = loom_xstrdup("");
-	} else {
-		text = loom_read_file(path, &len);
-	}
-	if (!text) {
-		loom_error_set(err, path, 0, 0, "cannot read filter: %s", strerror(errno));
-		return NULL;
-	}
-	if (strlen(text) != len) {
-		loom_error_set(err, path, 0, 0, "not a filter: the file contains NUL bytes");
-		free(text);
-		return NULL;
-	}
-	f = loom_filter_parse(path, text, err);
-	free(text);
-	return f;
 }
 
 static double ms_since(const struct timespec *t0)
@@ -162,7 +135,7 @@ static int cmd_push(pid_t pid, const char *spec, const char *manifest_path, unsi
 	struct timespec t0;
 
 	/* Syntax first: a malformed filter never reaches the process. */
-	f = read_spec(spec, &err);
+	f = loom_filter_read(spec, &err);
 	if (!f)
 		return fail(&err);
 	if (loom_connect(pid, &c, &err) < 0)
@@ -307,7 +280,7 @@ out:
 static int cmd_check(const char *spec, const char *manifest_path)
 {
 	struct loom_error err = { 0 };
-	struct loom_filter *f = read_spec(spec, &err);
+	struct loom_filter *f = loom_filter_read(spec, &err);
 	struct loom_manifest *m = NULL;
 	struct loom_compiled comp = { 0 };
 	size_t breaks = 0, unsafe_breaks = 0;
@@ -325,10 +298,9 @@ static int cmd_check(const char *spec, const char *manifest_path)
 	printf("%s: %zu constraint%s, %u lock%s, %zu operations:\n", spec, f->nconstraints,
 	       f->nconstraints == 1 ? "" : "s", comp.nlocks, comp.nlocks == 1 ? "" : "s", comp.nops);
 	for (size_t i = 0; i < comp.nops; i++) {
-		static const char *const ops[] = { "?", "lock", "unlock", "lock (range)", "unlock (range)" };
 		const struct loom_slot *s = loom_manifest_slot(m, comp.ops[i].hook);
 
-		printf("  %-15s lock %u at %s:%u:%u (%s, in %s)\n", ops[comp.ops[i].kind <= 4 ? comp.ops[i].kind : 0],
+		printf("  %-15s lock %u at %s:%u:%u (%s, in %s)\n", loom_op_name(comp.ops[i].kind),
 		       comp.ops[i].lock, m->files[s->file].path, s->line, s->column, loom_kind_name(s->kind),
 		       m->functions[s->function].name);
 	}
@@ -373,6 +345,9 @@ int main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	cmd = argv[1];
+	/* Its subcommands take their own options. */
+	if (!strcmp(cmd, "manifest"))
+		return loom_manifest_cmd(argc - 1, argv + 1, usage_text);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "m:t:h", opts, NULL)) != -1) {
 		switch (c) {

@@ -86,6 +86,88 @@ const struct loom_slot *loom_manifest_slot(const struct loom_manifest *m, unsign
 	return id >= 1 && id <= m->nslots ? &m->slots[id - 1] : NULL;
 }
 
+static bool names_file(const char *path, const char *file)
+{
+	size_t n = strlen(path), k = strlen(file);
+
+	return k >= n && !strcmp(file + k - n, path)
+	       && (k == n || file[k - n - 1] == '/' || path[0] == '/');
+}
+
+/* How far PATH is from naming FILE: the least edit distance to a suffix of
+ * FILE that starts after a '/', so that a misspelt base name is close to
+ * the file however deep it is. */
+static size_t file_distance(const char *path, const char *file)
+{
+	size_t best = (size_t)-1;
+
+	if (path[0] == '/')
+		path++;
+	for (const char *s = file; s; s = strchr(s, '/')) {
+		size_t d;
+
+		if (*s == '/')
+			s++;
+		d = loom_edit_distance(path, s);
+		if (d < best)
+			best = d;
+	}
+	return best;
+}
+
+static void list_path(char *list, size_t size, const char *path, bool quote)
+{
+	size_t len = strlen(list);
+
+	/* Room for the path and the closing ", ..." */
+	if (len + strlen(path) + 12 >= size) {
+		if (!strstr(list, ", ..."))
+			snprintf(list + len, size - len, ", ...");
+		return;
+	}
+	snprintf(list + len, size - len, quote ? "%s'%s'" : "%s%s", len ? ", " : "", path);
+}
+
+int loom_manifest_find_file(const struct loom_manifest *m, const char *path, unsigned *out,
+                            struct loom_error *err, const char *where, unsigned line,
+                            unsigned column)
+{
+	size_t found = 0, best = (size_t)-1;
+	char list[600] = "";
+
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (names_file(path, m->files[i].path)) {
+			if (found++ == 0)
+				*out = (unsigned)i;
+			list_path(list, sizeof list, m->files[i].path, false);
+		}
+	if (found == 1)
+		return 0;
+	if (found > 1)
+		return loom_error_set(err, where, line, column,
+		                      "ambiguous file '%s': it names %s; write a longer path", path, list);
+	if (!m->nfiles)
+		return loom_error_set(err, where, line, column,
+		                      "no file '%s' was rewritten (the manifest lists no files)", path);
+	for (size_t i = 0; i < m->nfiles; i++) {
+		size_t d = file_distance(path, m->files[i].path);
+
+		if (d < best)
+			best = d;
+	}
+	if (best <= strlen(path) / 2 + 1) {
+		for (size_t i = 0; i < m->nfiles; i++)
+			if (file_distance(path, m->files[i].path) == best)
+				list_path(list, sizeof list, m->files[i].path, true);
+		return loom_error_set(err, where, line, column,
+		                      "no file '%s' was rewritten (did you mean %s?)", path, list);
+	}
+	for (size_t i = 0; i < m->nfiles && i < 8; i++)
+		list_path(list, sizeof list, m->files[i].path, false);
+	return loom_error_set(err, where, line, column, "no file '%s' was rewritten (files: %s%s)",
+	                      path, list, m->nfiles > 8 && !strstr(list, ", ...") ? ", ..." : "");
+}
+
 /* ---- writing ---- */
 
 static json_t *ids_to_json(const unsigned *ids, size_t n)

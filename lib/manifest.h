@@ -127,4 +127,14 @@ struct loom_manifest *loom_manifest_load(const char *path, struct loom_error *er
 /* Looks up a slot by id; NULL when out of range. */
 const struct loom_slot *loom_manifest_slot(const struct loom_manifest *m, unsigned id);
 
+/* Finds the one file of M that PATH names: its whole path, or a suffix of
+ * it that starts after a '/' ("js.c" and "src/js.c" name "src/js.c", "s.c"
+ * does not; a PATH starting with '/' may end any path).  Returns 0 with
+ * *OUT the file's index, or -1 with ERR set at WHERE:LINE:COLUMN (WHERE
+ * NULL: no location): an ambiguous PATH lists the files it names, an
+ * unknown one the closest paths, or the first few when none is close. */
+int loom_manifest_find_file(const struct loom_manifest *m, const char *path, unsigned *out,
+                            struct loom_error *err, const char *where, unsigned line,
+                            unsigned column);
+
 #endif

@@ -36,6 +36,11 @@ void loom_error_print(const struct loom_error *err, const char *prog);
 #define LOOM_FNV_SEED UINT64_C(0xcbf29ce484222325)
 uint64_t loom_fnv64(uint64_t seed, const void *data, size_t len);
 
+/* The Levenshtein distance between A and B (insertions, deletions and
+ * substitutions of single bytes), for "did you mean" suggestions: the
+ * names closest to a misspelt one. */
+size_t loom_edit_distance(const char *a, const char *b);
+
 /* Reads a whole file into a NUL-terminated malloc'd buffer; *LEN gets its size.
  * Returns NULL and sets errno on failure. */
 char *loom_read_file(const char *path, size_t *len);
