@@ -301,7 +301,7 @@ def check_errors(loom, rw, out, src, work):
         (["manifest", "stat", "--source", src, out], 2, "loom: error: --source is an option of manifest show only\n"),
         (["manifest", "stat", "--frob", out], 2, "loom: error: unknown option '--frob'\n"),
         (["manifest", "stat", "missing.json"], 1,
-         "missing.json: error: cannot read manifest: unable to open missing.json: No such file or directory\n"),
+         "missing.json: error: cannot read manifest: No such file or directory\n"),
         (["manifest", "stat", src], 1, f"{src}: error: not a rewritten tree: it holds no loom-manifest.json\n"),
         (["manifest", "show", out, "nofile.c"], 1, "loom: error: no file 'nofile.c' was rewritten (files: js.c)\n"),
         (["manifest", "show", out, "jss.c"], 1, "loom: error: no file 'jss.c' was rewritten (did you mean 'js.c'?)\n"),
@@ -309,7 +309,7 @@ def check_errors(loom, rw, out, src, work):
         (["manifest", "show", "--source", work, out, "js.c"], 1,
          f"{work}/js.c: error: cannot read the original source: No such file or directory\n"),
         (["manifest", "diff", out, "missing.json"], 2,
-         "missing.json: error: cannot read manifest: unable to open missing.json: No such file or directory\n"),
+         "missing.json: error: cannot read manifest: No such file or directory\n"),
         (["manifest", "diff", out, out, "missing.loom"], 2,
          "missing.loom: error: cannot read filter: No such file or directory\n"),
     ]
