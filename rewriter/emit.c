@@ -341,6 +341,20 @@ static unsigned emit_point(struct edits *ed, struct edits *fast, const struct rw
 		if (fast != ed)
 			copy = LOOM_COPY_BOTH;
 		break;
+	case RW_BLOCKING_COND:
+		/* `while (C)` becomes `while (begin, (C) ? end, 1 : end, 0)`: C
+		 * stays where it was, so a loop twin's header copied from the
+		 * slow copy's text carries the same markers. */
+		id = loom_manifest_add_slot(m, LOOM_KIND_BLOCKING, file, pt->line, pt->column, fn);
+		m->slots[id - 1].callee = loom_xstrdup(pt->callee);
+		for (struct edits *e = ed; e; e = e == fast ? NULL : fast) {
+			add(e, pt->off, false, pt->rank, loom_xasprintf("LOOM_BLOCKING_COND(%u), (", id));
+			add(e, pt->end_off, true, pt->rank,
+			    loom_xasprintf(") ? LOOM_BLOCKING_COND_END(%u, 1) : LOOM_BLOCKING_COND_END(%u, 0)", id, id));
+		}
+		if (fast != ed)
+			copy = LOOM_COPY_BOTH;
+		break;
 	}
 	m->slots[id - 1].copy = copy;
 	return id;

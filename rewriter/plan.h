@@ -10,10 +10,11 @@
 #include <stddef.h>
 
 enum rw_point_kind {
-	RW_SLOT,     /* slot before a statement */
-	RW_RETURN,   /* slot before a return statement, plus which exit it is */
-	RW_BREAK,    /* cond_break at a loop body's start */
-	RW_BLOCKING, /* a statement calling a blocking function: begin .. end */
+	RW_SLOT,          /* slot before a statement */
+	RW_RETURN,        /* slot before a return statement, plus which exit it is */
+	RW_BREAK,         /* cond_break at a loop body's start */
+	RW_BLOCKING,      /* a statement calling a blocking function: begin .. end */
+	RW_BLOCKING_COND, /* the same around an if's or a loop's condition */
 };
 
 /* Offsets are byte offsets into the original file.  RANK orders insertions
@@ -23,8 +24,9 @@ struct rw_point {
 	enum rw_point_kind kind;
 	unsigned off, line, column;
 	int rank;
-	unsigned end_off;  /* RW_BLOCKING: after the statement's ';' */
-	char *callee;      /* RW_BLOCKING: the blocking function */
+	unsigned end_off;  /* RW_BLOCKING: after the statement's ';';
+	                    * RW_BLOCKING_COND: after the condition [off, end_off) */
+	char *callee;      /* RW_BLOCKING*: the blocking function */
 	unsigned func;     /* index into the plan's functions */
 	bool decl;         /* where a declaration may stand: emit the hook as one */
 };

@@ -6,14 +6,16 @@
  *   - a return statement's slot also says which exit it is;
  *   - a loop body starts with a cond_break;
  *   - an unbraced if/else/loop/switch body gets braces;
- *   - an expression or declaration statement that calls a blocking
- *     function (rewriter/blocking.c) gets blocking markers around it.
+ *   - an expression or declaration statement, or the condition of an if
+ *     or a loop, that calls a blocking function (rewriter/blocking.c) gets
+ *     blocking markers around it.
  * Nothing is inserted strictly inside a macro expansion: a statement that
  * starts at an expansion gets its slot before it and is not descended into;
  * one that starts inside an expansion is recorded as skipped. */
 #include "walk.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +108,49 @@ static const struct range *macro_touching(const struct walk *w, unsigned off)
 	return NULL;
 }
 
+static bool is_ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* The first offset at or after OFF that is not blank: white space, a
+ * comment or an escaped line break. */
+static unsigned skip_blank(const struct walk *w, unsigned off)
+{
+	const char *s = w->text;
+	size_t i = off;
+
+	while (i < w->len) {
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\f' || s[i] == '\v')
+			i++;
+		else if (s[i] == '\\' && i + 1 < w->len && (s[i + 1] == '\n' || s[i + 1] == '\r'))
+			i += 2;
+		else if (s[i] == '/' && i + 1 < w->len && s[i + 1] == '*') {
+			const char *close = strstr(s + i + 2, "*/");
+
+			i = close ? (size_t)(close - s) + 2 : w->len;
+		} else if (s[i] == '/' && i + 1 < w->len && s[i + 1] == '/') {
+			while (i < w->len && s[i] != '\n')
+				i++;
+		} else
+			break;
+	}
+	return (unsigned)i;
+}
+
+/* Offset just after the '(' that follows the keyword WORD at OFF, or
+ * UINT_MAX when the text there is not WORD and '(' (a macro wrote them). */
+static unsigned after_keyword_paren(const struct walk *w, unsigned off, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (off == UINT_MAX || off + n >= w->len || memcmp(w->text + off, word, n)
+	    || is_ident_char(w->text[off + n]))
+		return UINT_MAX;
+	off = skip_blank(w, off + (unsigned)n);
+	return off < w->len && w->text[off] == '(' ? off + 1 : UINT_MAX;
+}
+
 /* Offset just after the ';' that ends the statement whose tokens end at
  * FROM: skips comments, literals and anything nested in brackets. */
 static unsigned after_semicolon(const struct walk *w, unsigned from)
@@ -191,22 +236,9 @@ static unsigned end_with_semicolon(const struct walk *w, CXCursor c)
 		e = s;
 	m = macro_touching(w, e);
 	if (m) {
-		size_t i = m->end;
+		unsigned i = skip_blank(w, m->end);
 
-		while (i < w->len) {
-			if (w->text[i] == ' ' || w->text[i] == '\t' || w->text[i] == '\n' || w->text[i] == '\r')
-				i++;
-			else if (w->text[i] == '/' && i + 1 < w->len && w->text[i + 1] == '*') {
-				char *close = strstr(w->text + i + 2, "*/");
-
-				i = close ? (size_t)(close - w->text) + 2 : w->len;
-			} else if (w->text[i] == '/' && i + 1 < w->len && w->text[i + 1] == '/') {
-				while (i < w->len && w->text[i] != '\n')
-					i++;
-			} else
-				break;
-		}
-		return i < w->len && w->text[i] == ';' ? (unsigned)i + 1 : m->end;
+		return i < w->len && w->text[i] == ';' ? i + 1 : m->end;
 	}
 	if (e > 0 && e <= w->len && w->text[e - 1] == ';')
 		return e;
@@ -247,14 +279,23 @@ struct call_scan {
 	bool record;          /* add calls to the current function */
 };
 
-/* Is the function CALL calls declared in a system header (so that, unlike
- * the tree's own functions, it runs no instrumented code of its own)? */
-static bool calls_system_function(CXCursor call)
+/* Is function declaration FN in a system header, or a compiler builtin
+ * (__builtin_expect, behind likely())?  Unlike the tree's own functions,
+ * such a function runs no instrumented code of its own. */
+static bool system_function(CXCursor fn)
 {
-	CXCursor ref = clang_getCursorReferenced(call);
+	CXString name;
+	bool builtin;
 
-	return !clang_Cursor_isNull(ref) && clang_getCursorKind(ref) == CXCursor_FunctionDecl
-	       && clang_Location_isInSystemHeader(clang_getCursorLocation(ref));
+	if (clang_Cursor_isNull(fn) || clang_getCursorKind(fn) != CXCursor_FunctionDecl)
+		return false;
+	if (clang_Location_isInSystemHeader(clang_getCursorLocation(fn)))
+		return true;
+	/* libclang places a builtin's implicit declaration at its first use. */
+	name = clang_getCursorSpelling(fn);
+	builtin = !strncmp(clang_getCString(name), "__builtin_", 10);
+	clang_disposeString(name);
+	return builtin;
 }
 
 static char *callee_name(CXCursor call)
@@ -285,7 +326,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 
 		if (name && !cs->blocking)
 			cs->blocking = loom_blocking_canonical(name);
-		if (!name || (!loom_is_blocking(name) && !calls_system_function(c)))
+		if (!name || (!loom_is_blocking(name) && !system_function(clang_getCursorReferenced(c))))
 			cs->other = true;
 		if (cs->record) {
 			struct rw_func *f = &w->plan->funcs[w->func];
@@ -306,17 +347,28 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 			name = NULL;
 		}
 		free(name);
-	} else if (cs->record && clang_getCursorKind(c) == CXCursor_DeclRefExpr
+	} else if (clang_getCursorKind(c) == CXCursor_ReturnStmt || clang_getCursorKind(c) == CXCursor_GotoStmt
+	           || clang_getCursorKind(c) == CXCursor_IndirectGotoStmt
+	           || clang_getCursorKind(c) == CXCursor_BreakStmt
+	           || clang_getCursorKind(c) == CXCursor_ContinueStmt) {
+		/* In an expression only a statement expression holds statements:
+		 * jumping out of it would skip the blocking end marker.  (Its
+		 * usual uses, like TEMP_FAILURE_RETRY, do not jump.) */
+		cs->other = true;
+	} else if (clang_getCursorKind(c) == CXCursor_DeclRefExpr
 	           && clang_getCursorKind(clang_getCursorReferenced(c)) == CXCursor_FunctionDecl) {
 		/* A function's address taken here may be called by whatever it
 		 * is passed to (qsort, pthread_create, a callback table): count
-		 * it as an indirect call. */
+		 * it as an indirect call.  (The function's recording scan has
+		 * listed every direct callee before any blocking scan.) */
 		unsigned at = offset_of(clang_getCursorLocation(c), NULL, NULL), line, column;
 		bool callee = false;
 
 		for (size_t i = 0; i < w->ncallee_locs && !callee; i++)
 			callee = w->callee_locs[i] == at;
-		if (!callee) {
+		if (!callee && !system_function(clang_getCursorReferenced(c)))
+			cs->other = true;
+		if (!callee && cs->record) {
 			struct rw_func *f = &w->plan->funcs[w->func];
 			struct rw_call *call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
 
@@ -328,10 +380,10 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 	return CXChildVisit_Recurse;
 }
 
-/* The blocking function statement C calls, or NULL.  Only a statement that
- * calls nothing but blocking and system functions is marked: while a thread
- * counts as blocked at the marker it must not run instrumented code (it
- * could be inside a filter's region). */
+/* The blocking function statement (or condition) C calls, or NULL.  Only
+ * one that calls nothing but blocking and system functions is marked: while
+ * a thread counts as blocked at the marker it must not run instrumented code
+ * (it could be inside a filter's region). */
 static const char *blocking_callee(struct walk *w, CXCursor c)
 {
 	struct call_scan cs = { .w = w };
@@ -340,7 +392,7 @@ static const char *blocking_callee(struct walk *w, CXCursor c)
 		char *name = callee_name(c);
 
 		cs.blocking = name ? loom_blocking_canonical(name) : NULL;
-		if (!name || (!cs.blocking && !calls_system_function(c)))
+		if (!name || (!cs.blocking && !system_function(clang_getCursorReferenced(c))))
 			cs.other = true;
 		free(name);
 	}
@@ -367,6 +419,43 @@ static void add_skip(struct walk *w, unsigned line, unsigned column)
 	struct rw_skip *s = LOOM_PUSH(w->plan->skips, w->plan->nskips, w->plan->skips_cap);
 
 	*s = (struct rw_skip){ .line = line, .column = column, .func = w->func };
+}
+
+/* Blocking markers around COND, the condition of an if or a loop, when it
+ * calls a blocking function (same rule as a statement: blocking_callee): a
+ * thread waiting in `while (fgets(...))`, the usual server loop, must count
+ * as paused as well.  OPEN is where the condition's text must start (after
+ * blanks): after the header's '(', or after a for's first ';'; CLOSE is the
+ * character that must follow it.  Anything else (a header written by a
+ * macro, a condition that starts or ends inside an expansion) leaves it
+ * unmarked.  A switch is left out: its value, not only its truth, counts,
+ * and no expression can hand it on unchanged after the end marker. */
+static void hook_cond(struct walk *w, CXCursor cond, unsigned open, char close, int depth)
+{
+	unsigned line, column, start, end, after;
+	const struct range *m;
+	const char *blocking;
+	struct rw_point *p;
+
+	if (open == UINT_MAX || clang_Cursor_isNull(cond))
+		return;
+	start = start_of(cond, &line, &column);
+	end = end_of(cond);
+	/* A condition ending with a macro invocation: its expansion location
+	 * may not be the invocation's end. */
+	m = macro_touching(w, end);
+	if (m && m->end > end && m->start >= start)
+		end = m->end;
+	after = skip_blank(w, end);
+	if (skip_blank(w, open) != start || end <= start || after >= w->len || w->text[after] != close
+	    || macro_at(w, start, true) || macro_at(w, end, true))
+		return;
+	blocking = blocking_callee(w, cond);
+	if (!blocking)
+		return;
+	p = add_point(w, RW_BLOCKING_COND, start, line, column, 4 * depth + 3, false);
+	p->end_off = end;
+	p->callee = loom_xstrdup(blocking);
 }
 
 /* A statement in a list (a compound's child or a body): labels first, then
@@ -517,6 +606,40 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
 	}
 }
 
+/* Which of the children K of for statement C is its condition (SIZE_MAX:
+ * none, or its header is not plain text), and in *AT the offset after the
+ * ';' the condition follows.  libclang lists only the parts present, so
+ * the header's text tells which is which. */
+static size_t for_condition(const struct walk *w, CXCursor c, const struct kids *k, unsigned *at)
+{
+	unsigned off = after_keyword_paren(w, start_of(c, NULL, NULL), "for");
+	size_t i = 0;
+
+	if (off == UINT_MAX || k->n < 2 || k->n > 4)
+		return SIZE_MAX;
+	off = skip_blank(w, off);
+	if (off < w->len && w->text[off] != ';') {
+		/* The init: a declaration ends after its ';', an expression
+		 * before it. */
+		if (start_of(k->c[0], NULL, NULL) != off)
+			return SIZE_MAX;
+		if (clang_getCursorKind(k->c[0]) == CXCursor_DeclStmt) {
+			off = stmt_end(w, k->c[0]);
+			if (off == 0 || w->text[off - 1] != ';')
+				return SIZE_MAX;
+			off--;
+		} else {
+			off = skip_blank(w, end_of(k->c[0]));
+		}
+		i = 1;
+	}
+	if (off >= w->len || w->text[off] != ';' || i >= k->n - 1)
+		return SIZE_MAX;
+	*at = off + 1;
+	off = skip_blank(w, off + 1);
+	return start_of(k->c[i], NULL, NULL) == off ? i : SIZE_MAX;
+}
+
 struct list_visit {
 	struct walk *w;
 	int depth;
@@ -547,28 +670,48 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 	case CXCursor_IfStmt:
 		/* if (cond) then [else else]: children cond, then, else. */
 		k = kids_of(c);
-		if (k.n >= 2)
+		if (k.n >= 2) {
+			hook_cond(w, k.c[0], after_keyword_paren(w, start_of(c, NULL, NULL), "if"), ')', depth);
 			hook_body(w, k.c[1], depth + 1, false);
+		}
 		if (k.n >= 3)
 			hook_body(w, k.c[2], depth + 1, false);
 		break;
 	case CXCursor_WhileStmt:
+		/* while (cond) body: children cond, body. */
+		k = kids_of(c);
+		if (k.n >= 2)
+			hook_cond(w, k.c[0], after_keyword_paren(w, start_of(c, NULL, NULL), "while"), ')', depth);
+		if (k.n) {
+			add_loop(w, c, k.c[k.n - 1], depth, NULL);
+			hook_body(w, k.c[k.n - 1], depth + 1, true);
+		}
+		break;
 	case CXCursor_ForStmt:
-		/* while (cond) body; for (init; cond; inc) body: body is last. */
+		/* for (init; cond; inc) body: body is last, the others only when
+		 * present. */
 		k = kids_of(c);
 		if (k.n) {
-			add_loop(w, c, k.c[k.n - 1], depth, clang_getCursorKind(c) == CXCursor_ForStmt
-			         && clang_getCursorKind(k.c[0]) == CXCursor_DeclStmt ? &k.c[0] : NULL);
+			unsigned cond_at;
+			size_t cond = for_condition(w, c, &k, &cond_at);
+
+			if (cond != SIZE_MAX)
+				hook_cond(w, k.c[cond], cond_at, ';', depth);
+			add_loop(w, c, k.c[k.n - 1], depth,
+			         clang_getCursorKind(k.c[0]) == CXCursor_DeclStmt ? &k.c[0] : NULL);
 			hook_body(w, k.c[k.n - 1], depth + 1, true);
 		}
 		break;
 	case CXCursor_DoStmt:
-		/* do body while (cond);: body is first. */
+		/* do body while (cond);: children body, cond. */
 		k = kids_of(c);
 		if (k.n) {
 			add_loop(w, c, k.c[0], depth, NULL);
 			hook_body(w, k.c[0], depth + 1, true);
 		}
+		if (k.n >= 2)
+			hook_cond(w, k.c[1], after_keyword_paren(w, skip_blank(w, stmt_end(w, k.c[0])), "while"),
+			          ')', depth);
 		break;
 	case CXCursor_SwitchStmt:
 		/* switch (cond) body: case labels live in the body's list. */
@@ -602,11 +745,6 @@ static enum CXChildVisitResult find_static_local(CXCursor c, CXCursor parent, CX
 		return CXChildVisit_Break;
 	}
 	return CXChildVisit_Recurse;
-}
-
-static bool is_ident_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
 /* Does WORD stand as a whole identifier in TEXT[FROM, TO)? */

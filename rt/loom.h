@@ -310,25 +310,32 @@ struct loom__thread {
 
 /* Around a statement that calls a blocking function: a thread parked in the
  * kernel at a safe site does not hold up an update, and waits for the update
- * to finish before it runs on. */
-#define LOOM_BLOCKING_BEGIN(id) \
-	do { \
-		if (__builtin_expect(!loom__self.tid, 0)) loom__register(); \
-		__atomic_store_n(&loom__self.blocking, (id), __ATOMIC_SEQ_CST); \
-	} while (0)
-#define LOOM_BLOCKING_BEGIN_D(id) \
-	LOOM__DECL_HOOK(loom__bb##id, ((__builtin_expect(!loom__self.tid, 0) ? loom__register() : (void)0), \
+ * to finish before it runs on.  One expression each for the start and the
+ * end, so the statement, declaration and condition forms cost the same. */
+#define LOOM__BLOCKING_BEGIN_EXPR(id) \
+	((void)((__builtin_expect(!loom__self.tid, 0) ? loom__register() : (void)0), \
 		__atomic_store_n(&loom__self.blocking, (id), __ATOMIC_SEQ_CST)))
-#define LOOM_BLOCKING_END_D(id) \
-	LOOM__DECL_HOOK(loom__be##id, (__atomic_store_n(&loom__self.blocking, 0, __ATOMIC_SEQ_CST), \
+#define LOOM__BLOCKING_END_EXPR(id) \
+	((void)(__atomic_store_n(&loom__self.blocking, 0, __ATOMIC_SEQ_CST), \
 		__builtin_expect(__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING, 0) \
 			? loom__after_blocking(id) : (void)0))
-#define LOOM_BLOCKING_END(id) \
-	do { \
-		__atomic_store_n(&loom__self.blocking, 0, __ATOMIC_SEQ_CST); \
-		if (__builtin_expect(__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING, 0)) \
-			loom__after_blocking(id); \
-	} while (0)
+#define LOOM_BLOCKING_BEGIN(id) do { LOOM__BLOCKING_BEGIN_EXPR(id); } while (0)
+#define LOOM_BLOCKING_END(id) do { LOOM__BLOCKING_END_EXPR(id); } while (0)
+#define LOOM_BLOCKING_BEGIN_D(id) LOOM__DECL_HOOK(loom__bb##id, LOOM__BLOCKING_BEGIN_EXPR(id))
+#define LOOM_BLOCKING_END_D(id) LOOM__DECL_HOOK(loom__be##id, LOOM__BLOCKING_END_EXPR(id))
+
+/* Around the condition of an if, while, do-while or for that calls a
+ * blocking function (`while (fgets(...))`, the usual server loop):
+ *
+ *     while (LOOM_BLOCKING_COND(id), (COND) ? LOOM_BLOCKING_COND_END(id, 1)
+ *                                          : LOOM_BLOCKING_COND_END(id, 0))
+ *
+ * A condition is only compared with 0, so its truth as 0 or 1 stands for it
+ * whatever its type (pointer, floating, _Bool).  COND stays ordinary text,
+ * not a macro argument (it may hold commas, span lines or use __LINE__), and
+ * nothing here refers to a static function (a C99 inline definition may not). */
+#define LOOM_BLOCKING_COND(id) LOOM__BLOCKING_BEGIN_EXPR(id)
+#define LOOM_BLOCKING_COND_END(id, truth) (LOOM__BLOCKING_END_EXPR(id), (truth))
 
 /* The implementation goes into every file that includes this header, except
  * those loom-rewrite marks LOOM_RT_CLIENT (files without main: the program's

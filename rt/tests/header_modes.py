@@ -119,6 +119,8 @@ int count_in_b(const char *hay, const char *needle)
 	LOOM_SLOT(12); for (const char *p = hay; (p = memmem(p, strlen(p), needle, strlen(needle))) != NULL; p++)
 		{ LOOM_COND_BREAK(13); n++; }
 	LOOM_SLOT(14); LOOM_BLOCKING_BEGIN(14); nanosleep(&(struct timespec){ 0, 1000 }, NULL); LOOM_BLOCKING_END(14);
+	while (LOOM_BLOCKING_COND(14), (nanosleep(&(struct timespec){ 0, 1000 }, NULL) != 0) ? LOOM_BLOCKING_COND_END(14, 1) : LOOM_BLOCKING_COND_END(14, 0))
+		{ LOOM_COND_BREAK(13); }
 	return n;
 }
 
