@@ -122,6 +122,13 @@ def rewrite_and_build(rewrite, src, out, cflags='-O2 -g -Wall -Wextra', check=No
     return exe
 
 
+def write_file(path, text):
+    """Writes TEXT to PATH, creating its directories."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(text)
+
+
 def loom_rows(loom, pid):
     """`loom ls PID`: (the rows below its header line, the text to show when
     a check on them fails); the rows are None if loom ls failed."""
@@ -237,6 +244,17 @@ class Program:
         """Polls PREDICATE (returning a true value when done) until TIMEOUT,
         or until the program has ended."""
         return wait_for(predicate, timeout, period=0.01, give_up=lambda: not self.alive())
+
+    def ask(self, line, timeout=10):
+        """Sends LINE to the program's stdin (started with stdin=True) and
+        returns the next line it prints; raises Failure without one within
+        TIMEOUT seconds."""
+        before = len(self.output())
+        self.proc.stdin.write(f'{line}\n')
+        self.proc.stdin.flush()
+        if not self.wait_for(lambda: len(self.output()) > before, timeout):
+            raise Failure(f'no answer to {line!r} within {timeout} s; stderr: {self.stderr()}')
+        return self.output()[before]
 
     def wait_for_bug(self, after, timeout, pattern=''):
         return self.wait_for(lambda: self.bugs_after(after, pattern), timeout) or []

@@ -27,7 +27,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import ENV, Checks, Failure, Program, loom_ls, rewrite_and_build, run, wait_for  # noqa: E402
+from loomtest import Checks, ENV, Failure, Program, loom_ls, rewrite_and_build, run, wait_for  # noqa: E402
 
 PROGRAMS = {  # conformance program: the -std it is written in
     'blocking_conditions.c': 'gnu11',
@@ -160,16 +160,6 @@ prog: main.o work.o
 '''
 
 
-def ask(prog, n, timeout=10):
-    """Sends N to PROG and waits for its answer line."""
-    before = len(prog.output())
-    prog.proc.stdin.write(f'{n}\n')
-    prog.proc.stdin.flush()
-    if not prog.wait_for(lambda: len(prog.output()) > before, timeout):
-        raise Failure(f'no answer to {n} within {timeout} s; stderr: {prog.stderr()}')
-    return prog.output()[before]
-
-
 def main_thread_sleeps(pid):
     """The main thread of PID is asleep (waiting in a system call)."""
     try:
@@ -199,7 +189,7 @@ def live(check, args, work, emit, marked):
     env.pop('XDG_RUNTIME_DIR', None)
     prog = Program([exe], env, stdin=True)
     try:
-        first = ask(prog, 1000)
+        first = prog.ask(1000)
         check.require(prog.wait_for_socket(10), f'{what}: the update channel comes up', prog.stderr())
         # Between lines the main thread waits in fgets.
         check.require(wait_for(lambda: main_thread_sleeps(prog.pid), 10),
@@ -212,12 +202,12 @@ def live(check, args, work, emit, marked):
         if not marked:
             check(r.status != 0 and 'evacuation timed out' in r.stderr and f'thread {prog.pid}:' in r.stderr,
                   f'{what}: the push times out, held up by the main thread', r.stdout + r.stderr)
-            check(ask(prog, 1000) == first, f'{what}: the program goes on unchanged')
+            check(prog.ask(1000) == first, f'{what}: the program goes on unchanged')
             return
         check.require(r.status == 0, f'{what}: push "work <> self" succeeds while main waits in fgets',
                       r.stdout + r.stderr)
         hits0 = loom_ls(args.loom, prog.pid)[0]
-        answer = ask(prog, 1000)
+        answer = prog.ask(1000)
         hits1 = loom_ls(args.loom, prog.pid)[0]
         check(answer == first, f'{what}: with the filter work() answers the same', f'{first!r} then {answer!r}')
         check(hits1 > hits0, f'{what}: work() runs under the filter (lock hits {hits0} -> {hits1})')

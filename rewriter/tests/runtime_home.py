@@ -19,7 +19,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import ENV, Checks, Failure, Program, loom_ls, run  # noqa: E402
+from loomtest import Checks, ENV, Failure, Program, loom_ls, run, write_file  # noqa: E402
 
 MAIN_C = r'''#include <stdio.h>
 #include <string.h>
@@ -81,12 +81,6 @@ int main(void)
 CFLAGS = '-O2 -g -Wall -Wextra'
 
 
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        f.write(text)
-
-
 def defines_runtime(obj):
     """Whether object file OBJ defines the runtime (its engine thread)."""
     r = run(['nm', obj])
@@ -111,21 +105,11 @@ def make(check, tree, what):
     check(not [l for l in r.stderr.splitlines() if 'warning' in l], f'{what}: no warning', r.stderr)
 
 
-def ask(prog, n, timeout=10):
-    """Sends N to PROG and waits for its answer line."""
-    before = len(prog.output())
-    prog.proc.stdin.write(f'{n}\n')
-    prog.proc.stdin.flush()
-    if not prog.wait_for(lambda: len(prog.output()) > before, timeout):
-        raise Failure(f'no answer to {n} within {timeout} s; stderr: {prog.stderr()}')
-    return prog.output()[before]
-
-
 def two_file_program(check, args, work):
     src = os.path.join(work, 'prog')
-    write(os.path.join(src, 'main.c'), MAIN_C)
-    write(os.path.join(src, 'work.c'), WORK_C)
-    write(os.path.join(src, 'Makefile'), PROG_MAKEFILE)
+    write_file(os.path.join(src, 'main.c'), MAIN_C)
+    write_file(os.path.join(src, 'work.c'), WORK_C)
+    write_file(os.path.join(src, 'Makefile'), PROG_MAKEFILE)
     expected = run(['sh', '-c', f'cp -r {src} {work}/orig && make -s -C {work}/orig >/dev/null '
                     f'&& printf "10\\n1000\\n" | {work}/orig/prog'], env=dict(ENV, CFLAGS=CFLAGS))
     check.require(expected.status == 0, 'the original two-file program builds and runs', expected.stderr)
@@ -143,16 +127,16 @@ def two_file_program(check, args, work):
     env.pop('XDG_RUNTIME_DIR', None)
     prog = Program([os.path.join(out, 'prog')], env, stdin=True)
     try:
-        got = [ask(prog, 10), ask(prog, 1000)]
+        got = [prog.ask(10), prog.ask(1000)]
         check(got == expected.stdout.splitlines(), 'the rewritten program answers like the original',
               f'original {expected.stdout.splitlines()}\nrewritten {got}')
         check.require(prog.wait_for_socket(10), f'its update channel comes up ({prog.socket})', prog.stderr())
         spec = os.path.join(work, 'work.loom')
-        write(spec, 'work <> self\n')
+        write_file(spec, 'work <> self\n')
         r = run([args.loom, 'push', str(prog.pid), spec])
         check.require(r.status == 0, 'push "work <> self" (work.c has no runtime of its own)', r.stderr)
         hits0 = loom_ls(args.loom, prog.pid)[0]
-        answer = ask(prog, 1000)
+        answer = prog.ask(1000)
         hits1 = loom_ls(args.loom, prog.pid)[0]
         check(answer == got[1], 'with the filter work() still answers the same', answer)
         check(hits1 > hits0, f'work.c\'s hooks reach the runtime in main.o (lock hits {hits0} -> {hits1})')
@@ -174,7 +158,7 @@ def two_file_program(check, args, work):
 
 def library_tree(check, args, work):
     src = os.path.join(work, 'lib')
-    write(os.path.join(src, 'work.c'), WORK_C)
+    write_file(os.path.join(src, 'work.c'), WORK_C)
     out = os.path.join(work, 'lib-rw')
     r = run([args.rewrite, '--quiet', src, out])
     check.require(r.status == 0, 'loom-rewrite a tree without main', r.stderr)
@@ -183,7 +167,7 @@ def library_tree(check, args, work):
     check.require(r.status == 0, 'the library file compiles', r.stderr)
     check(defines_runtime(os.path.join(out, 'work.o')), 'the library\'s work.o defines the runtime')
     user = os.path.join(work, 'user.c')
-    write(user, LIB_USER_C)
+    write_file(user, LIB_USER_C)
     exe = os.path.join(work, 'user')
     r = run(['gcc', *CFLAGS.split(), user, os.path.join(out, 'work.o'), '-o', exe, '-lpthread'])
     check.require(r.status == 0, 'a program that is not rewritten links with it', r.stderr)
@@ -192,7 +176,7 @@ def library_tree(check, args, work):
     env.pop('XDG_RUNTIME_DIR', None)
     prog = Program([exe], env, stdin=True)
     try:
-        answer = ask(prog, 5)
+        answer = prog.ask(5)
         check(answer == f'work(5) = {sum(i * i % 7 for i in range(1, 6))}', 'and runs', answer)
         check(prog.wait_for_socket(10), 'and its update channel comes up', prog.stderr())
     finally:

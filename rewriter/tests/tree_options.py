@@ -25,7 +25,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, 'testlib'))
-from loomtest import ENV, Checks, Failure, run  # noqa: E402
+from loomtest import Checks, ENV, Failure, run, write_file  # noqa: E402
 
 CONFIGURED_C = r'''#include "cfg.h"
 #ifndef MODE
@@ -70,12 +70,6 @@ prog: main.o nested.o
 '''
 
 
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        f.write(text)
-
-
 def manifest(out):
     with open(os.path.join(out, 'loom-manifest.json')) as f:
         return json.load(f)
@@ -83,8 +77,8 @@ def manifest(out):
 
 def compile_commands(check, args, work):
     src = os.path.join(work, 'cfg')
-    write(os.path.join(src, 'include', 'cfg.h'), '#define WIDTH 3\n')
-    write(os.path.join(src, 'prog.c'), CONFIGURED_C)
+    write_file(os.path.join(src, 'include', 'cfg.h'), '#define WIDTH 3\n')
+    write_file(os.path.join(src, 'prog.c'), CONFIGURED_C)
     build = os.path.join(src, 'build')
     os.makedirs(build)
     db = [{'directory': build,
@@ -140,9 +134,9 @@ def compile_commands(check, args, work):
 
 def parse_failure(check, args, work):
     src = os.path.join(work, 'nested')
-    write(os.path.join(src, 'main.c'), MAIN_C)
-    write(os.path.join(src, 'nested.c'), NESTED_C)
-    write(os.path.join(src, 'Makefile'), NESTED_MAKEFILE)
+    write_file(os.path.join(src, 'main.c'), MAIN_C)
+    write_file(os.path.join(src, 'nested.c'), NESTED_C)
+    write_file(os.path.join(src, 'Makefile'), NESTED_MAKEFILE)
     out = os.path.join(work, 'nested-rw')
     r = run([args.rewrite, '--quiet', src, out])
     check(r.status == 1, f'a file clang cannot parse: exit 1 (got {r.status})', r.stderr)
