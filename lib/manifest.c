@@ -53,8 +53,10 @@ void loom_manifest_free(struct loom_manifest *m)
 
 		free(f->name);
 		free(f->exits);
-		for (size_t j = 0; j < f->ncalls; j++)
+		for (size_t j = 0; j < f->ncalls; j++) {
 			free(f->calls[j].callee);
+			free(f->calls[j].type);
+		}
 		free(f->calls);
 		free(f->loops);
 	}
@@ -264,6 +266,8 @@ static void put_function(struct text *t, const struct loom_manifest *m, const st
 			put_string(t, f->calls[j].callee);
 		else
 			put_str(t, "null");
+		if (f->calls[j].type)
+			put_key_string(t, "type", f->calls[j].type);
 		putf(t, ",\"line\":%u,\"column\":%u}", f->calls[j].line, f->calls[j].column);
 	}
 	put_str(t, "],\"loops\":[");
@@ -477,11 +481,15 @@ static int read_functions(struct reader *r, json_t *fns)
 			struct loom_call *c = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
 			json_t *callee = json_object_get(v, "callee");
 
+			json_t *type = json_object_get(v, "type");
+
 			memset(c, 0, sizeof *c);
 			if ((!json_is_string(callee) && !json_is_null(callee))
+			    || (type && (!json_is_string(type) || json_is_string(callee)))
 			    || get_uint(v, "line", &c->line) < 0 || get_uint(v, "column", &c->column) < 0)
 				return bad(r, "functions", i, "invalid call in", name);
 			c->callee = json_is_string(callee) ? loom_xstrdup(json_string_value(callee)) : NULL;
+			c->type = type ? loom_xstrdup(json_string_value(type)) : NULL;
 		}
 	}
 	return 0;

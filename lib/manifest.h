@@ -44,6 +44,8 @@ struct loom_slot {
 
 struct loom_call {
 	char *callee; /* NULL: an indirect call */
+	char *type;   /* an indirect call: the function type it calls through
+	               * (canonical, e.g. "int (void *)"), or NULL if unknown */
 	unsigned line, column;
 };
 

@@ -513,6 +513,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		struct loom_call *call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
 
 		call->callee = rf->calls[c].callee ? loom_xstrdup(rf->calls[c].callee) : NULL;
+		call->type = rf->calls[c].type ? loom_xstrdup(rf->calls[c].type) : NULL;
 		call->line = rf->calls[c].line;
 		call->column = rf->calls[c].column;
 	}

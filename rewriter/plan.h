@@ -55,6 +55,7 @@ struct rw_loop {
 
 struct rw_call {
 	char *callee;      /* NULL: indirect */
+	char *type;        /* indirect: the function type called through, or NULL */
 	unsigned line, column;
 	unsigned off;      /* where the call starts */
 	unsigned name_off; /* direct call spelled in this file: offset of the callee's

@@ -312,6 +312,42 @@ static char *callee_name(CXCursor call)
 	return name;
 }
 
+/* The canonical spelling of function type T, seen through pointers (so
+ * that a call through `int (*)(void *)` and one through a typedef of it read
+ * the same), or NULL if T is no function type. */
+static char *function_type(CXType t)
+{
+	CXString s;
+	char *res;
+
+	t = clang_getCanonicalType(t);
+	while (t.kind == CXType_Pointer)
+		t = clang_getCanonicalType(clang_getPointeeType(t));
+	if (t.kind != CXType_FunctionProto && t.kind != CXType_FunctionNoProto)
+		return NULL;
+	s = clang_getTypeSpelling(t);
+	res = loom_xstrdup(clang_getCString(s));
+	clang_disposeString(s);
+	return res;
+}
+
+static enum CXChildVisitResult first_child(CXCursor c, CXCursor parent, CXClientData data)
+{
+	(void)parent;
+	*(CXCursor *)data = c;
+	return CXChildVisit_Break;
+}
+
+/* The function type an indirect call C calls through: its callee
+ * expression's (the call's first child). */
+static char *called_type(CXCursor c)
+{
+	CXCursor callee = clang_getNullCursor();
+
+	clang_visitChildren(c, first_child, &callee);
+	return clang_Cursor_isNull(callee) ? NULL : function_type(clang_getCursorType(callee));
+}
+
 static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientData data)
 {
 	struct call_scan *cs = data;
@@ -333,7 +369,8 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 			struct rw_call *call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
 
 			*call = (struct rw_call){ .callee = name, .line = line, .column = column,
-			                          .off = start_of(c, NULL, NULL), .name_off = UINT_MAX };
+			                          .off = start_of(c, NULL, NULL), .name_off = UINT_MAX,
+			                          .type = name ? NULL : called_type(c) };
 			if (name) {
 				unsigned at = offset_of(clang_getCursorLocation(c), NULL, NULL);
 				size_t n = strlen(name);
@@ -374,7 +411,8 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 
 			start_of(c, &line, &column);
 			*call = (struct rw_call){ .callee = NULL, .line = line, .column = column,
-			                          .off = at, .name_off = UINT_MAX };
+			                          .off = at, .name_off = UINT_MAX,
+			                          .type = function_type(clang_getCursorType(c)) };
 		}
 	}
 	return CXChildVisit_Recurse;
@@ -967,8 +1005,10 @@ void rw_walk(CXTranslationUnit tu, const char *text, size_t len, struct rw_plan 
 void rw_plan_free(struct rw_plan *plan)
 {
 	for (size_t i = 0; i < plan->nfuncs; i++) {
-		for (size_t j = 0; j < plan->funcs[i].ncalls; j++)
+		for (size_t j = 0; j < plan->funcs[i].ncalls; j++) {
 			free(plan->funcs[i].calls[j].callee);
+			free(plan->funcs[i].calls[j].type);
+		}
 		for (size_t j = 0; j < plan->funcs[i].nparams; j++)
 			free(plan->funcs[i].params[j]);
 		free(plan->funcs[i].params);

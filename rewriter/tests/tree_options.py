@@ -13,6 +13,9 @@ do not parse, and parallel parsing that does not change the output.
    reported with clang's located diagnostics and copied unchanged (exit 1),
    and OUT still builds and runs like the original.
 4. Parsing with 1 or 2 threads gives byte-identical trees and manifests.
+5. The manifest's call sites: direct calls by name, indirect ones (through
+   a pointer, a typedef, a struct member, a callback passed on) with the
+   function type they call through.
 """
 import argparse
 import filecmp
@@ -180,6 +183,35 @@ def parallel(check, args, work):
     check(not diffs, '-j 1 and -j 2 give byte-identical trees and manifests', '\n'.join(diffs))
 
 
+CALLS_C = r'''#include <stdlib.h>
+typedef int (*op_fn)(int);
+struct ops { void (*done)(void *); op_fn apply; };
+static int twice(int x) { return 2 * x; }
+static int cmp(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+int run(struct ops *o, op_fn f, int v)
+{
+	int a[3] = { 3, 1, 2 };
+	qsort(a, 3, sizeof a[0], cmp);
+	o->done(o);
+	return f(v) + o->apply(v) + twice(a[0]);
+}
+'''
+
+
+def call_types(check, args, work):
+    src = os.path.join(work, 'calls')
+    write_file(os.path.join(src, 'calls.c'), CALLS_C)
+    out = os.path.join(work, 'calls-rw')
+    r = run([args.rewrite, '--quiet', src, out])
+    check.require(r.status == 0, 'rewrite the call-site program', r.stderr)
+    fn = [f for f in manifest(out)['functions'] if f['name'] == 'run'][0]
+    got = [(c['callee'], c.get('type'), c['line'], c['column']) for c in fn['calls']]
+    want = [('qsort', None, 9, 2), (None, 'int (const void *, const void *)', 9, 27),
+            (None, 'void (void *)', 10, 2), (None, 'int (int)', 11, 9), (None, 'int (int)', 11, 16),
+            ('twice', None, 11, 30)]
+    check(got == want, 'call sites: callee or the function type of an indirect call', f'got  {got}\nwant {want}')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--rewrite', required=True)
@@ -187,7 +219,7 @@ def main():
     check = Checks()
     work = tempfile.mkdtemp(prefix='loom-tree-options-')
     try:
-        for part in (compile_commands, parse_failure, parallel):
+        for part in (compile_commands, parse_failure, parallel, call_types):
             try:
                 part(check, args, work)
             except Failure as e:
