@@ -184,11 +184,12 @@ static unsigned count_lines(const char *text, size_t len)
  * depend on scheduling. */
 struct unit {
 	char *rel;
+	char *full;           /* SRC/REL */
 	char *text;
 	size_t len;
 	mode_t mode;
-	char **argv;          /* the parse's arguments (see unit_flags) */
-	int argc;
+	char **args;          /* the parse's arguments (see unit_flags) */
+	size_t nargs, args_cap;
 	unsigned file;        /* its index in the manifest's files */
 	struct rw_plan plan;
 	bool walked;          /* parsed without errors: PLAN holds its hooks */
@@ -196,16 +197,9 @@ struct unit {
 	size_t messages_len;
 };
 
-static void push_arg(struct unit *u, size_t *cap, const char *arg)
+static void push_arg(struct unit *u, const char *arg)
 {
-	if ((size_t)u->argc + 1 >= *cap) {
-		*cap = *cap ? 2 * *cap : 16;
-		u->argv = realloc(u->argv, *cap * sizeof *u->argv);
-		if (!u->argv)
-			abort();
-	}
-	u->argv[u->argc++] = loom_xstrdup(arg);
-	u->argv[u->argc] = NULL;
+	*LOOM_PUSH(u->args, u->nargs, u->args_cap) = loom_xstrdup(arg);
 }
 
 /* Whether ARG, a path relative to DIR unless absolute, names the file whose
@@ -243,13 +237,11 @@ static bool command_compiles(CXCompileCommand cmd, const char *real)
  * -I SRC; then the flags given after --. */
 static void unit_flags(struct job *job, struct unit *u)
 {
-	char *full = loom_xasprintf("%s/%s", job->src, u->rel);
-	CXCompileCommands cmds = job->db ? clang_CompilationDatabase_getCompileCommands(job->db, full) : NULL;
+	CXCompileCommands cmds = job->db ? clang_CompilationDatabase_getCompileCommands(job->db, u->full) : NULL;
 	CXCompileCommand cmd = NULL;
-	size_t cap = 0;
 	char real[PATH_MAX];
 
-	if (!realpath(full, real))
+	if (!realpath(u->full, real))
 		real[0] = '\0';
 	for (unsigned i = 0; cmds && i < clang_CompileCommands_getSize(cmds) && !cmd; i++)
 		if (command_compiles(clang_CompileCommands_getCommand(cmds, i), real))
@@ -260,7 +252,7 @@ static void unit_flags(struct job *job, struct unit *u)
 		unsigned n = clang_CompileCommand_getNumArgs(cmd);
 		char *wd = loom_xasprintf("-working-directory=%s", dir);
 
-		push_arg(u, &cap, wd);
+		push_arg(u, wd);
 		free(wd);
 		for (unsigned i = 1; i < n; i++) {
 			CXString a = clang_CompileCommand_getArg(cmd, i);
@@ -270,7 +262,7 @@ static void unit_flags(struct job *job, struct unit *u)
 				i++;
 			else if (strcmp(arg, "-c") && strcmp(arg, "-MD") && strcmp(arg, "-MMD")
 			         && strcmp(arg, "-MP") && strncmp(arg, "-Werror", 7) && !same_file(dir, arg, real))
-				push_arg(u, &cap, arg);
+				push_arg(u, arg);
 			clang_disposeString(a);
 		}
 		clang_disposeString(dirs);
@@ -278,33 +270,31 @@ static void unit_flags(struct job *job, struct unit *u)
 	} else {
 		char *inc = loom_xasprintf("-I%s", job->src);
 
-		push_arg(u, &cap, inc);
+		push_arg(u, inc);
 		free(inc);
 	}
 	for (int i = 0; i < job->ncflags; i++)
-		push_arg(u, &cap, job->cflags[i]);
+		push_arg(u, job->cflags[i]);
 	if (cmds)
 		clang_CompileCommands_dispose(cmds);
-	free(full);
 }
 
 /* Parses and walks U (in a worker thread: touches nothing but U). */
-static void parse_unit(const struct job *job, CXIndex index, struct unit *u)
+static void parse_unit(CXIndex index, struct unit *u)
 {
-	char *full = loom_xasprintf("%s/%s", job->src, u->rel);
 	CXTranslationUnit tu = NULL;
 	FILE *msg = open_memstream(&u->messages, &u->messages_len);
 	enum CXErrorCode rc;
 
 	if (!msg)
 		abort();
-	rc = clang_parseTranslationUnit2(index, full, (const char *const *)u->argv, u->argc, NULL, 0,
+	rc = clang_parseTranslationUnit2(index, u->full, (const char *const *)u->args, (int)u->nargs, NULL, 0,
 	                                 CXTranslationUnit_DetailedPreprocessingRecord
 	                                 | CXTranslationUnit_KeepGoing, &tu);
 	if (rc != CXError_Success || !tu) {
-		fprintf(msg, "%s: error: libclang could not parse the file (code %d)\n", full, (int)rc);
+		fprintf(msg, "%s: error: libclang could not parse the file (code %d)\n", u->full, (int)rc);
 	} else if (report_diagnostics(tu, msg)) {
-		fprintf(msg, "%s: note: copied unchanged (not instrumented) because it does not compile\n", full);
+		fprintf(msg, "%s: note: copied unchanged (not instrumented) because it does not compile\n", u->full);
 	} else {
 		rw_walk(tu, u->text, u->len, &u->plan);
 		u->walked = true;
@@ -312,7 +302,6 @@ static void parse_unit(const struct job *job, CXIndex index, struct unit *u)
 	if (tu)
 		clang_disposeTranslationUnit(tu);
 	fclose(msg);
-	free(full);
 }
 
 struct pool {
@@ -336,7 +325,7 @@ static void *parse_worker(void *arg)
 		pthread_mutex_unlock(&pool->lock);
 		if (!u)
 			break;
-		parse_unit(pool->job, index, u);
+		parse_unit(index, u);
 		pthread_mutex_lock(&pool->lock);
 		pool->done++;
 		if (!pool->job->quiet && isatty(2))
@@ -404,9 +393,10 @@ static int emit_unit(struct job *job, struct unit *u)
 
 static void unit_free(struct unit *u)
 {
-	for (int i = 0; i < u->argc; i++)
-		free(u->argv[i]);
-	free(u->argv);
+	for (size_t i = 0; i < u->nargs; i++)
+		free(u->args[i]);
+	free(u->args);
+	free(u->full);
 	free(u->text);
 	free(u->messages);
 	if (u->walked)
@@ -461,20 +451,19 @@ static int copy_entry(struct job *job, const char *rel)
  * path order).  Returns -1 if it cannot be read. */
 static int load_unit(struct job *job, const char *rel, const struct stat *st, struct unit *u)
 {
-	char *full = loom_xasprintf("%s/%s", job->src, rel);
 	struct loom_file *f;
 	char hash[17];
 
 	memset(u, 0, sizeof *u);
 	u->rel = loom_xstrdup(rel);
+	u->full = loom_xasprintf("%s/%s", job->src, rel);
 	u->mode = st->st_mode;
-	u->text = loom_read_file(full, &u->len);
+	u->text = loom_read_file(u->full, &u->len);
 	if (!u->text) {
-		fprintf(stderr, PROG ": error: %s: %s\n", full, strerror(errno));
-		free(full);
+		fprintf(stderr, PROG ": error: %s: %s\n", u->full, strerror(errno));
+		unit_free(u);
 		return -1;
 	}
-	free(full);
 	f = LOOM_PUSH(job->m->files, job->m->nfiles, job->m->files_cap);
 	memset(f, 0, sizeof *f);
 	f->path = loom_xstrdup(rel);
@@ -571,48 +560,44 @@ static char *absolute(const char *path)
 static int open_compile_commands(struct job *job, const char *dir)
 {
 	const char *const defaults[] = { "", "/build" };
+	int ret = 0;
 
-	for (size_t i = 0; i < (dir ? 1 : 2) && !job->db; i++) {
+	for (size_t i = 0; i < (dir ? 1 : 2) && !job->db && !ret; i++) {
 		char *d = dir ? absolute(dir) : loom_xasprintf("%s%s", job->src, defaults[i]);
 		char *file = d ? loom_xasprintf("%s/compile_commands.json", d) : NULL;
 		CXCompilationDatabase_Error e = CXCompilationDatabase_NoError;
+		json_error_t jerr;
+		json_t *j;
 
-		if (file && access(file, R_OK) == 0) {
+		if (!file || access(file, R_OK) < 0) {
+			if (dir) {
+				fprintf(stderr, PROG ": error: %s: %s (-p names the build directory that holds it)\n",
+				        file ? file : dir, strerror(errno));
+				ret = -1;
+			}
+		} else if (!(j = json_load_file(file, 0, &jerr)) || !json_is_array(j)) {
 			/* libclang's own complaint about a malformed file is a YAML
 			 * parser's: check it here first, for a located error. */
-			json_error_t jerr;
-			json_t *j = json_load_file(file, 0, &jerr);
-
-			if (!j || !json_is_array(j)) {
-				fprintf(stderr, "%s:%d:%d: error: %s\n", file, j ? 1 : jerr.line, j ? 1 : jerr.column,
-				        j ? "a compilation database is a JSON array of compile commands" : jerr.text);
-				json_decref(j);
-				free(file);
-				free(d);
-				return -1;
-			}
+			fprintf(stderr, "%s:%d:%d: error: %s\n", file, j ? 1 : jerr.line, j ? 1 : jerr.column,
+			        j ? "a compilation database is a JSON array of compile commands" : jerr.text);
+			json_decref(j);
+			ret = -1;
+		} else {
 			json_decref(j);
 			job->db = clang_CompilationDatabase_fromDirectory(d, &e);
 			if (e != CXCompilationDatabase_NoError || !job->db) {
 				fprintf(stderr, PROG ": error: %s: cannot be read as a compilation database\n", file);
 				job->db = NULL;
-				free(file);
-				free(d);
-				return -1;
+				ret = -1;
+			} else {
+				job->db_dir = d;
+				d = NULL;
 			}
-			job->db_dir = d;
-			d = NULL;
-		} else if (dir) {
-			fprintf(stderr, PROG ": error: %s: %s (-p names the build directory that holds it)\n",
-			        file ? file : dir, strerror(errno));
-			free(file);
-			free(d);
-			return -1;
 		}
 		free(file);
 		free(d);
 	}
-	return 0;
+	return ret;
 }
 
 static bool inside(const char *a, const char *b)
