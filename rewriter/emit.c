@@ -331,26 +331,23 @@ static unsigned emit_point(struct edits *ed, struct edits *fast, const struct rw
 		ed->e[ed->n - 1].twin = loom_xasprintf("LOOM_COND_BREAK%s(%u); ", d, id);
 		break;
 	case RW_BLOCKING:
-		id = loom_manifest_add_slot(m, LOOM_KIND_BLOCKING, file, pt->line, pt->column, fn);
-		m->slots[id - 1].callee = loom_xstrdup(pt->callee);
-		/* In both copies: a thread blocked in the fast path counts too. */
-		for (struct edits *e = ed; e; e = e == fast ? NULL : fast) {
-			add(e, pt->off, false, pt->rank, loom_xasprintf("LOOM_BLOCKING_BEGIN%s(%u); ", d, id));
-			add(e, pt->end_off, true, pt->rank, loom_xasprintf(" LOOM_BLOCKING_END%s(%u);", d, id));
-		}
-		if (fast != ed)
-			copy = LOOM_COPY_BOTH;
-		break;
 	case RW_BLOCKING_COND:
-		/* `while (C)` becomes `while (begin, (C) ? end, 1 : end, 0)`: C
-		 * stays where it was, so a loop twin's header copied from the
-		 * slow copy's text carries the same markers. */
 		id = loom_manifest_add_slot(m, LOOM_KIND_BLOCKING, file, pt->line, pt->column, fn);
 		m->slots[id - 1].callee = loom_xstrdup(pt->callee);
+		/* In both copies: a thread blocked in the fast path counts too.
+		 * A condition `while (C)` becomes `while (begin, (C) ? end, 1 :
+		 * end, 0)`: C stays where it was, so a loop twin's header copied
+		 * from the slow copy's text carries the same markers. */
 		for (struct edits *e = ed; e; e = e == fast ? NULL : fast) {
-			add(e, pt->off, false, pt->rank, loom_xasprintf("LOOM_BLOCKING_COND(%u), (", id));
-			add(e, pt->end_off, true, pt->rank,
-			    loom_xasprintf(") ? LOOM_BLOCKING_COND_END(%u, 1) : LOOM_BLOCKING_COND_END(%u, 0)", id, id));
+			if (pt->kind == RW_BLOCKING) {
+				add(e, pt->off, false, pt->rank, loom_xasprintf("LOOM_BLOCKING_BEGIN%s(%u); ", d, id));
+				add(e, pt->end_off, true, pt->rank, loom_xasprintf(" LOOM_BLOCKING_END%s(%u);", d, id));
+			} else {
+				add(e, pt->off, false, pt->rank, loom_xasprintf("LOOM_BLOCKING_COND(%u), (", id));
+				add(e, pt->end_off, true, pt->rank,
+				    loom_xasprintf(") ? LOOM_BLOCKING_COND_END(%u, 1) : LOOM_BLOCKING_COND_END(%u, 0)",
+				                   id, id));
+			}
 		}
 		if (fast != ed)
 			copy = LOOM_COPY_BOTH;
