@@ -654,24 +654,17 @@ static void diff_manifests(struct differ *d)
 	size_t i = 0, j = 0;
 
 	for (size_t fa = 0; fa < a->nfiles; fa++) {
-		size_t fb = 0;
+		size_t fb = loom_manifest_file_index(b, a->files[fa].path);
 
-		while (fb < b->nfiles && strcmp(a->files[fa].path, b->files[fb].path))
-			fb++;
 		if (fb == b->nfiles)
 			out(d, "- file %s\n", a->files[fa].path);
 		else if (a->files[fa].instrumented != b->files[fb].instrumented)
 			out(d, "~ file %s: %s\n", b->files[fb].path,
 			    b->files[fb].instrumented ? "now instrumented" : "no longer instrumented");
 	}
-	for (size_t fb = 0; fb < b->nfiles; fb++) {
-		size_t fa = 0;
-
-		while (fa < a->nfiles && strcmp(a->files[fa].path, b->files[fb].path))
-			fa++;
-		if (fa == a->nfiles)
+	for (size_t fb = 0; fb < b->nfiles; fb++)
+		if (loom_manifest_file_index(a, b->files[fb].path) == a->nfiles)
 			out(d, "+ file %s\n", b->files[fb].path);
-	}
 
 	while (i < a->nfunctions && j < b->nfunctions) {
 		unsigned fo = d->old.by_name[i], fn = d->new.by_name[j];

@@ -400,14 +400,21 @@ static const char *get_str(json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+size_t loom_manifest_file_index(const struct loom_manifest *m, const char *path)
+{
+	size_t i = 0;
+
+	while (path && i < m->nfiles && strcmp(m->files[i].path, path))
+		i++;
+	return path ? i : m->nfiles;
+}
+
 static int find_file(struct reader *r, const char *path, unsigned *out)
 {
-	for (size_t i = 0; path && i < r->m->nfiles; i++)
-		if (!strcmp(r->m->files[i].path, path)) {
-			*out = (unsigned)i;
-			return 0;
-		}
-	return -1;
+	size_t i = loom_manifest_file_index(r->m, path);
+
+	*out = (unsigned)i;
+	return i < r->m->nfiles ? 0 : -1;
 }
 
 static int read_files(struct reader *r, json_t *files)

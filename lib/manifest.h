@@ -129,6 +129,10 @@ struct loom_manifest *loom_manifest_load(const char *path, struct loom_error *er
 /* Looks up a slot by id; NULL when out of range. */
 const struct loom_slot *loom_manifest_slot(const struct loom_manifest *m, unsigned id);
 
+/* The index in M's files of the file whose path is exactly PATH, or
+ * M->nfiles when there is none (or PATH is NULL). */
+size_t loom_manifest_file_index(const struct loom_manifest *m, const char *path);
+
 /* Finds the one file of M that PATH names: its whole path, or a suffix of
  * it that starts after a '/' ("js.c" and "src/js.c" name "src/js.c", "s.c"
  * does not; a PATH starting with '/' may end any path).  Returns 0 with
