@@ -129,6 +129,62 @@ def write_file(path, text):
         f.write(text)
 
 
+# A two-file program that answers each line N of its stdin with
+# `work(N) = ...` (computed in work.c), so that a test decides when work()
+# runs; between lines its main thread waits in fgets, in the condition of
+# `while (fgets(...)MORE)`.  `make` builds `prog`.
+LINE_SERVER = {
+    'main.c': r'''#include <stdio.h>
+
+long work(long n);
+int keep_going(void);
+
+int main(void)
+{
+	char line[64];
+
+	/* One answer per input line: the test decides when work() runs, and
+	 * in between this thread waits in fgets, in the loop's condition. */
+	while (fgets(line, sizeof line, stdin)@MORE@) {
+		long n = 0;
+
+		sscanf(line, "%ld", &n);
+		printf("work(%ld) = %ld\n", n, work(n));
+		fflush(stdout);
+	}
+	return 0;
+}
+''',
+    'work.c': r'''long work(long n)
+{
+	long s = 0;
+
+	for (long i = 1; i <= n; i++)
+		s += i * i % 7;
+	return s;
+}
+
+int keep_going(void)
+{
+	return 1;
+}
+''',
+    'Makefile': '''CC ?= gcc
+prog: main.o work.o
+\t$(CC) $(CFLAGS) -o $@ main.o work.o -lpthread
+%.o: %.c
+\t$(CC) $(CFLAGS) -c $<
+''',
+}
+
+
+def write_line_server(src, more='', names=tuple(LINE_SERVER)):
+    """Writes the files NAMES of LINE_SERVER into SRC, MORE appended to the
+    loop condition of main.c (e.g. ' && keep_going()')."""
+    for name in names:
+        write_file(os.path.join(src, name), LINE_SERVER[name].replace('@MORE@', more))
+
+
 def loom_rows(loom, pid):
     """`loom ls PID`: (the rows below its header line, the text to show when
     a check on them fails); the rows are None if loom ls failed."""

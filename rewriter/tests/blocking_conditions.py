@@ -27,7 +27,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, ENV, Failure, Program, loom_ls, rewrite_and_build, run, wait_for  # noqa: E402
+from loomtest import Checks, ENV, Failure, Program, loom_ls, rewrite_and_build, run, wait_for, write_line_server  # noqa: E402
 
 PROGRAMS = {  # conformance program: the -std it is written in
     'blocking_conditions.c': 'gnu11',
@@ -115,51 +115,6 @@ def warnings(cc, std, path):
     return found
 
 
-MAIN_C = r'''#include <stdio.h>
-
-long work(long n);
-int keep_going(void);
-
-int main(void)
-{
-	char line[64];
-
-	/* One answer per input line: the test decides when work() runs, and
-	 * in between this thread waits in fgets, in the loop's condition. */
-	while (fgets(line, sizeof line, stdin)@MORE@) {
-		long n = 0;
-
-		sscanf(line, "%ld", &n);
-		printf("work(%ld) = %ld\n", n, work(n));
-		fflush(stdout);
-	}
-	return 0;
-}
-'''
-
-WORK_C = r'''long work(long n)
-{
-	long s = 0;
-
-	for (long i = 1; i <= n; i++)
-		s += i * i % 7;
-	return s;
-}
-
-int keep_going(void)
-{
-	return 1;
-}
-'''
-
-MAKEFILE = '''CC ?= gcc
-prog: main.o work.o
-\t$(CC) $(CFLAGS) -o $@ main.o work.o -lpthread
-%.o: %.c
-\t$(CC) $(CFLAGS) -c $<
-'''
-
-
 def main_thread_sleeps(pid):
     """The main thread of PID is asleep (waiting in a system call)."""
     try:
@@ -172,11 +127,7 @@ def main_thread_sleeps(pid):
 def live(check, args, work, emit, marked):
     what = f'{emit}, {"while (fgets(...))" if marked else "while (fgets(...) && keep_going())"}'
     src = os.path.join(work, f'live-{emit}-{int(marked)}', 'prog')
-    os.makedirs(src)
-    for name, text in (('main.c', MAIN_C.replace('@MORE@', '' if marked else ' && keep_going()')),
-                       ('work.c', WORK_C), ('Makefile', MAKEFILE)):
-        with open(os.path.join(src, name), 'w') as f:
-            f.write(text)
+    write_line_server(src, '' if marked else ' && keep_going()')
     out = os.path.join(os.path.dirname(src), 'out')
     exe = rewrite_and_build(args.rewrite, src, out, emit=emit)
     with open(os.path.join(out, 'loom-manifest.json')) as f:

@@ -19,48 +19,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, ENV, Failure, Program, loom_ls, run, write_file  # noqa: E402
-
-MAIN_C = r'''#include <stdio.h>
-#include <string.h>
-
-long work(long n);
-
-int main(void)
-{
-	char line[64];
-
-	/* One result per input line, so the test decides when work() runs.
-	 * Between lines the thread waits in fgets, in the loop's condition: its
-	 * blocking marker lets the push go through meanwhile (a thread waiting
-	 * in unmarked code would hold it up; blocking_conditions.py tests both). */
-	while (fgets(line, sizeof line, stdin)) {
-		long n = 0;
-
-		sscanf(line, "%ld", &n);
-		printf("work(%ld) = %ld\n", n, work(n));
-		fflush(stdout);
-	}
-	return 0;
-}
-'''
-
-WORK_C = r'''long work(long n)
-{
-	long s = 0;
-
-	for (long i = 1; i <= n; i++)
-		s += i * i % 7;
-	return s;
-}
-'''
-
-PROG_MAKEFILE = '''CC ?= gcc
-prog: main.o work.o
-\t$(CC) $(CFLAGS) -o $@ main.o work.o -lpthread
-%.o: %.c
-\t$(CC) $(CFLAGS) -c $<
-'''
+from loomtest import Checks, ENV, Failure, Program, loom_ls, run, write_file, write_line_server  # noqa: E402
 
 LIB_USER_C = r'''#include <stdio.h>
 
@@ -107,9 +66,9 @@ def make(check, tree, what):
 
 def two_file_program(check, args, work):
     src = os.path.join(work, 'prog')
-    write_file(os.path.join(src, 'main.c'), MAIN_C)
-    write_file(os.path.join(src, 'work.c'), WORK_C)
-    write_file(os.path.join(src, 'Makefile'), PROG_MAKEFILE)
+    # Between lines the main thread waits in fgets, in the loop's condition:
+    # its blocking marker lets a push go through meanwhile.
+    write_line_server(src)
     expected = run(['sh', '-c', f'cp -r {src} {work}/orig && make -s -C {work}/orig >/dev/null '
                     f'&& printf "10\\n1000\\n" | {work}/orig/prog'], env=dict(ENV, CFLAGS=CFLAGS))
     check.require(expected.status == 0, 'the original two-file program builds and runs', expected.stderr)
@@ -158,7 +117,7 @@ def two_file_program(check, args, work):
 
 def library_tree(check, args, work):
     src = os.path.join(work, 'lib')
-    write_file(os.path.join(src, 'work.c'), WORK_C)
+    write_line_server(src, names=('work.c',))
     out = os.path.join(work, 'lib-rw')
     r = run([args.rewrite, '--quiet', src, out])
     check.require(r.status == 0, 'loom-rewrite a tree without main', r.stderr)
