@@ -584,7 +584,7 @@ static int compile_lines_region(struct resolver *r, const struct loom_region *rg
 	for (size_t i = 0; i < m->nslots; i++) {
 		const struct loom_slot *s = &m->slots[i];
 
-		if (s->file != file || s->kind != LOOM_KIND_STMT)
+		if (s->file != file || !loom_kind_is_statement(s->kind))
 			continue;
 		if (s->line == rg->first) {
 			if (!start || s->column < m->slots[start - 1].column) {
@@ -635,7 +635,7 @@ static int compile_lines_region(struct resolver *r, const struct loom_region *rg
 			bool outside = s->line < rg->first || s->line > rg->last;
 
 			/* A loop's cond_break outside the lines is a back edge out. */
-			if (((s->kind == LOOM_KIND_STMT || s->kind == LOOM_KIND_BREAK) && outside)
+			if (((loom_kind_is_statement(s->kind) || loom_kind_is_break(s->kind)) && outside)
 			    || s->kind == LOOM_KIND_EXIT)
 				add_op(r, s->id, LOOM_OP_LEAVE_RANGE, lock, region);
 			else if (!outside && s->kind != LOOM_KIND_EXIT)

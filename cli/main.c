@@ -305,16 +305,16 @@ static int cmd_check(const char *spec, const char *manifest_path)
 		       m->functions[s->function].name);
 	}
 	for (size_t i = 0; i < m->nslots; i++)
-		breaks += m->slots[i].kind == LOOM_KIND_BREAK || m->slots[i].kind == LOOM_KIND_BLOCKING;
+		breaks += loom_kind_is_break(m->slots[i].kind) || m->slots[i].kind == LOOM_KIND_BLOCKING;
 	printf("unsafe pause points (inside the dangerous region):\n");
 	for (size_t i = 0; i < comp.ndanger; i++) {
 		const struct loom_slot *s = loom_manifest_slot(m, comp.danger[i]);
 
-		if (s->kind != LOOM_KIND_BREAK && s->kind != LOOM_KIND_BLOCKING)
+		if (!loom_kind_is_break(s->kind) && s->kind != LOOM_KIND_BLOCKING)
 			continue;
 		unsafe_breaks++;
 		printf("  %s:%u (%s%s%s, in %s)\n", m->files[s->file].path, s->line,
-		       s->kind == LOOM_KIND_BREAK ? "cond_break" : "blocking call ",
+		       loom_kind_is_break(s->kind) ? "cond_break" : "blocking call ",
 		       s->callee ? s->callee : "", "", m->functions[s->function].name);
 	}
 	printf("%zu of %zu pause points are safe\n", breaks - unsafe_breaks, breaks);

@@ -136,7 +136,8 @@ static int cmd_stat(const char *arg)
 	static const struct column slot_cols[] = {
 		{ "SLOTS", C_SLOTS },
 		{ "ENTRY", C_KIND + LOOM_KIND_ENTRY }, { "STMT", C_KIND + LOOM_KIND_STMT },
-		{ "EXIT", C_KIND + LOOM_KIND_EXIT }, { "BREAK", C_KIND + LOOM_KIND_BREAK },
+		{ "CALL", C_KIND + LOOM_KIND_CALL }, { "EXIT", C_KIND + LOOM_KIND_EXIT },
+		{ "BREAK", C_KIND + LOOM_KIND_BREAK }, { "BACKEDGE", C_KIND + LOOM_KIND_BACKEDGE },
 		{ "BLOCKING", C_KIND + LOOM_KIND_BLOCKING },
 		{ "SLOW", C_COPY + LOOM_COPY_SLOW }, { "BOTH", C_COPY + LOOM_COPY_BOTH },
 		{ "INLINE", C_COPY + LOOM_COPY_INLINE }, { "TWIN", C_COPY + LOOM_COPY_TWIN },
@@ -209,7 +210,8 @@ static int cmd_stat(const char *arg)
  * ====================================================================== */
 
 /* The legend, printed on top of every listing and in docs/user-guide.md. */
-#define SHOW_LEGEND "e entry, s stmt, x exit, b break, k blocking, t exit of a loop twin, " \
+#define SHOW_LEGEND "e entry, s stmt, c call, x exit, b break, l backedge, k blocking, " \
+                    "t exit of a loop twin, " \
                     "each with its hook id; m statement inside a macro (no hook); " \
                     "> a function starts"
 
@@ -218,8 +220,9 @@ enum { MARK_FUNCTION = 1, MARK_SKIPPED = 2 };
 static char slot_letter(const struct loom_slot *s)
 {
 	static const char letters[LOOM_KIND_COUNT] = {
-		[LOOM_KIND_ENTRY] = 'e', [LOOM_KIND_STMT] = 's', [LOOM_KIND_EXIT] = 'x',
-		[LOOM_KIND_BREAK] = 'b', [LOOM_KIND_BLOCKING] = 'k',
+		[LOOM_KIND_ENTRY] = 'e', [LOOM_KIND_STMT] = 's', [LOOM_KIND_CALL] = 'c',
+		[LOOM_KIND_EXIT] = 'x', [LOOM_KIND_BREAK] = 'b', [LOOM_KIND_BACKEDGE] = 'l',
+		[LOOM_KIND_BLOCKING] = 'k',
 	};
 
 	return s->copy == LOOM_COPY_TWIN ? 't' : letters[s->kind];

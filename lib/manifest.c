@@ -11,8 +11,10 @@
 static const char *const kind_names[LOOM_KIND_COUNT] = {
 	[LOOM_KIND_ENTRY] = "entry",
 	[LOOM_KIND_STMT] = "stmt",
+	[LOOM_KIND_CALL] = "call",
 	[LOOM_KIND_EXIT] = "exit",
 	[LOOM_KIND_BREAK] = "break",
+	[LOOM_KIND_BACKEDGE] = "backedge",
 	[LOOM_KIND_BLOCKING] = "blocking",
 };
 
@@ -59,6 +61,7 @@ void loom_manifest_free(struct loom_manifest *m)
 		}
 		free(f->calls);
 		free(f->loops);
+		free(f->edges);
 	}
 	for (size_t i = 0; i < m->nslots; i++)
 		free(m->slots[i].callee);
@@ -268,12 +271,16 @@ static void put_function(struct text *t, const struct loom_manifest *m, const st
 			put_str(t, "null");
 		if (f->calls[j].type)
 			put_key_string(t, "type", f->calls[j].type);
-		putf(t, ",\"line\":%u,\"column\":%u}", f->calls[j].line, f->calls[j].column);
+		putf(t, ",\"line\":%u,\"column\":%u,\"slot\":%u}", f->calls[j].line, f->calls[j].column,
+		     f->calls[j].slot);
 	}
 	put_str(t, "],\"loops\":[");
 	for (size_t j = 0; j < f->nloops; j++)
 		putf(t, "%s{\"line\":%u,\"end_line\":%u,\"break\":%u,\"twin_exit\":%u}", j ? "," : "",
 		     f->loops[j].line, f->loops[j].end_line, f->loops[j].brk, f->loops[j].twin_exit);
+	put_str(t, "],\"edges\":[");
+	for (size_t j = 0; j < f->nedges; j++)
+		putf(t, "%s[%u,%u]", j ? "," : "", f->edges[j].from, f->edges[j].to);
 	put_str(t, "]}");
 }
 
@@ -450,7 +457,7 @@ static int read_functions(struct reader *r, json_t *fns)
 		struct loom_function *f = LOOM_PUSH(r->m->functions, r->m->nfunctions,
 		                                    r->m->functions_cap);
 		json_t *exits = json_object_get(o, "exits"), *calls = json_object_get(o, "calls");
-		json_t *loops = json_object_get(o, "loops");
+		json_t *loops = json_object_get(o, "loops"), *edges = json_object_get(o, "edges");
 		const char *name = get_str(o, "name");
 		size_t j;
 		json_t *v;
@@ -463,7 +470,8 @@ static int read_functions(struct reader *r, json_t *fns)
 		    || !json_is_boolean(json_object_get(o, "address_taken"))
 		    || !json_is_boolean(json_object_get(o, "slow_copy"))
 		    || !json_is_boolean(json_object_get(o, "entry_switch"))
-		    || !json_is_array(exits) || !json_is_array(calls) || !json_is_array(loops))
+		    || !json_is_array(exits) || !json_is_array(calls) || !json_is_array(loops)
+		    || !json_is_array(edges))
 			return bad(r, "functions", i, "missing or invalid field in function", name);
 		f->name = loom_xstrdup(name);
 		f->is_static = json_is_true(json_object_get(o, "static"));
@@ -493,10 +501,22 @@ static int read_functions(struct reader *r, json_t *fns)
 			memset(c, 0, sizeof *c);
 			if ((!json_is_string(callee) && !json_is_null(callee))
 			    || (type && (!json_is_string(type) || json_is_string(callee)))
-			    || get_uint(v, "line", &c->line) < 0 || get_uint(v, "column", &c->column) < 0)
+			    || get_uint(v, "line", &c->line) < 0 || get_uint(v, "column", &c->column) < 0
+			    || get_uint(v, "slot", &c->slot) < 0)
 				return bad(r, "functions", i, "invalid call in", name);
 			c->callee = json_is_string(callee) ? loom_xstrdup(json_string_value(callee)) : NULL;
 			c->type = type ? loom_xstrdup(json_string_value(type)) : NULL;
+		}
+		json_array_foreach(edges, j, v) {
+			struct loom_edge *e = LOOM_PUSH(f->edges, f->nedges, f->edges_cap);
+			json_t *from = json_array_get(v, 0), *to = json_array_get(v, 1);
+
+			if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_integer(from)
+			    || !json_is_integer(to) || json_integer_value(from) < 1 || json_integer_value(to) < 1
+			    || json_integer_value(from) > 0x7fffffff || json_integer_value(to) > 0x7fffffff)
+				return bad(r, "functions", i, "invalid edge in", name);
+			e->from = (unsigned)json_integer_value(from);
+			e->to = (unsigned)json_integer_value(to);
 		}
 	}
 	return 0;
@@ -579,6 +599,13 @@ static int check_refs(struct reader *r, unsigned hooks)
 			ok = ok && fn->exits[j] <= hooks;
 		for (size_t j = 0; j < fn->nloops; j++)
 			ok = ok && fn->loops[j].brk <= hooks && fn->loops[j].twin_exit <= hooks;
+		for (size_t j = 0; j < fn->ncalls; j++)
+			ok = ok && fn->calls[j].slot <= hooks;
+		/* An edge joins two hooks of the function. */
+		for (size_t j = 0; j < fn->nedges; j++)
+			ok = ok && fn->edges[j].from <= hooks && fn->edges[j].to <= hooks
+			     && r->m->slots[fn->edges[j].from - 1].function == f
+			     && r->m->slots[fn->edges[j].to - 1].function == f;
 		if (!ok)
 			return bad(r, "functions", f, "slot id out of range in", fn->name);
 	}

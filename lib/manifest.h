@@ -9,18 +9,32 @@
 
 #include "util.h"
 
-#define LOOM_MANIFEST_VERSION 2
+#define LOOM_MANIFEST_VERSION 3
 #define LOOM_MANIFEST_NAME "loom-manifest.json"
 
 /* Every hook has one id, unique across the tree, starting at 1. */
 enum loom_slot_kind {
 	LOOM_KIND_ENTRY,    /* slot at function entry (after its cond_break) */
-	LOOM_KIND_STMT,     /* slot before a statement */
+	LOOM_KIND_STMT,     /* slot before a statement that makes no call */
+	LOOM_KIND_CALL,     /* slot before a statement that makes a call */
 	LOOM_KIND_EXIT,     /* slot at a function exit, after the value is computed */
-	LOOM_KIND_BREAK,    /* cond_break: at function entry and loop body start */
+	LOOM_KIND_BREAK,    /* cond_break at function entry */
+	LOOM_KIND_BACKEDGE, /* cond_break at the start of a loop body */
 	LOOM_KIND_BLOCKING, /* marker around a statement calling a blocking function */
 	LOOM_KIND_COUNT
 };
+
+/* A slot before a statement, which a filter's FILE:LINE names. */
+static inline bool loom_kind_is_statement(enum loom_slot_kind kind)
+{
+	return kind == LOOM_KIND_STMT || kind == LOOM_KIND_CALL;
+}
+
+/* A cond_break: a pause point for evacuation. */
+static inline bool loom_kind_is_break(enum loom_slot_kind kind)
+{
+	return kind == LOOM_KIND_BREAK || kind == LOOM_KIND_BACKEDGE;
+}
 
 /* Which copy of its function a hook is in (docs/design.md, "Hybrid").
  * Hooks of the slow copy also run in the loop twins of the fast path. */
@@ -47,6 +61,13 @@ struct loom_call {
 	char *type;   /* an indirect call: the function type it calls through
 	               * (canonical, e.g. "int (void *)"), or NULL if unknown */
 	unsigned line, column;
+	unsigned slot; /* the slot of the statement making it (0: none) */
+};
+
+/* Control flow: the hook TO may run next after FROM, in the same call of
+ * the function. */
+struct loom_edge {
+	unsigned from, to;
 };
 
 /* A loop of a function with a slow copy: whether it has a slow twin in the
@@ -74,6 +95,8 @@ struct loom_function {
 	size_t ncalls, calls_cap;
 	struct loom_loop *loops;
 	size_t nloops, loops_cap;
+	struct loom_edge *edges; /* sorted, unique */
+	size_t nedges, edges_cap;
 };
 
 /* A statement left without a hook because it starts inside a macro

@@ -310,13 +310,16 @@ static unsigned emit_point(struct edits *ed, struct edits *fast, const struct rw
 
 	switch (pt->kind) {
 	case RW_SLOT:
-		id = loom_manifest_add_slot(m, LOOM_KIND_STMT, file, pt->line, pt->column, fn);
+		id = loom_manifest_add_slot(m, pt->call ? LOOM_KIND_CALL : LOOM_KIND_STMT, file, pt->line,
+		                            pt->column, fn);
 		add(ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_%sSLOT%s(%u); ", slow, d, id));
 		/* A twin lives in the fast function: checked hooks there. */
 		ed->e[ed->n - 1].twin = loom_xasprintf("LOOM_SLOT%s(%u); ", d, id);
 		break;
 	case RW_RETURN:
-		id = loom_manifest_add_slot(m, LOOM_KIND_STMT, file, pt->line, pt->column, fn);
+		/* The exit's id follows the slot's (record_edges counts on it). */
+		id = loom_manifest_add_slot(m, pt->call ? LOOM_KIND_CALL : LOOM_KIND_STMT, file, pt->line,
+		                            pt->column, fn);
 		exit_id = loom_manifest_add_slot(m, LOOM_KIND_EXIT, file, pt->line, pt->column, fn);
 		m->slots[exit_id - 1].copy = copy;
 		*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = exit_id;
@@ -326,7 +329,7 @@ static unsigned emit_point(struct edits *ed, struct edits *fast, const struct rw
 		ed->e[ed->n - 1].twin = loom_xasprintf("LOOM_SLOT(%u); LOOM_SLOT(%u); ", id, exit_id);
 		break;
 	case RW_BREAK:
-		id = loom_manifest_add_slot(m, LOOM_KIND_BREAK, file, pt->line, pt->column, fn);
+		id = loom_manifest_add_slot(m, LOOM_KIND_BACKEDGE, file, pt->line, pt->column, fn);
 		add(ed, pt->off, false, pt->rank, loom_xasprintf("LOOM_%sCOND_BREAK%s(%u); ", slow, d, id));
 		ed->e[ed->n - 1].twin = loom_xasprintf("LOOM_COND_BREAK%s(%u); ", d, id);
 		break;
@@ -484,6 +487,104 @@ static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
 	}
 }
 
+static int cmp_edge(const void *a, const void *b)
+{
+	const struct loom_edge *x = a, *y = b;
+
+	if (x->from != y->from)
+		return x->from < y->from ? -1 : 1;
+	return x->to < y->to ? -1 : x->to > y->to;
+}
+
+/* The walk's control flow of function FI (points P0..P1-1), in hook ids:
+ * join points contracted away, the hooks the walk did not place added (the
+ * entry cond_break before the entry slot, a return's exit after its slot),
+ * and the loop twins' exits where their loops are left (a twin runs the
+ * loop's hooks and leaves through its exit; after it the function runs on
+ * as the slow copy would, or without hooks). */
+static void record_edges(const struct rw_plan *plan, size_t fi, size_t p0, size_t p1,
+                         const unsigned *point_ids, unsigned falloff, struct loom_function *f)
+{
+	const struct rw_func *rf = &plan->funcs[fi];
+	size_t np = p1 - p0, nv = rf->nvirtual, n = np + nv + 2;
+	size_t entry = np + nv, fall = entry + 1;
+	size_t *first = loom_xcalloc(n + 1, sizeof *first), *succ = loom_xmalloc((rf->nedges + 1) * sizeof *succ);
+	unsigned *ids = loom_xcalloc(n, sizeof *ids), *twin = loom_xcalloc(nv + 1, sizeof *twin);
+	size_t *stack = loom_xmalloc((n + 1) * sizeof *stack), *seen = loom_xcalloc(n, sizeof *seen);
+	size_t fill, k;
+
+	/* Node numbers: points, then join points, then entry and fall-off. */
+#define NODE(x) ((x) == RW_NODE_ENTRY ? entry : (x) == RW_NODE_FALLOFF ? fall \
+                 : (x) & RW_NODE_VIRTUAL ? np + ((x) & ~RW_NODE_VIRTUAL) : (x) - p0)
+	for (size_t e = 0; e < rf->nedges; e++)
+		first[NODE(rf->edges[e].from) + 1]++;
+	for (size_t i = 0; i < n; i++)
+		first[i + 1] += first[i];
+	{
+		size_t *at = loom_xmalloc((n + 1) * sizeof *at);
+
+		memcpy(at, first, (n + 1) * sizeof *at);
+		for (size_t e = 0; e < rf->nedges; e++)
+			succ[at[NODE(rf->edges[e].from)]++] = NODE(rf->edges[e].to);
+		free(at);
+	}
+#undef NODE
+	for (size_t i = 0; i < np; i++)
+		ids[i] = point_ids[p0 + i];
+	ids[entry] = f->entry;
+	ids[fall] = falloff;
+	for (size_t li = 0, k2 = 0; li < plan->nloops; li++)
+		if (plan->loops[li].func == fi) {
+			if (f->loops[k2].twin_exit)
+				twin[plan->loops[li].exit_node & ~RW_NODE_VIRTUAL] = f->loops[k2].twin_exit;
+			k2++;
+		}
+	*LOOM_PUSH(f->edges, f->nedges, f->edges_cap) = (struct loom_edge){ f->brk, f->entry };
+	for (size_t i = 0; i < np; i++)
+		if (plan->points[p0 + i].kind == RW_RETURN)
+			*LOOM_PUSH(f->edges, f->nedges, f->edges_cap) = (struct loom_edge){ ids[i], ids[i] + 1 };
+	/* From each hook (and each twin exit, from its loop's exit), through
+	 * join points, to the hooks that may run next. */
+	for (size_t src = 0; src < n + nv; src++) {
+		unsigned from = src < n ? ids[src] : twin[src - n];
+		size_t top = 0;
+
+		if (!from || (src >= np && src < np + nv))
+			continue;
+		stack[top++] = src < n ? src : np + (src - n);
+		for (; top; ) {
+			size_t x = stack[--top];
+
+			for (size_t e = first[x]; e < first[x + 1]; e++) {
+				size_t y = succ[e];
+
+				if (seen[y] == src + 1)
+					continue;
+				seen[y] = src + 1;
+				if (ids[y]) {
+					*LOOM_PUSH(f->edges, f->nedges, f->edges_cap) = (struct loom_edge){ from, ids[y] };
+					continue;
+				}
+				if (y >= np && y < np + nv && twin[y - np])
+					*LOOM_PUSH(f->edges, f->nedges, f->edges_cap)
+						= (struct loom_edge){ from, twin[y - np] };
+				stack[top++] = y;
+			}
+		}
+	}
+	qsort(f->edges, f->nedges, sizeof *f->edges, cmp_edge);
+	for (fill = 0, k = 0; k < f->nedges; k++)
+		if (!fill || cmp_edge(&f->edges[k], &f->edges[fill - 1]))
+			f->edges[fill++] = f->edges[k];
+	f->nedges = fill;
+	free(first);
+	free(succ);
+	free(ids);
+	free(twin);
+	free(stack);
+	free(seen);
+}
+
 /* Records function RF in M and emits its hooks: into FAST for an inline
  * function, else into a slow copy appended to TAIL. */
 static void emit_function(const struct rw_plan *plan, size_t fi, const char *text,
@@ -494,6 +595,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	const struct rw_func *rf = &plan->funcs[fi];
 	struct loom_function *f = LOOM_PUSH(m->functions, m->nfunctions, m->functions_cap);
 	unsigned fn = (unsigned)(m->nfunctions - 1), falloff;
+	size_t p0;
 	struct edits slow = { 0 };
 	bool outline = hybrid && !rf->inline_reason;
 	struct edits *ed = outline ? &slow : fast;
@@ -523,8 +625,10 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	add(ed, rf->body_open, false, INT_MIN,
 	    loom_xasprintf("LOOM_%sFUNCTION_ENTRY(%u, %u, %u); ", outline ? "SLOW_" : "", f->brk, f->entry,
 	                   falloff));
-	for (; *pi < plan->npoints && plan->points[*pi].func == fi; (*pi)++)
+	for (p0 = *pi; *pi < plan->npoints && plan->points[*pi].func == fi; (*pi)++)
 		point_ids[*pi] = emit_point(ed, fast, &plan->points[*pi], m, file, fn);
+	for (size_t c = 0; c < rf->ncalls; c++)
+		f->calls[c].slot = rf->calls[c].point != SIZE_MAX ? point_ids[rf->calls[c].point] : 0;
 	for (size_t i = 0; i < plan->nwraps; i++)
 		if (plan->wraps[i].func == fi)
 			for (struct edits *e = ed; e; e = e == fast ? NULL : fast) {
@@ -532,8 +636,10 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 				add(e, plan->wraps[i].close, true, plan->wraps[i].rank, loom_xstrdup(" }"));
 			}
 	record_loops(plan, fi, m, fn, point_ids);
-	if (!outline)
+	if (!outline) {
+		record_edges(plan, fi, p0, *pi, point_ids, falloff, f);
 		return;
+	}
 
 	/* The fast path: the forward declaration and the switch.  A static
 	 * function whose address is not taken needs no switch (its callers
@@ -576,6 +682,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			add(&slow, rf->body_end - 1, false, INT_MAX, loom_xstrdup("return 0; "));
 		qsort(slow.e, slow.n, sizeof *slow.e, cmp_edit);
 		emit_twins(plan, fi, text, m, file, fn, fast, &slow);
+		record_edges(plan, fi, p0, *pi, point_ids, falloff, &m->functions[fn]);
 		{
 			/* A GNU linemarker: the original line numbers, and the
 			 * system-header flag (3), so that warnings the fast path

@@ -7,6 +7,7 @@
 #define LOOM_REWRITE_PLAN_H
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stddef.h>
 
 enum rw_point_kind {
@@ -29,6 +30,18 @@ struct rw_point {
 	char *callee;      /* RW_BLOCKING*: the blocking function */
 	unsigned func;     /* index into the plan's functions */
 	bool decl;         /* where a declaration may stand: emit the hook as one */
+	bool call;         /* RW_SLOT, RW_RETURN: its statement makes a call */
+};
+
+/* Control flow between hooks: an edge says the hook TO may be the next to
+ * run after FROM in the same call of the function.  A node is a point's
+ * index in the plan, or one of these. */
+#define RW_NODE_ENTRY   UINT_MAX       /* the function's entry slot */
+#define RW_NODE_FALLOFF (UINT_MAX - 1) /* its exit slot for falling off the end */
+#define RW_NODE_VIRTUAL 0x80000000u    /* | K: join point K, where no hook runs */
+
+struct rw_edge {
+	unsigned from, to;
 };
 
 /* Braces around an unbraced if/else/loop/switch body. */
@@ -49,6 +62,7 @@ struct rw_loop {
 	unsigned init_start, init_end; /* for (DECL; ...): the declaration, with its ';' */
 	unsigned line, end_line;
 	size_t break_point;    /* index of its cond_break in the plan's points */
+	unsigned exit_node;    /* the join point where the loop is left */
 	/* Why it gets no twin (NULL: it can have one). */
 	const char *no_twin;
 };
@@ -58,6 +72,7 @@ struct rw_call {
 	char *type;        /* indirect: the function type called through, or NULL */
 	unsigned line, column;
 	unsigned off;      /* where the call starts */
+	size_t point;      /* the slot of the statement making it (SIZE_MAX: none) */
 	unsigned name_off; /* direct call spelled in this file: offset of the callee's
 	                    * name (to call its slow copy); else UINT_MAX */
 };
@@ -82,6 +97,9 @@ struct rw_func {
 	const char *inline_reason;
 	struct rw_call *calls;
 	size_t ncalls, calls_cap;
+	struct rw_edge *edges; /* in the order found; may repeat */
+	size_t nedges, edges_cap;
+	unsigned nvirtual;     /* join points */
 };
 
 /* A statement the walk could not hook because it starts inside a macro

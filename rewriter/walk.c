@@ -26,6 +26,19 @@ struct range {
 	unsigned start, end;
 };
 
+/* No node: where break goes outside a loop or switch, and so on. */
+#define NO_NODE (UINT_MAX - 2)
+
+struct label {
+	unsigned off;  /* of the label statement */
+	unsigned node; /* its join point */
+};
+
+struct call_at {
+	unsigned off;  /* where the call starts */
+	size_t index;  /* in the function's calls */
+};
+
 struct walk {
 	const char *text;
 	size_t len;
@@ -35,6 +48,22 @@ struct walk {
 	size_t nmacros, macros_cap;
 	unsigned *callee_locs;  /* offsets of direct callee references */
 	size_t ncallee_locs, callee_locs_cap;
+	/* The current function's calls by offset, and its statement
+	 * expressions (the only statements inside expressions). */
+	struct call_at *calls;
+	size_t ncalls, calls_cap;
+	CXCursor *stmt_exprs;
+	size_t nstmt_exprs, stmt_exprs_cap;
+	/* Control flow (struct rw_edge): CUR holds the nodes the next hook
+	 * follows; BRK and CONT where break and continue go; SW the innermost
+	 * switch's dispatch. */
+	unsigned *cur;
+	size_t ncur, cur_cap;
+	unsigned brk, cont, sw;
+	bool sw_default;
+	unsigned indirect;      /* where computed gotos go */
+	struct label *labels;
+	size_t nlabels, labels_cap;
 };
 
 /* ---- locations ---- */
@@ -370,7 +399,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 
 			*call = (struct rw_call){ .callee = name, .line = line, .column = column,
 			                          .off = start_of(c, NULL, NULL), .name_off = UINT_MAX,
-			                          .type = name ? NULL : called_type(c) };
+			                          .point = SIZE_MAX, .type = name ? NULL : called_type(c) };
 			if (name) {
 				unsigned at = offset_of(clang_getCursorLocation(c), NULL, NULL);
 				size_t n = strlen(name);
@@ -384,6 +413,8 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 			name = NULL;
 		}
 		free(name);
+	} else if (clang_getCursorKind(c) == CXCursor_StmtExpr && cs->record) {
+		*LOOM_PUSH(w->stmt_exprs, w->nstmt_exprs, w->stmt_exprs_cap) = c;
 	} else if (clang_getCursorKind(c) == CXCursor_ReturnStmt || clang_getCursorKind(c) == CXCursor_GotoStmt
 	           || clang_getCursorKind(c) == CXCursor_IndirectGotoStmt
 	           || clang_getCursorKind(c) == CXCursor_BreakStmt
@@ -411,7 +442,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 
 			start_of(c, &line, &column);
 			*call = (struct rw_call){ .callee = NULL, .line = line, .column = column,
-			                          .off = at, .name_off = UINT_MAX,
+			                          .off = at, .name_off = UINT_MAX, .point = SIZE_MAX,
 			                          .type = function_type(clang_getCursorType(c)) };
 		}
 	}
@@ -438,6 +469,283 @@ static const char *blocking_callee(struct walk *w, CXCursor c)
 	return cs.other ? NULL : cs.blocking;
 }
 
+/* ---- control flow ----
+ *
+ * Built as the hooks are added, in the order they run: every new hook
+ * follows the nodes in CUR.  Branches and joins meet at join points (nodes
+ * where no hook runs), which the emitter contracts away.  The edges may
+ * say more than can happen (a loop whose condition is always true, a call
+ * that does not return), never less.  A return the walk does not see (in a
+ * macro's expansion or a statement expression) leaves through the fall-off
+ * exit, whose id the exit guard still holds; in a function that calls
+ * setjmp, any hook may be followed by a second return from it. */
+
+static void edge(struct walk *w, unsigned from, unsigned to)
+{
+	struct rw_func *f = &w->plan->funcs[w->func];
+
+	*LOOM_PUSH(f->edges, f->nedges, f->edges_cap) = (struct rw_edge){ from, to };
+}
+
+/* Control may go from the current nodes to NODE. */
+static void flow_to(struct walk *w, unsigned node)
+{
+	if (node == NO_NODE)
+		return;
+	for (size_t i = 0; i < w->ncur; i++)
+		edge(w, w->cur[i], node);
+}
+
+/* Control is at NODE alone (NO_NODE: nowhere, after a jump). */
+static void flow_at(struct walk *w, unsigned node)
+{
+	w->ncur = 0;
+	if (node != NO_NODE)
+		*LOOM_PUSH(w->cur, w->ncur, w->cur_cap) = node;
+}
+
+/* Control may also be at NODE. */
+static void flow_also(struct walk *w, unsigned node)
+{
+	if (node != NO_NODE)
+		*LOOM_PUSH(w->cur, w->ncur, w->cur_cap) = node;
+}
+
+static unsigned join(struct walk *w)
+{
+	return RW_NODE_VIRTUAL | w->plan->funcs[w->func].nvirtual++;
+}
+
+/* The join point of the label statement at OFF. */
+static unsigned label_node(struct walk *w, unsigned off)
+{
+	struct label *l;
+
+	for (size_t i = 0; i < w->nlabels; i++)
+		if (w->labels[i].off == off)
+			return w->labels[i].node;
+	l = LOOM_PUSH(w->labels, w->nlabels, w->labels_cap);
+	l->off = off;
+	l->node = join(w);
+	return l->node;
+}
+
+/* Where goto statement C jumps: its label's node, or where computed gotos
+ * go when libclang does not tell. */
+static unsigned goto_target(struct walk *w, CXCursor c)
+{
+	CXCursor ref = clang_getNullCursor();
+
+	clang_visitChildren(c, first_child, &ref);
+	if (!clang_Cursor_isNull(ref))
+		ref = clang_getCursorReferenced(ref);
+	if (clang_Cursor_isNull(ref) || clang_getCursorKind(ref) != CXCursor_LabelStmt) {
+		if (w->indirect == NO_NODE)
+			w->indirect = join(w);
+		return w->indirect;
+	}
+	return label_node(w, start_of(ref, NULL, NULL));
+}
+
+/* Jump statement C: control goes to its target and not on. */
+static void flow_jump(struct walk *w, CXCursor c)
+{
+	switch (clang_getCursorKind(c)) {
+	case CXCursor_BreakStmt:
+		flow_to(w, w->brk);
+		break;
+	case CXCursor_ContinueStmt:
+		flow_to(w, w->cont);
+		break;
+	case CXCursor_GotoStmt:
+		flow_to(w, goto_target(w, c));
+		break;
+	case CXCursor_IndirectGotoStmt:
+		if (w->indirect == NO_NODE)
+			w->indirect = join(w);
+		flow_to(w, w->indirect);
+		break;
+	default: /* return: the exit hook before it has run */
+		break;
+	}
+	flow_at(w, NO_NODE);
+}
+
+static bool is_jump(enum CXCursorKind k)
+{
+	return k == CXCursor_BreakStmt || k == CXCursor_ContinueStmt || k == CXCursor_GotoStmt
+	       || k == CXCursor_IndirectGotoStmt || k == CXCursor_ReturnStmt;
+}
+
+static bool has_word(const struct walk *w, unsigned from, unsigned to, const char *word);
+
+/* `asm goto` may jump to any label of the function (the labels it lists;
+ * libclang does not give them), as a computed goto may. */
+static void flow_asm(struct walk *w, CXCursor c)
+{
+	if (!has_word(w, start_of(c, NULL, NULL), end_of(c), "goto"))
+		return;
+	if (w->indirect == NO_NODE)
+		w->indirect = join(w);
+	flow_to(w, w->indirect);
+}
+
+struct jump_scan {
+	struct walk *w;
+	int loops, switches; /* nested inside the code scanned */
+};
+
+/* The jumps and labels in code the walk does not enter (a macro's
+ * expansion, a statement expression): control may leave it at a jump, and
+ * enter it at a label, from where it runs on after the code. */
+static enum CXChildVisitResult scan_jumps(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct jump_scan *js = data, in = *js;
+	struct walk *w = js->w;
+	enum CXCursorKind k = clang_getCursorKind(c);
+
+	(void)parent;
+	switch (k) {
+	case CXCursor_ForStmt:
+	case CXCursor_WhileStmt:
+	case CXCursor_DoStmt:
+	case CXCursor_SwitchStmt:
+		in.loops += k != CXCursor_SwitchStmt;
+		in.switches += k == CXCursor_SwitchStmt;
+		clang_visitChildren(c, scan_jumps, &in);
+		return CXChildVisit_Continue;
+	case CXCursor_BreakStmt:
+		if (!js->loops && !js->switches)
+			flow_to(w, w->brk);
+		break;
+	case CXCursor_ContinueStmt:
+		if (!js->loops)
+			flow_to(w, w->cont);
+		break;
+	case CXCursor_GotoStmt:
+		flow_to(w, goto_target(w, c));
+		break;
+	case CXCursor_IndirectGotoStmt:
+		if (w->indirect == NO_NODE)
+			w->indirect = join(w);
+		flow_to(w, w->indirect);
+		break;
+	case CXCursor_ReturnStmt:
+		flow_to(w, RW_NODE_FALLOFF);
+		break;
+	case CXCursor_GCCAsmStmt:
+		flow_asm(w, c);
+		break;
+	case CXCursor_LabelStmt:
+		flow_also(w, label_node(w, start_of(c, NULL, NULL)));
+		break;
+	case CXCursor_CaseStmt:
+	case CXCursor_DefaultStmt:
+		if (!js->switches) {
+			flow_also(w, w->sw);
+			w->sw_default |= k == CXCursor_DefaultStmt;
+		}
+		break;
+	default:
+		break;
+	}
+	return CXChildVisit_Recurse;
+}
+
+/* Statement C, not entered by the walk: its hidden jumps and labels, and
+ * control stops after it if it is a jump itself. */
+static void flow_hidden(struct walk *w, CXCursor c)
+{
+	struct jump_scan js = { w, 0, 0 };
+
+	if (is_jump(clang_getCursorKind(c))) {
+		flow_jump(w, c);
+		return;
+	}
+	scan_jumps(c, clang_getNullCursor(), &js);
+}
+
+/* The statement expressions of the statement at [FROM, TO] that the walk
+ * does not enter. */
+static void flow_stmt_exprs(struct walk *w, unsigned from, unsigned to)
+{
+	unsigned done = 0;
+
+	for (size_t i = 0; i < w->nstmt_exprs; i++) {
+		unsigned off = start_of(w->stmt_exprs[i], NULL, NULL);
+
+		if (off >= from && off <= to && off >= done) {
+			struct jump_scan js = { w, 0, 0 };
+
+			clang_visitChildren(w->stmt_exprs[i], scan_jumps, &js);
+			done = end_of(w->stmt_exprs[i]);
+		}
+	}
+}
+
+/* The value of loop condition C when it is an integer literal (while (1),
+ * do ... while (0)), else -1. */
+static int literal_truth(CXCursor c)
+{
+	CXEvalResult r;
+	int v = -1;
+
+	if (clang_getCursorKind(c) != CXCursor_IntegerLiteral)
+		return -1;
+	r = clang_Cursor_Evaluate(c);
+	if (r && clang_EvalResult_getKind(r) == CXEval_Int)
+		v = clang_EvalResult_getAsLongLong(r) != 0;
+	if (r)
+		clang_EvalResult_dispose(r);
+	return v;
+}
+
+/* The calls of the statement at [FROM, TO] are made by the statement whose
+ * slot is POINT (statements inside it, walked later, take theirs back). */
+static void own_calls(struct walk *w, unsigned from, unsigned to, size_t point)
+{
+	struct rw_func *f = &w->plan->funcs[w->func];
+	size_t lo = 0, hi = w->ncalls;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (w->calls[mid].off < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < w->ncalls && w->calls[lo].off <= to; lo++)
+		f->calls[w->calls[lo].index].point = point;
+}
+
+/* Saved loop context: a loop's join points and the enclosing targets. */
+struct loop_flow {
+	unsigned head, exit, brk, cont;
+};
+
+/* Enters a loop: control reaches its head; break leaves it, continue goes
+ * to CONT (NO_NODE: the head). */
+static void loop_enter(struct walk *w, struct loop_flow *lf, unsigned cont)
+{
+	lf->brk = w->brk;
+	lf->cont = w->cont;
+	lf->head = join(w);
+	lf->exit = join(w);
+	flow_to(w, lf->head);
+	flow_at(w, lf->head);
+	w->brk = lf->exit;
+	w->cont = cont == NO_NODE ? lf->head : cont;
+}
+
+/* Leaves a loop: control is where it is left. */
+static void loop_leave(struct walk *w, const struct loop_flow *lf)
+{
+	w->brk = lf->brk;
+	w->cont = lf->cont;
+	flow_at(w, lf->exit);
+}
+
 /* ---- statements ---- */
 
 static void walk_stmt(struct walk *w, CXCursor c, int depth);
@@ -449,6 +757,8 @@ static struct rw_point *add_point(struct walk *w, enum rw_point_kind kind, unsig
 
 	*p = (struct rw_point){ .kind = kind, .off = off, .line = line, .column = column,
 	                        .rank = rank, .func = w->func, .decl = decl };
+	flow_to(w, (unsigned)(w->plan->npoints - 1));
+	flow_at(w, (unsigned)(w->plan->npoints - 1));
 	return p;
 }
 
@@ -508,9 +818,19 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 	bool covered, decl;
 
 	if (is_label(kind)) {
-		/* label: stmt, case X: stmt, default: stmt: hook the stmt. */
+		/* label: stmt, case X: stmt, default: stmt: hook the stmt.
+		 * Control also comes from the gotos or the switch. */
 		struct kids k = kids_of(c);
 
+		if (kind == CXCursor_LabelStmt) {
+			unsigned node = label_node(w, off);
+
+			flow_to(w, node);
+			flow_at(w, node);
+		} else {
+			flow_also(w, w->sw);
+			w->sw_default |= kind == CXCursor_DefaultStmt;
+		}
 		if (k.n)
 			hook_stmt(w, k.c[k.n - 1], depth, true);
 		return;
@@ -518,6 +838,7 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 	decl = kind == CXCursor_DeclStmt && !after_label;
 	if (macro_at(w, off, true)) {
 		add_skip(w, line, column);
+		flow_hidden(w, c);
 		return;
 	}
 	/* A statement that is one macro invocation (plus its ';') gets its
@@ -526,6 +847,7 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 	covered = m && end_of(c) <= m->end;
 	add_point(w, kind == CXCursor_ReturnStmt ? RW_RETURN : RW_SLOT, off, line, column,
 	          4 * depth + 2, decl);
+	own_calls(w, off, end_of(c), w->plan->npoints - 1);
 	if (kind == CXCursor_DeclStmt || clang_isExpression(kind)) {
 		const char *blocking = blocking_callee(w, c);
 
@@ -538,8 +860,13 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 	} else if (covered) {
 		add_skip(w, line, column); /* its sub-statements stay without hooks */
 	}
-	if (!covered)
-		walk_stmt(w, c, depth);
+	if (covered) {
+		flow_hidden(w, c);
+		return;
+	}
+	if (kind == CXCursor_DeclStmt || kind == CXCursor_ReturnStmt || clang_isExpression(kind))
+		flow_stmt_exprs(w, off, end_of(c));
+	walk_stmt(w, c, depth);
 }
 
 /* The body of an if/else/loop/switch: a compound is walked as it is; any
@@ -557,6 +884,7 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 	}
 	if (macro_at(w, off, true)) {
 		add_skip(w, line, column);
+		flow_hidden(w, body);
 		return;
 	}
 	{
@@ -597,8 +925,10 @@ static enum CXChildVisitResult scan_body(CXCursor c, CXCursor parent, CXClientDa
 	return bs->label || bs->jump ? CXChildVisit_Break : CXChildVisit_Recurse;
 }
 
-/* Records loop C (body BODY, for-init declaration *INIT or NULL). */
-static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const CXCursor *init)
+/* Records loop C (body BODY, for-init declaration *INIT or NULL, left at
+ * join point EXIT_NODE). */
+static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const CXCursor *init,
+                     unsigned exit_node)
 {
 	struct rw_loop *l = LOOM_PUSH(w->plan->loops, w->plan->nloops, w->plan->loops_cap);
 	struct body_scan bs = { false, false, false };
@@ -611,6 +941,7 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
 	l->start = start_of(c, &l->line, NULL);
 	l->body_start = start_of(body, NULL, NULL);
 	l->break_point = w->plan->npoints; /* hook_body adds it next */
+	l->exit_node = exit_node;
 	l->body_end = stmt_end(w, body);
 	l->end = end = stmt_end(w, c);
 	offset_of(clang_getRangeEnd(clang_getCursorExtent(c)), &l->end_line, NULL);
@@ -646,20 +977,22 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
 
 /* Which of the children K of for statement C is its condition (SIZE_MAX:
  * none, or its header is not plain text), and in *AT the offset after the
- * ';' the condition follows.  libclang lists only the parts present, so
- * the header's text tells which is which. */
-static size_t for_condition(const struct walk *w, CXCursor c, const struct kids *k, unsigned *at)
+ * ';' the condition follows; *ENDLESS is set when the header plainly has no
+ * condition.  libclang lists only the parts present, so the header's text
+ * tells which is which. */
+static size_t for_condition(const struct walk *w, CXCursor c, const struct kids *k, unsigned *at,
+                            bool *endless)
 {
 	unsigned off = after_keyword_paren(w, start_of(c, NULL, NULL), "for");
 	size_t i = 0;
 
-	if (off == UINT_MAX || k->n < 2 || k->n > 4)
+	if (off == UINT_MAX || k->n < 1 || k->n > 4)
 		return SIZE_MAX;
 	off = skip_blank(w, off);
 	if (off < w->len && w->text[off] != ';') {
 		/* The init: a declaration ends after its ';', an expression
 		 * before it. */
-		if (start_of(k->c[0], NULL, NULL) != off)
+		if (k->n < 2 || start_of(k->c[0], NULL, NULL) != off)
 			return SIZE_MAX;
 		if (clang_getCursorKind(k->c[0]) == CXCursor_DeclStmt) {
 			off = stmt_end(w, k->c[0]);
@@ -671,10 +1004,16 @@ static size_t for_condition(const struct walk *w, CXCursor c, const struct kids 
 		}
 		i = 1;
 	}
-	if (off >= w->len || w->text[off] != ';' || i >= k->n - 1)
+	if (off >= w->len || w->text[off] != ';')
 		return SIZE_MAX;
 	*at = off + 1;
 	off = skip_blank(w, off + 1);
+	if (off < w->len && w->text[off] == ';') {
+		*endless = true;
+		return SIZE_MAX;
+	}
+	if (i >= k->n - 1)
+		return SIZE_MAX;
 	return start_of(k->c[i], NULL, NULL) == off ? i : SIZE_MAX;
 }
 
@@ -692,12 +1031,15 @@ static enum CXChildVisitResult hook_list_child(CXCursor c, CXCursor parent, CXCl
 	return CXChildVisit_Continue;
 }
 
-/* One rule per statement kind that has statements inside it. */
+/* One rule per statement kind that has statements inside it, or that
+ * jumps. */
 static void walk_stmt(struct walk *w, CXCursor c, int depth)
 {
+	enum CXCursorKind kind = clang_getCursorKind(c);
+	struct loop_flow lf;
 	struct kids k;
 
-	switch (clang_getCursorKind(c)) {
+	switch (kind) {
 	case CXCursor_CompoundStmt: {
 		/* { stmt... }: every child is a statement in a list. */
 		struct list_visit lv = { w, depth + 1 };
@@ -709,57 +1051,111 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 		/* if (cond) then [else else]: children cond, then, else. */
 		k = kids_of(c);
 		if (k.n >= 2) {
+			unsigned split = join(w), after = join(w);
+
 			hook_cond(w, k.c[0], after_keyword_paren(w, start_of(c, NULL, NULL), "if"), ')', depth);
+			flow_to(w, split);
+			flow_at(w, split);
 			hook_body(w, k.c[1], depth + 1, false);
+			flow_to(w, after);
+			flow_at(w, split);
+			if (k.n >= 3)
+				hook_body(w, k.c[2], depth + 1, false);
+			flow_to(w, after);
+			flow_at(w, after);
 		}
-		if (k.n >= 3)
-			hook_body(w, k.c[2], depth + 1, false);
 		break;
 	case CXCursor_WhileStmt:
 		/* while (cond) body: children cond, body. */
 		k = kids_of(c);
-		if (k.n >= 2)
-			hook_cond(w, k.c[0], after_keyword_paren(w, start_of(c, NULL, NULL), "while"), ')', depth);
 		if (k.n) {
-			add_loop(w, c, k.c[k.n - 1], depth, NULL);
+			loop_enter(w, &lf, NO_NODE);
+			if (k.n >= 2)
+				hook_cond(w, k.c[0], after_keyword_paren(w, start_of(c, NULL, NULL), "while"), ')', depth);
+			if (k.n < 2 || literal_truth(k.c[0]) != 1)
+				flow_to(w, lf.exit);
+			add_loop(w, c, k.c[k.n - 1], depth, NULL, lf.exit);
 			hook_body(w, k.c[k.n - 1], depth + 1, true);
+			flow_to(w, lf.head);
+			loop_leave(w, &lf);
 		}
 		break;
 	case CXCursor_ForStmt:
 		/* for (init; cond; inc) body: body is last, the others only when
-		 * present. */
+		 * present.  The init runs before the head; the increment (no
+		 * hook) between the body and the head. */
 		k = kids_of(c);
 		if (k.n) {
 			unsigned cond_at;
-			size_t cond = for_condition(w, c, &k, &cond_at);
+			bool endless = false;
+			size_t cond = for_condition(w, c, &k, &cond_at, &endless);
 
+			loop_enter(w, &lf, NO_NODE);
 			if (cond != SIZE_MAX)
 				hook_cond(w, k.c[cond], cond_at, ';', depth);
+			if (!endless && (cond == SIZE_MAX || literal_truth(k.c[cond]) != 1))
+				flow_to(w, lf.exit);
 			add_loop(w, c, k.c[k.n - 1], depth,
-			         clang_getCursorKind(k.c[0]) == CXCursor_DeclStmt ? &k.c[0] : NULL);
+			         clang_getCursorKind(k.c[0]) == CXCursor_DeclStmt ? &k.c[0] : NULL, lf.exit);
 			hook_body(w, k.c[k.n - 1], depth + 1, true);
+			flow_to(w, lf.head);
+			loop_leave(w, &lf);
 		}
 		break;
 	case CXCursor_DoStmt:
-		/* do body while (cond);: children body, cond. */
+		/* do body while (cond);: children body, cond.  Continue goes to
+		 * the condition. */
 		k = kids_of(c);
 		if (k.n) {
-			add_loop(w, c, k.c[0], depth, NULL);
+			unsigned test = join(w);
+			int truth = k.n >= 2 ? literal_truth(k.c[1]) : -1;
+
+			loop_enter(w, &lf, test);
+			add_loop(w, c, k.c[0], depth, NULL, lf.exit);
 			hook_body(w, k.c[0], depth + 1, true);
+			flow_to(w, test);
+			flow_at(w, test);
+			if (k.n >= 2)
+				hook_cond(w, k.c[1], after_keyword_paren(w, skip_blank(w, stmt_end(w, k.c[0])), "while"),
+				          ')', depth);
+			if (truth != 0)
+				flow_to(w, lf.head);
+			if (truth != 1)
+				flow_to(w, lf.exit);
+			loop_leave(w, &lf);
 		}
-		if (k.n >= 2)
-			hook_cond(w, k.c[1], after_keyword_paren(w, skip_blank(w, stmt_end(w, k.c[0])), "while"),
-			          ')', depth);
 		break;
 	case CXCursor_SwitchStmt:
-		/* switch (cond) body: case labels live in the body's list. */
+		/* switch (cond) body: case labels live in the body's list; control
+		 * enters the body only through them. */
 		k = kids_of(c);
-		if (k.n)
+		if (k.n) {
+			unsigned sw = w->sw, brk = w->brk, dispatch = join(w), after = join(w);
+			bool deflt = w->sw_default;
+
+			flow_to(w, dispatch);
+			flow_at(w, NO_NODE);
+			w->sw = dispatch;
+			w->brk = after;
+			w->sw_default = false;
 			hook_body(w, k.c[k.n - 1], depth + 1, false);
+			flow_to(w, after);
+			if (!w->sw_default)
+				edge(w, dispatch, after);
+			w->sw = sw;
+			w->brk = brk;
+			w->sw_default = deflt;
+			flow_at(w, after);
+		}
+		break;
+	case CXCursor_GCCAsmStmt:
+		flow_asm(w, c);
 		break;
 	default:
-		/* Expressions, declarations, jumps: no statements inside that a
-		 * filter can name (statement expressions are left alone). */
+		/* Expressions, declarations: no statements inside that a filter
+		 * can name (statement expressions are left alone). */
+		if (is_jump(kind))
+			flow_jump(w, c);
 		break;
 	}
 }
@@ -873,6 +1269,56 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 				f->inline_reason = "a preprocessor directive inside its declaration";
 }
 
+/* Functions that return a second time when longjmp (or setcontext) goes
+ * back to them. */
+static bool returns_twice(const char *name)
+{
+	static const char *const names[] = {
+		"setjmp", "_setjmp", "__builtin_setjmp", "sigsetjmp", "__sigsetjmp", "getcontext",
+	};
+
+	for (size_t i = 0; name && i < sizeof names / sizeof *names; i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}
+
+/* After any hook of F, a longjmp may make a setjmp of F return again: the
+ * statement that called it then runs on from where its slot led. */
+static void flow_setjmp(struct walk *w, struct rw_func *f)
+{
+	unsigned again = NO_NODE;
+	size_t first = w->plan->npoints, n = f->nedges;
+
+	for (size_t i = w->plan->npoints; i > 0 && w->plan->points[i - 1].func == w->func; i--)
+		first = i - 1;
+	for (size_t c = 0; c < f->ncalls; c++) {
+		size_t point = f->calls[c].point;
+
+		if (!returns_twice(f->calls[c].callee) || point == SIZE_MAX)
+			continue;
+		if (again == NO_NODE)
+			again = join(w);
+		for (size_t e = 0; e < n; e++)
+			if (f->edges[e].from == point)
+				edge(w, again, f->edges[e].to);
+	}
+	if (again == NO_NODE)
+		return;
+	edge(w, RW_NODE_ENTRY, again);
+	for (size_t p = first; p < w->plan->npoints; p++)
+		edge(w, (unsigned)p, again);
+}
+
+static int cmp_call_at(const void *a, const void *b)
+{
+	const struct call_at *x = a, *y = b;
+
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
 static void walk_function(struct walk *w, CXCursor fn)
 {
 	CXCursor body = clang_getNullCursor();
@@ -907,8 +1353,26 @@ static void walk_function(struct walk *w, CXCursor fn)
 	start_of(body, &f->body_line, NULL);
 	outline_facts(w, fn, body, f);
 	w->func = (unsigned)(w->plan->nfuncs - 1);
+	w->nstmt_exprs = 0;
 	clang_visitChildren(body, scan_calls, &cs);
+	w->ncalls = 0;
+	for (size_t i = 0; i < f->ncalls; i++)
+		*LOOM_PUSH(w->calls, w->ncalls, w->calls_cap) = (struct call_at){ f->calls[i].off, i };
+	qsort(w->calls, w->ncalls, sizeof *w->calls, cmp_call_at);
+	w->brk = w->cont = w->sw = w->indirect = NO_NODE;
+	w->sw_default = false;
+	w->nlabels = 0;
+	flow_at(w, RW_NODE_ENTRY);
 	walk_stmt(w, body, 0);
+	flow_to(w, RW_NODE_FALLOFF);
+	/* A computed goto may go to any label (whose address is taken). */
+	for (size_t i = 0; w->indirect != NO_NODE && i < w->nlabels; i++)
+		edge(w, w->indirect, w->labels[i].node);
+	f = &w->plan->funcs[w->func];
+	flow_setjmp(w, f);
+	for (size_t i = 0; i < f->ncalls; i++)
+		if (f->calls[i].point != SIZE_MAX)
+			w->plan->points[f->calls[i].point].call = true;
 }
 
 /* Function references that are not the callee of a call take the
@@ -1000,6 +1464,10 @@ void rw_walk(CXTranslationUnit tu, const char *text, size_t len, struct rw_plan 
 	}
 	free(w.macros);
 	free(w.callee_locs);
+	free(w.calls);
+	free(w.stmt_exprs);
+	free(w.cur);
+	free(w.labels);
 }
 
 void rw_plan_free(struct rw_plan *plan)
@@ -1013,6 +1481,7 @@ void rw_plan_free(struct rw_plan *plan)
 			free(plan->funcs[i].params[j]);
 		free(plan->funcs[i].params);
 		free(plan->funcs[i].calls);
+		free(plan->funcs[i].edges);
 		free(plan->funcs[i].name);
 	}
 	for (size_t i = 0; i < plan->npoints; i++)

@@ -29,9 +29,10 @@ RUN_TIMEOUT = 30  # seconds, for every command
 run = functools.partial(loomtest.run, timeout=RUN_TIMEOUT)
 check = Checks()
 
-KINDS = ("entry", "stmt", "exit", "break", "blocking")
+KINDS = ("entry", "stmt", "call", "exit", "break", "backedge", "blocking")
 COPIES = ("slow", "both", "inline", "twin")
-LETTER = {"entry": "e", "stmt": "s", "exit": "x", "break": "b", "blocking": "k"}
+LETTER = {"entry": "e", "stmt": "s", "call": "c", "exit": "x", "break": "b", "backedge": "l",
+          "blocking": "k"}
 
 
 def rewrite(rw, src, out, *opts, status=0):
@@ -217,11 +218,11 @@ def check_diff(loom, out, out2, m, m2, spec, work):
 
     # The statement that called js_RunScript in worker went with the call.
     call = [c for c in old["worker"]["calls"] if c["callee"] == "js_RunScript"]
-    gone = [s for s in m["slots"] if s["function"] == "worker" and s["kind"] == "stmt"
+    gone = [s for s in m["slots"] if s["function"] == "worker" and s["kind"] in ("stmt", "call")
             and call and s["line"] == call[0]["line"]]
     if check(len(gone) == 1, "fixture: one statement hook on worker's call to js_RunScript"):
         s = gone[0]
-        want = f"- stmt #{s['id']} js.c:{s['line']}:{s['column']} in worker"
+        want = f"- {s['kind']} #{s['id']} js.c:{s['line']}:{s['column']} in worker"
         check(want in lines, "diff reports the hook removed with the call, at its old place",
               f"want {want!r}\n{so}")
     slot_lines = [line for line in lines if re.match(r"^[-+~] (\d+ slots|[a-z ]+ #\d+) ", line)]

@@ -322,7 +322,7 @@ def main():
         good_ops = [(dc["entry"], OP_ENTER, 0, 0)] + [(x, OP_LEAVE, 0, 0) for x in dc["exits"]]
         good_danger = danger_for(manifest, "js_DestroyContext")
         good_fields_fns = op_functions(manifest, good_ops)
-        stmts = [s["id"] for s in manifest["slots"] if s["function"] == "js_DestroyContext" and s["kind"] == "stmt"]
+        stmts = [s["id"] for s in manifest["slots"] if s["function"] == "js_DestroyContext" and s["kind"] in ("stmt", "call")]
 
         def image(**kw):
             ops = kw.pop("ops", good_ops)
