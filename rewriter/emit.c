@@ -586,9 +586,10 @@ static void record_edges(const struct rw_plan *plan, size_t fi, size_t p0, size_
 }
 
 /* Records function RF in M and emits its hooks: into FAST for an inline
- * function, else into a slow copy appended to TAIL. */
+ * function, else into a slow copy appended to TAIL (or, in a header, placed
+ * right after the function). */
 static void emit_function(const struct rw_plan *plan, size_t fi, const char *text,
-                          const char *basename, bool hybrid, struct loom_manifest *m,
+                          const struct rw_emit_opts *opts, struct loom_manifest *m,
                           unsigned file, struct edits *fast, struct text *tail, size_t *pi,
                           unsigned *point_ids)
 {
@@ -597,7 +598,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	unsigned fn = (unsigned)(m->nfunctions - 1), falloff;
 	size_t p0;
 	struct edits slow = { 0 };
-	bool outline = hybrid && !rf->inline_reason;
+	bool outline = opts->hybrid && !rf->inline_reason;
 	struct edits *ed = outline ? &slow : fast;
 	enum loom_copy copy = outline ? LOOM_COPY_SLOW : LOOM_COPY_INLINE;
 
@@ -646,7 +647,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	 * switch and call its slow copy): a check in a function the compiler
 	 * inlines would be repeated at every inlined call. */
 	add(fast, rf->decl_start, false, INT_MIN, forward_declaration(rf, text));
-	f->entry_switch = !rf->is_static || address_taken_here(plan, rf->name)
+	f->entry_switch = opts->header || !rf->is_static || address_taken_here(plan, rf->name)
 	                  || called_unrenamed(plan, rf->name);
 	if (f->entry_switch) {
 		char *call = call_text(rf);
@@ -673,7 +674,8 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			/* `g()()` reports g for both calls: rename once. */
 			for (size_t d = 0; d < c && !seen; d++)
 				seen = rf->calls[d].name_off == call->name_off;
-			if (!seen && call->callee && call->name_off != UINT_MAX && has_slow_copy(plan, call->callee))
+			if (!seen && !opts->header && call->callee && call->name_off != UINT_MAX
+			    && has_slow_copy(plan, call->callee))
 				add(&slow, call->name_off + (unsigned)strlen(call->callee), false, INT_MIN,
 				    loom_xstrdup("__slow"));
 		}
@@ -683,33 +685,46 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		qsort(slow.e, slow.n, sizeof *slow.e, cmp_edit);
 		emit_twins(plan, fi, text, m, file, fn, fast, &slow);
 		record_edges(plan, fi, p0, *pi, point_ids, falloff, &m->functions[fn]);
-		{
+		if (opts->header) {
+			/* Right after the function, inside whatever guards the
+			 * header; its own line numbers, then the original's again.
+			 * (A linemarker would rename the file for __FILE__.) */
+			struct text t = { 0 };
+			char *s = loom_xasprintf("\nLOOM_QUIET_PUSH\n#line %u\n", rf->line);
+
+			append(&t, s, strlen(s));
+			free(s);
+			apply(&t, text, rf->decl_start, rf->body_end, &slow);
+			s = loom_xasprintf("\nLOOM_QUIET_POP\n#line %u\n", rf->end_line);
+			append(&t, s, strlen(s));
+			free(s);
+			add(fast, rf->body_end, true, INT_MIN, t.s);
+		} else {
 			/* A GNU linemarker: the original line numbers, and the
 			 * system-header flag (3), so that warnings the fast path
 			 * already gave are not given twice. */
-			char *marker = loom_xasprintf("# %u \"%s\" 3\n", rf->line, basename);
+			char *marker = loom_xasprintf("# %u \"%s\" 3\n", rf->line, opts->basename);
 
 			append(tail, marker, strlen(marker));
 			free(marker);
+			apply(tail, text, rf->decl_start, rf->body_end, &slow);
+			append(tail, "\n", 1);
 		}
-		apply(tail, text, rf->decl_start, rf->body_end, &slow);
-		append(tail, "\n", 1);
 	}
 }
 
-char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const char *include,
-              bool runtime_home, const char *basename, bool hybrid, struct loom_manifest *m, unsigned file,
-              size_t *outlen)
+char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const struct rw_emit_opts *opts,
+              struct loom_manifest *m, unsigned file, size_t *outlen)
 {
 	struct edits fast = { 0 };
 	struct text out = { 0 }, tail = { 0 };
 	unsigned base_fn = (unsigned)m->nfunctions;
 	char *prologue = loom_xasprintf("%s#include \"%s\"\n#line 1\n",
-	                                runtime_home ? "" : "#define LOOM_RT_CLIENT 1\n", include);
+	                                opts->runtime_home ? "" : "#define LOOM_RT_CLIENT 1\n", opts->include);
 	unsigned *point_ids = loom_xcalloc(plan->npoints + 1, sizeof *point_ids);
 
 	for (size_t fi = 0, pi = 0; fi < plan->nfuncs; fi++)
-		emit_function(plan, fi, text, basename, hybrid, m, file, &fast, &tail, &pi, point_ids);
+		emit_function(plan, fi, text, opts, m, file, &fast, &tail, &pi, point_ids);
 	for (size_t i = 0; i < plan->nskips; i++) {
 		struct loom_skip *s = LOOM_PUSH(m->skips, m->nskips, m->skips_cap);
 

@@ -46,6 +46,9 @@ struct job {
 	unsigned homes;          /* files that define main, where the runtime is compiled */
 	char **taken;            /* functions whose address some file takes */
 	size_t ntaken, taken_cap;
+	char *src_real;          /* SRC with symbolic links resolved */
+	char **headers;          /* headers of the tree written instrumented, sorted */
+	size_t nheaders, headers_cap;
 };
 
 __attribute__((format(printf, 1, 2)))
@@ -67,6 +70,8 @@ static bool has_suffix(const char *s, const char *suffix)
 
 	return n >= k && !strcmp(s + n - k, suffix);
 }
+
+static bool inside(const char *a, const char *b);
 
 static int cmp_path(const void *a, const void *b)
 {
@@ -179,6 +184,17 @@ static unsigned count_lines(const char *text, size_t len)
 	return n + (len && text[len - 1] != '\n');
 }
 
+/* A header of the tree (any file but a C file) that a unit includes: its
+ * functions (static inline ones, usually) are walked in that unit.  The
+ * first unit in path order that walked it instruments it, once for all. */
+struct header {
+	char *rel;
+	char *text;
+	size_t len;
+	CXFile file;
+	struct rw_plan plan;
+};
+
 /* A C file of the tree.  Files are parsed and walked by worker threads,
  * then emitted one by one in path order, so that ids and output do not
  * depend on scheduling. */
@@ -192,6 +208,8 @@ struct unit {
 	size_t nargs, args_cap;
 	unsigned file;        /* its index in the manifest's files */
 	struct rw_plan plan;
+	struct header *headers; /* the tree's headers it includes */
+	size_t nheaders, headers_cap;
 	bool walked;          /* parsed without errors: PLAN holds its hooks */
 	char *messages;       /* its diagnostics, printed when it is emitted */
 	size_t messages_len;
@@ -279,8 +297,52 @@ static void unit_flags(struct job *job, struct unit *u)
 		clang_CompileCommands_dispose(cmds);
 }
 
-/* Parses and walks U (in a worker thread: touches nothing but U). */
-static void parse_unit(CXIndex index, struct unit *u)
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct includes {
+	const struct job *job;
+	struct unit *u;
+};
+
+/* Records a file the unit includes if it is a header of the tree. */
+static void collect_header(CXFile file, CXSourceLocation *stack, unsigned depth, CXClientData data)
+{
+	struct includes *in = data;
+	CXString name = clang_getFileName(file);
+	char real[PATH_MAX];
+	const char *rel;
+	struct header *h;
+
+	(void)stack;
+	if (!depth || !realpath(clang_getCString(name), real)) {
+		clang_disposeString(name);
+		return;
+	}
+	clang_disposeString(name);
+	rel = real + strlen(in->job->src_real) + 1;
+	if (!inside(real, in->job->src_real) || has_suffix(rel, ".c")
+	    || !bsearch(&rel, in->job->paths, in->job->npaths, sizeof *in->job->paths, cmp_str))
+		return;
+	for (size_t i = 0; i < in->u->nheaders; i++)
+		if (!strcmp(in->u->headers[i].rel, rel))
+			return;
+	h = LOOM_PUSH(in->u->headers, in->u->nheaders, in->u->headers_cap);
+	memset(h, 0, sizeof *h);
+	h->file = file;
+	h->text = loom_read_file(real, &h->len);
+	if (!h->text) {
+		in->u->nheaders--;
+		return;
+	}
+	h->rel = loom_xstrdup(rel);
+}
+
+/* Parses and walks U, with the tree's headers it includes (in a worker
+ * thread: touches nothing but U). */
+static void parse_unit(CXIndex index, const struct job *job, struct unit *u)
 {
 	CXTranslationUnit tu = NULL;
 	FILE *msg = open_memstream(&u->messages, &u->messages_len);
@@ -296,7 +358,17 @@ static void parse_unit(CXIndex index, struct unit *u)
 	} else if (report_diagnostics(tu, msg)) {
 		fprintf(msg, "%s: note: copied unchanged (not instrumented) because it does not compile\n", u->full);
 	} else {
-		rw_walk(tu, u->text, u->len, &u->plan);
+		struct includes in = { job, u };
+		struct rw_source *src;
+
+		clang_getInclusions(tu, collect_header, &in);
+		src = loom_xcalloc(u->nheaders + 1, sizeof *src);
+		src[0] = (struct rw_source){ clang_getFile(tu, u->full), u->text, u->len, &u->plan };
+		for (size_t i = 0; i < u->nheaders; i++)
+			src[i + 1] = (struct rw_source){ u->headers[i].file, u->headers[i].text, u->headers[i].len,
+			                                 &u->headers[i].plan };
+		rw_walk(tu, src, u->nheaders + 1);
+		free(src);
 		u->walked = true;
 	}
 	if (tu)
@@ -325,7 +397,7 @@ static void *parse_worker(void *arg)
 		pthread_mutex_unlock(&pool->lock);
 		if (!u)
 			break;
-		parse_unit(index, u);
+		parse_unit(index, pool->job, u);
 		pthread_mutex_lock(&pool->lock);
 		pool->done++;
 		if (!pool->job->quiet && isatty(2))
@@ -358,6 +430,65 @@ static void parse_all(struct job *job, struct unit *units, size_t n)
 		fputs("\r\033[K", stderr);
 }
 
+/* Adds the file REL (content TEXT, LEN bytes) to the manifest; returns its
+ * index. */
+static unsigned add_file(struct job *job, const char *rel, const char *text, size_t len)
+{
+	struct loom_file *f = LOOM_PUSH(job->m->files, job->m->nfiles, job->m->files_cap);
+	char hash[17];
+
+	memset(f, 0, sizeof *f);
+	f->path = loom_xstrdup(rel);
+	snprintf(hash, sizeof hash, "%016llx", (unsigned long long)loom_fnv64(LOOM_FNV_SEED, text, len));
+	memcpy(f->hash, hash, sizeof hash);
+	f->lines = count_lines(text, len);
+	return (unsigned)(f - job->m->files);
+}
+
+static bool header_written(const struct job *job, const char *rel)
+{
+	return job->nheaders
+	       && bsearch(&rel, job->headers, job->nheaders, sizeof *job->headers, cmp_str);
+}
+
+/* Writes header H instrumented, unless it has no function or an earlier
+ * unit wrote it (see struct rw_emit_opts for what differs in a header). */
+static int emit_header(struct job *job, const struct header *h)
+{
+	const char *slash = strrchr(h->rel, '/');
+	char *inc, *out;
+	size_t outlen, i;
+	unsigned file;
+	struct stat st;
+	char *full;
+	int ret;
+
+	if (!h->plan.nfuncs || header_written(job, h->rel))
+		return 0;
+	full = loom_xasprintf("%s/%s", job->src, h->rel);
+	if (lstat(full, &st) < 0)
+		st.st_mode = 0644;
+	free(full);
+	file = add_file(job, h->rel, h->text, h->len);
+	job->m->files[file].instrumented = true;
+	inc = include_path(h->rel);
+	out = rw_emit(&h->plan, h->text, h->len,
+	              &(struct rw_emit_opts){ .include = inc, .runtime_home = true,
+	                                      .basename = slash ? slash + 1 : h->rel, .hybrid = job->hybrid,
+	                                      .header = true },
+	              job->m, file, &outlen);
+	ret = write_out(job, h->rel, out, outlen, st.st_mode);
+	free(out);
+	free(inc);
+	/* Kept sorted: later paths of the tree are checked against it. */
+	for (i = job->nheaders; i > 0 && strcmp(job->headers[i - 1], h->rel) > 0; i--)
+		;
+	LOOM_PUSH(job->headers, job->nheaders, job->headers_cap);
+	memmove(job->headers + i + 1, job->headers + i, (job->nheaders - 1 - i) * sizeof *job->headers);
+	job->headers[i] = loom_xstrdup(h->rel);
+	return ret;
+}
+
 /* Writes U's rewritten text (or, if it did not parse, its original text)
  * and records its functions and hooks in the manifest. */
 static int emit_unit(struct job *job, struct unit *u)
@@ -377,12 +508,16 @@ static int emit_unit(struct job *job, struct unit *u)
 		job->homes += home;
 		for (size_t i = 0; i < u->plan.naddress_taken; i++)
 			*LOOM_PUSH(job->taken, job->ntaken, job->taken_cap) = loom_xstrdup(u->plan.address_taken[i]);
-		out = rw_emit(&u->plan, u->text, u->len, inc, home, slash ? slash + 1 : u->rel, job->hybrid,
+		out = rw_emit(&u->plan, u->text, u->len,
+		              &(struct rw_emit_opts){ .include = inc, .runtime_home = home,
+		                                      .basename = slash ? slash + 1 : u->rel, .hybrid = job->hybrid },
 		              job->m, u->file, &outlen);
 		ret = write_out(job, u->rel, out, outlen, u->mode);
 		free(out);
 		free(inc);
 		file->instrumented = true;
+		for (size_t i = 0; i < u->nheaders && !ret; i++)
+			ret = emit_header(job, &u->headers[i]);
 	} else {
 		job->failed++;
 		file->instrumented = false;
@@ -401,6 +536,12 @@ static void unit_free(struct unit *u)
 	free(u->messages);
 	if (u->walked)
 		rw_plan_free(&u->plan);
+	for (size_t i = 0; i < u->nheaders; i++) {
+		rw_plan_free(&u->headers[i].plan);
+		free(u->headers[i].rel);
+		free(u->headers[i].text);
+	}
+	free(u->headers);
 	free(u->rel);
 }
 
@@ -451,9 +592,6 @@ static int copy_entry(struct job *job, const char *rel)
  * path order).  Returns -1 if it cannot be read. */
 static int load_unit(struct job *job, const char *rel, const struct stat *st, struct unit *u)
 {
-	struct loom_file *f;
-	char hash[17];
-
 	memset(u, 0, sizeof *u);
 	u->rel = loom_xstrdup(rel);
 	u->full = loom_xasprintf("%s/%s", job->src, rel);
@@ -464,13 +602,7 @@ static int load_unit(struct job *job, const char *rel, const struct stat *st, st
 		unit_free(u);
 		return -1;
 	}
-	f = LOOM_PUSH(job->m->files, job->m->nfiles, job->m->files_cap);
-	memset(f, 0, sizeof *f);
-	f->path = loom_xstrdup(rel);
-	snprintf(hash, sizeof hash, "%016llx", (unsigned long long)loom_fnv64(LOOM_FNV_SEED, u->text, u->len));
-	memcpy(f->hash, hash, sizeof hash);
-	f->lines = count_lines(u->text, u->len);
-	u->file = (unsigned)(f - job->m->files);
+	u->file = add_file(job, rel, u->text, u->len);
 	unit_flags(job, u);
 	return 0;
 }
@@ -721,6 +853,9 @@ int main(int argc, char **argv)
 		return die("%s: %s", out, strerror(errno));
 	}
 	job.src = src;
+	job.src_real = realpath(src, NULL);
+	if (!job.src_real)
+		return die("%s: %s", src, strerror(errno));
 	job.out = out;
 	if (open_compile_commands(&job, build_dir) < 0)
 		return 2;
@@ -750,7 +885,8 @@ int main(int argc, char **argv)
 				if (emit_unit(&job, &units[k]) < 0)
 					ret = 2;
 				unit_free(&units[k++]);
-			} else if (what[i] == 0 && copy_entry(&job, job.paths[i]) < 0) {
+			} else if (what[i] == 0 && !header_written(&job, job.paths[i])
+			           && copy_entry(&job, job.paths[i]) < 0) {
 				ret = 2;
 			}
 			free(job.paths[i]);
@@ -778,17 +914,22 @@ int main(int argc, char **argv)
 		free(path);
 	}
 	if (!job.quiet || job.failed)
-		fprintf(stderr, PROG ": %zu C files (%u not instrumented), %zu functions, %zu hooks, "
-		        "%zu statements skipped inside macros -> %s\n", job.m->nfiles, job.failed,
-		        job.m->nfunctions, job.m->nslots, job.m->nskips, out);
+		fprintf(stderr, PROG ": %zu C files (%u not instrumented), %zu headers with functions, "
+		        "%zu functions, %zu hooks, %zu statements skipped inside macros -> %s\n",
+		        job.m->nfiles - job.nheaders, job.failed, job.nheaders, job.m->nfunctions,
+		        job.m->nslots, job.m->nskips, out);
 	if (job.db_dir && (!job.quiet || job.failed))
 		fprintf(stderr, PROG ": flags of %u of %zu C files from %s/compile_commands.json\n",
-		        job.from_db, job.m->nfiles, job.db_dir);
+		        job.from_db, job.m->nfiles - job.nheaders, job.db_dir);
 	if (!ret && job.failed)
 		ret = 1;
 	loom_manifest_free(job.m);
 	free(job.db_dir);
 	free(job.paths);
+	for (size_t i = 0; i < job.nheaders; i++)
+		free(job.headers[i]);
+	free(job.headers);
+	free(job.src_real);
 	free(src);
 	free(out);
 	return ret;

@@ -1375,28 +1375,54 @@ static void walk_function(struct walk *w, CXCursor fn)
 			w->plan->points[f->calls[i].point].call = true;
 }
 
+/* The walks of one translation unit, one per source file of the tree it
+ * uses: the C file, then the tree's headers it includes. */
+struct walks {
+	struct walk *w;
+	const struct rw_source *src;
+	size_t n;
+};
+
+/* The walk of the file LOC expands in (NULL: not a file of the tree), and
+ * LOC's offset there. */
+static struct walk *walk_at(struct walks *ws, CXSourceLocation loc, unsigned *off)
+{
+	CXFile file;
+
+	clang_getExpansionLocation(loc, &file, NULL, NULL, off);
+	for (size_t i = 0; file && i < ws->n; i++)
+		if (clang_File_isEqual(file, ws->src[i].file))
+			return &ws->w[i];
+	return NULL;
+}
+
 /* Function references that are not the callee of a call take the
  * function's address (a function pointer may call it). */
 static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, CXClientData data)
 {
-	struct walk *w = data;
+	struct walks *ws = data;
+	struct walk *w;
 	CXCursor ref;
+	unsigned off;
 
 	(void)parent;
 	if (clang_getCursorKind(c) != CXCursor_DeclRefExpr)
 		return CXChildVisit_Recurse;
 	ref = clang_getCursorReferenced(c);
-	if (clang_getCursorKind(ref) == CXCursor_FunctionDecl) {
-		unsigned off = offset_of(clang_getCursorLocation(c), NULL, NULL);
+	if (clang_getCursorKind(ref) == CXCursor_FunctionDecl
+	    && (w = walk_at(ws, clang_getCursorLocation(c), &off))) {
 		bool callee = false;
 		CXString s;
 
 		for (size_t i = 0; i < w->ncallee_locs && !callee; i++)
 			callee = w->callee_locs[i] == off;
 		if (!callee) {
+			/* The program's property: recorded with the C file. */
+			struct rw_plan *plan = ws->w[0].plan;
+
 			s = clang_getCursorSpelling(ref);
-			*LOOM_PUSH(w->plan->address_taken, w->plan->naddress_taken,
-			           w->plan->address_taken_cap) = loom_xstrdup(clang_getCString(s));
+			*LOOM_PUSH(plan->address_taken, plan->naddress_taken,
+			           plan->address_taken_cap) = loom_xstrdup(clang_getCString(s));
 			clang_disposeString(s);
 		}
 	}
@@ -1405,11 +1431,13 @@ static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, C
 
 static enum CXChildVisitResult collect_macros(CXCursor c, CXCursor parent, CXClientData data)
 {
-	struct walk *w = data;
+	struct walks *ws = data;
+	struct walk *w;
+	unsigned off;
 
 	(void)parent;
 	if (clang_getCursorKind(c) == CXCursor_MacroExpansion
-	    && clang_Location_isFromMainFile(clang_getCursorLocation(c))) {
+	    && (w = walk_at(ws, clang_getCursorLocation(c), &off))) {
 		struct range *r = LOOM_PUSH(w->macros, w->nmacros, w->macros_cap);
 
 		r->start = start_of(c, NULL, NULL);
@@ -1420,10 +1448,14 @@ static enum CXChildVisitResult collect_macros(CXCursor c, CXCursor parent, CXCli
 
 static enum CXChildVisitResult walk_functions(CXCursor c, CXCursor parent, CXClientData data)
 {
+	struct walks *ws = data;
+	struct walk *w;
+	unsigned off;
+
 	(void)parent;
 	if (clang_getCursorKind(c) == CXCursor_FunctionDecl && clang_isCursorDefinition(c)
-	    && clang_Location_isFromMainFile(clang_getCursorLocation(c)))
-		walk_function(data, c);
+	    && (w = walk_at(ws, clang_getCursorLocation(c), &off)))
+		walk_function(w, c);
 	return CXChildVisit_Continue;
 }
 
@@ -1439,17 +1471,21 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void rw_walk(CXTranslationUnit tu, const char *text, size_t len, struct rw_plan *plan)
+void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 {
-	struct walk w = { .text = text, .len = len, .plan = plan };
+	struct walks ws = { loom_xcalloc(n, sizeof *ws.w), src, n };
 	CXCursor root = clang_getTranslationUnitCursor(tu);
+	struct rw_plan *plan = src[0].plan;
 
+	for (size_t i = 0; i < n; i++)
+		ws.w[i] = (struct walk){ .text = src[i].text, .len = src[i].len, .plan = src[i].plan };
 	/* All expansion ranges first: a function may use a macro whose
 	 * expansion the preprocessing record lists after it. */
-	clang_visitChildren(root, collect_macros, &w);
-	qsort(w.macros, w.nmacros, sizeof *w.macros, cmp_range);
-	clang_visitChildren(root, walk_functions, &w);
-	clang_visitChildren(root, find_address_taken, &w);
+	clang_visitChildren(root, collect_macros, &ws);
+	for (size_t i = 0; i < n; i++)
+		qsort(ws.w[i].macros, ws.w[i].nmacros, sizeof *ws.w[i].macros, cmp_range);
+	clang_visitChildren(root, walk_functions, &ws);
+	clang_visitChildren(root, find_address_taken, &ws);
 	if (plan->naddress_taken) {
 		size_t out = 1;
 
@@ -1462,12 +1498,15 @@ void rw_walk(CXTranslationUnit tu, const char *text, size_t len, struct rw_plan 
 		}
 		plan->naddress_taken = out;
 	}
-	free(w.macros);
-	free(w.callee_locs);
-	free(w.calls);
-	free(w.stmt_exprs);
-	free(w.cur);
-	free(w.labels);
+	for (size_t i = 0; i < n; i++) {
+		free(ws.w[i].macros);
+		free(ws.w[i].callee_locs);
+		free(ws.w[i].calls);
+		free(ws.w[i].stmt_exprs);
+		free(ws.w[i].cur);
+		free(ws.w[i].labels);
+	}
+	free(ws.w);
 }
 
 void rw_plan_free(struct rw_plan *plan)

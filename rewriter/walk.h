@@ -5,9 +5,19 @@
 
 #include "plan.h"
 
-/* Walks every function defined in TU's main file, whose source is TEXT (LEN
- * bytes), and fills PLAN (zero-initialised by the caller, freed with
- * rw_plan_free).  Never fails: what it cannot hook it records as skipped. */
-void rw_walk(CXTranslationUnit tu, const char *text, size_t len, struct rw_plan *plan);
+/* A file of the tree that a translation unit uses: its C file, or a header
+ * of the tree it includes (whose functions are walked as well). */
+struct rw_source {
+	CXFile file;
+	const char *text;       /* its content, LEN bytes, as parsed */
+	size_t len;
+	struct rw_plan *plan;   /* zero-initialised by the caller, freed with rw_plan_free */
+};
+
+/* Walks every function defined in one of the N files SRC of TU (SRC[0]:
+ * the C file) and fills each file's plan; the functions whose address
+ * the unit takes go into SRC[0]'s.  Never fails: what it cannot hook it
+ * records as skipped. */
+void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n);
 
 #endif

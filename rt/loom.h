@@ -276,7 +276,7 @@ struct loom__thread {
 #define LOOM_QUIET_PUSH \
 	_Pragma("GCC diagnostic push") \
 	_Pragma("GCC diagnostic ignored \"-Wpragmas\"") \
-	LOOM__QUIET("-Wunused-variable") LOOM__QUIET("-Wunused-but-set-variable") \
+	LOOM__QUIET("-Wunused-variable") LOOM__QUIET("-Wunused-function") LOOM__QUIET("-Wunused-but-set-variable") \
 	LOOM__QUIET("-Wunused-value") LOOM__QUIET("-Wunused-label") LOOM__QUIET("-Wsign-compare") \
 	LOOM__QUIET("-Wmaybe-uninitialized") LOOM__QUIET("-Wuninitialized") LOOM__QUIET("-Wparentheses") \
 	LOOM__QUIET("-Wempty-body") LOOM__QUIET("-Wimplicit-fallthrough") LOOM__QUIET("-Wtype-limits") \

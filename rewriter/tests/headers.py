@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Functions defined in the tree's headers (static inline helpers).
+
+A tree whose include/util.h defines static inline functions used by two C
+files (and by a third that clang cannot parse), next to include/types.h,
+which defines none:
+
+1. util.h is instrumented once: one manifest file entry, its functions
+   recorded there, each with an entry switch and its slow copy right after
+   it (inside the include guard), and it includes the runtime itself, so
+   the file copied unchanged still builds; types.h is copied byte for
+   byte.  (With --emit inline, hooks inline, as in C files.)
+2. The rewritten tree builds with gcc (-Wall -Wextra) without a warning and
+   answers like the original, __LINE__ in the header included; clang
+   compiles the files it can parse without a warning.
+3. -j 1 and -j 4 write the same bytes.
+4. Live: `mix <> self` (mix is defined in util.h and inlined into both C
+   files) is pushed into the running program, and its lock is taken.
+"""
+import argparse
+import filecmp
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
+from loomtest import Checks, ENV, Failure, Program, loom_ls, run, write_file  # noqa: E402
+
+TREE = {
+    'include/util.h': r'''#ifndef UTIL_H
+#define UTIL_H
+
+#include "types.h"
+
+/* Used by every file: each gets its own copy. */
+static inline long mix(long i)
+{
+	long v = i * i % 7;
+
+	if (v > 5)
+		return v - 1;
+	return v;
+}
+
+static inline int where(void)
+{
+	return __LINE__;
+}
+
+#endif
+''',
+    'include/types.h': '''/* No function here: copied as it is. */
+typedef long count_t;
+''',
+    'main.c': r'''#include <stdio.h>
+#include "util.h"
+
+count_t work(count_t n);
+int apply_twice(int x);
+
+int main(void)
+{
+	char line[64];
+
+	while (fgets(line, sizeof line, stdin)) {
+		long n = 0;
+
+		sscanf(line, "%ld", &n);
+		printf("work(%ld) = %ld mix %ld line %d twice %d\n", n, work(n), mix(n), where(),
+		       apply_twice((int)n));
+		fflush(stdout);
+	}
+	return 0;
+}
+''',
+    'work.c': r'''#include "util.h"
+
+count_t work(count_t n)
+{
+	count_t s = 0;
+
+	for (long i = 1; i <= n; i++)
+		s += mix(i);
+	return s;
+}
+''',
+    # clang cannot parse a GNU nested function: copied unchanged, it still
+    # includes the instrumented util.h.
+    'nested.c': r'''#include "util.h"
+
+int apply_twice(int x)
+{
+	int add(int v) { return v + (int)mix(v); }
+
+	return add(add(x));
+}
+''',
+    # Includes util.h and uses none of it: no unused-function warning.
+    'quiet.c': r'''#include "util.h"
+
+count_t quiet(void)
+{
+	return 0;
+}
+''',
+    'Makefile': '''CC ?= gcc
+prog: main.o work.o nested.o quiet.o
+\t$(CC) $(CFLAGS) -o $@ main.o work.o nested.o quiet.o -lpthread
+%.o: %.c
+\t$(CC) $(CFLAGS) -Iinclude -c $<
+''',
+}
+CFLAGS = '-O2 -g -Wall -Wextra'
+INPUT = b'3\n10\n1000\n'
+
+
+def rewrite(check, args, src, out, *flags):
+    r = run([args.rewrite, '--quiet', *flags, src, out, '--', '-I' + os.path.join(src, 'include')])
+    check.require(r.status == 1 and 'nested.c' in r.stderr,
+                  f'loom-rewrite {" ".join(flags)}: exit 1, nested.c not instrumented',
+                  f'status {r.status}\n{r.stderr}')
+    with open(os.path.join(out, 'loom-manifest.json')) as f:
+        return json.load(f)
+
+
+def build(check, tree, cc, what):
+    for name in os.listdir(tree):
+        if name.endswith('.o') or name == 'prog':
+            os.remove(os.path.join(tree, name))
+    r = run(['make', '-C', tree, f'CC={cc}'], env=dict(ENV, CFLAGS=CFLAGS))
+    check.require(r.status == 0, f'{what}: builds with {cc}', r.stdout + r.stderr)
+    warnings = [line for line in r.stderr.splitlines() if 'warning' in line]
+    check(not warnings, f'{what}: no warning with {cc}', '\n'.join(warnings))
+    r = run([os.path.join(tree, 'prog')], stdin_data=INPUT)
+    check.require(r.status == 0, f'{what}: runs', r.stderr)
+    return r.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--rewrite', required=True)
+    ap.add_argument('--loom', required=True)
+    args = ap.parse_args()
+    check = Checks()
+    work = tempfile.mkdtemp(prefix='loom-headers-')
+    try:
+        src = os.path.join(work, 'src')
+        for name, text in TREE.items():
+            write_file(os.path.join(src, name), text)
+        orig = os.path.join(work, 'orig')
+        shutil.copytree(src, orig)
+        want = build(check, orig, 'gcc', 'the original')
+        for emit in ('inline', 'hybrid'):
+            out = os.path.join(work, 'out-' + emit)
+            m = rewrite(check, args, src, out, '--emit', emit)
+            files = [f for f in m['files'] if f['path'].startswith('include/')]
+            check([f['path'] for f in files] == ['include/util.h'] and files[0]['instrumented'],
+                  f'{emit}: the manifest lists util.h once, instrumented, and not types.h', json.dumps(m['files']))
+            fns = {f['name']: f for f in m['functions']}
+            check(all(n in fns and fns[n]['file'] == 'include/util.h'
+                      and fns[n]['slow_copy'] == fns[n]['entry_switch'] == (emit == 'hybrid')
+                      for n in ('mix', 'where')),
+                  f'{emit}: mix and where are recorded in util.h, '
+                  + ('each with an entry switch and a slow copy' if emit == 'hybrid' else 'with their hooks inline'),
+                  json.dumps([(f['name'], f['file'], f['slow_copy'], f['entry_switch']) for f in m['functions']]))
+            check(sum(1 for f in m['functions'] if f['name'] == 'mix') == 1, f'{emit}: mix is recorded once')
+            mix_lines = {s['line'] for s in m['slots'] if s['function'] == 'mix' and s['kind'] in ('stmt', 'call')}
+            check(mix_lines == {9, 11, 12, 13}, f'{emit}: mix has its statement slots on util.h\'s lines 9, 11-13',
+                  sorted(mix_lines))
+            check(filecmp.cmp(os.path.join(src, 'include/types.h'), os.path.join(out, 'include/types.h'),
+                              shallow=False), f'{emit}: types.h is copied byte for byte')
+            with open(os.path.join(out, 'include/util.h')) as f:
+                util = f.read()
+            entries = util.count('LOOM_SLOW_FUNCTION_ENTRY' if emit == 'hybrid' else 'LOOM_FUNCTION_ENTRY')
+            guarded = util.rstrip().endswith('#endif') and util.count('#endif') == 1
+            check(util.startswith('#include "../loom-rt/loom.h"\n#line 1\n') and entries == 2 and guarded,
+                  f'{emit}: util.h includes the runtime itself, hooks both functions, its include guard '
+                  'still ends it', util)
+            check(filecmp.cmp(os.path.join(src, 'nested.c'), os.path.join(out, 'nested.c'), shallow=False),
+                  f'{emit}: nested.c is copied unchanged')
+            got = build(check, out, 'gcc', f'{emit}: the rewritten tree')
+            check(got == want, f'{emit}: the rewritten program answers like the original (__LINE__ in util.h too)',
+                  f'original:\n{want}rewritten:\n{got}')
+            # clang cannot compile nested.c: the other files.
+            r = run(['clang-19', *CFLAGS.split(), '-Iinclude', '-c', 'main.c', 'work.c', 'quiet.c'], cwd=out)
+            check(r.status == 0 and 'warning' not in r.stderr,
+                  f'{emit}: clang-19 compiles main.c, work.c and quiet.c without a warning', r.stderr)
+
+        out4 = os.path.join(work, 'out4')
+        rewrite(check, args, src, out4, '-j', '4')
+        out1 = os.path.join(work, 'out1')
+        rewrite(check, args, src, out1, '-j', '1')
+        same = all(filecmp.cmp(os.path.join(out1, p), os.path.join(out4, p), shallow=False)
+                   for p in ('include/util.h', 'main.c', 'work.c', 'loom-manifest.json'))
+        check(same, '-j 1 and -j 4 write the same bytes')
+
+        build(check, out, 'gcc', 'the rewritten tree')
+        env = dict(ENV)
+        env.pop('LOOM_DISABLE', None)
+        env.pop('XDG_RUNTIME_DIR', None)
+        prog = Program([os.path.join(out, 'prog')], env, stdin=True)
+        try:
+            first = prog.ask(10)
+            check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
+            spec = os.path.join(work, 'mix.loom')
+            write_file(spec, 'mix <> self\n')
+            r = run([args.loom, 'push', str(prog.pid), spec])
+            check.require(r.status == 0, 'push "mix <> self" (a function of util.h)', r.stderr)
+            hits0 = loom_ls(args.loom, prog.pid)[0]
+            answer = prog.ask(10)
+            hits1 = loom_ls(args.loom, prog.pid)[0]
+            check(answer == first, 'with the filter the program answers the same', f'{first}\n{answer}')
+            # work(10) calls mix 10 times, main once, nested.c's copy twice.
+            check(hits1 - hits0 >= 11, f'the inlined copies of mix take the filter\'s lock '
+                  f'({hits0} -> {hits1} hits for one line)')
+        finally:
+            prog.proc.stdin.close()
+            prog.stop()
+    except Failure as e:
+        if not e.counted:
+            check(False, str(e))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    check.finish()
+
+
+if __name__ == '__main__':
+    main()
