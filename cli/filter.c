@@ -573,27 +573,28 @@ static void compile_function_region(struct resolver *r, unsigned fn, unsigned lo
 			danger_hook(r, r->fn_hooks[fn][h]);
 }
 
-static int compile_lines_region(struct resolver *r, const struct loom_region *rg, unsigned lock)
+/* The slot of the first statement that starts on FILE:LINE (written at
+ * LOC): 0 with *SLOT set, or -1 with an error that lists the nearest lines
+ * where a statement starts. */
+static int resolve_line(struct resolver *r, const char *path, unsigned line, struct loom_loc loc,
+                        unsigned *slot)
 {
 	const struct loom_manifest *m = r->m;
-	unsigned file = 0, fn = 0, start = 0, below = 0, above = 0;
-	const struct loom_function *f;
+	unsigned file = 0, start = 0, below = 0, above = 0;
 
-	if (resolve_file(r, rg->file, rg->loc, &file) < 0)
+	if (resolve_file(r, path, loc, &file) < 0)
 		return -1;
 	for (size_t i = 0; i < m->nslots; i++) {
 		const struct loom_slot *s = &m->slots[i];
 
 		if (s->file != file || !loom_kind_is_statement(s->kind))
 			continue;
-		if (s->line == rg->first) {
-			if (!start || s->column < m->slots[start - 1].column) {
+		if (s->line == line) {
+			if (!start || s->column < m->slots[start - 1].column)
 				start = s->id;
-				fn = s->function;
-			}
-		} else if (s->line < rg->first && s->line > below) {
+		} else if (s->line < line && s->line > below) {
 			below = s->line;
-		} else if (s->line > rg->first && (!above || s->line < above)) {
+		} else if (s->line > line && (!above || s->line < above)) {
 			above = s->line;
 		}
 	}
@@ -604,8 +605,22 @@ static int compile_lines_region(struct resolver *r, const struct loom_region *rg
 			snprintf(near, sizeof near, " (nearest: %u, %u)", below, above);
 		else if (below || above)
 			snprintf(near, sizeof near, " (nearest: %u)", below ? below : above);
-		return at(r, rg->loc, "no statement starts on %s:%u%s", m->files[file].path, rg->first, near);
+		return at(r, loc, "no statement starts on %s:%u%s", m->files[file].path, line, near);
 	}
+	*slot = start;
+	return 0;
+}
+
+static int compile_lines_region(struct resolver *r, const struct loom_region *rg, unsigned lock)
+{
+	const struct loom_manifest *m = r->m;
+	unsigned file, fn, start;
+	const struct loom_function *f;
+
+	if (resolve_line(r, rg->file, rg->first, rg->loc, &start) < 0)
+		return -1;
+	file = m->slots[start - 1].file;
+	fn = m->slots[start - 1].function;
 	f = &m->functions[fn];
 	if (rg->last < rg->first)
 		return at(r, rg->last_loc, "the region's end (line %u) comes before its start (line %u)",
@@ -646,6 +661,140 @@ static int compile_lines_region(struct resolver *r, const struct loom_region *rg
 	return 0;
 }
 
+/* The hooks that run next after statement slot ID in its function: its
+ * successors, seen through the statement's own blocking markers (a blocking
+ * hook that follows it is part of it).  A malloc'd list, *N long. */
+static unsigned *after_statement(const struct loom_manifest *m, unsigned id, size_t *n)
+{
+	const struct loom_function *f = &m->functions[m->slots[id - 1].function];
+	unsigned *todo = loom_xcalloc(f->nedges + 1, sizeof *todo), *out = NULL;
+	size_t ntodo = 0, cap = 0;
+	unsigned char *seen = loom_xcalloc(m->nslots + 1, 1);
+
+	*n = 0;
+	todo[ntodo++] = id;
+	seen[id] = 1;
+	while (ntodo) {
+		unsigned from = todo[--ntodo];
+
+		for (size_t e = 0; e < f->nedges; e++) {
+			unsigned to = f->edges[e].to;
+
+			if (f->edges[e].from != from || seen[to])
+				continue;
+			seen[to] = 1;
+			if (m->slots[to - 1].kind == LOOM_KIND_BLOCKING && from == id)
+				todo[ntodo++] = to;
+			else
+				*LOOM_PUSH(out, *n, cap) = to;
+		}
+	}
+	free(todo);
+	free(seen);
+	return out;
+}
+
+/* Marks every hook of every function that statement slot ID calls, and its
+ * blocking markers, as dangerous: a thread there is inside the statement. */
+static void danger_statement(struct resolver *r, unsigned id)
+{
+	const struct loom_manifest *m = r->m;
+	const struct loom_function *f = &m->functions[m->slots[id - 1].function];
+	unsigned char *seen = loom_xcalloc(m->nfunctions + 1, 1);
+	unsigned *queue = loom_xcalloc(m->nfunctions + 1, sizeof *queue);
+	size_t head = 0, tail = 0;
+
+	for (size_t c = 0; c < f->ncalls; c++)
+		if (f->calls[c].slot == id)
+			queue_callees(m, &f->calls[c], seen, queue, &tail);
+	while (head < tail) {
+		const struct loom_function *g = &m->functions[queue[head++]];
+
+		for (size_t c = 0; c < g->ncalls; c++)
+			queue_callees(m, &g->calls[c], seen, queue, &tail);
+	}
+	for (size_t g = 0; g < m->nfunctions; g++)
+		if (seen[g])
+			for (size_t h = 0; h < r->fn_nhooks[g]; h++)
+				danger_hook(r, r->fn_hooks[g][h]);
+	for (size_t e = 0; e < f->nedges; e++)
+		if (f->edges[e].from == id && m->slots[f->edges[e].to - 1].kind == LOOM_KIND_BLOCKING)
+			danger_hook(r, f->edges[e].to);
+	free(queue);
+	free(seen);
+}
+
+/* The hooks of event EV: a statement's slot, a function's entry slot, or
+ * its exits.  Returns how many (*HOOKS malloc'd), or -1 with ERR set. */
+static int resolve_event(struct resolver *r, const struct loom_event *ev, unsigned **hooks)
+{
+	const struct loom_function *f;
+	unsigned fn;
+
+	*hooks = NULL;
+	if (ev->kind == LOOM_EV_LINE) {
+		*hooks = loom_xcalloc(1, sizeof **hooks);
+		return resolve_line(r, ev->file, ev->line, ev->loc, *hooks) < 0 ? -1 : 1;
+	}
+	if (resolve_function(r, ev->function, ev->loc, &fn) < 0)
+		return -1;
+	f = &r->m->functions[fn];
+	if (ev->kind == LOOM_EV_ENTRY) {
+		*hooks = loom_xcalloc(1, sizeof **hooks);
+		(*hooks)[0] = f->entry;
+		return 1;
+	}
+	*hooks = loom_xcalloc(f->nexits + 1, sizeof **hooks);
+	memcpy(*hooks, f->exits, f->nexits * sizeof **hooks);
+	return (int)f->nexits;
+}
+
+/* Order A > B, semaphore LOCK: B waits for A's count.  A happens when its
+ * statement has run (posted at the hooks that follow it, if this thread
+ * marked it at its slot), when its function is entered, or when it returns;
+ * a thread inside A's statement when the filter comes would never post it,
+ * so A's insides are its dangerous region. */
+static int compile_order_pair(struct resolver *r, const struct loom_event *a, const struct loom_event *b,
+                              unsigned lock)
+{
+	unsigned *ah = NULL, *bh = NULL;
+	int na = resolve_event(r, a, &ah), nb = na < 0 ? -1 : resolve_event(r, b, &bh);
+
+	if (na >= 0 && nb >= 0) {
+		for (int i = 0; i < nb; i++)
+			add_op(r, bh[i], LOOM_OP_WAIT, lock, a->count);
+		if (a->kind == LOOM_EV_LINE) {
+			size_t n;
+			unsigned *next = after_statement(r->m, ah[0], &n);
+
+			add_op(r, ah[0], LOOM_OP_MARK, lock, 0);
+			for (size_t i = 0; i < n; i++)
+				add_op(r, next[i], LOOM_OP_POST_MARKED, lock, 0);
+			danger_statement(r, ah[0]);
+			free(next);
+		} else {
+			for (int i = 0; i < na; i++)
+				add_op(r, ah[i], LOOM_OP_POST, lock, 0);
+		}
+	}
+	free(ah);
+	free(bh);
+	return na < 0 || nb < 0 ? -1 : 0;
+}
+
+static int compile_order(struct resolver *r, const struct loom_constraint *c, unsigned lock)
+{
+	const struct loom_event *last = &c->events[c->nevents - 1];
+
+	if (last->count != 1)
+		return at(r, last->loc, "{%u} counts the instances of an event that the next one waits for; "
+		          "the last event of an order waits, so it takes no count", last->count);
+	for (size_t i = 0; i + 1 < c->nevents; i++)
+		if (compile_order_pair(r, &c->events[i], &c->events[i + 1], i ? r->out->nlocks++ : lock) < 0)
+			return -1;
+	return 0;
+}
+
 /* Lines of function FN where its fast path skips what this filter needs:
  * its lock-taking ops, and calls to a function without entry switch that
  * must run slow (NEEDS).  Returns false when there are none. */
@@ -661,7 +810,9 @@ static bool skipped_lines(const struct resolver *r, size_t fn, const unsigned ch
 		const struct loom_slot *s = &m->slots[r->out->ops[i].hook - 1];
 		int kind = r->out->ops[i].kind;
 
-		if (s->function == fn && (kind == LOOM_OP_ENTER || kind == LOOM_OP_ENTER_RANGE)) {
+		/* Skipping an order's post loses one event, as if it ran
+		 * before the filter came: not a danger of its own. */
+		if (s->function == fn && (kind == LOOM_OP_ENTER || kind == LOOM_OP_ENTER_RANGE || kind == LOOM_OP_WAIT)) {
 			*lo = s->line < *lo ? s->line : *lo;
 			*hi = s->line > *hi ? s->line : *hi;
 		}
@@ -754,8 +905,8 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 		unsigned lock = out->nlocks++;
 
 		if (c->kind == LOOM_ORDER) {
-			ret = at(&r, c->loc, "execution-order constraints ('>') are not supported by this version of loom yet");
-			break;
+			ret = compile_order(&r, c, lock);
+			continue;
 		}
 		if (c->kind == LOOM_UNILATERAL) {
 			ret = at(&r, c->loc, "unilateral exclusion ('<> *') is not supported by this version of loom yet");
@@ -806,6 +957,10 @@ const char *loom_op_name(unsigned kind)
 		[LOOM_OP_LEAVE] = "unlock",
 		[LOOM_OP_ENTER_RANGE] = "lock (range)",
 		[LOOM_OP_LEAVE_RANGE] = "unlock (range)",
+		[LOOM_OP_WAIT] = "wait",
+		[LOOM_OP_POST] = "post",
+		[LOOM_OP_MARK] = "mark",
+		[LOOM_OP_POST_MARKED] = "post (marked)",
 	};
 
 	return kind < sizeof names / sizeof names[0] && names[kind] ? names[kind] : "?";

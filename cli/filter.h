@@ -93,7 +93,8 @@ int loom_filter_compile(const struct loom_filter *f, const struct loom_manifest 
 void loom_compiled_free(struct loom_compiled *c);
 
 /* What the runtime does for an op of KIND (enum loom_op_kind): "lock",
- * "unlock", "lock (range)" or "unlock (range)"; "?" for anything else. */
+ * "unlock", "lock (range)", "unlock (range)", "wait", "post", "mark" or
+ * "post (marked)"; "?" for anything else. */
 const char *loom_op_name(unsigned kind);
 
 /* Writes the image for C into a new sealed memfd and returns it, or -1 with

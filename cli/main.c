@@ -110,7 +110,7 @@ static struct loom_manifest *load_manifest_for(const struct loom_conn *c, const 
 		               (int)c->pid);
 		return NULL;
 	}
-	m = loom_manifest_load(path, err);
+	m = loom_manifest_open(path, err);
 	if (m && strcmp(m->id, c->manifest_id)) {
 		loom_error_set(err, path, 0, 0, "stale manifest: its id is %s, but process %d was built from manifest %s",
 		               m->id, (int)c->pid, c->manifest_id);
@@ -292,7 +292,7 @@ static int cmd_check(const char *spec, const char *manifest_path)
 		loom_error_set(&err, NULL, 0, 0, "check needs --manifest M (the loom-manifest.json of a rewritten tree)");
 		goto out;
 	}
-	m = loom_manifest_load(manifest_path, &err);
+	m = loom_manifest_open(manifest_path, &err);
 	if (!m || loom_filter_compile(f, m, &comp, &err) < 0)
 		goto out;
 	printf("%s: %zu constraint%s, %u lock%s, %zu operations:\n", spec, f->nconstraints,

@@ -21,33 +21,9 @@
 
 #define PROG "loom"
 
-/* DIR/NAME, without doubling the '/' of a DIR given as "out/". */
-static char *join_path(const char *dir, const char *name)
-{
-	size_t n = strlen(dir);
-
-	while (n > 1 && dir[n - 1] == '/')
-		n--;
-	return loom_xasprintf("%.*s%s%s", (int)n, dir, n && dir[n - 1] == '/' ? "" : "/", name);
-}
-
-/* A manifest argument names the manifest itself or the rewritten tree that
- * holds it, since that is the directory a reviewer has at hand. */
 static struct loom_manifest *open_manifest(const char *arg, struct loom_error *err)
 {
-	struct stat st;
-	struct loom_manifest *m = NULL;
-	char *path;
-
-	if (stat(arg, &st) < 0 || !S_ISDIR(st.st_mode))
-		return loom_manifest_load(arg, err);
-	path = join_path(arg, LOOM_MANIFEST_NAME);
-	if (access(path, F_OK) < 0 && errno == ENOENT)
-		loom_error_set(err, arg, 0, 0, "not a rewritten tree: it holds no %s", LOOM_MANIFEST_NAME);
-	else
-		m = loom_manifest_load(path, err);
-	free(path);
-	return m;
+	return loom_manifest_open(arg, err);
 }
 
 static int fail(const struct loom_error *err, int status)
@@ -254,7 +230,7 @@ static int cmd_show(const char *arg, const char *name, const char *source_dir)
 		return fail(&err, 1);
 	}
 	file = &m->files[fi];
-	path = join_path(source_dir ? source_dir : m->root, file->path);
+	path = loom_join_path(source_dir ? source_dir : m->root, file->path);
 	text = loom_read_file(path, &len);
 	if (!text) {
 		loom_error_set(&err, path, 0, 0, "cannot read the original source: %s%s", strerror(errno),

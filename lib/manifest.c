@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const kind_names[LOOM_KIND_COUNT] = {
 	[LOOM_KIND_ENTRY] = "entry",
@@ -685,4 +687,30 @@ fail:
 	json_decref(root);
 	free(text);
 	return NULL;
+}
+
+char *loom_join_path(const char *dir, const char *name)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return loom_xasprintf("%.*s%s%s", (int)n, dir, n && dir[n - 1] == '/' ? "" : "/", name);
+}
+
+struct loom_manifest *loom_manifest_open(const char *arg, struct loom_error *err)
+{
+	struct stat st;
+	struct loom_manifest *m = NULL;
+	char *path;
+
+	if (stat(arg, &st) < 0 || !S_ISDIR(st.st_mode))
+		return loom_manifest_load(arg, err);
+	path = loom_join_path(arg, LOOM_MANIFEST_NAME);
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		loom_error_set(err, arg, 0, 0, "not a rewritten tree: it holds no %s", LOOM_MANIFEST_NAME);
+	else
+		m = loom_manifest_load(path, err);
+	free(path);
+	return m;
 }

@@ -149,6 +149,15 @@ int loom_manifest_save(struct loom_manifest *m, const char *path,
  * the caller frees, or NULL with ERR located at PATH. */
 struct loom_manifest *loom_manifest_load(const char *path, struct loom_error *err);
 
+/* Loads the manifest ARG names: the manifest file itself, or the rewritten
+ * tree that holds it (the directory a reviewer has at hand).  As
+ * loom_manifest_load; a directory without a manifest is an error saying
+ * so. */
+struct loom_manifest *loom_manifest_open(const char *arg, struct loom_error *err);
+
+/* DIR/NAME, without doubling the '/' of a DIR given as "out/" (malloc'd). */
+char *loom_join_path(const char *dir, const char *name);
+
 /* Looks up a slot by id; NULL when out of range. */
 const struct loom_slot *loom_manifest_slot(const struct loom_manifest *m, unsigned id);
 

@@ -306,7 +306,15 @@ struct call_scan {
 	const char *blocking; /* first blocking callee found */
 	bool other;           /* a call that may run instrumented code */
 	bool record;          /* add calls to the current function */
+	bool thread_start;    /* in the arguments of pthread_create */
 };
+
+/* Functions that run a function whose address they get in a new thread,
+ * not in the caller's frame. */
+static bool starts_thread(const char *name)
+{
+	return name && (!strcmp(name, "pthread_create") || !strcmp(name, "thrd_create"));
+}
 
 /* Is function declaration FN in a system header, or a compiler builtin
  * (__builtin_expect, behind likely())?  Unlike the tree's own functions,
@@ -389,6 +397,19 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 
 		start_of(c, &line, &column);
 
+		if (starts_thread(name) && !cs->thread_start) {
+			struct call_scan args = *cs;
+
+			/* The call itself is recorded as any other, then its
+			 * arguments apart. */
+			args.thread_start = true;
+			scan_calls(c, parent, &args);
+			clang_visitChildren(c, scan_calls, &args);
+			cs->blocking = args.blocking;
+			cs->other = args.other;
+			free(name);
+			return CXChildVisit_Continue;
+		}
 		if (name && !cs->blocking)
 			cs->blocking = loom_blocking_canonical(name);
 		if (!name || (!loom_is_blocking(name) && !system_function(clang_getCursorReferenced(c))))
@@ -436,7 +457,9 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 			callee = w->callee_locs[i] == at;
 		if (!callee && !system_function(clang_getCursorReferenced(c)))
 			cs->other = true;
-		if (!callee && cs->record) {
+		/* A thread's start function runs in the new thread: no call
+		 * of this frame. */
+		if (!callee && cs->record && !cs->thread_start) {
 			struct rw_func *f = &w->plan->funcs[w->func];
 			struct rw_call *call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
 

@@ -44,12 +44,13 @@ typedef __UINT64_TYPE__ loom_u64;
 #define LOOM_WIRE_VERSION 1u
 #define LOOM_WIRE_MAX_PAYLOAD 65536u   /* socket messages */
 #define LOOM_IMAGE_MAGIC 0x49464d4cu   /* "LMFI" */
-#define LOOM_IMAGE_VERSION 2u
+#define LOOM_IMAGE_VERSION 3u
 #define LOOM_IMAGE_MAX_SIZE (16u << 20)
 #define LOOM_IMAGE_MAX_LOCKS 1024u
 #define LOOM_IMAGE_MAX_REGIONS 4096u
 #define LOOM_IMAGE_MAX_TEXT 65536u
 #define LOOM_OPS_PER_HOOK_MAX 64u      /* ops that may run at one hook */
+#define LOOM_IMAGE_MAX_COUNT 1000000u  /* a{N} > b: the largest N */
 #define LOOM_TIMEOUT_MAX_MS 600000u
 #define LOOM_ID_LEN 16                 /* manifest id: 16 hex digits */
 #define LOOM_REPORT_MAX_THREADS 64u
@@ -140,13 +141,19 @@ enum loom_op_kind {
 	LOOM_OP_LEAVE = 2,       /* release one level of lock, at a function's exits */
 	LOOM_OP_ENTER_RANGE = 3, /* acquire lock unless this thread is already inside region */
 	LOOM_OP_LEAVE_RANGE = 4, /* release lock if this thread is inside region */
+	/* Execution order (a > b): the lock is a semaphore counting the
+	 * instances of a that no instance of b has consumed yet. */
+	LOOM_OP_WAIT = 5,        /* b: wait for `region` instances of a, consume them */
+	LOOM_OP_POST = 6,        /* a happened (at a function's entry or exit) */
+	LOOM_OP_MARK = 7,        /* a is about to run (a statement) ... */
+	LOOM_OP_POST_MARKED = 8, /* ... and has run, if this thread marked it */
 };
 
 struct loom_image_op {
 	loom_u32 hook;
 	loom_u16 kind;
-	loom_u16 lock;   /* < nlocks */
-	loom_u32 region; /* < nregions (ranges only) */
+	loom_u16 lock;   /* < nlocks; a lock is a mutex or, for order ops only, a semaphore */
+	loom_u32 region; /* ranges: < nregions; WAIT: how many (1..LOOM_IMAGE_MAX_COUNT); else 0 */
 };
 
 #ifndef LOOM_WIRE_ONLY
@@ -210,6 +217,11 @@ struct loom__thread {
 	int in_runtime;           /* in the runtime (or the engine): hooks do nothing */
 	loom_u32 inside[8];       /* range regions this thread is inside */
 	loom_u32 ninside;
+	/* Order events this thread is running (LOOM_OP_MARK): the semaphore,
+	 * by address and serial (a freed filter's address may come back). */
+	const void *marked[8];
+	loom_u32 marked_serial[8];
+	loom_u32 nmarked;
 	struct loom__thread *next, *prev;
 };
 
@@ -479,12 +491,18 @@ struct loom__lock {
 	int owner;       /* tid, 0 when free */
 	loom_u32 depth;
 	loom_u64 hits, waits, wait_ns;
+	/* A semaphore (order ops): */
+	int sem;
+	loom_u32 serial;   /* unique per semaphore installed */
+	loom_u64 count;    /* posts not consumed yet */
+	loom_u32 nwaiting; /* threads inside loom__sem_wait */
+	int gone;          /* its filter was removed: waiters leave */
 };
 
 struct loom__op {
 	loom_u16 kind;
 	struct loom__lock *lock;
-	loom_u32 region; /* process-wide region key (ranges) */
+	loom_u32 region; /* process-wide region key (ranges); how many (WAIT) */
 };
 
 struct loom__filter {
@@ -522,7 +540,7 @@ struct loom__rt {
 	struct loom__table *table;
 	unsigned char *armed;    /* per hook: safe during the current evacuation */
 	const struct loom__filter *removing; /* its locks do not count as safe waits */
-	loom_u32 next_filter_id, next_region;
+	loom_u32 next_filter_id, next_region, next_serial;
 	int force_slow;          /* LOOM_FORCE_SLOW: every function runs its slow copy */
 	char sock_path[108];
 };
@@ -690,6 +708,84 @@ LOOM__WEAK void loom__release(struct loom__thread *t, struct loom__lock *l)
 	loom__c_mutex_unlock(&l->m);
 }
 
+/* b of a > b: waits until N instances of a are unconsumed and consumes
+ * them.  Returns 0, or 1 when the filter went away meanwhile (then the lock
+ * may be freed as soon as it is unlocked: the caller must not touch it, nor
+ * anything else of the filter). */
+LOOM__WEAK int loom__sem_wait(struct loom__thread *t, struct loom__lock *l, loom_u32 n, loom_u32 hook)
+{
+	int gone;
+
+	loom__c_mutex_lock(&l->m);
+	if (l->count < n && !l->gone) {
+		loom_u64 start = loom__now_ns();
+
+		/* Waiting counts as parked at HOOK, as for a lock; see also
+		 * loom__all_evacuated on removal. */
+		__atomic_store_n(&t->wait_lock, (const void *)l, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&t->blocking, hook, __ATOMIC_SEQ_CST);
+		l->nwaiting++;
+		while (l->count < n && !l->gone)
+			loom__c_cond_wait(&l->c, &l->m);
+		l->nwaiting--;
+		l->waits++;
+		l->wait_ns += loom__now_ns() - start;
+	}
+	gone = l->gone;
+	if (!gone) {
+		l->count -= n;
+		l->hits++;
+	}
+	/* The remover waits for the last waiter to leave. */
+	if (gone && !l->nwaiting)
+		loom__c_cond_broadcast(&l->c);
+	loom__c_mutex_unlock(&l->m);
+	if (__atomic_load_n(&t->blocking, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&t->wait_lock, LOOM__NULL, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)
+			loom__park(t, hook);
+	}
+	return gone;
+}
+
+LOOM__WEAK void loom__sem_post(struct loom__lock *l)
+{
+	loom__c_mutex_lock(&l->m);
+	l->count++;
+	loom__c_cond_broadcast(&l->c);
+	loom__c_mutex_unlock(&l->m);
+}
+
+/* Whether this thread marked L (and forgets it). */
+LOOM__WEAK int loom__unmark(struct loom__thread *t, const struct loom__lock *l)
+{
+	loom_u32 i;
+
+	for (i = 0; i < t->nmarked; i++)
+		if (t->marked[i] == (const void *)l && t->marked_serial[i] == l->serial) {
+			t->nmarked--;
+			t->marked[i] = t->marked[t->nmarked];
+			t->marked_serial[i] = t->marked_serial[t->nmarked];
+			return 1;
+		}
+	return 0;
+}
+
+LOOM__WEAK void loom__mark(struct loom__thread *t, const struct loom__lock *l)
+{
+	loom__unmark(t, l);
+	/* Full: forget the oldest (an event whose statement never ended
+	 * normally, left by longjmp). */
+	if (t->nmarked == sizeof t->marked / sizeof t->marked[0]) {
+		t->nmarked--;
+		__builtin_memmove(t->marked, t->marked + 1, t->nmarked * sizeof t->marked[0]);
+		__builtin_memmove(t->marked_serial, t->marked_serial + 1, t->nmarked * sizeof t->marked_serial[0]);
+	}
+	t->marked[t->nmarked] = (const void *)l;
+	t->marked_serial[t->nmarked++] = l->serial;
+}
+
 LOOM__WEAK int loom__inside(struct loom__thread *t, loom_u32 region, int remove)
 {
 	loom_u32 i;
@@ -710,12 +806,19 @@ LOOM__WEAK void loom__run_ops(struct loom__thread *t, loom_u32 id)
 	struct loom__op ops[LOOM_OPS_PER_HOOK_MAX];
 	loom_u32 n;
 
+	loom_u64 gen = __atomic_load_n(&loom__rt.generation, __ATOMIC_ACQUIRE);
+
 	if (!table || id > loom__nhooks)
 		return;
 	/* Copy first: an op may wait, and the table may be replaced meanwhile. */
 	n = table->start[id + 1] - table->start[id];
 	__builtin_memcpy(ops, &table->ops[table->start[id]], n * sizeof ops[0]);
 	for (i = 0; i < n; i++) {
+		/* A wait (only lock and semaphore ops wait) let an update through:
+		 * the rest of the copy may name a removed filter's freed locks.
+		 * What is skipped is entering later filters, this once. */
+		if (i && __atomic_load_n(&loom__rt.generation, __ATOMIC_ACQUIRE) != gen)
+			return;
 		switch (ops[i].kind) {
 		case LOOM_OP_ENTER:
 			loom__acquire(t, ops[i].lock, id);
@@ -737,6 +840,21 @@ LOOM__WEAK void loom__run_ops(struct loom__thread *t, loom_u32 id)
 		case LOOM_OP_LEAVE_RANGE:
 			if (loom__inside(t, ops[i].region, 1))
 				loom__release(t, ops[i].lock);
+			break;
+		case LOOM_OP_WAIT:
+			/* Gone: the filter may be freed already. */
+			if (loom__sem_wait(t, ops[i].lock, ops[i].region, id))
+				return;
+			break;
+		case LOOM_OP_POST:
+			loom__sem_post(ops[i].lock);
+			break;
+		case LOOM_OP_MARK:
+			loom__mark(t, ops[i].lock);
+			break;
+		case LOOM_OP_POST_MARKED:
+			if (loom__unmark(t, ops[i].lock))
+				loom__sem_post(ops[i].lock);
 			break;
 		}
 	}
@@ -792,9 +910,11 @@ LOOM__CONTROL void loom__free_filter(struct loom__filter *f)
 	}
 }
 
-/* Builds the op table for FILTERS (leaves before enters at a hook, so that a
- * range boundary releases one region before it takes the next; enters in
- * filter order, so every thread takes locks in one order).  Returns NULL when
+/* Builds the op table for FILTERS (leaves and posts before enters, marks and
+ * waits at a hook, so that a range boundary releases one region before it
+ * takes the next, and a statement that follows itself ends its last run
+ * before it starts the next; enters in filter order, so every thread takes
+ * locks in one order).  Returns NULL when
  * FILTERS is empty or on failure (*ERR set). */
 LOOM__CONTROL struct loom__table *loom__build_table(struct loom__filter *filters, int *err)
 {
@@ -831,7 +951,8 @@ LOOM__CONTROL struct loom__table *loom__build_table(struct loom__filter *filters
 		for (f = filters; f; f = f->next)
 			for (i = 0; i < f->nops; i++) {
 				const struct loom_image_op *o = &f->ops[i];
-				int leave = o->kind == LOOM_OP_LEAVE || o->kind == LOOM_OP_LEAVE_RANGE;
+				int leave = o->kind == LOOM_OP_LEAVE || o->kind == LOOM_OP_LEAVE_RANGE
+				            || o->kind == LOOM_OP_POST || o->kind == LOOM_OP_POST_MARKED;
 				struct loom__op *d;
 
 				if (leave != (pass == 0))
@@ -839,7 +960,8 @@ LOOM__CONTROL struct loom__table *loom__build_table(struct loom__filter *filters
 				d = &t->ops[t->start[o->hook] + count[o->hook]++];
 				d->kind = o->kind;
 				d->lock = &f->locks[o->lock];
-				d->region = f->region_base + o->region;
+				d->region = o->kind == LOOM_OP_ENTER_RANGE || o->kind == LOOM_OP_LEAVE_RANGE
+				            ? f->region_base + o->region : o->region;
 			}
 	}
 	loom__c_free(count);
@@ -850,6 +972,16 @@ fail:
 	loom__c_free(count);
 	loom__free_table(t);
 	return LOOM__NULL;
+}
+
+/* Is T waiting at a semaphore of the filter being removed?  The removal
+ * wakes it (loom__release_waiters), wherever it waits. */
+LOOM__CONTROL int loom__waits_for_removed(const struct loom__thread *t)
+{
+	const struct loom__filter *f = loom__rt.removing;
+	const struct loom__lock *l = (const struct loom__lock *)__atomic_load_n(&t->wait_lock, __ATOMIC_SEQ_CST);
+
+	return f && l && l >= f->locks && l < f->locks + f->nlocks && l->sem;
 }
 
 /* Is every thread but the engine evacuated?  Called with the lock held.
@@ -881,6 +1013,8 @@ LOOM__CONTROL int loom__all_evacuated(struct loom_thread_report *report, loom_u3
 				;
 			if (!t) {
 				state = LOOM_THREAD_RUNNING;
+			} else if (loom__waits_for_removed(t)) {
+				/* It goes on once the filter is out. */
 			} else if (!t->parked) {
 				b = __atomic_load_n(&t->blocking, __ATOMIC_SEQ_CST);
 				hook = b ? b : t->last_hook;
@@ -888,6 +1022,8 @@ LOOM__CONTROL int loom__all_evacuated(struct loom_thread_report *report, loom_u3
 					state = b && t->wait_lock ? LOOM_THREAD_LOCKWAIT
 					      : b ? LOOM_THREAD_BLOCKING : LOOM_THREAD_RUNNING;
 				else if (t->wait_lock && loom__rt.removing) {
+					/* Waiting for a lock of the filter that goes away:
+					 * it would take a freed lock. */
 					const struct loom__filter *f = loom__rt.removing;
 					const struct loom__lock *l = (const struct loom__lock *)t->wait_lock;
 
@@ -968,7 +1104,7 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 	 * parked at a hook that is no longer safe. */
 	for (t = loom__rt.threads; t; t = t->next)
 		t->parked = 0;
-	loom__rt.generation++;
+	__atomic_add_fetch(&loom__rt.generation, 1, __ATOMIC_RELEASE);
 	loom__c_cond_broadcast(&loom__rt.resume_cv);
 	loom__unlock_rt();
 	return status;
@@ -1109,11 +1245,23 @@ LOOM__CONTROL int loom__validate_image(const unsigned char *base, loom_u64 size,
 	danger = (const loom_u32 *)(const void *)(base + im->danger_off);
 	for (i = 0; i < im->nops; i++) {
 		int range = ops[i].kind == LOOM_OP_ENTER_RANGE || ops[i].kind == LOOM_OP_LEAVE_RANGE;
+		int wait = ops[i].kind == LOOM_OP_WAIT;
 
 		if (ops[i].hook < 1 || ops[i].hook > loom__nhooks || ops[i].lock >= im->nlocks
-		    || ops[i].kind < LOOM_OP_ENTER || ops[i].kind > LOOM_OP_LEAVE_RANGE
-		    || (range ? ops[i].region >= im->nregions : ops[i].region != 0))
+		    || ops[i].kind < LOOM_OP_ENTER || ops[i].kind > LOOM_OP_POST_MARKED
+		    || (range ? ops[i].region >= im->nregions
+		        : wait ? ops[i].region < 1 || ops[i].region > LOOM_IMAGE_MAX_COUNT : ops[i].region != 0))
 			return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad op %u", i);
+	}
+	/* A lock is a mutex or a semaphore, never both. */
+	for (i = 0; i < im->nops; i++) {
+		loom_u32 j;
+		int sem = ops[i].kind >= LOOM_OP_WAIT;
+
+		for (j = 0; j < i; j++)
+			if (ops[j].lock == ops[i].lock && (ops[j].kind >= LOOM_OP_WAIT) != sem)
+				return LOOM__FAIL(rep, LOOM_E_MALFORMED, "op %u uses lock %u as a mutex and a semaphore",
+				                  i, ops[i].lock);
 	}
 	for (i = 0; i < im->ndanger; i++)
 		if (danger[i] < 1 || danger[i] > loom__nhooks)
@@ -1158,6 +1306,11 @@ LOOM__CONTROL struct loom__filter *loom__make_filter(const unsigned char *base)
 		loom__c_mutex_init(&f->locks[i].m, LOOM__NULL);
 		loom__c_cond_init(&f->locks[i].c, LOOM__NULL);
 	}
+	for (i = 0; i < f->nops; i++)
+		if (f->ops[i].kind >= LOOM_OP_WAIT && !f->locks[f->ops[i].lock].sem) {
+			f->locks[f->ops[i].lock].sem = 1;
+			f->locks[f->ops[i].lock].serial = ++loom__rt.next_serial;
+		}
 	return f;
 }
 
@@ -1249,6 +1402,26 @@ LOOM__CONTROL void loom__handle_push(int conn, const int *fds, int nfds, struct 
 	}
 }
 
+/* F is no longer installed: its semaphores' waiters go on (without what
+ * they waited for), and F may be freed once the last has left. */
+LOOM__CONTROL void loom__release_waiters(struct loom__filter *f)
+{
+	loom_u32 i;
+
+	for (i = 0; i < f->nlocks; i++) {
+		struct loom__lock *l = &f->locks[i];
+
+		if (!l->sem)
+			continue;
+		loom__c_mutex_lock(&l->m);
+		l->gone = 1;
+		loom__c_cond_broadcast(&l->c);
+		while (l->nwaiting)
+			loom__c_cond_wait(&l->c, &l->m);
+		loom__c_mutex_unlock(&l->m);
+	}
+}
+
 LOOM__CONTROL void loom__handle_pop(const struct loom_pop *pop, struct loom__reply *rep)
 {
 	struct loom__filter *f;
@@ -1274,6 +1447,7 @@ LOOM__CONTROL void loom__handle_pop(const struct loom_pop *pop, struct loom__rep
 	rep->r.filter_id = pop->filter_id;
 	if (rep->r.status == LOOM_OK) {
 		rep->r.nthreads = 0;
+		loom__release_waiters(f);
 		loom__free_filter(f);
 		loom__c_snprintf(rep->text, sizeof rep->text, "filter %u removed", pop->filter_id);
 	} else {
@@ -1562,7 +1736,7 @@ LOOM__CONTROL void loom__fork_child(void)
 		__builtin_memset(loom__rt.armed, 0, loom__nhooks + 1);
 	loom__set_switches();
 	__atomic_store_n(&loom__active, loom__rt.table ? LOOM__FILTERS : 0, __ATOMIC_SEQ_CST);
-	loom__rt.generation++;
+	__atomic_add_fetch(&loom__rt.generation, 1, __ATOMIC_RELEASE);
 	loom__rt.removing = LOOM__NULL;
 	t->parked = 0;
 	t->blocking = 0;

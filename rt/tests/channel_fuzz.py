@@ -38,6 +38,7 @@ IMAGE_MAGIC = 0x49464D4C
 HELLO, PUSH, POP, LIST, REPLY, LISTING = 1, 2, 3, 4, 5, 6
 OK, E_MALFORMED, E_MANIFEST, E_TIMEOUT, E_NOFILTER, E_LIMIT, E_ABORTED = 0, 1, 2, 3, 4, 5, 6
 OP_ENTER, OP_LEAVE, OP_ENTER_RANGE, OP_LEAVE_RANGE = 1, 2, 3, 4
+OP_WAIT, OP_POST, OP_MARK, OP_POST_MARKED = 5, 6, 7, 8
 MAX_PAYLOAD = 64  # what loom__serve reads into (its payload buffer)
 
 HDR = struct.Struct("<IHHI")
@@ -50,7 +51,7 @@ IMAGE_FIELDS = ["magic", "version", "size", "nhooks", "manifest_id", "timeout_ms
                 "text_len", "nlocks", "nregions", "ops_off", "nops", "danger_off", "ndanger",
                 "fns_off", "nfns"]
 IMAGE_S = struct.Struct("<IIII16sIIIIIIIIIII")
-IMAGE_VERSION = 2
+IMAGE_VERSION = 3
 OP_S = struct.Struct("<IHHI")
 
 F_ADD_SEALS = 1033
@@ -497,8 +498,8 @@ def main():
                    ("reply", E_MALFORMED, "does not match its memfd"))
         push_image("image: size field 4 less than the memfd", image(size=len(good_image) - 4)[0],
                    ("reply", E_MALFORMED, "does not match its memfd"))
-        push_image("image: version 3", image(version=3)[0],
-                   ("reply", E_MALFORMED, "filter image version 3, this runtime reads 2"))
+        push_image("image: version 2", image(version=2)[0],
+                   ("reply", E_MALFORMED, "filter image version 2, this runtime reads 3"))
         push_image("image: function table misaligned", image(fns_off=good_fields["fns_off"] + 1)[0],
                    ("reply", E_MALFORMED, "bad function table"))
         push_image("image: nfns 0xffffffff", image(nfns=0xFFFFFFFF)[0],
@@ -553,12 +554,18 @@ def main():
                          ("lock 1 with 1 lock", (leave[0], OP_LEAVE, 1, 0)),
                          ("lock 0xffff", (leave[0], OP_LEAVE, 0xFFFF, 0)),
                          ("kind 0", (leave[0], 0, 0, 0)),
-                         ("kind 5", (leave[0], 5, 0, 0)),
+                         ("kind 9", (leave[0], 9, 0, 0)),
+                         ("a wait for 0", (leave[0], OP_WAIT, 0, 0)),
+                         ("a wait for 1000001", (leave[0], OP_WAIT, 0, 1000001)),
+                         ("a post with region 1", (leave[0], OP_POST, 0, 1)),
                          ("kind 0xffff", (leave[0], 0xFFFF, 0, 0)),
                          ("a function op with region 1", (leave[0], OP_LEAVE, 0, 1)),
                          ("a range op with region 0 of 0 regions", (leave[0], OP_LEAVE_RANGE, 0, 0))):
             ops = [good_ops[0], op] + good_ops[2:]
             push_image(f"image: op 1 with {name}", image(ops=ops)[0], ("reply", E_MALFORMED, "bad op 1"))
+        push_image("image: lock 0 used as a mutex and a semaphore",
+                   image(ops=good_ops + [(stmts[0], OP_POST, 0, 0)])[0],
+                   ("reply", E_MALFORMED, "uses lock 0 as a mutex and a semaphore"))
         push_image("image: a range op with region 1 of 1 region",
                    image(ops=[(stmts[0], OP_ENTER_RANGE, 0, 1), (dc["exits"][0], OP_LEAVE_RANGE, 0, 0)],
                          nregions=1)[0], ("reply", E_MALFORMED, "bad op 0"))
