@@ -443,6 +443,7 @@ struct resolver {
 	unsigned **fn_hooks;   /* per function: its hook ids */
 	size_t *fn_nhooks, *fn_caps;
 	unsigned char *in_danger; /* per hook */
+	bool all_slow;            /* a unilateral region: every thread must meet hooks */
 };
 
 static int at(struct resolver *r, struct loom_loc loc, const char *fmt, ...)
@@ -694,6 +695,35 @@ static unsigned *after_statement(const struct loom_manifest *m, unsigned id, siz
 	return out;
 }
 
+/* Whether one of hooks TO may run after one of hooks FROM along the
+ * control flow of their (one) function. */
+static bool reaches(const struct loom_manifest *m, const unsigned *from, size_t nfrom, const unsigned *to,
+                    size_t nto)
+{
+	const struct loom_function *f = &m->functions[m->slots[from[0] - 1].function];
+	unsigned char *seen = loom_xcalloc(m->nslots + 1, 1);
+	unsigned *todo = loom_xcalloc(m->nslots + nfrom + 1, sizeof *todo);
+	size_t ntodo = 0;
+	bool found = false;
+
+	for (size_t i = 0; i < nfrom; i++)
+		todo[ntodo++] = from[i];
+	while (ntodo) {
+		unsigned h = todo[--ntodo];
+
+		for (size_t e = 0; e < f->nedges; e++)
+			if (f->edges[e].from == h && !seen[f->edges[e].to]) {
+				seen[f->edges[e].to] = 1;
+				todo[ntodo++] = f->edges[e].to;
+			}
+	}
+	for (size_t i = 0; i < nto && !found; i++)
+		found = seen[to[i]];
+	free(seen);
+	free(todo);
+	return found;
+}
+
 /* Marks every hook of every function that statement slot ID calls, and its
  * blocking markers, as dangerous: a thread there is inside the statement. */
 static void danger_statement(struct resolver *r, unsigned id)
@@ -795,6 +825,106 @@ static int compile_order(struct resolver *r, const struct loom_constraint *c, un
 	return 0;
 }
 
+/* Marks as dangerous every hook a thread may reach from one of STARTS
+ * before it reaches one of ENDS (DESIGN §5): along the control flow of a
+ * function, into everything a call there may reach (all of it: the call
+ * returns to where the walk goes on anyway), and, when the function
+ * returns, on after every statement that calls it. */
+static void danger_between(struct resolver *r, const unsigned *starts, size_t nstarts,
+                           const unsigned *ends, size_t nends)
+{
+	const struct loom_manifest *m = r->m;
+	unsigned char *end = loom_xcalloc(m->nslots + 1, 1), *seen = loom_xcalloc(m->nslots + 1, 1);
+	unsigned char *returned = loom_xcalloc(m->nfunctions + 1, 1);
+	unsigned *todo = loom_xcalloc(m->nslots + 1, sizeof *todo);
+	size_t ntodo = 0;
+
+	for (size_t i = 0; i < nends; i++)
+		end[ends[i]] = 1;
+	for (size_t i = 0; i < nstarts; i++)
+		if (!seen[starts[i]]) {
+			seen[starts[i]] = 1;
+			todo[ntodo++] = starts[i];
+		}
+	while (ntodo) {
+		unsigned h = todo[--ntodo];
+		const struct loom_slot *s = &m->slots[h - 1];
+		const struct loom_function *f = &m->functions[s->function];
+
+		danger_hook(r, h);
+		if (s->kind == LOOM_KIND_CALL)
+			danger_statement(r, h);
+		for (size_t e = 0; e < f->nedges; e++) {
+			unsigned to = f->edges[e].to;
+
+			if (f->edges[e].from == h && !end[to] && !seen[to]) {
+				seen[to] = 1;
+				todo[ntodo++] = to;
+			}
+		}
+		if (s->kind != LOOM_KIND_EXIT || s->copy == LOOM_COPY_TWIN || returned[s->function])
+			continue;
+		/* Out of F: on in every caller, after its call. */
+		returned[s->function] = 1;
+		for (size_t g = 0; g < m->nfunctions; g++) {
+			const struct loom_function *caller = &m->functions[g];
+
+			for (size_t c = 0; c < caller->ncalls; c++) {
+				const struct loom_call *call = &caller->calls[c];
+
+				if (!call->slot || (call->callee ? strcmp(call->callee, f->name) : !f->address_taken))
+					continue;
+				for (size_t e = 0; e < caller->nedges; e++) {
+					unsigned to = caller->edges[e].to;
+
+					if (caller->edges[e].from == call->slot && !end[to] && !seen[to]) {
+						seen[to] = 1;
+						todo[ntodo++] = to;
+					}
+				}
+			}
+		}
+	}
+	free(end);
+	free(seen);
+	free(returned);
+	free(todo);
+}
+
+/* Region {A, B}: from event A (inclusive) until event B is about to run
+ * (a statement) or the function of B returns (FUNCTION:exit); per thread,
+ * like a line range, so A and B may be in different functions. */
+static int compile_events_region(struct resolver *r, const struct loom_region *rg, unsigned lock)
+{
+	unsigned *ah = NULL, *bh = NULL, region = r->out->nregions++;
+	int na, nb = -1;
+
+	if (rg->from.count != 1 || rg->to.count != 1)
+		return at(r, rg->from.count != 1 ? rg->from.loc : rg->to.loc,
+		          "a count {N} belongs to an event of an order ('>'), not of a region");
+	na = resolve_event(r, &rg->from, &ah);
+	if (na >= 0)
+		nb = resolve_event(r, &rg->to, &bh);
+	if (na >= 0 && nb >= 0) {
+		const struct loom_slot *a = &r->m->slots[ah[0] - 1], *b = &r->m->slots[bh[0] - 1];
+
+		if (a->function == b->function && !reaches(r->m, ah, (size_t)na, bh, (size_t)nb)) {
+			nb = at(r, rg->to.loc, "the region's end (%s:%u) cannot follow its start (%s:%u) in '%s'",
+			        r->m->files[b->file].path, b->line, r->m->files[a->file].path, a->line,
+			        r->m->functions[a->function].name);
+		} else {
+			for (int i = 0; i < na; i++)
+				add_op(r, ah[i], LOOM_OP_ENTER_RANGE, lock, region);
+			for (int i = 0; i < nb; i++)
+				add_op(r, bh[i], LOOM_OP_LEAVE_RANGE, lock, region);
+			danger_between(r, ah, (size_t)na, bh, (size_t)nb);
+		}
+	}
+	free(ah);
+	free(bh);
+	return na < 0 || nb < 0 ? -1 : 0;
+}
+
 /* Lines of function FN where its fast path skips what this filter needs:
  * its lock-taking ops, and calls to a function without entry switch that
  * must run slow (NEEDS).  Returns false when there are none. */
@@ -808,7 +938,7 @@ static bool skipped_lines(const struct resolver *r, size_t fn, const unsigned ch
 	*hi = 0;
 	for (size_t i = 0; i < r->out->nops; i++) {
 		const struct loom_slot *s = &m->slots[r->out->ops[i].hook - 1];
-		int kind = r->out->ops[i].kind;
+		int kind = r->out->ops[i].kind & ~LOOM_OP_SOLO;
 
 		/* Skipping an order's post loses one event, as if it ran
 		 * before the filter came: not a danger of its own. */
@@ -864,7 +994,7 @@ static void switch_and_fast_frames(struct resolver *r)
 		const struct loom_function *f = &m->functions[fn];
 		unsigned lo, hi;
 
-		if (needs[fn])
+		if (needs[fn] || r->all_slow)
 			*LOOM_PUSH(r->out->fns, r->out->nfns, r->out->fns_cap) = (unsigned)fn;
 		if (!needs[fn] || !f->slow_copy || !skipped_lines(r, fn, needs, &lo, &hi))
 			continue;
@@ -908,21 +1038,26 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 			ret = compile_order(&r, c, lock);
 			continue;
 		}
-		if (c->kind == LOOM_UNILATERAL) {
-			ret = at(&r, c->loc, "unilateral exclusion ('<> *') is not supported by this version of loom yet");
-			break;
-		}
+		size_t first_op = out->nops;
+
 		for (size_t j = 0; j < c->nregions && !ret; j++) {
 			const struct loom_region *rg = &c->regions[j];
 			unsigned fn = 0;
 
 			if (rg->kind == LOOM_REGION_EVENTS)
-				ret = at(&r, rg->loc, "event regions ({EVENT, EVENT}) are not supported by this version of loom yet");
+				ret = compile_events_region(&r, rg, lock);
 			else if (rg->kind == LOOM_REGION_FUNCTION)
 				ret = resolve_function(&r, rg->function, rg->loc, &fn) < 0 ? -1
 				      : (compile_function_region(&r, fn, lock), 0);
 			else
 				ret = compile_lines_region(&r, rg, lock);
+		}
+		/* R <> *: R's lock makes its holder run alone; the others pause at
+		 * their next hook, so every function must run its hooks. */
+		if (c->kind == LOOM_UNILATERAL) {
+			for (size_t k = first_op; k < out->nops; k++)
+				out->ops[k].kind |= LOOM_OP_SOLO;
+			r.all_slow = true;
 		}
 	}
 	if (!ret)
@@ -952,6 +1087,12 @@ void loom_compiled_free(struct loom_compiled *c)
 
 const char *loom_op_name(unsigned kind)
 {
+	static const char *const alone[] = {
+		[LOOM_OP_ENTER] = "lock, run alone",
+		[LOOM_OP_LEAVE] = "unlock, run alone",
+		[LOOM_OP_ENTER_RANGE] = "lock (range), run alone",
+		[LOOM_OP_LEAVE_RANGE] = "unlock (range), run alone",
+	};
 	static const char *const names[] = {
 		[LOOM_OP_ENTER] = "lock",
 		[LOOM_OP_LEAVE] = "unlock",
@@ -963,6 +1104,10 @@ const char *loom_op_name(unsigned kind)
 		[LOOM_OP_POST_MARKED] = "post (marked)",
 	};
 
+	if (kind & LOOM_OP_SOLO) {
+		kind &= ~LOOM_OP_SOLO;
+		return kind < sizeof alone / sizeof alone[0] && alone[kind] ? alone[kind] : "?";
+	}
 	return kind < sizeof names / sizeof names[0] && names[kind] ? names[kind] : "?";
 }
 

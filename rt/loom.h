@@ -148,6 +148,9 @@ enum loom_op_kind {
 	LOOM_OP_MARK = 7,        /* a is about to run (a statement) ... */
 	LOOM_OP_POST_MARKED = 8, /* ... and has run, if this thread marked it */
 };
+/* With LOCK..LEAVE_RANGE: unilateral exclusion (r <> *): while a thread
+ * holds the lock, every other thread pauses at its next hook. */
+#define LOOM_OP_SOLO 0x100u
 
 struct loom_image_op {
 	loom_u32 hook;
@@ -185,6 +188,9 @@ struct loom_image_op {
 
 struct loom__thread;
 extern int loom__active;
+/* The thread inside a unilateral region (r <> *), 0 if none: the others
+ * pause at their next hook, also right after a blocking call. */
+extern int loom__solo_tid;
 /* Per function (by manifest index): run the slow copy.  Hidden, so that the
  * check is one PC-relative compare. */
 extern __attribute__((visibility("hidden"))) unsigned char loom__slow[LOOM_NFUNCS + 1];
@@ -329,7 +335,8 @@ struct loom__thread {
 		__atomic_store_n(&loom__self.blocking, (id), __ATOMIC_SEQ_CST)))
 #define LOOM__BLOCKING_END_EXPR(id) \
 	((void)(__atomic_store_n(&loom__self.blocking, 0, __ATOMIC_SEQ_CST), \
-		__builtin_expect(__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING, 0) \
+		__builtin_expect((__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING) \
+		                 || __atomic_load_n(&loom__solo_tid, __ATOMIC_RELAXED), 0) \
 			? loom__after_blocking(id) : (void)0))
 #define LOOM_BLOCKING_BEGIN(id) do { LOOM__BLOCKING_BEGIN_EXPR(id); } while (0)
 #define LOOM_BLOCKING_END(id) do { LOOM__BLOCKING_END_EXPR(id); } while (0)
@@ -478,6 +485,7 @@ extern long loom__c_getdents64(int, void *, unsigned long) __asm__("getdents64")
 
 /* LOOM__FILTERS | LOOM__UPDATING; read by every hook. */
 LOOM__WEAK int loom__active;
+LOOM__WEAK int loom__solo_tid;
 LOOM__WEAK __thread struct loom__thread loom__self;
 LOOM__WEAK const char loom__manifest_id[LOOM_ID_LEN + 1] = LOOM_MANIFEST_ID;
 LOOM__WEAK const char loom__manifest_path[] = LOOM_MANIFEST_PATH;
@@ -491,6 +499,7 @@ struct loom__lock {
 	int owner;       /* tid, 0 when free */
 	loom_u32 depth;
 	loom_u64 hits, waits, wait_ns;
+	int solo;          /* unilateral: its holder runs alone */
 	/* A semaphore (order ops): */
 	int sem;
 	loom_u32 serial;   /* unique per semaphore installed */
@@ -541,6 +550,9 @@ struct loom__rt {
 	unsigned char *armed;    /* per hook: safe during the current evacuation */
 	const struct loom__filter *removing; /* its locks do not count as safe waits */
 	loom_u32 next_filter_id, next_region, next_serial;
+	/* Held (reentrantly) by the thread inside a unilateral region; the
+	 * others wait for it at their hooks. */
+	struct loom__lock solo;
 	int force_slow;          /* LOOM_FORCE_SLOW: every function runs its slow copy */
 	char sock_path[108];
 };
@@ -661,6 +673,37 @@ LOOM__WEAK void loom__after_blocking(loom_u32 id)
 
 /* ---- filter operations ---- */
 
+/* Every other registered thread is stopped: paused at a hook, waiting
+ * for a lock, or in a blocking call (it pauses when the call returns). */
+LOOM__WEAK int loom__others_stopped(const struct loom__thread *self)
+{
+	const struct loom__thread *t;
+	int all = 1;
+
+	loom__lock_rt();
+	for (t = loom__rt.threads; t && all; t = t->next)
+		all = t == self || t->tid == loom__rt.engine_tid || t->parked
+		      || __atomic_load_n(&t->blocking, __ATOMIC_SEQ_CST);
+	loom__unlock_rt();
+	return all;
+}
+
+/* T has just taken the unilateral lock (its mutex held): wait until every
+ * other thread has stopped.  Pausing threads broadcast on the lock's
+ * condition; a thread entering a blocking call does not, hence the 1 ms
+ * re-check. */
+LOOM__WEAK void loom__wait_alone(struct loom__thread *t)
+{
+	struct loom__lock *l = &loom__rt.solo;
+
+	while (!loom__others_stopped(t)) {
+		loom_u64 wake = loom__now_ns() + 1000000u;
+		struct loom__timespec ts = { (long)(wake / 1000000000u), (long)(wake % 1000000000u) };
+
+		loom__c_cond_clockwait(&l->c, &l->m, LOOM__CLOCK_MONOTONIC, &ts);
+	}
+}
+
 LOOM__WEAK void loom__acquire(struct loom__thread *t, struct loom__lock *l, loom_u32 hook)
 {
 	loom__c_mutex_lock(&l->m);
@@ -684,10 +727,17 @@ LOOM__WEAK void loom__acquire(struct loom__thread *t, struct loom__lock *l, loom
 		l->waits++;
 		l->wait_ns += loom__now_ns() - start;
 	}
-	l->owner = t->tid;
+	__atomic_store_n(&l->owner, t->tid, __ATOMIC_RELEASE);
 	l->depth = 1;
 	l->hits++;
+	if (l == &loom__rt.solo) {
+		__atomic_store_n(&loom__solo_tid, t->tid, __ATOMIC_SEQ_CST);
+		loom__wait_alone(t);
+	}
 	loom__c_mutex_unlock(&l->m);
+	/* After the filter's own lock: one order for every thread. */
+	if (l->solo)
+		loom__acquire(t, &loom__rt.solo, hook);
 	if (__atomic_load_n(&t->blocking, __ATOMIC_RELAXED)) {
 		__atomic_store_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&t->wait_lock, LOOM__NULL, __ATOMIC_SEQ_CST);
@@ -698,14 +748,48 @@ LOOM__WEAK void loom__acquire(struct loom__thread *t, struct loom__lock *l, loom
 
 LOOM__WEAK void loom__release(struct loom__thread *t, struct loom__lock *l)
 {
+	int solo = 0;
+
 	loom__c_mutex_lock(&l->m);
 	/* A thread that does not hold the lock has nothing to release (it
 	 * cannot happen for a filter installed by evacuation). */
 	if (l->owner == t->tid && --l->depth == 0) {
-		l->owner = 0;
-		loom__c_cond_signal(&l->c);
+		__atomic_store_n(&l->owner, 0, __ATOMIC_RELEASE);
+		if (l == &loom__rt.solo)
+			__atomic_store_n(&loom__solo_tid, 0, __ATOMIC_SEQ_CST);
+		solo = l->solo;
+		/* The paused threads all go on. */
+		if (l == &loom__rt.solo)
+			loom__c_cond_broadcast(&l->c);
+		else
+			loom__c_cond_signal(&l->c);
 	}
 	loom__c_mutex_unlock(&l->m);
+	if (solo)
+		loom__release(t, &loom__rt.solo);
+}
+
+/* Another thread is inside a unilateral region: wait at hook HOOK until it
+ * has left, counting as parked there meanwhile. */
+LOOM__WEAK void loom__solo_pause(struct loom__thread *t, loom_u32 hook)
+{
+	struct loom__lock *l = &loom__rt.solo;
+
+	loom__c_mutex_lock(&l->m);
+	if (l->owner && l->owner != t->tid) {
+		__atomic_store_n(&t->wait_lock, (const void *)l, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&t->blocking, hook, __ATOMIC_SEQ_CST);
+		loom__c_cond_broadcast(&l->c); /* the one alone waits for this */
+		while (l->owner && l->owner != t->tid)
+			loom__c_cond_wait(&l->c, &l->m);
+	}
+	loom__c_mutex_unlock(&l->m);
+	if (__atomic_load_n(&t->blocking, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&t->wait_lock, LOOM__NULL, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)
+			loom__park(t, hook);
+	}
 }
 
 /* b of a > b: waits until N instances of a are unconsumed and consumes
@@ -819,7 +903,7 @@ LOOM__WEAK void loom__run_ops(struct loom__thread *t, loom_u32 id)
 		 * What is skipped is entering later filters, this once. */
 		if (i && __atomic_load_n(&loom__rt.generation, __ATOMIC_ACQUIRE) != gen)
 			return;
-		switch (ops[i].kind) {
+		switch (ops[i].kind & ~LOOM_OP_SOLO) {
 		case LOOM_OP_ENTER:
 			loom__acquire(t, ops[i].lock, id);
 			break;
@@ -876,6 +960,8 @@ LOOM__WEAK void loom__hook(loom_u32 id, int pause)
 		loom__register();
 	loom__leave_blocking(t, id);
 	t->last_hook = id;
+	if (__builtin_expect(__atomic_load_n(&loom__solo_tid, __ATOMIC_ACQUIRE) != 0, 0))
+		loom__solo_pause(t, id);
 	loom__run_ops(t, id);
 	if (pause)
 		loom__park(t, id);
@@ -951,8 +1037,9 @@ LOOM__CONTROL struct loom__table *loom__build_table(struct loom__filter *filters
 		for (f = filters; f; f = f->next)
 			for (i = 0; i < f->nops; i++) {
 				const struct loom_image_op *o = &f->ops[i];
-				int leave = o->kind == LOOM_OP_LEAVE || o->kind == LOOM_OP_LEAVE_RANGE
-				            || o->kind == LOOM_OP_POST || o->kind == LOOM_OP_POST_MARKED;
+				unsigned kind = o->kind & ~LOOM_OP_SOLO;
+				int leave = kind == LOOM_OP_LEAVE || kind == LOOM_OP_LEAVE_RANGE
+				            || kind == LOOM_OP_POST || kind == LOOM_OP_POST_MARKED;
 				struct loom__op *d;
 
 				if (leave != (pass == 0))
@@ -960,7 +1047,7 @@ LOOM__CONTROL struct loom__table *loom__build_table(struct loom__filter *filters
 				d = &t->ops[t->start[o->hook] + count[o->hook]++];
 				d->kind = o->kind;
 				d->lock = &f->locks[o->lock];
-				d->region = o->kind == LOOM_OP_ENTER_RANGE || o->kind == LOOM_OP_LEAVE_RANGE
+				d->region = kind == LOOM_OP_ENTER_RANGE || kind == LOOM_OP_LEAVE_RANGE
 				            ? f->region_base + o->region : o->region;
 			}
 	}
@@ -1244,24 +1331,25 @@ LOOM__CONTROL int loom__validate_image(const unsigned char *base, loom_u64 size,
 	ops = (const struct loom_image_op *)(const void *)(base + im->ops_off);
 	danger = (const loom_u32 *)(const void *)(base + im->danger_off);
 	for (i = 0; i < im->nops; i++) {
-		int range = ops[i].kind == LOOM_OP_ENTER_RANGE || ops[i].kind == LOOM_OP_LEAVE_RANGE;
-		int wait = ops[i].kind == LOOM_OP_WAIT;
+		unsigned kind = ops[i].kind & ~LOOM_OP_SOLO;
+		int range = kind == LOOM_OP_ENTER_RANGE || kind == LOOM_OP_LEAVE_RANGE;
+		int wait = kind == LOOM_OP_WAIT;
 
 		if (ops[i].hook < 1 || ops[i].hook > loom__nhooks || ops[i].lock >= im->nlocks
-		    || ops[i].kind < LOOM_OP_ENTER || ops[i].kind > LOOM_OP_POST_MARKED
+		    || kind < LOOM_OP_ENTER || kind > LOOM_OP_POST_MARKED
+		    || ((ops[i].kind & LOOM_OP_SOLO) && kind > LOOM_OP_LEAVE_RANGE)
 		    || (range ? ops[i].region >= im->nregions
 		        : wait ? ops[i].region < 1 || ops[i].region > LOOM_IMAGE_MAX_COUNT : ops[i].region != 0))
 			return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad op %u", i);
 	}
-	/* A lock is a mutex or a semaphore, never both. */
+	/* A lock is a mutex, a unilateral one or a semaphore: one of them. */
 	for (i = 0; i < im->nops; i++) {
 		loom_u32 j;
-		int sem = ops[i].kind >= LOOM_OP_WAIT;
 
 		for (j = 0; j < i; j++)
-			if (ops[j].lock == ops[i].lock && (ops[j].kind >= LOOM_OP_WAIT) != sem)
-				return LOOM__FAIL(rep, LOOM_E_MALFORMED, "op %u uses lock %u as a mutex and a semaphore",
-				                  i, ops[i].lock);
+			if (ops[j].lock == ops[i].lock && loom__lock_use(ops[j].kind) != loom__lock_use(ops[i].kind))
+				return LOOM__FAIL(rep, LOOM_E_MALFORMED, "op %u uses lock %u in two ways (mutex, "
+				                  "unilateral, semaphore)", i, ops[i].lock);
 	}
 	for (i = 0; i < im->ndanger; i++)
 		if (danger[i] < 1 || danger[i] > loom__nhooks)
@@ -1274,6 +1362,13 @@ LOOM__CONTROL int loom__validate_image(const unsigned char *base, loom_u64 size,
 			return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad function %u", i);
 	}
 	return 0;
+}
+
+/* What an op of KIND uses its lock as: 0 a mutex, 1 a unilateral one, 2 a
+ * semaphore. */
+LOOM__CONTROL int loom__lock_use(unsigned kind)
+{
+	return kind & LOOM_OP_SOLO ? 1 : kind >= LOOM_OP_WAIT ? 2 : 0;
 }
 
 /* Copies a validated image into a new filter (the memfd is unmapped after). */
@@ -1306,11 +1401,15 @@ LOOM__CONTROL struct loom__filter *loom__make_filter(const unsigned char *base)
 		loom__c_mutex_init(&f->locks[i].m, LOOM__NULL);
 		loom__c_cond_init(&f->locks[i].c, LOOM__NULL);
 	}
-	for (i = 0; i < f->nops; i++)
-		if (f->ops[i].kind >= LOOM_OP_WAIT && !f->locks[f->ops[i].lock].sem) {
-			f->locks[f->ops[i].lock].sem = 1;
-			f->locks[f->ops[i].lock].serial = ++loom__rt.next_serial;
+	for (i = 0; i < f->nops; i++) {
+		struct loom__lock *l = &f->locks[f->ops[i].lock];
+
+		if (loom__lock_use(f->ops[i].kind) == 2 && !l->sem) {
+			l->sem = 1;
+			l->serial = ++loom__rt.next_serial;
 		}
+		l->solo = loom__lock_use(f->ops[i].kind) == 1;
+	}
 	return f;
 }
 
@@ -1699,6 +1798,21 @@ LOOM__CONTROL void loom__start_channel(void)
 LOOM__CONTROL void loom__fork_prepare(void) { loom__lock_rt(); }
 LOOM__CONTROL void loom__fork_parent(void) { loom__unlock_rt(); }
 
+/* L in a forked child, whose one thread was OLD_TID and is TID: held by it
+ * still, or by no one; no thread waits at it. */
+LOOM__CONTROL void loom__fork_lock(struct loom__lock *l, int old_tid, int tid)
+{
+	loom__c_mutex_init(&l->m, LOOM__NULL);
+	loom__c_cond_init(&l->c, LOOM__NULL);
+	l->nwaiting = 0;
+	if (l->owner && l->owner == old_tid) {
+		l->owner = tid;
+	} else if (l->owner) {
+		l->owner = 0;
+		l->depth = 0;
+	}
+}
+
 /* The child has only the forking thread: rebuild the registry around it, free
  * filter locks held by threads that no longer exist, and open the child's own
  * channel.  Installed filters stay in force. */
@@ -1718,19 +1832,11 @@ LOOM__CONTROL void loom__fork_child(void)
 		t->next = t->prev = LOOM__NULL;
 		loom__rt.threads = t;
 	}
+	loom__fork_lock(&loom__rt.solo, old_tid, tid);
+	loom__solo_tid = loom__rt.solo.owner;
 	for (f = loom__rt.filters; f; f = f->next)
-		for (i = 0; i < f->nlocks; i++) {
-			struct loom__lock *l = &f->locks[i];
-
-			loom__c_mutex_init(&l->m, LOOM__NULL);
-			loom__c_cond_init(&l->c, LOOM__NULL);
-			if (l->owner && l->owner == old_tid)
-				l->owner = tid;
-			else if (l->owner) {
-				l->owner = 0;
-				l->depth = 0;
-			}
-		}
+		for (i = 0; i < f->nlocks; i++)
+			loom__fork_lock(&f->locks[i], old_tid, tid);
 	/* An evacuation in progress in the parent has no engine here to end it. */
 	if (loom__rt.armed)
 		__builtin_memset(loom__rt.armed, 0, loom__nhooks + 1);
@@ -1756,6 +1862,8 @@ LOOM__CONTROL void loom__init(void)
 	loom__c_mutex_init(&loom__rt.lock, LOOM__NULL);
 	loom__c_cond_init(&loom__rt.engine_cv, LOOM__NULL);
 	loom__c_cond_init(&loom__rt.resume_cv, LOOM__NULL);
+	loom__c_mutex_init(&loom__rt.solo.m, LOOM__NULL);
+	loom__c_cond_init(&loom__rt.solo.c, LOOM__NULL);
 	if (loom__c_key_create(&loom__rt.tls_key, loom__thread_gone) != 0) {
 		loom__warn("no update channel: no thread-specific key left");
 		return;

@@ -39,6 +39,7 @@ HELLO, PUSH, POP, LIST, REPLY, LISTING = 1, 2, 3, 4, 5, 6
 OK, E_MALFORMED, E_MANIFEST, E_TIMEOUT, E_NOFILTER, E_LIMIT, E_ABORTED = 0, 1, 2, 3, 4, 5, 6
 OP_ENTER, OP_LEAVE, OP_ENTER_RANGE, OP_LEAVE_RANGE = 1, 2, 3, 4
 OP_WAIT, OP_POST, OP_MARK, OP_POST_MARKED = 5, 6, 7, 8
+OP_SOLO = 0x100
 MAX_PAYLOAD = 64  # what loom__serve reads into (its payload buffer)
 
 HDR = struct.Struct("<IHHI")
@@ -558,6 +559,8 @@ def main():
                          ("a wait for 0", (leave[0], OP_WAIT, 0, 0)),
                          ("a wait for 1000001", (leave[0], OP_WAIT, 0, 1000001)),
                          ("a post with region 1", (leave[0], OP_POST, 0, 1)),
+                         ("a wait that runs alone", (leave[0], OP_WAIT | OP_SOLO, 0, 1)),
+                         ("kind 0x200", (leave[0], 0x200 | OP_LEAVE, 0, 0)),
                          ("kind 0xffff", (leave[0], 0xFFFF, 0, 0)),
                          ("a function op with region 1", (leave[0], OP_LEAVE, 0, 1)),
                          ("a range op with region 0 of 0 regions", (leave[0], OP_LEAVE_RANGE, 0, 0))):
@@ -565,7 +568,10 @@ def main():
             push_image(f"image: op 1 with {name}", image(ops=ops)[0], ("reply", E_MALFORMED, "bad op 1"))
         push_image("image: lock 0 used as a mutex and a semaphore",
                    image(ops=good_ops + [(stmts[0], OP_POST, 0, 0)])[0],
-                   ("reply", E_MALFORMED, "uses lock 0 as a mutex and a semaphore"))
+                   ("reply", E_MALFORMED, "uses lock 0 in two ways"))
+        push_image("image: lock 0 used as a mutex and a unilateral one",
+                   image(ops=good_ops + [(stmts[0], OP_ENTER_RANGE | OP_SOLO, 0, 0)], nregions=1)[0],
+                   ("reply", E_MALFORMED, "uses lock 0 in two ways"))
         push_image("image: a range op with region 1 of 1 region",
                    image(ops=[(stmts[0], OP_ENTER_RANGE, 0, 1), (dc["exits"][0], OP_LEAVE_RANGE, 0, 0)],
                          nregions=1)[0], ("reply", E_MALFORMED, "bad op 0"))
