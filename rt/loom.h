@@ -644,19 +644,6 @@ LOOM__WEAK void loom__park(struct loom__thread *t, loom_u32 id)
 	loom__unlock_rt();
 }
 
-/* A hook reached while a blocking marker is still set means the statement
- * went on from the blocking call into other instrumented code: the thread is
- * no longer parked in the kernel, so it must stop counting as such. */
-LOOM__WEAK void loom__leave_blocking(struct loom__thread *t, loom_u32 here)
-{
-	loom_u32 b = __atomic_exchange_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
-
-	/* Park (if at all) where the thread now is, HERE, not at the blocking
-	 * site: the site may be safe while HERE is inside the region. */
-	if (b && (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING))
-		loom__park(t, here);
-}
-
 LOOM__WEAK void loom__hook(loom_u32 id, int pause);
 
 LOOM__WEAK void loom__cond_break(loom_u32 id)
@@ -948,7 +935,15 @@ LOOM__WEAK void loom__run_ops(struct loom__thread *t, loom_u32 id)
  * park there if an evacuation has armed it.  Hooks run by the runtime itself
  * (an interposed libc function, the engine thread) or by a signal handler
  * that interrupted it do nothing: they must not take the runtime's locks
- * again. */
+ * again.
+ *
+ * A hook reached while this thread's blocking marker is set runs in a
+ * signal handler that interrupted the blocking call (a marked statement
+ * calls nothing instrumented; a system function's callback is the rare
+ * other case): it runs its ops but neither parks nor pauses (the
+ * interrupted frame may be anywhere, and parking would hold the handler
+ * up), and the marker stays, since the call goes on when the handler
+ * returns. */
 LOOM__WEAK void loom__hook(loom_u32 id, int pause)
 {
 	struct loom__thread *t = &loom__self;
@@ -958,7 +953,11 @@ LOOM__WEAK void loom__hook(loom_u32 id, int pause)
 	t->in_runtime++;
 	if (!t->tid)
 		loom__register();
-	loom__leave_blocking(t, id);
+	if (__atomic_load_n(&t->blocking, __ATOMIC_SEQ_CST)) {
+		loom__run_ops(t, id);
+		t->in_runtime--;
+		return;
+	}
 	t->last_hook = id;
 	if (__builtin_expect(__atomic_load_n(&loom__solo_tid, __ATOMIC_ACQUIRE) != 0, 0))
 		loom__solo_pause(t, id);

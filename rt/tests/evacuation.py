@@ -5,7 +5,9 @@
 2. A thread held inside hold() (sleeping in a blocking call there) makes
    `loom push 'hold <> self'` time out: exit 1, the thread reported at its
    line, nothing installed, the program unchanged.  Once the thread leaves
-   (SIGUSR1), the same push succeeds.
+   (SIGUSR1), the same push succeeds.  The same for a thread spinning in a
+   loop inside hold_spin(); and a push with an 8 s timeout issued while it
+   spins returns only after the thread was released, installed.
 3. `critical <> self` stops the function's race but not the other one, while
    the program keeps running; `evac.c:A-B <> self` stops the line range's race;
    both can be installed at once; `loom pop` brings each race back.
@@ -14,6 +16,7 @@ import argparse
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -107,6 +110,31 @@ def main():
         check(r.returncode == 0, 'after the thread left the region the push succeeds: ' + r.stderr.strip())
         hold_id = r.stdout.strip()
         check(run([loom, 'pop', str(prog.pid), hold_id]).returncode == 0, 'and pops again')
+
+        # A thread looping inside the region (no blocking call): the same.
+        prog.proc.stdin.write('H')
+        prog.proc.stdin.flush()
+        check.require(prog.wait_for(lambda: 'SPINNING' in prog.output(), 5), 'the holder thread spins in hold_spin()')
+        r, took = push(loom, prog.pid, work, 'hold_spin <> self', timeout_ms=300)
+        check(r.returncode == 1 and 'nothing installed' in r.stderr
+              and ('in hold_spin)' in r.stderr or 'in spin)' in r.stderr),
+              'push while a thread loops inside the region fails cleanly and names it', r.stderr)
+        check(loom_ls(loom, prog.pid)[1] == 0, 'after that failed push no filter is installed either')
+        # A push with time to spare waits for the thread to leave: it is
+        # installed only after the release.
+        spec = os.path.join(work, 'spin.loom')
+        with open(spec, 'w') as f:
+            f.write('hold_spin <> self\n')
+        waiting = subprocess.Popen([loom, 'push', '--timeout', '8000', str(prog.pid), spec],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        check(waiting.poll() is None, 'a push with an 8 s timeout is still waiting 0.5 s later')
+        released = time.monotonic()
+        os.kill(prog.pid, signal.SIGUSR1)
+        so, se = waiting.communicate(timeout=15)
+        done = time.monotonic()
+        check(waiting.returncode == 0, f'it succeeds once the thread has left ({done - released:.2f} s after)', se)
+        check(run([loom, 'pop', str(prog.pid), so.strip()]).returncode == 0, 'and that filter pops again')
 
         # Function region: stops that race only.
         r, took = push(loom, prog.pid, work, 'critical <> self')

@@ -10,7 +10,8 @@ line range, an event region, an order, a unilateral region, and all five at
 once), the test pushes and pops the filter CYCLES times, each time with no
 pause or a short one in between, and checks:
 
-  - every push and pop succeeds (exit 0) and none takes more than 5 s;
+  - every push and pop succeeds (exit 0; each may take up to 10 s on a
+    loaded machine) and no cycle takes 15 s;
   - the process stays alive and keeps working after each kind: the work
     done, the consumer's and the auditor's rounds grow, and so does every
     one of the 32 workers' own count (no thread stuck);
@@ -213,13 +214,13 @@ def main():
             failures = []
             for i in range(args.cycles):
                 t0 = time.monotonic()
-                r = run([args.loom, 'push', '--timeout', '3000', str(prog.pid), spec], timeout=30)
+                r = run([args.loom, 'push', '--timeout', '10000', str(prog.pid), spec], timeout=30)
                 if r.status != 0:
                     failures.append(f'push {i}: status {r.status}: {r.stderr}')
                     break
                 if i % 3 == 1:
                     time.sleep(0.005)
-                r2 = run([args.loom, 'pop', '--timeout', '3000', str(prog.pid), r.stdout.strip()], timeout=30)
+                r2 = run([args.loom, 'pop', '--timeout', '10000', str(prog.pid), r.stdout.strip()], timeout=30)
                 if r2.status != 0:
                     failures.append(f'pop {i}: status {r2.status}: {r2.stderr}')
                     break
@@ -239,7 +240,7 @@ def main():
         check(fds1 == fds0, f'no descriptor leaked ({fds0} before, {fds1} after {total} cycles)')
         check(rss1 - rss0 <= 4096, f'resident memory did not grow (after the first kind {rss0} KiB, at the end '
               f'{rss1} KiB)')
-        check(slowest < 5, f'no push and pop took 5 s or more together (slowest {slowest:.2f} s; '
+        check(slowest < 15, f'no push and pop took 15 s or more together (slowest {slowest:.2f} s; '
               f'{total} cycles in {time.monotonic() - started:.1f} s)')
     except Failure as e:
         if not e.counted:

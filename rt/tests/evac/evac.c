@@ -3,7 +3,8 @@
  * Workers call critical() and run a critical section inline in a loop; a
  * detector prints "BUG overlap ..." when two threads are inside one at once.
  * The holder thread reads commands from stdin (a safe blocking site):
- * 'h' makes it enter hold() and stay there, sleeping, until SIGUSR1; 's'
+ * 'h' makes it enter hold() and stay there, sleeping, until SIGUSR1; 'H'
+ * makes it spin in hold_spin() (a loop with no blocking call) until SIGUSR1; 's'
  * prints how many functions run their slow copy (Loom's switch flags: weak,
  * so that the original program links too). */
 #define _GNU_SOURCE
@@ -66,6 +67,22 @@ void hold(void)
 	release = 0;
 }
 
+static volatile unsigned long spins;
+
+void spin(void)
+{
+	spins++;
+}
+
+void hold_spin(void)
+{
+	printf("SPINNING\n");
+	fflush(stdout);
+	while (!release)
+		spin();
+	release = 0;
+}
+
 static void on_usr1(int sig)
 {
 	(void)sig;
@@ -111,6 +128,8 @@ static void *holder(void *arg)
 			exit(0);
 		if (c == 'h')
 			hold();
+		if (c == 'H')
+			hold_spin();
 		if (c == 's')
 			report_slow();
 	}
