@@ -443,6 +443,8 @@ struct resolver {
 	unsigned **fn_hooks;   /* per function: its hook ids */
 	size_t *fn_nhooks, *fn_caps;
 	unsigned char *in_danger; /* per hook */
+	unsigned char *in_region; /* per hook: inside an exclusion region (for warnings) */
+	bool exclusion;           /* compiling an exclusion region: mark in_region too */
 	bool all_slow;            /* a unilateral region: every thread must meet hooks */
 };
 
@@ -505,6 +507,8 @@ static void add_op(struct resolver *r, unsigned hook, enum loom_op_kind kind, un
 static void danger_hook(struct resolver *r, unsigned id)
 {
 	r->in_danger[id] = 1;
+	if (r->exclusion)
+		r->in_region[id] = 1;
 }
 
 /* Queues every function that call C may reach: by name, or for an
@@ -791,6 +795,17 @@ static int compile_order_pair(struct resolver *r, const struct loom_event *a, co
 	int na = resolve_event(r, a, &ah), nb = na < 0 ? -1 : resolve_event(r, b, &bh);
 
 	if (na >= 0 && nb >= 0) {
+		const struct loom_slot *sa = &r->m->slots[ah[0] - 1], *sb = &r->m->slots[bh[0] - 1];
+
+		/* In one function, B before A on every path: a thread that runs
+		 * both waits at B for an A that only it would run later. */
+		if (sa->function == sb->function && !reaches(r->m, ah, (size_t)na, bh, (size_t)nb)
+		    && reaches(r->m, bh, (size_t)nb, ah, (size_t)na))
+			*LOOM_PUSH(r->out->warnings, r->out->nwarnings, r->out->warnings_cap) = loom_xasprintf(
+				"%s:%u:%u: warning: in '%s' the second event (%s:%u) runs before the first (%s:%u) and "
+				"never after it: a thread that runs both waits for itself", r->f->name, b->loc.line,
+				b->loc.column, r->m->functions[sa->function].name, r->m->files[sb->file].path, sb->line,
+				r->m->files[sa->file].path, sa->line);
 		for (int i = 0; i < nb; i++)
 			add_op(r, bh[i], LOOM_OP_WAIT, lock, a->count);
 		if (a->kind == LOOM_EV_LINE) {
@@ -1014,6 +1029,48 @@ static void switch_and_fast_frames(struct resolver *r)
 	free(needs);
 }
 
+/* Whether CALLEE waits for another thread to do something: inside an
+ * exclusion region, that thread may need the region first (or, with ALONE,
+ * be paused by a unilateral one while it holds what CALLEE waits for). */
+static bool waits_for_others(const char *callee, bool alone)
+{
+	static const char *const waits[] = {
+		"pthread_join", "thrd_join", "pthread_cond_wait", "pthread_cond_timedwait",
+		"pthread_cond_clockwait", "sem_wait", "sem_timedwait", "sem_clockwait", "pthread_barrier_wait",
+	};
+	static const char *const locks[] = {
+		"pthread_mutex_lock", "pthread_mutex_timedlock", "pthread_mutex_clocklock", "pthread_rwlock_rdlock",
+		"pthread_rwlock_wrlock", "pthread_rwlock_timedrdlock", "pthread_rwlock_timedwrlock",
+		"pthread_rwlock_clockrdlock", "pthread_rwlock_clockwrlock",
+	};
+
+	for (size_t i = 0; callee && i < sizeof waits / sizeof *waits; i++)
+		if (!strcmp(callee, waits[i]))
+			return true;
+	for (size_t i = 0; alone && callee && i < sizeof locks / sizeof *locks; i++)
+		if (!strcmp(callee, locks[i]))
+			return true;
+	return false;
+}
+
+/* Warnings for filters that can hang the program: a blocking wait for
+ * another thread inside one of its exclusion regions. */
+static void hang_warnings(struct resolver *r)
+{
+	const struct loom_manifest *m = r->m;
+
+	for (unsigned id = 1; id <= m->nslots; id++) {
+		const struct loom_slot *s = &m->slots[id - 1];
+
+		if (r->in_region[id] && s->kind == LOOM_KIND_BLOCKING && waits_for_others(s->callee, r->all_slow))
+			*LOOM_PUSH(r->out->warnings, r->out->nwarnings, r->out->warnings_cap) = loom_xasprintf(
+				"%s: warning: %s:%u: %s waits for another thread inside the filter's region: if that "
+				"thread needs the region first%s, the program hangs", r->f->name, m->files[s->file].path,
+				s->line, s->callee,
+				r->all_slow ? " or is paused by '<> *' while it holds what is waited for" : "");
+	}
+}
+
 int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifest *m,
                         struct loom_compiled *out, struct loom_error *err)
 {
@@ -1025,6 +1082,7 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 	r.fn_nhooks = loom_xcalloc(m->nfunctions + 1, sizeof *r.fn_nhooks);
 	r.fn_caps = loom_xcalloc(m->nfunctions + 1, sizeof *r.fn_caps);
 	r.in_danger = loom_xcalloc(m->nslots + 1, 1);
+	r.in_region = loom_xcalloc(m->nslots + 1, 1);
 	for (size_t i = 0; i < m->nslots; i++) {
 		unsigned fn = m->slots[i].function;
 
@@ -1040,6 +1098,7 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 		}
 		size_t first_op = out->nops;
 
+		r.exclusion = true;
 		for (size_t j = 0; j < c->nregions && !ret; j++) {
 			const struct loom_region *rg = &c->regions[j];
 			unsigned fn = 0;
@@ -1052,6 +1111,7 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 			else
 				ret = compile_lines_region(&r, rg, lock);
 		}
+		r.exclusion = false;
 		/* R <> *: R's lock makes its holder run alone; the others pause at
 		 * their next hook, so every function must run its hooks. */
 		if (c->kind == LOOM_UNILATERAL) {
@@ -1060,6 +1120,8 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 			r.all_slow = true;
 		}
 	}
+	if (!ret)
+		hang_warnings(&r);
 	if (!ret)
 		switch_and_fast_frames(&r);
 	for (size_t id = 1; id <= m->nslots; id++)
@@ -1072,6 +1134,7 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 	free(r.fn_nhooks);
 	free(r.fn_caps);
 	free(r.in_danger);
+	free(r.in_region);
 	if (ret)
 		loom_compiled_free(out);
 	return ret ? -1 : 0;
@@ -1079,6 +1142,9 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 
 void loom_compiled_free(struct loom_compiled *c)
 {
+	for (size_t i = 0; i < c->nwarnings; i++)
+		free(c->warnings[i]);
+	free(c->warnings);
 	free(c->ops);
 	free(c->danger);
 	free(c->fns);

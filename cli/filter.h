@@ -83,6 +83,8 @@ struct loom_compiled {
 	unsigned *fns;    /* functions with ops: their slow copies must run */
 	size_t nfns, fns_cap;
 	unsigned nlocks, nregions;
+	char **warnings;  /* "SPEC:LINE:COL: warning: ...", for loom check */
+	size_t nwarnings, warnings_cap;
 };
 
 /* Resolves F against M and compiles it.  Returns 0, or -1 with ERR located

@@ -277,48 +277,6 @@ out:
 	return ret;
 }
 
-/* Whether CALLEE waits for another thread to do something: inside an
- * exclusion region, that thread may need the region first (or, with ALONE,
- * be paused by a unilateral one while it holds what CALLEE waits for). */
-static bool waits_for_others(const char *callee, bool alone)
-{
-	static const char *const waits[] = {
-		"pthread_join", "thrd_join", "pthread_cond_wait", "pthread_cond_timedwait",
-		"pthread_cond_clockwait", "sem_wait", "sem_timedwait", "sem_clockwait", "pthread_barrier_wait",
-	};
-	static const char *const locks[] = {
-		"pthread_mutex_lock", "pthread_mutex_timedlock", "pthread_mutex_clocklock", "pthread_rwlock_rdlock",
-		"pthread_rwlock_wrlock", "pthread_rwlock_timedrdlock", "pthread_rwlock_timedwrlock",
-		"pthread_rwlock_clockrdlock", "pthread_rwlock_clockwrlock",
-	};
-
-	for (size_t i = 0; callee && i < sizeof waits / sizeof *waits; i++)
-		if (!strcmp(callee, waits[i]))
-			return true;
-	for (size_t i = 0; alone && callee && i < sizeof locks / sizeof *locks; i++)
-		if (!strcmp(callee, locks[i]))
-			return true;
-	return false;
-}
-
-/* Warnings for filters that can hang the program: a blocking wait for
- * another thread inside one of its regions. */
-static void print_hang_warnings(const struct loom_manifest *m, const struct loom_compiled *comp)
-{
-	bool alone = false;
-
-	for (size_t i = 0; i < comp->nops; i++)
-		alone |= (comp->ops[i].kind & LOOM_OP_SOLO) != 0;
-	for (size_t i = 0; i < comp->ndanger; i++) {
-		const struct loom_slot *s = loom_manifest_slot(m, comp->danger[i]);
-
-		if (s->kind == LOOM_KIND_BLOCKING && waits_for_others(s->callee, alone))
-			printf("warning: %s:%u: %s waits for another thread inside the filter's region: if that thread "
-			       "needs the region first%s, the program hangs\n", m->files[s->file].path, s->line, s->callee,
-			       alone ? " or is paused by '<> *' while it holds what is waited for" : "");
-	}
-}
-
 static int cmd_check(const char *spec, const char *manifest_path)
 {
 	struct loom_error err = { 0 };
@@ -360,7 +318,8 @@ static int cmd_check(const char *spec, const char *manifest_path)
 		       s->callee ? s->callee : "", "", m->functions[s->function].name);
 	}
 	printf("%zu of %zu pause points are safe\n", breaks - unsafe_breaks, breaks);
-	print_hang_warnings(m, &comp);
+	for (size_t i = 0; i < comp.nwarnings; i++)
+		printf("%s\n", comp.warnings[i]);
 	ret = 0;
 out:
 	if (err.set)

@@ -52,8 +52,10 @@ def parse_cases(path):
             kind, expected = "error", last[len("error: "):]
         elif last.startswith("ok: "):
             kind, expected = "ok", last[len("ok: "):]
+        elif last.startswith("warn: "):
+            kind, expected = "warn", last[len("warn: "):]
         else:
-            raise ValueError(f"case '{name}': the last line must be 'error: ...' or 'ok: ...'")
+            raise ValueError(f"case '{name}': the last line must be 'error: ...', 'ok: ...' or 'warn: ...'")
         text_lines = body[1:-1]
         text = "\n".join(text_lines) + ("\n" if text_lines else "")
         cases.append((name, text, kind, expected))
@@ -135,6 +137,10 @@ def main():
                 ok = st == 1 and se == expected + "\n" and so == ""
                 check(ok, f"error: {name}: {shown}",
                       detail + f"\nexpected status 1, no stdout, stderr exactly:\n  {expected}")
+            elif kind == "warn":
+                ok = st == 0 and se == "" and expected in so.split("\n")
+                check(ok, f"warning: {name}: {shown}",
+                      detail + f"\nexpected status 0, no stderr, this stdout line:\n  {expected}")
             else:
                 first = so.split("\n", 1)[0]
                 ok = st == 0 and se == "" and first == expected
