@@ -553,6 +553,15 @@ static unsigned label_node(struct walk *w, unsigned off)
 	return l->node;
 }
 
+/* Where computed gotos (and asm goto) go: a join point leading to every
+ * label, made on first use. */
+static unsigned indirect_node(struct walk *w)
+{
+	if (w->indirect == NO_NODE)
+		w->indirect = join(w);
+	return w->indirect;
+}
+
 /* Where goto statement C jumps: its label's node, or where computed gotos
  * go when libclang does not tell. */
 static unsigned goto_target(struct walk *w, CXCursor c)
@@ -562,11 +571,8 @@ static unsigned goto_target(struct walk *w, CXCursor c)
 	clang_visitChildren(c, first_child, &ref);
 	if (!clang_Cursor_isNull(ref))
 		ref = clang_getCursorReferenced(ref);
-	if (clang_Cursor_isNull(ref) || clang_getCursorKind(ref) != CXCursor_LabelStmt) {
-		if (w->indirect == NO_NODE)
-			w->indirect = join(w);
-		return w->indirect;
-	}
+	if (clang_Cursor_isNull(ref) || clang_getCursorKind(ref) != CXCursor_LabelStmt)
+		return indirect_node(w);
 	return label_node(w, start_of(ref, NULL, NULL));
 }
 
@@ -584,9 +590,7 @@ static void flow_jump(struct walk *w, CXCursor c)
 		flow_to(w, goto_target(w, c));
 		break;
 	case CXCursor_IndirectGotoStmt:
-		if (w->indirect == NO_NODE)
-			w->indirect = join(w);
-		flow_to(w, w->indirect);
+		flow_to(w, indirect_node(w));
 		break;
 	default: /* return: the exit hook before it has run */
 		break;
@@ -608,9 +612,7 @@ static void flow_asm(struct walk *w, CXCursor c)
 {
 	if (!has_word(w, start_of(c, NULL, NULL), end_of(c), "goto"))
 		return;
-	if (w->indirect == NO_NODE)
-		w->indirect = join(w);
-	flow_to(w, w->indirect);
+	flow_to(w, indirect_node(w));
 }
 
 struct jump_scan {
@@ -649,9 +651,7 @@ static enum CXChildVisitResult scan_jumps(CXCursor c, CXCursor parent, CXClientD
 		flow_to(w, goto_target(w, c));
 		break;
 	case CXCursor_IndirectGotoStmt:
-		if (w->indirect == NO_NODE)
-			w->indirect = join(w);
-		flow_to(w, w->indirect);
+		flow_to(w, indirect_node(w));
 		break;
 	case CXCursor_ReturnStmt:
 		flow_to(w, RW_NODE_FALLOFF);

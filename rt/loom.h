@@ -660,6 +660,27 @@ LOOM__WEAK void loom__after_blocking(loom_u32 id)
 
 /* ---- filter operations ---- */
 
+/* T waits for lock L at HOOK (a filter's lock or semaphore, or the
+ * unilateral lock): it counts as parked at HOOK meanwhile, unless that
+ * hook is unsafe (see loom__all_evacuated). */
+LOOM__WEAK void loom__begin_wait(struct loom__thread *t, const struct loom__lock *l, loom_u32 hook)
+{
+	__atomic_store_n(&t->wait_lock, (const void *)l, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->blocking, hook, __ATOMIC_SEQ_CST);
+}
+
+/* T has stopped waiting (if it waited at all): during an evacuation it
+ * parks at HOOK before it goes on. */
+LOOM__WEAK void loom__end_wait(struct loom__thread *t, loom_u32 hook)
+{
+	if (__atomic_load_n(&t->blocking, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&t->wait_lock, LOOM__NULL, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)
+			loom__park(t, hook);
+	}
+}
+
 /* Every other registered thread is stopped: paused at a hook, waiting
  * for a lock, or in a blocking call (it pauses when the call returns). */
 LOOM__WEAK int loom__others_stopped(const struct loom__thread *self)
@@ -704,8 +725,7 @@ LOOM__WEAK void loom__acquire(struct loom__thread *t, struct loom__lock *l, loom
 
 		/* While waiting the thread counts as parked at HOOK for an
 		 * evacuation, unless it is this lock's filter that goes away. */
-		__atomic_store_n(&t->wait_lock, (const void *)l, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&t->blocking, hook, __ATOMIC_SEQ_CST);
+		loom__begin_wait(t, l, hook);
 		/* No signal to the engine here: that would take the runtime lock
 		 * while holding l->m (the reverse of `loom ls`); the engine
 		 * re-checks every 2 ms. */
@@ -725,12 +745,7 @@ LOOM__WEAK void loom__acquire(struct loom__thread *t, struct loom__lock *l, loom
 	/* After the filter's own lock: one order for every thread. */
 	if (l->solo)
 		loom__acquire(t, &loom__rt.solo, hook);
-	if (__atomic_load_n(&t->blocking, __ATOMIC_RELAXED)) {
-		__atomic_store_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&t->wait_lock, LOOM__NULL, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)
-			loom__park(t, hook);
-	}
+	loom__end_wait(t, hook);
 }
 
 LOOM__WEAK void loom__release(struct loom__thread *t, struct loom__lock *l)
@@ -764,19 +779,13 @@ LOOM__WEAK void loom__solo_pause(struct loom__thread *t, loom_u32 hook)
 
 	loom__c_mutex_lock(&l->m);
 	if (l->owner && l->owner != t->tid) {
-		__atomic_store_n(&t->wait_lock, (const void *)l, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&t->blocking, hook, __ATOMIC_SEQ_CST);
+		loom__begin_wait(t, l, hook);
 		loom__c_cond_broadcast(&l->c); /* the one alone waits for this */
 		while (l->owner && l->owner != t->tid)
 			loom__c_cond_wait(&l->c, &l->m);
 	}
 	loom__c_mutex_unlock(&l->m);
-	if (__atomic_load_n(&t->blocking, __ATOMIC_RELAXED)) {
-		__atomic_store_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&t->wait_lock, LOOM__NULL, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)
-			loom__park(t, hook);
-	}
+	loom__end_wait(t, hook);
 }
 
 /* b of a > b: waits until N instances of a are unconsumed and consumes
@@ -793,8 +802,7 @@ LOOM__WEAK int loom__sem_wait(struct loom__thread *t, struct loom__lock *l, loom
 
 		/* Waiting counts as parked at HOOK, as for a lock; see also
 		 * loom__all_evacuated on removal. */
-		__atomic_store_n(&t->wait_lock, (const void *)l, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&t->blocking, hook, __ATOMIC_SEQ_CST);
+		loom__begin_wait(t, l, hook);
 		l->nwaiting++;
 		while (l->count < n && !l->gone)
 			loom__c_cond_wait(&l->c, &l->m);
@@ -811,12 +819,7 @@ LOOM__WEAK int loom__sem_wait(struct loom__thread *t, struct loom__lock *l, loom
 	if (gone && !l->nwaiting)
 		loom__c_cond_broadcast(&l->c);
 	loom__c_mutex_unlock(&l->m);
-	if (__atomic_load_n(&t->blocking, __ATOMIC_RELAXED)) {
-		__atomic_store_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&t->wait_lock, LOOM__NULL, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)
-			loom__park(t, hook);
-	}
+	loom__end_wait(t, hook);
 	return gone;
 }
 

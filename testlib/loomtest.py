@@ -122,6 +122,31 @@ def rewrite_and_build(rewrite, src, out, cflags='-O2 -g -Wall -Wextra', check=No
     return exe
 
 
+def live_env(**extra):
+    """ENV for a program whose runtime must start: Loom enabled, the socket
+    in /tmp/loom-EUID (not below an XDG_RUNTIME_DIR the caller may have),
+    plus EXTRA (e.g. RACE_WINDOW_US='2000')."""
+    env = dict(ENV, **extra)
+    env.pop('LOOM_DISABLE', None)
+    env.pop('XDG_RUNTIME_DIR', None)
+    return env
+
+
+def build_program(check, rewrite, work, files, cflags='-O2 -g -Wall -Wextra'):
+    """Writes FILES (name -> text) into WORK/src, rewrites the tree into
+    WORK/out and builds it there with its Makefile and CFLAGS; each step is
+    a required check (the build must give no warning).  Returns WORK/out."""
+    src, out = os.path.join(work, 'src'), os.path.join(work, 'out')
+    for name, text in files.items():
+        write_file(os.path.join(src, name), text)
+    r = run([rewrite, '--quiet', src, out])
+    check.require(r.status == 0, 'loom-rewrite', r.stderr)
+    r = run(['make', '-C', out], env=dict(ENV, CFLAGS=cflags))
+    check.require(r.status == 0 and 'warning' not in r.stderr, 'the rewritten program builds without warnings',
+                  r.stdout + r.stderr)
+    return out
+
+
 def write_file(path, text):
     """Writes TEXT to PATH, creating its directories."""
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -34,7 +34,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, ENV, Failure, Program, loom_rows, run, write_file  # noqa: E402
+from loomtest import build_program, Checks, Failure, live_env, loom_rows, Program, run, write_file  # noqa: E402
 
 PROGRAM = r'''#include <pthread.h>
 #include <stdio.h>
@@ -179,14 +179,7 @@ def main():
     work = tempfile.mkdtemp(prefix='loom-order-')
     prog = None
     try:
-        src, out = os.path.join(work, 'src'), os.path.join(work, 'out')
-        write_file(os.path.join(src, 'order.c'), PROGRAM)
-        write_file(os.path.join(src, 'Makefile'), MAKEFILE)
-        r = run([args.rewrite, '--quiet', src, out])
-        check.require(r.status == 0, 'loom-rewrite', r.stderr)
-        r = run(['make', '-C', out], env=dict(ENV, CFLAGS='-O2 -g -Wall -Wextra'))
-        check.require(r.status == 0 and 'warning' not in r.stderr, 'the rewritten program builds without warnings',
-                      r.stdout + r.stderr)
+        out = build_program(check, args.rewrite, work, {'order.c': PROGRAM, 'Makefile': MAKEFILE})
         fill_line, take = line_of('FILLED'), line_of('TAKE')
         spec = os.path.join(work, 'backwards.loom')
         write_file(spec, 'fill:exit > fill:entry\n')
@@ -197,9 +190,7 @@ def main():
         write_file(spec, f'order.c:{fill_line} > order.c:{take}\n')
         r = run([args.loom, 'check', '--manifest', out, spec])
         check(r.status == 0 and 'warning' not in r.stdout, 'and not about the order this test pushes', r.stdout)
-        env = dict(ENV, RACE_WINDOW_US='2000')
-        env.pop('LOOM_DISABLE', None)
-        env.pop('XDG_RUNTIME_DIR', None)
+        env = live_env(RACE_WINDOW_US='2000')
         prog = Program([os.path.join(out, 'order')], env)
         check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
         check.require(prog.wait_for_bug(0, 2.0), 'without a filter the consumer reads slots too early (BUG)',

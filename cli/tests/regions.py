@@ -26,7 +26,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, ENV, Failure, Program, loom_ls, run, write_file  # noqa: E402
+from loomtest import build_program, Checks, Failure, live_env, loom_ls, Program, run, write_file  # noqa: E402
 
 PROGRAM = r'''#include <pthread.h>
 #include <stdio.h>
@@ -180,17 +180,8 @@ def main():
     work = tempfile.mkdtemp(prefix='loom-regions-')
     prog = None
     try:
-        src, out = os.path.join(work, 'src'), os.path.join(work, 'out')
-        write_file(os.path.join(src, 'regions.c'), PROGRAM)
-        write_file(os.path.join(src, 'Makefile'), MAKEFILE)
-        r = run([args.rewrite, '--quiet', src, out])
-        check.require(r.status == 0, 'loom-rewrite', r.stderr)
-        r = run(['make', '-C', out], env=dict(ENV, CFLAGS='-O2 -g -Wall -Wextra'))
-        check.require(r.status == 0 and 'warning' not in r.stderr, 'the rewritten program builds without warnings',
-                      r.stdout + r.stderr)
-        env = dict(ENV, RACE_WINDOW_US='2000')
-        env.pop('LOOM_DISABLE', None)
-        env.pop('XDG_RUNTIME_DIR', None)
+        out = build_program(check, args.rewrite, work, {'regions.c': PROGRAM, 'Makefile': MAKEFILE})
+        env = live_env(RACE_WINDOW_US='2000')
         prog = Program([os.path.join(out, 'regions')], env)
         check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
         live(check, args, work, prog, 'audit <> *\n', 'audit')

@@ -24,7 +24,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, ENV, Failure, Program, loom_rows, run, socket_path, wait_for, write_file  # noqa: E402
+from loomtest import (build_program, Checks, Failure, live_env, loom_rows, Program, run,  # noqa: E402
+                      socket_path, wait_for, write_file)
 
 PROGRAM = r'''#include <pthread.h>
 #include <stdio.h>
@@ -123,17 +124,8 @@ def main():
     prog = None
     child = None
     try:
-        src, out = os.path.join(work, 'src'), os.path.join(work, 'out')
-        write_file(os.path.join(src, 'fork.c'), PROGRAM)
-        write_file(os.path.join(src, 'Makefile'), MAKEFILE)
-        r = run([args.rewrite, '--quiet', src, out])
-        check.require(r.status == 0, 'loom-rewrite', r.stderr)
-        r = run(['make', '-C', out], env=dict(ENV, CFLAGS='-O2 -g -Wall -Wextra'))
-        check.require(r.status == 0 and 'warning' not in r.stderr, 'the rewritten program builds without warnings',
-                      r.stdout + r.stderr)
-        env = dict(ENV, RACE_WINDOW_US='2000')
-        env.pop('LOOM_DISABLE', None)
-        env.pop('XDG_RUNTIME_DIR', None)
+        out = build_program(check, args.rewrite, work, {'fork.c': PROGRAM, 'Makefile': MAKEFILE})
+        env = live_env(RACE_WINDOW_US='2000')
         prog = Program([os.path.join(out, 'fork')], env, stdin=True)
         parent = prog.pid
         check.require(prog.wait_for_socket(10), 'the parent\'s update channel comes up', prog.stderr())

@@ -28,7 +28,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, ENV, Failure, Program, run, write_file  # noqa: E402
+from loomtest import build_program, Checks, Failure, live_env, Program, run, write_file  # noqa: E402
 
 NTHREADS = 32
 PROGRAM = r'''#include <pthread.h>
@@ -178,14 +178,7 @@ def main():
     work = tempfile.mkdtemp(prefix='loom-soak-')
     prog = None
     try:
-        src, out = os.path.join(work, 'src'), os.path.join(work, 'out')
-        write_file(os.path.join(src, 'soak.c'), PROGRAM)
-        write_file(os.path.join(src, 'Makefile'), MAKEFILE)
-        r = run([args.rewrite, '--quiet', src, out])
-        check.require(r.status == 0, 'loom-rewrite', r.stderr)
-        r = run(['make', '-C', out], env=dict(ENV, CFLAGS='-O2 -g -Wall -Wextra'))
-        check.require(r.status == 0 and 'warning' not in r.stderr, 'the rewritten program builds without warnings',
-                      r.stdout + r.stderr)
+        out = build_program(check, args.rewrite, work, {'soak.c': PROGRAM, 'Makefile': MAKEFILE})
         kinds = {
             'function': 'account <> self',
             'lines': f'soak.c:{line_of("RANGE_START")}-{line_of("RANGE_END")} <> self',
@@ -201,9 +194,7 @@ def main():
             r = run([args.loom, 'check', '--manifest', out, specs[name]])
             check.require(r.status == 0, f'{name}: loom check "{text}"', r.stderr)
 
-        env = dict(ENV)
-        env.pop('LOOM_DISABLE', None)
-        env.pop('XDG_RUNTIME_DIR', None)
+        env = live_env()
         prog = Program([os.path.join(out, 'soak')], env, stdin=True)
         check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
         fds0, rss0 = nfds(prog.pid), None
