@@ -490,6 +490,9 @@ LOOM__WEAK __thread struct loom__thread loom__self;
 LOOM__WEAK const char loom__manifest_id[LOOM_ID_LEN + 1] = LOOM_MANIFEST_ID;
 LOOM__WEAK const char loom__manifest_path[] = LOOM_MANIFEST_PATH;
 LOOM__WEAK const loom_u32 loom__nhooks = LOOM_NHOOKS;
+/* Per hook: some installed filter has ops there.  Written only while every
+ * thread is evacuated, like the op table it summarises. */
+LOOM__WEAK unsigned char loom__ops_at[LOOM_NHOOKS + 1];
 LOOM__WEAK const loom_u32 loom__nfuncs = LOOM_NFUNCS;
 LOOM__WEAK __attribute__((visibility("hidden"))) unsigned char loom__slow[LOOM_NFUNCS + 1];
 
@@ -639,6 +642,10 @@ LOOM__WEAK void loom__park_locked(struct loom__thread *t, loom_u32 id)
 
 LOOM__WEAK void loom__park(struct loom__thread *t, loom_u32 id)
 {
+	/* No update: nothing to park for, and no lock to take.  (One that
+	 * starts just after this is met at the next pause point.) */
+	if (!(__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING))
+		return;
 	loom__lock_rt();
 	loom__park_locked(t, id);
 	loom__unlock_rt();
@@ -646,9 +653,23 @@ LOOM__WEAK void loom__park(struct loom__thread *t, loom_u32 id)
 
 LOOM__WEAK void loom__hook(loom_u32 id, int pause);
 
+/* Whether hook ID has anything to do: ops of an installed filter, a pause
+ * during an update, a pause while another thread runs alone, or this
+ * thread's registration.  Most
+ * hooks of a slow copy have none, and return here, before the thread's
+ * state is touched. */
+LOOM__WEAK int loom__hook_needed(loom_u32 id)
+{
+	return (id <= loom__nhooks && loom__ops_at[id])
+	       || (__atomic_load_n(&loom__active, __ATOMIC_RELAXED) & LOOM__UPDATING)
+	       || __atomic_load_n(&loom__solo_tid, __ATOMIC_RELAXED)
+	       || !loom__self.tid; /* registers at its first hook, as the registry needs */
+}
+
 LOOM__WEAK void loom__cond_break(loom_u32 id)
 {
-	loom__hook(id, 1);
+	if (loom__hook_needed(id))
+		loom__hook(id, 1);
 }
 
 /* After a blocking call, during an evacuation: park at the blocking site if
@@ -972,7 +993,8 @@ LOOM__WEAK void loom__hook(loom_u32 id, int pause)
 
 LOOM__WEAK void loom__slot(loom_u32 id)
 {
-	loom__hook(id, 0);
+	if (loom__hook_needed(id))
+		loom__hook(id, 0);
 }
 
 /* ---- installing: tables and evacuation ---- */
@@ -1199,6 +1221,15 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 	return status;
 }
 
+/* loom__ops_at for table T (NULL: no filter). */
+LOOM__CONTROL void loom__set_ops_at(const struct loom__table *t)
+{
+	loom_u32 h;
+
+	for (h = 0; h <= loom__nhooks; h++)
+		loom__ops_at[h] = t && t->start[h + 1] > t->start[h];
+}
+
 /* INSTALL callbacks: run with every thread evacuated and the lock held. */
 LOOM__CONTROL int loom__install_push(void *arg)
 {
@@ -1215,6 +1246,7 @@ LOOM__CONTROL int loom__install_push(void *arg)
 		return err;
 	}
 	__atomic_store_n(&loom__rt.table, t, __ATOMIC_RELEASE);
+	loom__set_ops_at(t);
 	loom__free_table(old);
 	return LOOM_OK;
 }
@@ -1235,6 +1267,7 @@ LOOM__CONTROL int loom__install_pop(void *arg)
 		return err;
 	}
 	__atomic_store_n(&loom__rt.table, t, __ATOMIC_RELEASE);
+	loom__set_ops_at(t);
 	loom__free_table(old);
 	return LOOM_OK;
 }
