@@ -336,7 +336,7 @@ struct loom__thread {
 #define LOOM__BLOCKING_END_EXPR(id) \
 	((void)(__atomic_store_n(&loom__self.blocking, 0, __ATOMIC_SEQ_CST), \
 		__builtin_expect((__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING) \
-		                 || __atomic_load_n(&loom__solo_tid, __ATOMIC_RELAXED), 0) \
+		                 || __atomic_load_n(&loom__solo_tid, __ATOMIC_SEQ_CST), 0) \
 			? loom__after_blocking(id) : (void)0))
 #define LOOM_BLOCKING_BEGIN(id) do { LOOM__BLOCKING_BEGIN_EXPR(id); } while (0)
 #define LOOM_BLOCKING_END(id) do { LOOM__BLOCKING_END_EXPR(id); } while (0)
@@ -798,15 +798,24 @@ LOOM__WEAK void loom__solo_pause(struct loom__thread *t, loom_u32 hook)
 {
 	struct loom__lock *l = &loom__rt.solo;
 
+	int waited = 0;
+
 	loom__c_mutex_lock(&l->m);
 	if (l->owner && l->owner != t->tid) {
 		loom__begin_wait(t, l, hook);
 		loom__c_cond_broadcast(&l->c); /* the one alone waits for this */
 		while (l->owner && l->owner != t->tid)
 			loom__c_cond_wait(&l->c, &l->m);
+		/* Running again before the mutex goes: the next thread to run
+		 * alone checks under it who is stopped, and must not count this
+		 * one, which goes on. */
+		__atomic_store_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&t->wait_lock, LOOM__NULL, __ATOMIC_SEQ_CST);
+		waited = 1;
 	}
 	loom__c_mutex_unlock(&l->m);
-	loom__end_wait(t, hook);
+	if (waited && (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING))
+		loom__park(t, hook);
 }
 
 /* b of a > b: waits until N instances of a are unconsumed and consumes
@@ -1095,25 +1104,59 @@ LOOM__CONTROL int loom__waits_for_removed(const struct loom__thread *t)
 	return f && l && l >= f->locks && l < f->locks + f->nlocks && l->sem;
 }
 
+/* What keeps registered thread T from counting as evacuated (0: nothing),
+ * and in *HOOK where it is. */
+LOOM__CONTROL loom_u32 loom__thread_state(const struct loom__thread *t, loom_u32 *hook)
+{
+	loom_u32 b;
+
+	*hook = 0;
+	if (loom__waits_for_removed(t) || t->parked)
+		return 0; /* the removal wakes it; or it waits for the update */
+	b = __atomic_load_n(&t->blocking, __ATOMIC_SEQ_CST);
+	*hook = b ? b : t->last_hook;
+	if (!b || !loom__rt.armed[b])
+		return b && t->wait_lock ? LOOM_THREAD_LOCKWAIT : b ? LOOM_THREAD_BLOCKING : LOOM_THREAD_RUNNING;
+	if (t->wait_lock && loom__rt.removing) {
+		/* Waiting for a lock of the filter that goes away: it would
+		 * take a freed lock. */
+		const struct loom__filter *f = loom__rt.removing;
+		const struct loom__lock *l = (const struct loom__lock *)t->wait_lock;
+
+		if (l >= f->locks && l < f->locks + f->nlocks)
+			return LOOM_THREAD_LOCKWAIT;
+	}
+	return 0;
+}
+
 /* Is every thread but the engine evacuated?  Called with the lock held.
- * Fills REPORT with the threads that are not (at most LOOM_REPORT_MAX_THREADS). */
-LOOM__CONTROL int loom__all_evacuated(struct loom_thread_report *report, loom_u32 *nreport)
+ * The registered threads are checked in memory first: while one of them is
+ * not, that is the answer (without FULL, the usual case while threads
+ * park).  Then /proc/self/task, for threads that never ran a hook.  With
+ * FULL, REPORT gets every thread that is not (at most
+ * LOOM_REPORT_MAX_THREADS). */
+LOOM__CONTROL int loom__all_evacuated(struct loom_thread_report *report, loom_u32 *nreport, int full)
 {
 	long off;
 	const char *p;
 	char buf[4096];
-	int fd = loom__c_open("/proc/self/task", LOOM__O_RDONLY | LOOM__O_CLOEXEC), ok = 1;
+	int fd, ok = 1;
 	long n;
+	const struct loom__thread *t;
+	loom_u32 hook;
 
 	*nreport = 0;
+	for (t = loom__rt.threads; t && !full; t = t->next)
+		if (t->tid != loom__rt.engine_tid && loom__thread_state(t, &hook))
+			return 0;
+	fd = loom__c_open("/proc/self/task", LOOM__O_RDONLY | LOOM__O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	while ((n = loom__c_getdents64(fd, buf, sizeof buf)) > 0) {
 		for (off = 0; off < n;) {
 			struct loom__dirent64 *d = (struct loom__dirent64 *)(void *)(buf + off);
-			struct loom__thread *t;
 			int tid = 0;
-			loom_u32 state = 0, hook = 0, b;
+			loom_u32 state;
 
 			off += d->reclen;
 			for (p = d->name; *p >= '0' && *p <= '9'; p++)
@@ -1122,26 +1165,8 @@ LOOM__CONTROL int loom__all_evacuated(struct loom_thread_report *report, loom_u3
 				continue;
 			for (t = loom__rt.threads; t && t->tid != tid; t = t->next)
 				;
-			if (!t) {
-				state = LOOM_THREAD_RUNNING;
-			} else if (loom__waits_for_removed(t)) {
-				/* It goes on once the filter is out. */
-			} else if (!t->parked) {
-				b = __atomic_load_n(&t->blocking, __ATOMIC_SEQ_CST);
-				hook = b ? b : t->last_hook;
-				if (!b || !loom__rt.armed[b])
-					state = b && t->wait_lock ? LOOM_THREAD_LOCKWAIT
-					      : b ? LOOM_THREAD_BLOCKING : LOOM_THREAD_RUNNING;
-				else if (t->wait_lock && loom__rt.removing) {
-					/* Waiting for a lock of the filter that goes away:
-					 * it would take a freed lock. */
-					const struct loom__filter *f = loom__rt.removing;
-					const struct loom__lock *l = (const struct loom__lock *)t->wait_lock;
-
-					if (l >= f->locks && l < f->locks + f->nlocks)
-						state = LOOM_THREAD_LOCKWAIT;
-				}
-			}
+			hook = 0;
+			state = t ? loom__thread_state(t, &hook) : LOOM_THREAD_RUNNING;
 			if (state) {
 				ok = 0;
 				if (*nreport < LOOM_REPORT_MAX_THREADS)
@@ -1191,12 +1216,17 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 		loom_u64 now, wake;
 		struct loom__timespec ts;
 
-		if (loom__all_evacuated(report, nreport)) {
+		if (loom__all_evacuated(report, nreport, 0)) {
 			status = install(arg);
 			break;
 		}
 		now = loom__now_ns();
 		if (now >= deadline) {
+			/* Who held it up, all of them, for the report. */
+			if (loom__all_evacuated(report, nreport, 1)) {
+				status = install(arg);
+				break;
+			}
 			status = LOOM_E_TIMEOUT;
 			break;
 		}
