@@ -350,6 +350,14 @@ struct loom_filter *loom_filter_parse(const char *name, const char *text, struct
 
 	f->name = loom_xstrdup(name);
 	f->text = loom_xstrdup(text);
+	if (strlen(text) > LOOM_IMAGE_MAX_TEXT) {
+		/* The runtime keeps the text for `loom ls`, and no more. */
+		while (ps.p < text + LOOM_IMAGE_MAX_TEXT)
+			advance_char(&ps);
+		loom_error_set(err, name, ps.at.line, ps.at.column, "filter too long: at most %u bytes",
+		               LOOM_IMAGE_MAX_TEXT);
+		goto fail;
+	}
 	if (next(&ps) < 0)
 		goto fail;
 	while (ps.tok.kind != T_END) {
@@ -1071,6 +1079,30 @@ static void hang_warnings(struct resolver *r)
 	}
 }
 
+/* The runtime takes at most LOOM_IMAGE_MAX_LOCKS locks and
+ * LOOM_IMAGE_MAX_REGIONS line or event regions per filter (rt/loom.h); past
+ * them a push would only be told the image is malformed.  Counts them as
+ * loom_filter_compile hands them out.  Returns 0, or -1 with ERR at the
+ * first constraint or region past a limit. */
+static int check_limits(struct resolver *r)
+{
+	size_t locks = 0, regions = 0;
+
+	for (size_t i = 0; i < r->f->nconstraints; i++) {
+		const struct loom_constraint *c = &r->f->constraints[i];
+
+		locks += c->kind == LOOM_ORDER ? c->nevents - 1 : 1;
+		if (locks > LOOM_IMAGE_MAX_LOCKS)
+			return at(r, c->loc, "too many constraints: a filter may use %u locks (one per constraint, "
+			          "one per '>' of an order)", LOOM_IMAGE_MAX_LOCKS);
+		for (size_t j = 0; j < c->nregions; j++)
+			if (c->regions[j].kind != LOOM_REGION_FUNCTION && ++regions > LOOM_IMAGE_MAX_REGIONS)
+				return at(r, c->regions[j].loc, "too many regions: a filter may have %u line or "
+				          "event regions", LOOM_IMAGE_MAX_REGIONS);
+	}
+	return 0;
+}
+
 int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifest *m,
                         struct loom_compiled *out, struct loom_error *err)
 {
@@ -1088,6 +1120,7 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 
 		*LOOM_PUSH(r.fn_hooks[fn], r.fn_nhooks[fn], r.fn_caps[fn]) = m->slots[i].id;
 	}
+	ret = check_limits(&r);
 	for (size_t i = 0; i < flt->nconstraints && !ret; i++) {
 		const struct loom_constraint *c = &flt->constraints[i];
 		unsigned lock = out->nlocks++;

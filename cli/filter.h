@@ -83,7 +83,7 @@ struct loom_compiled {
 	unsigned *fns;    /* functions with ops: their slow copies must run */
 	size_t nfns, fns_cap;
 	unsigned nlocks, nregions;
-	char **warnings;  /* "SPEC:LINE:COL: warning: ...", for loom check */
+	char **warnings;  /* "SPEC:LINE:COL: warning: ..." or "SPEC: warning: FILE:LINE: ...", for loom check */
 	size_t nwarnings, warnings_cap;
 };
 

@@ -17,7 +17,8 @@
  *     number in range, every location inside the text;
  *   - a compiled filter's ops name existing hooks, its own locks and regions
  *     and known kinds, every function with an op runs its slow copy, its
- *     dangerous hooks exist and are sorted and unique;
+ *     dangerous hooks exist and are sorted and unique, and a warning about
+ *     the filter is located in it as errors are;
  *   - the runtime accepts the image: what loom can compile, a process can
  *     install (a crowd of more than LOOM_OPS_PER_HOOK_MAX ops at one hook
  *     is the one refusal allowed, and only when there is one). */
@@ -150,6 +151,13 @@ static void check_parsed(const char *text, const struct loom_filter *f)
 	}
 }
 
+static int by_value(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* The checks of rt/loom.h's loom__validate_image on one op, from the CLI's
  * side, and what `loom check` prints for it. */
 static void check_op(const struct loom_compiled *c, size_t i)
@@ -171,14 +179,8 @@ static void check_op(const struct loom_compiled *c, size_t i)
 	else
 		CHECK(op->region == 0, "op %zu of kind %#x with region %u", i, op->kind, op->region);
 	fn = manifest->slots[op->hook - 1].function;
-	{
-		bool slow = false;
-
-		for (size_t k = 0; k < c->nfns && !slow; k++)
-			slow = c->fns[k] == fn;
-		CHECK(slow, "op %zu at hook %u in '%s', which does not run its slow copy", i, op->hook,
-		      manifest->functions[fn].name);
-	}
+	CHECK(bsearch(&fn, c->fns, c->nfns, sizeof fn, by_value), "op %zu at hook %u in '%s', which does not "
+	      "run its slow copy", i, op->hook, manifest->functions[fn].name);
 }
 
 static void check_compiled(const struct loom_filter *f, const struct loom_compiled *c)
@@ -200,6 +202,19 @@ static void check_compiled(const struct loom_filter *f, const struct loom_compil
 		CHECK(c->fns[i] < manifest->nfunctions && (!i || c->fns[i - 1] < c->fns[i]), "slow function %zu: %u",
 		      i, c->fns[i]);
 	free(per_hook);
+	/* A warning about the program names the filter only ("NAME: warning:
+	 * FILE:LINE: ..."); one about the filter, where in it. */
+	for (size_t i = 0; i < c->nwarnings; i++) {
+		const char *w = c->warnings[i];
+		unsigned line = 0, column = 0;
+		int n = 0;
+
+		if (!strncmp(w, NAME ": warning: ", strlen(NAME ": warning: ")))
+			n = (int)strlen(NAME ": warning: ");
+		else if (sscanf(w, NAME ":%u:%u: warning: %n", &line, &column, &n) != 2 || !inside(f->text, line, column))
+			n = 0;
+		CHECK(n > 0 && w[n], "warning %zu: '%s'", i, w);
+	}
 
 	/* The image, as loom push sends it, and what the runtime makes of it. */
 	{
@@ -255,6 +270,123 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
+/* Whether loom compiles TEXT against the manifest. */
+static bool compiles(const char *text)
+{
+	struct loom_error err = { 0 };
+	struct loom_filter *f = loom_filter_parse(NAME, text, &err);
+	struct loom_compiled c;
+	bool ok = f && loom_filter_compile(f, manifest, &c, &err) == 0;
+
+	if (ok)
+		loom_compiled_free(&c);
+	loom_filter_free(f);
+	return ok;
+}
+
+/* A line region "FILE:LINE" and the function it is in. */
+struct candidate {
+	char region[512];
+	unsigned function;
+};
+
+/* qsort: shorter regions first. */
+static int shorter(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+	size_t la = strlen(x->region), lb = strlen(y->region);
+
+	return la < lb ? -1 : la > lb;
+}
+
+/* The shortest line region of the manifest that compiles alone,
+ * "FILE:LINE" with FILE the shortest suffix that names its file, in REGION
+ * (CAP bytes), and a function that compiles alone in *FN. */
+static void pick_region(char *region, size_t cap, const char **fn)
+{
+	struct candidate *cand = calloc(manifest->nslots + 1, sizeof *cand);
+	size_t n = 0;
+	char text[600];
+
+	CHECK(cand, "out of memory");
+	for (size_t i = 0; i < manifest->nslots; i++) {
+		const struct loom_slot *s = &manifest->slots[i];
+		const char *path = manifest->files[s->file].path;
+
+		for (const char *suffix = path + strlen(path); suffix >= path && loom_kind_is_statement(s->kind);
+		     suffix--) {
+			struct loom_error err = { 0 };
+			unsigned file;
+
+			if ((suffix > path && suffix[-1] != '/')
+			    || loom_manifest_find_file(manifest, suffix, &file, &err, NULL, 0, 0) < 0)
+				continue;
+			snprintf(cand[n].region, sizeof cand[n].region, "%s:%u", suffix, s->line);
+			cand[n++].function = s->function;
+			break;
+		}
+	}
+	qsort(cand, n, sizeof *cand, shorter);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(text, sizeof text, "%s <> self", cand[i].region);
+		if (!compiles(text))
+			continue;
+		*fn = manifest->functions[cand[i].function].name;
+		snprintf(text, sizeof text, "%s <> self", *fn);
+		if (compiles(text)) {
+			snprintf(region, cap, "%s", cand[i].region);
+			free(cand);
+			return;
+		}
+	}
+	broken("no line region of the manifest compiles");
+}
+
+/* Filters past the runtime's limits (rt/loom.h), longer than the inputs
+ * libFuzzer makes here (-max_len 4096 by default), through the same checks
+ * once at start.  Each would compile but for the limit, and loom must
+ * refuse it itself: it once made images of them that the runtime refused
+ * as malformed.  Returns with every check passed. */
+static void check_limits(void)
+{
+	size_t cap = 2 * LOOM_IMAGE_MAX_TEXT, n = 0;
+	char *text = malloc(cap), region[512];
+	const char *fn;
+	struct loom_error err = { 0 };
+	struct loom_filter *f;
+	struct loom_compiled c;
+
+	CHECK(text, "out of memory");
+	pick_region(region, sizeof region, &fn);
+
+	/* A text the runtime would not keep. */
+	n = (size_t)snprintf(text, cap, "%s <> self\n#", fn);
+	memset(text + n, 'x', LOOM_IMAGE_MAX_TEXT + 1 - n);
+	text[LOOM_IMAGE_MAX_TEXT + 1] = 0;
+	LLVMFuzzerTestOneInput((const uint8_t *)text, strlen(text));
+	CHECK(!loom_filter_parse(NAME, text, &err), "a filter of %zu bytes parses", strlen(text));
+
+	/* One lock too many, then one region too many. */
+	for (int regions = 0; regions < 2; regions++) {
+		unsigned count = regions ? LOOM_IMAGE_MAX_REGIONS + 1 : LOOM_IMAGE_MAX_LOCKS + 1;
+
+		n = 0;
+		for (unsigned i = 0; i < count; i++) {
+			n += (size_t)snprintf(text + n, cap - n, regions ? "%s%s" : "%s <> self\n",
+			                      regions ? region : fn, regions && i + 1 < count ? "<>" : "");
+			CHECK(n < LOOM_IMAGE_MAX_TEXT, "the test filter is too long");
+		}
+		LLVMFuzzerTestOneInput((const uint8_t *)text, n);
+		memset(&err, 0, sizeof err);
+		f = loom_filter_parse(NAME, text, &err);
+		CHECK(f, "the filter of %u %s does not parse: %s", count, regions ? "regions" : "locks", err.text);
+		CHECK(loom_filter_compile(f, manifest, &c, &err) < 0, "a filter of %u %s compiles", count,
+		      regions ? "regions" : "locks");
+		loom_filter_free(f);
+	}
+	free(text);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct loom_error err = { 0 };
@@ -269,5 +401,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		        rt_check_manifest_path(), manifest->id, rt_check_manifest_id());
 		exit(1);
 	}
+	check_limits();
 	return 0;
 }

@@ -12,8 +12,8 @@
  *     loom__set_switches), each checked against the image and ASan.
  *   bit 0 set: a connection.  Bytes 1-2 (little-endian) are how many of the
  *     bytes after them the CLI sends on the socket; the rest is a filter image
- *     put in a memfd.  Bits 1-3 choose the descriptors sent along (enum
- *     fdset), bit 4 sends them with the second half of the bytes rather than
+ *     put in a memfd.  Bits 1-4 choose the descriptors sent along (enum
+ *     fdset), bit 5 sends them with the second half of the bytes rather than
  *     the first.  The peer then shuts its side and loom__serve, the engine's
  *     handler for one connection, runs on the other end of a socketpair in
  *     this thread: credentials, hello, header, payload, ancillary data, PUSH
@@ -54,7 +54,8 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* What goes along with a message (bits 1-3 of the first byte). */
+/* What goes along with a message (bits 1-4 of the first byte, modulo
+ * NFDSETS). */
 enum fdset {
 	FDS_NONE,
 	FDS_PUSH,        /* eventfd, sealed memfd with the image: what loom push sends */
@@ -64,10 +65,13 @@ enum fdset {
 	FDS_SWAPPED,     /* memfd, eventfd */
 	FDS_THREE,       /* eventfd, memfd, eventfd: one too many */
 	FDS_EMPTY,       /* eventfd, a sealed memfd of 0 bytes */
+	FDS_MANY,        /* more eventfds than the runtime's control buffer holds */
+	NFDSETS
 };
 #define HOW_MESSAGE 0x1
-#define HOW_FDS(how) (((how) >> 1) & 7)
-#define HOW_LATE 0x10
+#define HOW_FDS(how) ((((how) >> 1) & 15) % NFDSETS)
+#define HOW_LATE 0x20
+#define MANY 16
 
 static void __attribute__((format(printf, 1, 2), noreturn)) broken(const char *fmt, ...)
 {
@@ -221,7 +225,7 @@ static int new_memfd(const void *data, size_t size, int seal)
 }
 
 /* The descriptors of SET for an image of N bytes at IMG; returns how many. */
-static int make_fds(unsigned set, const uint8_t *img, size_t n, int fds[3])
+static int make_fds(unsigned set, const uint8_t *img, size_t n, int fds[MANY])
 {
 	switch (set) {
 	case FDS_NONE:
@@ -249,10 +253,14 @@ static int make_fds(unsigned set, const uint8_t *img, size_t n, int fds[3])
 		fds[1] = new_memfd(img, n, 1);
 		fds[2] = eventfd(0, EFD_CLOEXEC);
 		return 3;
-	default:
+	case FDS_EMPTY:
 		fds[0] = eventfd(0, EFD_CLOEXEC);
 		fds[1] = new_memfd(NULL, 0, 1);
 		return 2;
+	default:
+		for (int i = 0; i < MANY; i++)
+			fds[i] = eventfd(0, EFD_CLOEXEC);
+		return MANY;
 	}
 }
 
@@ -261,7 +269,7 @@ static int make_fds(unsigned set, const uint8_t *img, size_t n, int fds[3])
  * more than an input, but the socket does not block either way. */
 static void send_part(int sock, const uint8_t *p, size_t n, const int *fds, int nfds)
 {
-	union { struct cmsghdr h; char b[CMSG_SPACE(3 * sizeof(int))]; } control;
+	union { struct cmsghdr h; char b[CMSG_SPACE(MANY * sizeof(int))]; } control;
 	struct iovec iov = { (void *)p, n };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
@@ -310,7 +318,8 @@ static bool next_msg(const unsigned char *buf, size_t n, size_t *at, struct loom
 }
 
 /* Whether the request in MSG[0..N) is complete: a header that is rejected
- * as it stands, or one followed by all of its payload. */
+ * as it stands, or one followed by all of its payload.  64 bytes is the
+ * largest payload loom__serve reads (its buffer; no request needs more). */
 static bool complete(const uint8_t *msg, size_t n)
 {
 	struct loom_msg_header h;
@@ -374,7 +383,7 @@ static void fuzz_connection(const uint8_t *data, size_t size)
 	size_t want = size >= 3 ? (size_t)data[1] | (size_t)data[2] << 8 : 0;
 	const uint8_t *msg = data + (size >= 3 ? 3 : size);
 	size_t left = size - (size_t)(msg - data), nmsg = want < left ? want : left, half;
-	int sv[2], fds[3], nfds, before = count_fds();
+	int sv[2], fds[MANY], nfds, before = count_fds();
 	static unsigned char out[4096];
 	size_t nout;
 
@@ -542,6 +551,8 @@ static void write_seeds(const char *dir)
 		  -1 },
 		{ "conn-list", HOW_MESSAGE, { LOOM_WIRE_MAGIC, 1, LOOM_MSG_LIST, 0 }, { 0 }, 0, -1 },
 		{ "conn-list-fds", HOW_MESSAGE | FDS_THREE << 1, { LOOM_WIRE_MAGIC, 1, LOOM_MSG_LIST, 0 }, { 0 }, 0,
+		  -1 },
+		{ "conn-list-many", HOW_MESSAGE | FDS_MANY << 1, { LOOM_WIRE_MAGIC, 1, LOOM_MSG_LIST, 0 }, { 0 }, 0,
 		  -1 },
 		{ "conn-bad-magic", HOW_MESSAGE, { 0x4d4f4f4d, 1, LOOM_MSG_LIST, 0 }, { 0 }, 0, -1 },
 	};
