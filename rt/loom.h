@@ -1191,15 +1191,29 @@ LOOM__CONTROL void loom__set_switches(void)
 			loom__slow[f->fns[i]] = 1;
 }
 
+struct loom__reply {
+	struct loom_reply r;
+	char text[512];
+	struct loom_thread_report threads[LOOM_REPORT_MAX_THREADS];
+	int conn; /* where it goes */
+	int sent; /* already sent (by the evacuation, before it resumed the threads) */
+};
+
+LOOM__CONTROL void loom__reply(int fd, struct loom__reply *rep);
+
 /* The evacuation algorithm: arm every hook outside DANGER, make every hook
  * take the slow path, wait until each thread is parked at an armed
  * cond_break or waits at an armed blocking site, then call INSTALL with all
- * threads stopped; give up after TIMEOUT_MS with nothing changed.  Returns
- * LOOM_OK, LOOM_E_TIMEOUT (REPORT filled) or INSTALL's error. */
+ * threads stopped; give up after TIMEOUT_MS with nothing changed.  Then
+ * OUTCOME(ARG, status, REP) says what happened in REP, which is sent, and
+ * the threads resume.  Returns LOOM_OK, LOOM_E_TIMEOUT (REP's threads
+ * filled) or INSTALL's error. */
 LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_u32 timeout_ms,
                               int (*install)(void *), void *arg,
-                              struct loom_thread_report *report, loom_u32 *nreport)
+                              void (*outcome)(void *, int, struct loom__reply *), struct loom__reply *rep)
 {
+	struct loom_thread_report *report = rep->threads;
+	loom_u32 *nreport = &rep->r.nthreads;
 	loom_u32 i;
 	struct loom__thread *t;
 	loom_u64 deadline = loom__now_ns() + (loom_u64)timeout_ms * 1000000u;
@@ -1237,6 +1251,12 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 		ts.tv_nsec = (long)(wake % 1000000000u);
 		loom__c_cond_clockwait(&loom__rt.engine_cv, &loom__rt.lock, LOOM__CLOCK_MONOTONIC, &ts);
 	}
+	/* The answer goes out before the threads resume: they compete with
+	 * this thread for the CPUs, and the CLI waits for nothing else.  (A
+	 * reply of a few hundred bytes on its own connection does not block.) */
+	outcome(arg, status, rep);
+	loom__reply(rep->conn, rep);
+	rep->sent = 1;
 	__builtin_memset(loom__rt.armed, 0, loom__nhooks + 1);
 	loom__set_switches();
 	__atomic_store_n(&loom__active, loom__rt.table ? LOOM__FILTERS : 0, __ATOMIC_SEQ_CST);
@@ -1303,12 +1323,6 @@ LOOM__CONTROL int loom__install_pop(void *arg)
 }
 
 /* ---- the update channel ---- */
-
-struct loom__reply {
-	struct loom_reply r;
-	char text[512];
-	struct loom_thread_report threads[LOOM_REPORT_MAX_THREADS];
-};
 
 LOOM__CONTROL int loom__send_all(int fd, const void *buf, unsigned long len)
 {
@@ -1491,6 +1505,41 @@ LOOM__CONTROL int loom__is_eventfd(int fd)
 	return !__builtin_strcmp(link, "anon_inode:[eventfd]");
 }
 
+/* What a push of filter ARG came to, in REP. */
+LOOM__CONTROL void loom__push_outcome(void *arg, int status, struct loom__reply *rep)
+{
+	const struct loom__filter *f = (const struct loom__filter *)arg;
+
+	rep->r.status = status;
+	rep->r.filter_id = 0;
+	if (status == LOOM_OK) {
+		rep->r.filter_id = f->id;
+		rep->r.nthreads = 0;
+		loom__c_snprintf(rep->text, sizeof rep->text, "filter %u installed", f->id);
+	} else {
+		loom__c_snprintf(rep->text, sizeof rep->text, status == LOOM_E_TIMEOUT
+		                 ? "evacuation timed out: threads stayed inside the filter's dangerous region; nothing installed"
+		                 : "cannot install: too many operations at one hook");
+	}
+}
+
+/* What the removal of filter ARG came to, in REP. */
+LOOM__CONTROL void loom__pop_outcome(void *arg, int status, struct loom__reply *rep)
+{
+	const struct loom__filter *f = (const struct loom__filter *)arg;
+
+	rep->r.status = status;
+	rep->r.filter_id = f->id;
+	if (status == LOOM_OK) {
+		rep->r.nthreads = 0;
+		loom__c_snprintf(rep->text, sizeof rep->text, "filter %u removed", f->id);
+	} else {
+		loom__c_snprintf(rep->text, sizeof rep->text,
+		                 "evacuation timed out: threads stayed inside the filter's dangerous region; filter %u still installed",
+		                 f->id);
+	}
+}
+
 /* PUSH: the CLI passed [eventfd, sealed memfd].  Validate the image, wait for
  * the commit signal on the eventfd (EOF on the socket first means the CLI
  * died: change nothing), then evacuate and install. */
@@ -1551,19 +1600,9 @@ LOOM__CONTROL void loom__handle_push(int conn, const int *fds, int nfds, struct 
 	f->region_base = loom__rt.next_region;
 	loom__rt.next_region += LOOM_IMAGE_MAX_REGIONS;
 	loom__unlock_rt();
-	rep->r.status = loom__evacuate(f->danger, f->ndanger, timeout_ms, loom__install_push, f,
-	                               rep->threads, &rep->r.nthreads);
-	rep->r.filter_id = 0;
-	if (rep->r.status == LOOM_OK) {
-		rep->r.filter_id = f->id;
-		rep->r.nthreads = 0;
-		loom__c_snprintf(rep->text, sizeof rep->text, "filter %u installed", f->id);
-	} else {
+	if (loom__evacuate(f->danger, f->ndanger, timeout_ms, loom__install_push, f, loom__push_outcome, rep)
+	    != LOOM_OK)
 		loom__free_filter(f);
-		loom__c_snprintf(rep->text, sizeof rep->text, rep->r.status == LOOM_E_TIMEOUT
-		                 ? "evacuation timed out: threads stayed inside the filter's dangerous region; nothing installed"
-		                 : "cannot install: too many operations at one hook");
-	}
 }
 
 /* F is no longer installed: its semaphores' waiters go on (without what
@@ -1589,6 +1628,7 @@ LOOM__CONTROL void loom__release_waiters(struct loom__filter *f)
 LOOM__CONTROL void loom__handle_pop(const struct loom_pop *pop, struct loom__reply *rep)
 {
 	struct loom__filter *f;
+	int status;
 
 	if (pop->timeout_ms == 0 || pop->timeout_ms > LOOM_TIMEOUT_MAX_MS) {
 		LOOM__FAIL(rep, LOOM_E_MALFORMED, "timeout %u ms out of range", pop->timeout_ms);
@@ -1603,21 +1643,13 @@ LOOM__CONTROL void loom__handle_pop(const struct loom_pop *pop, struct loom__rep
 		LOOM__FAIL(rep, LOOM_E_NOFILTER, "no filter %u is installed", pop->filter_id);
 		return;
 	}
-	rep->r.status = loom__evacuate(f->danger, f->ndanger, pop->timeout_ms, loom__install_pop, f,
-	                               rep->threads, &rep->r.nthreads);
+	status = loom__evacuate(f->danger, f->ndanger, pop->timeout_ms, loom__install_pop, f, loom__pop_outcome, rep);
 	loom__lock_rt();
 	loom__rt.removing = LOOM__NULL;
 	loom__unlock_rt();
-	rep->r.filter_id = pop->filter_id;
-	if (rep->r.status == LOOM_OK) {
-		rep->r.nthreads = 0;
+	if (status == LOOM_OK) {
 		loom__release_waiters(f);
 		loom__free_filter(f);
-		loom__c_snprintf(rep->text, sizeof rep->text, "filter %u removed", pop->filter_id);
-	} else {
-		loom__c_snprintf(rep->text, sizeof rep->text,
-		                 "evacuation timed out: threads stayed inside the filter's dangerous region; filter %u still installed",
-		                 pop->filter_id);
 	}
 }
 
@@ -1712,6 +1744,7 @@ LOOM__CONTROL void loom__serve(int conn)
 	unsigned euid = loom__c_geteuid();
 
 	__builtin_memset(&rep, 0, sizeof rep);
+	rep.conn = conn;
 	loom__c_setsockopt(conn, LOOM__SOL_SOCKET, LOOM__SO_RCVTIMEO, &tv, sizeof tv);
 	loom__c_setsockopt(conn, LOOM__SOL_SOCKET, LOOM__SO_SNDTIMEO, &tv, sizeof tv);
 	if (loom__c_getsockopt(conn, LOOM__SOL_SOCKET, LOOM__SO_PEERCRED, &cred, &credlen) < 0
@@ -1755,7 +1788,8 @@ LOOM__CONTROL void loom__serve(int conn)
 	} else {
 		LOOM__FAIL(&rep, LOOM_E_MALFORMED, "unknown message type %u or bad length %u", h.type, h.length);
 	}
-	loom__reply(conn, &rep);
+	if (!rep.sent)
+		loom__reply(conn, &rep);
 out:
 	for (i = 0; i < nfds; i++)
 		loom__c_close(fds[i]);
