@@ -534,9 +534,12 @@ static void queue_callees(const struct loom_manifest *m, const struct loom_call 
 	}
 }
 
-/* Every function reachable by calls from function FN made on lines
- * FIRST..LAST, transitively: a malloc'd flag per function. */
-static unsigned char *reachable(const struct loom_manifest *m, unsigned fn, unsigned first, unsigned last)
+/* Every function that the calls of function FN may reach, transitively,
+ * counting only its calls on lines FIRST..LAST or, with SLOT nonzero, only
+ * those of the statement whose slot that is: a malloc'd flag per
+ * function. */
+static unsigned char *reachable(const struct loom_manifest *m, unsigned fn, unsigned first, unsigned last,
+                                unsigned slot)
 {
 	const struct loom_function *f = &m->functions[fn];
 	unsigned char *seen = loom_xcalloc(m->nfunctions + 1, 1);
@@ -544,7 +547,7 @@ static unsigned char *reachable(const struct loom_manifest *m, unsigned fn, unsi
 	size_t head = 0, tail = 0;
 
 	for (size_t c = 0; c < f->ncalls; c++)
-		if (f->calls[c].line >= first && f->calls[c].line <= last)
+		if (slot ? f->calls[c].slot == slot : f->calls[c].line >= first && f->calls[c].line <= last)
 			queue_callees(m, &f->calls[c], seen, queue, &tail);
 	while (head < tail) {
 		const struct loom_function *g = &m->functions[queue[head++]];
@@ -556,11 +559,10 @@ static unsigned char *reachable(const struct loom_manifest *m, unsigned fn, unsi
 	return seen;
 }
 
-/* Marks the hooks of every function reachable from FN's calls on lines
- * FIRST..LAST as dangerous.  Returns whether FN itself is reachable. */
-static bool danger_callees(struct resolver *r, unsigned fn, unsigned first, unsigned last)
+/* Marks every hook of the functions flagged in SEEN (from reachable) as
+ * dangerous, and frees SEEN.  Returns whether function FN was flagged. */
+static bool danger_functions(struct resolver *r, unsigned char *seen, unsigned fn)
 {
-	unsigned char *seen = reachable(r->m, fn, first, last);
 	bool self = seen[fn];
 
 	for (size_t g = 0; g < r->m->nfunctions; g++)
@@ -569,6 +571,13 @@ static bool danger_callees(struct resolver *r, unsigned fn, unsigned first, unsi
 				danger_hook(r, r->fn_hooks[g][h]);
 	free(seen);
 	return self;
+}
+
+/* Marks the hooks of every function reachable from FN's calls on lines
+ * FIRST..LAST as dangerous.  Returns whether FN itself is reachable. */
+static bool danger_callees(struct resolver *r, unsigned fn, unsigned first, unsigned last)
+{
+	return danger_functions(r, reachable(r->m, fn, first, last, 0), fn);
 }
 
 /* Region F (entry .. any exit). */
@@ -644,7 +653,7 @@ static int compile_lines_region(struct resolver *r, const struct loom_region *rg
 	{
 		/* A recursive call would leave the outer frame's range from the
 		 * inner one (the runtime tracks ranges per thread, not per frame). */
-		unsigned char *seen = reachable(m, fn, 0, UINT_MAX);
+		unsigned char *seen = reachable(m, fn, 0, UINT_MAX, 0);
 		bool recursive = seen[fn];
 
 		free(seen);
@@ -689,11 +698,13 @@ static unsigned *after_statement(const struct loom_manifest *m, unsigned id, siz
 	seen[id] = 1;
 	while (ntodo) {
 		unsigned from = todo[--ntodo];
+		size_t ne;
+		const struct loom_edge *e = loom_function_edges_from(f, from, &ne);
 
-		for (size_t e = 0; e < f->nedges; e++) {
-			unsigned to = f->edges[e].to;
+		for (size_t i = 0; i < ne; i++) {
+			unsigned to = e[i].to;
 
-			if (f->edges[e].from != from || seen[to])
+			if (seen[to])
 				continue;
 			seen[to] = 1;
 			if (m->slots[to - 1].kind == LOOM_KIND_BLOCKING && from == id)
@@ -705,6 +716,21 @@ static unsigned *after_statement(const struct loom_manifest *m, unsigned id, siz
 	free(todo);
 	free(seen);
 	return out;
+}
+
+/* Queues on TODO the successors of hook FROM in function F that are not in
+ * SEEN (nor, if END is not NULL, flagged there), marking them seen. */
+static void queue_successors(const struct loom_function *f, unsigned from, unsigned char *seen,
+                             const unsigned char *end, unsigned *todo, size_t *ntodo)
+{
+	size_t ne;
+	const struct loom_edge *e = loom_function_edges_from(f, from, &ne);
+
+	for (size_t i = 0; i < ne; i++)
+		if (!seen[e[i].to] && !(end && end[e[i].to])) {
+			seen[e[i].to] = 1;
+			todo[(*ntodo)++] = e[i].to;
+		}
 }
 
 /* Whether one of hooks TO may run after one of hooks FROM along the
@@ -723,11 +749,7 @@ static bool reaches(const struct loom_manifest *m, const unsigned *from, size_t 
 	while (ntodo) {
 		unsigned h = todo[--ntodo];
 
-		for (size_t e = 0; e < f->nedges; e++)
-			if (f->edges[e].from == h && !seen[f->edges[e].to]) {
-				seen[f->edges[e].to] = 1;
-				todo[ntodo++] = f->edges[e].to;
-			}
+		queue_successors(f, h, seen, NULL, todo, &ntodo);
 	}
 	for (size_t i = 0; i < nto && !found; i++)
 		found = seen[to[i]];
@@ -741,29 +763,14 @@ static bool reaches(const struct loom_manifest *m, const unsigned *from, size_t 
 static void danger_statement(struct resolver *r, unsigned id)
 {
 	const struct loom_manifest *m = r->m;
-	const struct loom_function *f = &m->functions[m->slots[id - 1].function];
-	unsigned char *seen = loom_xcalloc(m->nfunctions + 1, 1);
-	unsigned *queue = loom_xcalloc(m->nfunctions + 1, sizeof *queue);
-	size_t head = 0, tail = 0;
+	unsigned fn = m->slots[id - 1].function;
+	size_t ne;
+	const struct loom_edge *e = loom_function_edges_from(&m->functions[fn], id, &ne);
 
-	for (size_t c = 0; c < f->ncalls; c++)
-		if (f->calls[c].slot == id)
-			queue_callees(m, &f->calls[c], seen, queue, &tail);
-	while (head < tail) {
-		const struct loom_function *g = &m->functions[queue[head++]];
-
-		for (size_t c = 0; c < g->ncalls; c++)
-			queue_callees(m, &g->calls[c], seen, queue, &tail);
-	}
-	for (size_t g = 0; g < m->nfunctions; g++)
-		if (seen[g])
-			for (size_t h = 0; h < r->fn_nhooks[g]; h++)
-				danger_hook(r, r->fn_hooks[g][h]);
-	for (size_t e = 0; e < f->nedges; e++)
-		if (f->edges[e].from == id && m->slots[f->edges[e].to - 1].kind == LOOM_KIND_BLOCKING)
-			danger_hook(r, f->edges[e].to);
-	free(queue);
-	free(seen);
+	danger_functions(r, reachable(m, fn, 0, 0, id), fn);
+	for (size_t i = 0; i < ne; i++)
+		if (m->slots[e[i].to - 1].kind == LOOM_KIND_BLOCKING)
+			danger_hook(r, e[i].to);
 }
 
 /* The hooks of event EV: a statement's slot, a function's entry slot, or
@@ -877,14 +884,7 @@ static void danger_between(struct resolver *r, const unsigned *starts, size_t ns
 		danger_hook(r, h);
 		if (s->kind == LOOM_KIND_CALL)
 			danger_statement(r, h);
-		for (size_t e = 0; e < f->nedges; e++) {
-			unsigned to = f->edges[e].to;
-
-			if (f->edges[e].from == h && !end[to] && !seen[to]) {
-				seen[to] = 1;
-				todo[ntodo++] = to;
-			}
-		}
+		queue_successors(f, h, seen, end, todo, &ntodo);
 		if (s->kind != LOOM_KIND_EXIT || s->copy == LOOM_COPY_TWIN || returned[s->function])
 			continue;
 		/* Out of F: on in every caller, after its call. */
@@ -895,16 +895,8 @@ static void danger_between(struct resolver *r, const unsigned *starts, size_t ns
 			for (size_t c = 0; c < caller->ncalls; c++) {
 				const struct loom_call *call = &caller->calls[c];
 
-				if (!call->slot || (call->callee ? strcmp(call->callee, f->name) : !f->address_taken))
-					continue;
-				for (size_t e = 0; e < caller->nedges; e++) {
-					unsigned to = caller->edges[e].to;
-
-					if (caller->edges[e].from == call->slot && !end[to] && !seen[to]) {
-						seen[to] = 1;
-						todo[ntodo++] = to;
-					}
-				}
+				if (call->slot && (call->callee ? !strcmp(call->callee, f->name) : f->address_taken))
+					queue_successors(caller, call->slot, seen, end, todo, &ntodo);
 			}
 		}
 	}

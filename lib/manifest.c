@@ -89,6 +89,25 @@ unsigned loom_manifest_add_slot(struct loom_manifest *m, enum loom_slot_kind kin
 	return s->id;
 }
 
+const struct loom_edge *loom_function_edges_from(const struct loom_function *f, unsigned from, size_t *n)
+{
+	size_t lo = 0, hi = f->nedges, first;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (f->edges[mid].from < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	while (lo < f->nedges && f->edges[lo].from == from)
+		lo++;
+	*n = lo - first;
+	return f->edges + first;
+}
+
 const struct loom_slot *loom_manifest_slot(const struct loom_manifest *m, unsigned id)
 {
 	return id >= 1 && id <= m->nslots ? &m->slots[id - 1] : NULL;
@@ -603,11 +622,14 @@ static int check_refs(struct reader *r, unsigned hooks)
 			ok = ok && fn->loops[j].brk <= hooks && fn->loops[j].twin_exit <= hooks;
 		for (size_t j = 0; j < fn->ncalls; j++)
 			ok = ok && fn->calls[j].slot <= hooks;
-		/* An edge joins two hooks of the function. */
+		/* An edge joins two hooks of the function; edges are sorted and
+		 * unique (loom_function_edges_from searches them). */
 		for (size_t j = 0; j < fn->nedges; j++)
 			ok = ok && fn->edges[j].from <= hooks && fn->edges[j].to <= hooks
 			     && r->m->slots[fn->edges[j].from - 1].function == f
-			     && r->m->slots[fn->edges[j].to - 1].function == f;
+			     && r->m->slots[fn->edges[j].to - 1].function == f
+			     && (!j || fn->edges[j - 1].from < fn->edges[j].from
+			         || (fn->edges[j - 1].from == fn->edges[j].from && fn->edges[j - 1].to < fn->edges[j].to));
 		if (!ok)
 			return bad(r, "functions", f, "slot id out of range in", fn->name);
 	}

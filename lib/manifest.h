@@ -158,6 +158,11 @@ struct loom_manifest *loom_manifest_open(const char *arg, struct loom_error *err
 /* DIR/NAME, without doubling the '/' of a DIR given as "out/" (malloc'd). */
 char *loom_join_path(const char *dir, const char *name);
 
+/* The edges of F that leave hook FROM: a pointer to the first and their
+ * number in *N (0, and any pointer, when there are none).  F's edges are
+ * sorted (the loader checks), so this is a binary search. */
+const struct loom_edge *loom_function_edges_from(const struct loom_function *f, unsigned from, size_t *n);
+
 /* Looks up a slot by id; NULL when out of range. */
 const struct loom_slot *loom_manifest_slot(const struct loom_manifest *m, unsigned id);
 
