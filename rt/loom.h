@@ -1094,39 +1094,34 @@ fail:
 	return LOOM__NULL;
 }
 
-/* Is T waiting at a semaphore of the filter being removed?  The removal
- * wakes it (loom__release_waiters), wherever it waits. */
-LOOM__CONTROL int loom__waits_for_removed(const struct loom__thread *t)
+/* The lock of the filter being removed that T waits for, or NULL. */
+LOOM__CONTROL const struct loom__lock *loom__removed_lock(const struct loom__thread *t)
 {
 	const struct loom__filter *f = loom__rt.removing;
 	const struct loom__lock *l = (const struct loom__lock *)__atomic_load_n(&t->wait_lock, __ATOMIC_SEQ_CST);
 
-	return f && l && l >= f->locks && l < f->locks + f->nlocks && l->sem;
+	return f && l && l >= f->locks && l < f->locks + f->nlocks ? l : LOOM__NULL;
 }
 
 /* What keeps registered thread T from counting as evacuated (0: nothing),
  * and in *HOOK where it is. */
 LOOM__CONTROL loom_u32 loom__thread_state(const struct loom__thread *t, loom_u32 *hook)
 {
+	const struct loom__lock *removed = loom__removed_lock(t);
 	loom_u32 b;
 
 	*hook = 0;
-	if (loom__waits_for_removed(t) || t->parked)
-		return 0; /* the removal wakes it; or it waits for the update */
+	/* Waiting at a semaphore of the filter that goes away: the removal
+	 * wakes it (loom__release_waiters).  Parked: it waits for the update. */
+	if ((removed && removed->sem) || t->parked)
+		return 0;
 	b = __atomic_load_n(&t->blocking, __ATOMIC_SEQ_CST);
 	*hook = b ? b : t->last_hook;
 	if (!b || !loom__rt.armed[b])
 		return b && t->wait_lock ? LOOM_THREAD_LOCKWAIT : b ? LOOM_THREAD_BLOCKING : LOOM_THREAD_RUNNING;
-	if (t->wait_lock && loom__rt.removing) {
-		/* Waiting for a lock of the filter that goes away: it would
-		 * take a freed lock. */
-		const struct loom__filter *f = loom__rt.removing;
-		const struct loom__lock *l = (const struct loom__lock *)t->wait_lock;
-
-		if (l >= f->locks && l < f->locks + f->nlocks)
-			return LOOM_THREAD_LOCKWAIT;
-	}
-	return 0;
+	/* Waiting for a lock of the filter that goes away: it would take a
+	 * freed lock. */
+	return removed ? LOOM_THREAD_LOCKWAIT : 0;
 }
 
 /* Is every thread but the engine evacuated?  Called with the lock held.
