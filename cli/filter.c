@@ -972,6 +972,62 @@ static bool skipped_lines(const struct resolver *r, size_t fn, const unsigned ch
 	return *lo != UINT_MAX;
 }
 
+/* Whether the ops at hooks A and B are the same, in the same order. */
+static bool same_ops(const struct loom_compiled *c, unsigned a, unsigned b)
+{
+	size_t i = 0, j = 0;
+
+	for (;;) {
+		while (i < c->nops && c->ops[i].hook != a)
+			i++;
+		while (j < c->nops && c->ops[j].hook != b)
+			j++;
+		if (i == c->nops || j == c->nops)
+			return i == c->nops && j == c->nops;
+		if (c->ops[i].kind != c->ops[j].kind || c->ops[i].lock != c->ops[j].lock
+		    || c->ops[i].region != c->ops[j].region)
+			return false;
+		i++;
+		j++;
+	}
+}
+
+/* Whether FN may run wrapped (LOOM_FN_WRAP): its fast body between taking
+ * locks at its entry slot and releasing them at its exit.  That needs an
+ * entry switch, and every op of the filter in FN a lock at the entry slot
+ * or an unlock at an exit slot, the same at every exit: whole-function
+ * mutual exclusion (the runtime undoes the locks of an entry that let an
+ * update through, and takes the switch again).  A unilateral filter needs
+ * every function's hooks. */
+static bool wrappable(const struct resolver *r, size_t fn)
+{
+	const struct loom_manifest *m = r->m;
+	const struct loom_function *f = &m->functions[fn];
+
+	if (r->all_slow || !f->entry_switch || !f->slow_copy || !f->nexits)
+		return false;
+	for (size_t i = 0; i < r->out->nops; i++) {
+		unsigned hook = r->out->ops[i].hook;
+		bool at_exit = false;
+
+		if (m->slots[hook - 1].function != fn)
+			continue;
+		if (hook == f->entry) {
+			if (r->out->ops[i].kind != LOOM_OP_ENTER)
+				return false;
+			continue;
+		}
+		for (size_t e = 0; e < f->nexits && !at_exit; e++)
+			at_exit = f->exits[e] == hook;
+		if (!at_exit || r->out->ops[i].kind != LOOM_OP_LEAVE)
+			return false;
+	}
+	for (size_t e = 1; e < f->nexits; e++)
+		if (!same_ops(r->out, f->exits[0], f->exits[e]))
+			return false;
+	return true;
+}
+
 /* Which functions must run slow for the filter: those with ops, and, for a
  * function without entry switch, its callers in its file, transitively.
  * Then, for fast frames: a function with a slow copy runs its ops only
@@ -982,6 +1038,8 @@ static bool skipped_lines(const struct resolver *r, size_t fn, const unsigned ch
  * so are F's loop cond_breaks, except that of a loop with a twin whose body
  * holds all of it (a thread paused there goes on in the twin, whose exit
  * hook releases what it took). */
+enum { OWN_OPS = 1, CALLS_NEEDED = 2 }; /* why a function must run slow */
+
 static void switch_and_fast_frames(struct resolver *r)
 {
 	const struct loom_manifest *m = r->m;
@@ -989,7 +1047,7 @@ static void switch_and_fast_frames(struct resolver *r)
 	bool changed = true;
 
 	for (size_t i = 0; i < r->out->nops; i++)
-		needs[m->slots[r->out->ops[i].hook - 1].function] = 1;
+		needs[m->slots[r->out->ops[i].hook - 1].function] = OWN_OPS;
 	while (changed) {
 		changed = false;
 		for (size_t g = 0; g < m->nfunctions; g++) {
@@ -1001,7 +1059,7 @@ static void switch_and_fast_frames(struct resolver *r)
 				for (size_t c = 0; c < f->ncalls && !needs[fn]; c++)
 					if (f->calls[c].callee && f->file == m->functions[g].file
 					    && !strcmp(f->calls[c].callee, m->functions[g].name))
-						needs[fn] = changed = 1;
+						needs[fn] = CALLS_NEEDED, changed = true;
 			}
 		}
 	}
@@ -1010,7 +1068,8 @@ static void switch_and_fast_frames(struct resolver *r)
 		unsigned lo, hi;
 
 		if (needs[fn] || r->all_slow)
-			*LOOM_PUSH(r->out->fns, r->out->nfns, r->out->fns_cap) = (unsigned)fn;
+			*LOOM_PUSH(r->out->fns, r->out->nfns, r->out->fns_cap) =
+				(unsigned)fn | (needs[fn] == OWN_OPS && wrappable(r, fn) ? LOOM_FN_WRAP : 0);
 		if (!needs[fn] || !f->slow_copy || !skipped_lines(r, fn, needs, &lo, &hi))
 			continue;
 		danger_callees(r, (unsigned)fn, 0, UINT_MAX);

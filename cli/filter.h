@@ -80,7 +80,8 @@ struct loom_compiled {
 	size_t nops, ops_cap;
 	unsigned *danger; /* sorted, unique */
 	size_t ndanger, danger_cap;
-	unsigned *fns;    /* functions with ops: their slow copies must run */
+	unsigned *fns;    /* functions with ops: their slow copies must run, or with
+	                   * LOOM_FN_WRAP their fast body wrapped in their entry and exit ops */
 	size_t nfns, fns_cap;
 	unsigned nlocks, nregions;
 	char **warnings;  /* "SPEC:LINE:COL: warning: ..." or "SPEC: warning: FILE:LINE: ...", for loom check */

@@ -277,6 +277,26 @@ out:
 	return ret;
 }
 
+/* One line: WHAT, then the functions of C.fns with flag WRAP (0 or
+ * LOOM_FN_WRAP), at most ten of them by name.  Nothing if there are none. */
+static void print_functions(const struct loom_manifest *m, const struct loom_compiled *c, unsigned wrap,
+                            const char *what)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->nfns; i++) {
+		if ((c->fns[i] & LOOM_FN_WRAP) != wrap)
+			continue;
+		if (n < 10)
+			printf("%s%s", n ? ", " : what, m->functions[c->fns[i] & ~LOOM_FN_WRAP].name);
+		n++;
+	}
+	if (n > 10)
+		printf(" and %zu more", n - 10);
+	if (n)
+		printf("\n");
+}
+
 static int cmd_check(const char *spec, const char *manifest_path)
 {
 	struct loom_error err = { 0 };
@@ -318,6 +338,9 @@ static int cmd_check(const char *spec, const char *manifest_path)
 		       s->callee ? s->callee : "", "", m->functions[s->function].name);
 	}
 	printf("%zu of %zu pause points are safe\n", breaks - unsafe_breaks, breaks);
+	print_functions(m, &comp, 0, "functions that run their slow copy: ");
+	print_functions(m, &comp, LOOM_FN_WRAP,
+	                "functions that run wrapped (their own code between the operations at entry and exit): ");
 	for (size_t i = 0; i < comp.nwarnings; i++)
 		printf("%s\n", comp.warnings[i]);
 	ret = 0;

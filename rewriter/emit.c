@@ -252,12 +252,17 @@ static char *forward_declaration(const struct rw_func *f, const char *text)
 	return out.s;
 }
 
-static char *call_text(const struct rw_func *f)
+/* F called with its own parameters: F__slow(a, b) with SUFFIX "__slow",
+ * LOOM_SELF(F)(a, b) without (see rt/loom.h). */
+static char *call_text(const struct rw_func *f, const char *suffix)
 {
 	struct text out = { 0 };
 
+	if (!*suffix)
+		append(&out, "LOOM_SELF(", 10);
 	append(&out, f->name, strlen(f->name));
-	append(&out, "__slow(", 7);
+	append(&out, *suffix ? suffix : ")", *suffix ? strlen(suffix) : 1);
+	append(&out, "(", 1);
 	for (size_t i = 0; i < f->nparams; i++) {
 		if (i)
 			append(&out, ", ", 2);
@@ -650,12 +655,24 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	f->entry_switch = opts->header || !rf->is_static || address_taken_here(plan, rf->name)
 	                  || called_unrenamed(plan, rf->name);
 	if (f->entry_switch) {
-		char *call = call_text(rf);
+		char *slow_call = call_text(rf, "__slow"), *self_call = call_text(rf, "");
+		bool shadowed = false;
 
-		add(fast, rf->body_open, false, INT_MIN,
-		    loom_xasprintf("LOOM_SWITCH%s(%u, %s); ",
-		                   rf->noreturn ? "_NORETURN" : rf->returns_void ? "_VOID" : "", fn, call));
-		free(call);
+		/* A wrapped call (rt/loom.h) runs the entry and fall-off slots'
+		 * ops around a call of the function itself, unless a parameter
+		 * hides its name (entry 0: never wrapped). */
+		for (size_t i = 0; i < rf->nparams; i++)
+			shadowed |= !strcmp(rf->params[i], rf->name);
+		if (rf->noreturn)
+			add(fast, rf->body_open, false, INT_MIN,
+			    loom_xasprintf("LOOM_SWITCH_NORETURN(%u, %s); ", fn, slow_call));
+		else
+			add(fast, rf->body_open, false, INT_MIN,
+			    loom_xasprintf("LOOM_SWITCH%s(%u, %u, %u, %s, %s); ", rf->returns_void ? "_VOID" : "", fn,
+			                   shadowed ? 0 : f->entry, shadowed ? 0 : falloff, slow_call,
+			                   shadowed ? slow_call : self_call));
+		free(slow_call);
+		free(self_call);
 	}
 	/* The slow copy: static, renamed, calling slow copies, still named F. */
 	{

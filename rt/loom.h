@@ -44,7 +44,7 @@ typedef __UINT64_TYPE__ loom_u64;
 #define LOOM_WIRE_VERSION 1u
 #define LOOM_WIRE_MAX_PAYLOAD 65536u   /* socket messages */
 #define LOOM_IMAGE_MAGIC 0x49464d4cu   /* "LMFI" */
-#define LOOM_IMAGE_VERSION 3u
+#define LOOM_IMAGE_VERSION 4u
 #define LOOM_IMAGE_MAX_SIZE (16u << 20)
 #define LOOM_IMAGE_MAX_LOCKS 1024u
 #define LOOM_IMAGE_MAX_REGIONS 4096u
@@ -133,8 +133,13 @@ struct loom_image {
 	loom_u32 nlocks, nregions;
 	loom_u32 ops_off, nops;        /* struct loom_image_op[nops] */
 	loom_u32 danger_off, ndanger;  /* loom_u32[ndanger]: hooks inside the dangerous region */
-	loom_u32 fns_off, nfns;        /* loom_u32[nfns]: functions whose slow copy must run */
+	loom_u32 fns_off, nfns;        /* loom_u32[nfns]: functions whose slow copy must run,
+	                                * or with LOOM_FN_WRAP their fast body between the
+	                                * ops of their entry and exit slots */
 };
+/* In loom_image.fns: every op the filter has in the function is at its entry
+ * slot or its exit slots, the same at every exit. */
+#define LOOM_FN_WRAP 0x80000000u
 
 enum loom_op_kind {
 	LOOM_OP_ENTER = 1,       /* acquire lock (reentrant), e.g. at a function's entry */
@@ -191,12 +196,20 @@ extern int loom__active;
 /* The thread inside a unilateral region (r <> *), 0 if none: the others
  * pause at their next hook, also right after a blocking call. */
 extern int loom__solo_tid;
-/* Per function (by manifest index): run the slow copy.  Hidden, so that the
- * check is one PC-relative compare. */
+/* Per function (by manifest index): 0 the fast path, LOOM__SLOW the slow
+ * copy, LOOM__WRAP the fast body between the ops of the entry and exit slots
+ * (see LOOM_SWITCH).  Hidden, so that the check is one PC-relative compare. */
 extern __attribute__((visibility("hidden"))) unsigned char loom__slow[LOOM_NFUNCS + 1];
+#define LOOM__SLOW 1
+#define LOOM__WRAP 2
+/* Per hook: whether it calls the runtime at all (an installed filter has
+ * ops there, an update is in progress, or a unilateral filter is installed).
+ * Hidden, like loom__slow. */
+extern __attribute__((visibility("hidden"))) unsigned char loom__ops_at[LOOM_NHOOKS + 1];
+int loom__wrap(loom_u32 fid, loom_u32 entry);
+void loom__unwrap(loom_u32 exit);
 extern __thread struct loom__thread loom__self;
 void loom__slot(loom_u32 id);
-void loom__run_ops(struct loom__thread *t, loom_u32 id);
 void loom__cond_break(loom_u32 id);
 void loom__register(void);
 void loom__after_blocking(loom_u32 id);
@@ -206,11 +219,13 @@ static __inline__ __attribute__((always_inline, unused)) void loom__exit_call(co
 	loom__slot(*id);
 }
 
+#define LOOM__HOOK_ON(id) __builtin_expect(__atomic_load_n(&loom__ops_at[id], __ATOMIC_RELAXED), 0)
+
 /* The exit guard's cleanup: inline, so that a return costs a flag check, not
  * a call (a weak function cannot be inlined). */
 static __inline__ __attribute__((always_inline, unused)) void loom__exit_guard(const loom_u32 *id)
 {
-	if (__builtin_expect(__atomic_load_n(&loom__active, __ATOMIC_RELAXED) & 3, 0))
+	if (LOOM__HOOK_ON(*id))
 		loom__slot(*id);
 }
 
@@ -221,6 +236,7 @@ struct loom__thread {
 	loom_u32 last_hook;       /* last hook seen on the slow path */
 	const void *wait_lock;    /* filter lock being waited for */
 	int in_runtime;           /* in the runtime (or the engine): hooks do nothing */
+	loom_u32 wrapping;        /* 1 + the function whose wrapped call comes next */
 	loom_u32 inside[8];       /* range regions this thread is inside */
 	loom_u32 ninside;
 	/* Order events this thread is running (LOOM_OP_MARK): the semaphore,
@@ -231,16 +247,16 @@ struct loom__thread {
 	struct loom__thread *next, *prev;
 };
 
-#define LOOM__ON(bit) __builtin_expect(__atomic_load_n(&loom__active, __ATOMIC_RELAXED) & (bit), 0)
-
-/* An event a filter can name by file:line. */
+/* An event a filter can name by file:line.  With no filter installed and no
+ * update in progress, and while filters with no ops here are, a load and a
+ * predicted branch. */
 #define LOOM_SLOT(id) \
-	do { if (LOOM__ON(LOOM__FILTERS | LOOM__UPDATING)) loom__slot(id); } while (0)
+	do { if (LOOM__HOOK_ON(id)) loom__slot(id); } while (0)
 
 /* A pause point for evacuation: function entry and loop body start.  It
  * may carry ops too (a loop's back edge leaves a line range). */
 #define LOOM_COND_BREAK(id) \
-	do { if (LOOM__ON(LOOM__FILTERS | LOOM__UPDATING)) loom__cond_break(id); } while (0)
+	do { if (LOOM__HOOK_ON(id)) loom__cond_break(id); } while (0)
 
 /* The same hooks as declarations, for where a declaration may follow: at
  * the start of a block and before a declaration.  A statement there would
@@ -248,23 +264,43 @@ struct loom__thread {
  * are unique because ids are. */
 #define LOOM__DECL_HOOK(name, expr) __attribute__((unused)) const char name = (char)((expr), 0)
 #define LOOM_SLOT_D(id) \
-	LOOM__DECL_HOOK(loom__s##id, LOOM__ON(LOOM__FILTERS | LOOM__UPDATING) ? loom__slot(id) : (void)0)
+	LOOM__DECL_HOOK(loom__s##id, LOOM__HOOK_ON(id) ? loom__slot(id) : (void)0)
 #define LOOM_COND_BREAK_D(id) \
-	LOOM__DECL_HOOK(loom__c##id, LOOM__ON(LOOM__FILTERS | LOOM__UPDATING) ? loom__cond_break(id) : (void)0)
+	LOOM__DECL_HOOK(loom__c##id, LOOM__HOOK_ON(id) ? loom__cond_break(id) : (void)0)
 
 /* The fast path's only hook: at the entry of a function that has an
- * outlined slow copy, tail-call it while a filter touches the function or an
- * update is in progress.  A declaration (see above), whose initializer may
- * return through a statement expression. */
-#define LOOM_SWITCH(fid, call) \
+ * outlined slow copy, tail-call it (SLOW) while a filter touches the function
+ * or an update is in progress.  When the filters' ops in the function are
+ * all at its entry and exits (`f <> self`), the function instead runs the
+ * entry slot's ops, calls itself (SELF) to run its own fast body, and runs
+ * the exit's ops: the cost of the mutex a programmer would have written.
+ * ENTRY 0: never wrapped (a parameter hides the function's name).
+ * A declaration (see above), whose initializer may return through a
+ * statement expression. */
+#define LOOM_SWITCH(fid, entry, exit, slow, self) \
 	__attribute__((unused)) const char loom__switch = __extension__ ({ \
-		if (__builtin_expect(loom__slow[fid], 0)) return call; (char)0; })
-#define LOOM_SWITCH_NORETURN(fid, call) \
+		if (__builtin_expect(loom__slow[fid], 0)) { \
+			int loom__w = (entry) ? loom__wrap(fid, entry) : -1; \
+			if (loom__w < 0) return slow; \
+			if (loom__w) { __typeof__(self) loom__r = self; loom__unwrap(exit); return loom__r; } \
+		} (char)0; })
+#define LOOM_SWITCH_VOID(fid, entry, exit, slow, self) \
 	__attribute__((unused)) const char loom__switch = __extension__ ({ \
-		if (__builtin_expect(loom__slow[fid], 0)) { call; __builtin_unreachable(); } (char)0; })
-#define LOOM_SWITCH_VOID(fid, call) \
+		if (__builtin_expect(loom__slow[fid], 0)) { \
+			int loom__w = (entry) ? loom__wrap(fid, entry) : -1; \
+			if (loom__w < 0) { slow; return; } \
+			if (loom__w) { self; loom__unwrap(exit); return; } \
+		} (char)0; })
+/* The function itself, for its wrapped call: through a pointer the compiler
+ * cannot follow, or it would warn of infinite recursion in a function whose
+ * fast body never returns.  (F is not followed by a parenthesis, so a
+ * function-like macro F stays out.) */
+#define LOOM_SELF(f) (*__extension__ ({ \
+	__typeof__(&(f)) loom__p = &(f); __asm__("" : "+r"(loom__p)); loom__p; }))
+/* Never returns, so never wrapped: the exit ops would not run. */
+#define LOOM_SWITCH_NORETURN(fid, slow) \
 	__attribute__((unused)) const char loom__switch = __extension__ ({ \
-		if (__builtin_expect(loom__slow[fid], 0)) { call; return; } (char)0; })
+		if (__builtin_expect(loom__slow[fid], 0)) { slow; __builtin_unreachable(); } (char)0; })
 
 /* Hooks in slow copies and loop twins, which run only while a filter or an
  * update needs them: a plain call, smaller than a check and a call. */
@@ -281,9 +317,9 @@ struct loom__thread {
  * jumping back once it need not.  LOOM_QUIET_PUSH/POP silence the warnings
  * the twin's copy of the body would repeat. */
 #define LOOM_BACKEDGE(fid, n) \
-	do { if (__builtin_expect(loom__slow[fid], 0)) goto loom__twin_##n; } while (0)
+	do { if (__builtin_expect(loom__slow[fid] == LOOM__SLOW, 0)) goto loom__twin_##n; } while (0)
 #define LOOM_BACKEDGE_BACK(fid, n) \
-	do { if (!loom__slow[fid]) goto loom__fast_##n; } while (0)
+	do { if (loom__slow[fid] != LOOM__SLOW) goto loom__fast_##n; } while (0)
 #ifdef __clang__
 #define LOOM_QUIET_PUSH \
 	_Pragma("clang diagnostic push") _Pragma("clang diagnostic ignored \"-Weverything\"")
@@ -370,6 +406,9 @@ struct loom__thread {
  * 2 KB smaller. */
 #define LOOM__CONTROL __attribute__((weak, cold))
 #define LOOM__NULL ((void *)0)
+/* The hooks' own path past loom__slot and loom__cond_break: static, so that
+ * the compiler can inline it (it cannot inline a weak function). */
+#define LOOM__INNER static
 
 /* ---- libc, under private names (see WHY NO SYSTEM HEADERS) ---- */
 typedef struct { __attribute__((aligned(16))) unsigned char b[64]; } loom__mutex_t;
@@ -392,6 +431,7 @@ struct loom__dirent64 { loom_u64 ino; long off; unsigned short reclen; unsigned 
 
 extern void *loom__c_malloc(unsigned long) __asm__("malloc");
 extern void *loom__c_calloc(unsigned long, unsigned long) __asm__("calloc");
+extern void *loom__c_aligned_alloc(unsigned long, unsigned long) __asm__("aligned_alloc");
 extern void loom__c_free(void *) __asm__("free");
 extern int *loom__c_errno(void) __asm__("__errno_location");
 extern int loom__c_snprintf(char *, unsigned long, const char *, ...) __asm__("snprintf")
@@ -404,6 +444,7 @@ extern unsigned loom__c_geteuid(void) __asm__("geteuid");
 extern int loom__c_clock_gettime(int, struct loom__timespec *) __asm__("clock_gettime");
 extern int loom__c_mutex_init(loom__mutex_t *, const void *) __asm__("pthread_mutex_init");
 extern int loom__c_mutex_lock(loom__mutex_t *) __asm__("pthread_mutex_lock");
+extern int loom__c_mutex_trylock(loom__mutex_t *) __asm__("pthread_mutex_trylock");
 extern int loom__c_mutex_unlock(loom__mutex_t *) __asm__("pthread_mutex_unlock");
 extern int loom__c_cond_init(loom__cond_t *, const void *) __asm__("pthread_cond_init");
 extern int loom__c_cond_wait(loom__cond_t *, loom__mutex_t *) __asm__("pthread_cond_wait");
@@ -490,21 +531,28 @@ LOOM__WEAK __thread struct loom__thread loom__self;
 LOOM__WEAK const char loom__manifest_id[LOOM_ID_LEN + 1] = LOOM_MANIFEST_ID;
 LOOM__WEAK const char loom__manifest_path[] = LOOM_MANIFEST_PATH;
 LOOM__WEAK const loom_u32 loom__nhooks = LOOM_NHOOKS;
-/* Per hook: some installed filter has ops there.  Written only while every
- * thread is evacuated, like the op table it summarises. */
-LOOM__WEAK unsigned char loom__ops_at[LOOM_NHOOKS + 1];
+/* Written by the engine only: set whole when an update starts, and
+ * recomputed (loom__set_ops_at) when it ends. */
+LOOM__WEAK __attribute__((visibility("hidden"))) unsigned char loom__ops_at[LOOM_NHOOKS + 1];
 LOOM__WEAK const loom_u32 loom__nfuncs = LOOM_NFUNCS;
 LOOM__WEAK __attribute__((visibility("hidden"))) unsigned char loom__slow[LOOM_NFUNCS + 1];
 
-struct loom__lock {
-	loom__mutex_t m;
-	loom__cond_t c;
-	int owner;       /* tid, 0 when free */
+/* A filter's mutual-exclusion lock is M itself, held for the whole region
+ * (the cost of the mutex a programmer would have written), with OWNER for
+ * re-entry.  The unilateral lock (loom__rt.solo) and the semaphores hold M
+ * only to change their state, and wait on C. */
+struct __attribute__((aligned(64))) loom__lock {
+	/* What a region's entry and exit touch, with M's lock word, in one
+	 * cache line (the struct is line-aligned). */
+	int owner;       /* tid, 0 when free; only the holder writes its own tid */
 	loom_u32 depth;
+	/* Written by the holder (or under M), read by `loom ls` without M. */
 	loom_u64 hits, waits, wait_ns;
 	int solo;          /* unilateral: its holder runs alone */
-	/* A semaphore (order ops): */
-	int sem;
+	int sem;           /* a semaphore (order ops) */
+	loom__mutex_t m;
+	loom__cond_t c;
+	/* A semaphore's state: */
 	loom_u32 serial;   /* unique per semaphore installed */
 	loom_u64 count;    /* posts not consumed yet */
 	loom_u32 nwaiting; /* threads inside loom__sem_wait */
@@ -625,7 +673,7 @@ LOOM__WEAK void loom__register(void)
 
 /* Parks the calling thread until the current evacuation ends, if the hook it
  * stands at is safe for it.  Called with the runtime lock held. */
-LOOM__WEAK void loom__park_locked(struct loom__thread *t, loom_u32 id)
+LOOM__INNER void loom__park_locked(struct loom__thread *t, loom_u32 id)
 {
 	loom_u64 gen = loom__rt.generation;
 
@@ -640,7 +688,7 @@ LOOM__WEAK void loom__park_locked(struct loom__thread *t, loom_u32 id)
 	t->parked = 0;
 }
 
-LOOM__WEAK void loom__park(struct loom__thread *t, loom_u32 id)
+LOOM__INNER void loom__park(struct loom__thread *t, loom_u32 id)
 {
 	/* No update: nothing to park for, and no lock to take.  (One that
 	 * starts just after this is met at the next pause point.) */
@@ -651,14 +699,14 @@ LOOM__WEAK void loom__park(struct loom__thread *t, loom_u32 id)
 	loom__unlock_rt();
 }
 
-LOOM__WEAK void loom__hook(loom_u32 id, int pause);
+/* Out of line: loom__slot and loom__cond_break stay a few loads. */
+LOOM__INNER __attribute__((noinline)) void loom__hook(loom_u32 id, int pause);
 
 /* Whether hook ID has anything to do: ops of an installed filter, a pause
  * during an update, a pause while another thread runs alone, or this
- * thread's registration.  Most
- * hooks of a slow copy have none, and return here, before the thread's
- * state is touched. */
-LOOM__WEAK int loom__hook_needed(loom_u32 id)
+ * thread's registration.  Most hooks of a slow copy have none, and return
+ * here, before the thread's state is touched. */
+static __inline__ __attribute__((always_inline)) int loom__hook_needed(loom_u32 id)
 {
 	return (id <= loom__nhooks && loom__ops_at[id])
 	       || (__atomic_load_n(&loom__active, __ATOMIC_RELAXED) & LOOM__UPDATING)
@@ -684,19 +732,22 @@ LOOM__WEAK void loom__after_blocking(loom_u32 id)
 /* T waits for lock L at HOOK (a filter's lock or semaphore, or the
  * unilateral lock): it counts as parked at HOOK meanwhile, unless that
  * hook is unsafe (see loom__all_evacuated). */
-LOOM__WEAK void loom__begin_wait(struct loom__thread *t, const struct loom__lock *l, loom_u32 hook)
+LOOM__INNER void loom__begin_wait(struct loom__thread *t, const struct loom__lock *l, loom_u32 hook)
 {
-	__atomic_store_n(&t->wait_lock, (const void *)l, __ATOMIC_SEQ_CST);
+	/* The engine reads BLOCKING first: the lock is there when it looks. */
+	__atomic_store_n(&t->wait_lock, (const void *)l, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->blocking, hook, __ATOMIC_SEQ_CST);
 }
 
 /* T has stopped waiting (if it waited at all): during an evacuation it
  * parks at HOOK before it goes on. */
-LOOM__WEAK void loom__end_wait(struct loom__thread *t, loom_u32 hook)
+LOOM__INNER void loom__end_wait(struct loom__thread *t, loom_u32 hook)
 {
 	if (__atomic_load_n(&t->blocking, __ATOMIC_RELAXED)) {
+		/* Not blocked any more, then the check for an update: the
+		 * engine sets UPDATING, then reads BLOCKING. */
 		__atomic_store_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&t->wait_lock, LOOM__NULL, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&t->wait_lock, LOOM__NULL, __ATOMIC_RELAXED);
 		if (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)
 			loom__park(t, hook);
 	}
@@ -704,7 +755,7 @@ LOOM__WEAK void loom__end_wait(struct loom__thread *t, loom_u32 hook)
 
 /* Every other registered thread is stopped: paused at a hook, waiting
  * for a lock, or in a blocking call (it pauses when the call returns). */
-LOOM__WEAK int loom__others_stopped(const struct loom__thread *self)
+LOOM__INNER int loom__others_stopped(const struct loom__thread *self)
 {
 	const struct loom__thread *t;
 	int all = 1;
@@ -721,7 +772,7 @@ LOOM__WEAK int loom__others_stopped(const struct loom__thread *self)
  * other thread has stopped.  Pausing threads broadcast on the lock's
  * condition; a thread entering a blocking call does not, hence the 1 ms
  * re-check. */
-LOOM__WEAK void loom__wait_alone(struct loom__thread *t)
+LOOM__INNER void loom__wait_alone(struct loom__thread *t)
 {
 	struct loom__lock *l = &loom__rt.solo;
 
@@ -733,8 +784,19 @@ LOOM__WEAK void loom__wait_alone(struct loom__thread *t)
 	}
 }
 
-LOOM__WEAK void loom__acquire(struct loom__thread *t, struct loom__lock *l, loom_u32 hook)
+/* Adds D to counter P, which one thread at a time writes and `loom ls`
+ * reads without a lock. */
+LOOM__INNER void loom__count(loom_u64 *p, loom_u64 d)
 {
+	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + d, __ATOMIC_RELAXED);
+}
+
+/* The unilateral lock: held (reentrantly) by the thread that runs alone;
+ * its holder then waits until every other thread has stopped. */
+LOOM__INNER void loom__acquire_solo(struct loom__thread *t, loom_u32 hook)
+{
+	struct loom__lock *l = &loom__rt.solo;
+
 	loom__c_mutex_lock(&l->m);
 	if (l->owner == t->tid) {
 		l->depth++;
@@ -742,59 +804,77 @@ LOOM__WEAK void loom__acquire(struct loom__thread *t, struct loom__lock *l, loom
 		return;
 	}
 	if (l->owner) {
-		loom_u64 start = loom__now_ns();
-
-		/* While waiting the thread counts as parked at HOOK for an
-		 * evacuation, unless it is this lock's filter that goes away. */
 		loom__begin_wait(t, l, hook);
-		/* No signal to the engine here: that would take the runtime lock
-		 * while holding l->m (the reverse of `loom ls`); the engine
-		 * re-checks every 2 ms. */
 		while (l->owner)
 			loom__c_cond_wait(&l->c, &l->m);
-		l->waits++;
-		l->wait_ns += loom__now_ns() - start;
 	}
 	__atomic_store_n(&l->owner, t->tid, __ATOMIC_RELEASE);
 	l->depth = 1;
-	l->hits++;
-	if (l == &loom__rt.solo) {
-		__atomic_store_n(&loom__solo_tid, t->tid, __ATOMIC_SEQ_CST);
-		loom__wait_alone(t);
+	loom__count(&l->hits, 1);
+	__atomic_store_n(&loom__solo_tid, t->tid, __ATOMIC_SEQ_CST);
+	loom__wait_alone(t);
+	loom__c_mutex_unlock(&l->m);
+}
+
+LOOM__INNER void loom__release_solo(struct loom__thread *t)
+{
+	struct loom__lock *l = &loom__rt.solo;
+
+	loom__c_mutex_lock(&l->m);
+	if (l->owner == t->tid && --l->depth == 0) {
+		__atomic_store_n(&l->owner, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&loom__solo_tid, 0, __ATOMIC_SEQ_CST);
+		/* The paused threads all go on. */
+		loom__c_cond_broadcast(&l->c);
 	}
 	loom__c_mutex_unlock(&l->m);
+}
+
+/* Enters filter lock L at HOOK.  Uncontended, that is one trylock, as with
+ * a hand-written mutex; a thread that has to wait counts as parked at HOOK
+ * meanwhile (unless it is this lock's filter that goes away). */
+LOOM__INNER void loom__acquire(struct loom__thread *t, struct loom__lock *l, loom_u32 hook)
+{
+	/* Only this thread stores its own tid there. */
+	if (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) == t->tid) {
+		l->depth++;
+		return;
+	}
+	if (loom__c_mutex_trylock(&l->m)) {
+		loom_u64 start = loom__now_ns();
+
+		/* No signal to the engine: it re-checks every 2 ms. */
+		loom__begin_wait(t, l, hook);
+		loom__c_mutex_lock(&l->m);
+		loom__count(&l->waits, 1);
+		loom__count(&l->wait_ns, loom__now_ns() - start);
+	}
+	__atomic_store_n(&l->owner, t->tid, __ATOMIC_RELAXED);
+	l->depth = 1;
+	loom__count(&l->hits, 1);
 	/* After the filter's own lock: one order for every thread. */
 	if (l->solo)
-		loom__acquire(t, &loom__rt.solo, hook);
+		loom__acquire_solo(t, hook);
 	loom__end_wait(t, hook);
 }
 
-LOOM__WEAK void loom__release(struct loom__thread *t, struct loom__lock *l)
+LOOM__INNER void loom__release(struct loom__thread *t, struct loom__lock *l)
 {
-	int solo = 0;
+	int solo = l->solo;
 
-	loom__c_mutex_lock(&l->m);
 	/* A thread that does not hold the lock has nothing to release (it
 	 * cannot happen for a filter installed by evacuation). */
-	if (l->owner == t->tid && --l->depth == 0) {
-		__atomic_store_n(&l->owner, 0, __ATOMIC_RELEASE);
-		if (l == &loom__rt.solo)
-			__atomic_store_n(&loom__solo_tid, 0, __ATOMIC_SEQ_CST);
-		solo = l->solo;
-		/* The paused threads all go on. */
-		if (l == &loom__rt.solo)
-			loom__c_cond_broadcast(&l->c);
-		else
-			loom__c_cond_signal(&l->c);
-	}
+	if (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) != t->tid || --l->depth)
+		return;
+	__atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
 	loom__c_mutex_unlock(&l->m);
 	if (solo)
-		loom__release(t, &loom__rt.solo);
+		loom__release_solo(t);
 }
 
 /* Another thread is inside a unilateral region: wait at hook HOOK until it
  * has left, counting as parked there meanwhile. */
-LOOM__WEAK void loom__solo_pause(struct loom__thread *t, loom_u32 hook)
+LOOM__INNER void loom__solo_pause(struct loom__thread *t, loom_u32 hook)
 {
 	struct loom__lock *l = &loom__rt.solo;
 
@@ -822,7 +902,7 @@ LOOM__WEAK void loom__solo_pause(struct loom__thread *t, loom_u32 hook)
  * them.  Returns 0, or 1 when the filter went away meanwhile (then the lock
  * may be freed as soon as it is unlocked: the caller must not touch it, nor
  * anything else of the filter). */
-LOOM__WEAK int loom__sem_wait(struct loom__thread *t, struct loom__lock *l, loom_u32 n, loom_u32 hook)
+LOOM__INNER int loom__sem_wait(struct loom__thread *t, struct loom__lock *l, loom_u32 n, loom_u32 hook)
 {
 	int gone;
 
@@ -837,13 +917,13 @@ LOOM__WEAK int loom__sem_wait(struct loom__thread *t, struct loom__lock *l, loom
 		while (l->count < n && !l->gone)
 			loom__c_cond_wait(&l->c, &l->m);
 		l->nwaiting--;
-		l->waits++;
-		l->wait_ns += loom__now_ns() - start;
+		loom__count(&l->waits, 1);
+		loom__count(&l->wait_ns, loom__now_ns() - start);
 	}
 	gone = l->gone;
 	if (!gone) {
 		l->count -= n;
-		l->hits++;
+		loom__count(&l->hits, 1);
 	}
 	/* The remover waits for the last waiter to leave. */
 	if (gone && !l->nwaiting)
@@ -853,7 +933,7 @@ LOOM__WEAK int loom__sem_wait(struct loom__thread *t, struct loom__lock *l, loom
 	return gone;
 }
 
-LOOM__WEAK void loom__sem_post(struct loom__lock *l)
+LOOM__INNER void loom__sem_post(struct loom__lock *l)
 {
 	loom__c_mutex_lock(&l->m);
 	l->count++;
@@ -862,7 +942,7 @@ LOOM__WEAK void loom__sem_post(struct loom__lock *l)
 }
 
 /* Whether this thread marked L (and forgets it). */
-LOOM__WEAK int loom__unmark(struct loom__thread *t, const struct loom__lock *l)
+LOOM__INNER int loom__unmark(struct loom__thread *t, const struct loom__lock *l)
 {
 	loom_u32 i;
 
@@ -876,7 +956,7 @@ LOOM__WEAK int loom__unmark(struct loom__thread *t, const struct loom__lock *l)
 	return 0;
 }
 
-LOOM__WEAK void loom__mark(struct loom__thread *t, const struct loom__lock *l)
+LOOM__INNER void loom__mark(struct loom__thread *t, const struct loom__lock *l)
 {
 	loom__unmark(t, l);
 	/* Full: forget the oldest (an event whose statement never ended
@@ -890,7 +970,7 @@ LOOM__WEAK void loom__mark(struct loom__thread *t, const struct loom__lock *l)
 	t->marked_serial[t->nmarked++] = l->serial;
 }
 
-LOOM__WEAK int loom__inside(struct loom__thread *t, loom_u32 region, int remove)
+LOOM__INNER int loom__inside(struct loom__thread *t, loom_u32 region, int remove)
 {
 	loom_u32 i;
 	for (i = 0; i < t->ninside; i++)
@@ -902,63 +982,65 @@ LOOM__WEAK int loom__inside(struct loom__thread *t, loom_u32 region, int remove)
 	return 0;
 }
 
-/* Runs the ops installed at hook ID. */
-LOOM__WEAK void loom__run_ops(struct loom__thread *t, loom_u32 id)
+/* Runs the ops installed at hook ID.  They are read from the table in
+ * place: it is replaced only while every thread is parked or waiting, and
+ * only lock and semaphore ops wait, after which the generation says whether
+ * the rest may be read. */
+LOOM__INNER void loom__run_ops(struct loom__thread *t, loom_u32 id)
 {
-	loom_u32 i;
-	struct loom__table *table = __atomic_load_n(&loom__rt.table, __ATOMIC_ACQUIRE);
-	struct loom__op ops[LOOM_OPS_PER_HOOK_MAX];
-	loom_u32 n;
-
+	const struct loom__table *table = __atomic_load_n(&loom__rt.table, __ATOMIC_ACQUIRE);
 	loom_u64 gen = __atomic_load_n(&loom__rt.generation, __ATOMIC_ACQUIRE);
+	loom_u32 i, first, end;
 
 	if (!table || id > loom__nhooks)
 		return;
-	/* Copy first: an op may wait, and the table may be replaced meanwhile. */
-	n = table->start[id + 1] - table->start[id];
-	__builtin_memcpy(ops, &table->ops[table->start[id]], n * sizeof ops[0]);
-	for (i = 0; i < n; i++) {
-		/* A wait (only lock and semaphore ops wait) let an update through:
-		 * the rest of the copy may name a removed filter's freed locks.
-		 * What is skipped is entering later filters, this once. */
-		if (i && __atomic_load_n(&loom__rt.generation, __ATOMIC_ACQUIRE) != gen)
+	first = table->start[id];
+	end = table->start[id + 1];
+	for (i = first; i < end; i++) {
+		const struct loom__op *op;
+
+		/* A wait let an update through: the table, and the locks of a
+		 * removed filter, may be freed.  What is skipped is entering
+		 * later filters, this once. */
+		if (i != first && __atomic_load_n(&loom__rt.generation, __ATOMIC_ACQUIRE) != gen)
 			return;
-		switch (ops[i].kind & ~LOOM_OP_SOLO) {
+		op = &table->ops[i];
+		switch (op->kind & ~LOOM_OP_SOLO) {
 		case LOOM_OP_ENTER:
-			loom__acquire(t, ops[i].lock, id);
+			loom__acquire(t, op->lock, id);
 			break;
 		case LOOM_OP_LEAVE:
-			loom__release(t, ops[i].lock);
+			loom__release(t, op->lock);
 			break;
 		case LOOM_OP_ENTER_RANGE:
 			/* Passing the range's start again (a loop whose body is the
 			 * range) is a new pass: let others in between. */
-			if (loom__inside(t, ops[i].region, 0)) {
-				loom__release(t, ops[i].lock);
-				loom__acquire(t, ops[i].lock, id);
+			if (loom__inside(t, op->region, 0)) {
+				loom__release(t, op->lock);
+				loom__acquire(t, op->lock, id);
 			} else if (t->ninside < sizeof t->inside / sizeof t->inside[0]) {
-				t->inside[t->ninside++] = ops[i].region;
-				loom__acquire(t, ops[i].lock, id);
+				t->inside[t->ninside++] = op->region;
+				loom__acquire(t, op->lock, id);
 			}
 			break;
 		case LOOM_OP_LEAVE_RANGE:
-			if (loom__inside(t, ops[i].region, 1))
-				loom__release(t, ops[i].lock);
+			if (loom__inside(t, op->region, 1))
+				loom__release(t, op->lock);
 			break;
 		case LOOM_OP_WAIT:
 			/* Gone: the filter may be freed already. */
-			if (loom__sem_wait(t, ops[i].lock, ops[i].region, id))
+			if (loom__sem_wait(t, op->lock, op->region, id))
 				return;
 			break;
 		case LOOM_OP_POST:
-			loom__sem_post(ops[i].lock);
+			loom__sem_post(op->lock);
 			break;
 		case LOOM_OP_MARK:
-			loom__mark(t, ops[i].lock);
+			loom__mark(t, op->lock);
 			break;
 		case LOOM_OP_POST_MARKED:
-			if (loom__unmark(t, ops[i].lock))
-				loom__sem_post(ops[i].lock);
+			if (loom__unmark(t, op->lock))
+				loom__sem_post(op->lock);
 			break;
 		}
 	}
@@ -977,7 +1059,7 @@ LOOM__WEAK void loom__run_ops(struct loom__thread *t, loom_u32 id)
  * interrupted frame may be anywhere, and parking would hold the handler
  * up), and the marker stays, since the call goes on when the handler
  * returns. */
-LOOM__WEAK void loom__hook(loom_u32 id, int pause)
+LOOM__INNER void loom__hook(loom_u32 id, int pause)
 {
 	struct loom__thread *t = &loom__self;
 
@@ -1004,6 +1086,77 @@ LOOM__WEAK void loom__slot(loom_u32 id)
 {
 	if (loom__hook_needed(id))
 		loom__hook(id, 0);
+}
+
+/* A wrapped call's entry: takes the locks of hook ENTRY (only ENTER ops
+ * are there, see LOOM_FN_WRAP).  Returns 0, holding none of them, when an
+ * update was installed while it waited for one: the function's switch or
+ * the ops may have changed, and the caller looks again.  (The update could
+ * not remove a filter whose lock it held: ENTRY is inside that filter's
+ * dangerous region.) */
+LOOM__INNER int loom__wrap_enter(struct loom__thread *t, loom_u32 entry)
+{
+	const struct loom__table *table = __atomic_load_n(&loom__rt.table, __ATOMIC_ACQUIRE);
+	loom_u64 gen = __atomic_load_n(&loom__rt.generation, __ATOMIC_ACQUIRE);
+	struct loom__lock *held[LOOM_OPS_PER_HOOK_MAX];
+	loom_u32 i, n = 0, first, end;
+	int same = 1;
+
+	if (!table || entry > loom__nhooks)
+		return 1;
+	first = table->start[entry];
+	end = table->start[entry + 1];
+	for (i = first; i < end && same; i++) {
+		struct loom__lock *l = table->ops[i].lock;
+
+		if ((table->ops[i].kind & ~LOOM_OP_SOLO) != LOOM_OP_ENTER)
+			continue;
+		loom__acquire(t, l, entry);
+		held[n++] = l;
+		same = __atomic_load_n(&loom__rt.generation, __ATOMIC_ACQUIRE) == gen;
+	}
+	if (!same)
+		while (n)
+			loom__release(t, held[--n]);
+	return same;
+}
+
+/* LOOM_SWITCH of function FID, whose loom__slow entry is set: -1 to run the
+ * slow copy; 1 to wrap, with the locks of entry slot ENTRY taken, the next
+ * call of FID being the wrapped one; 0 to run the fast body: the wrapped
+ * call itself, or the switch went back to the fast path meanwhile. */
+LOOM__WEAK int loom__wrap(loom_u32 fid, loom_u32 entry)
+{
+	struct loom__thread *t = &loom__self;
+	int wrapped = t->wrapping == fid + 1, entered = 0;
+
+	t->wrapping = 0;
+	if (wrapped)
+		return 0;
+	while (!entered) {
+		unsigned char mode = __atomic_load_n(&loom__slow[fid], __ATOMIC_RELAXED);
+
+		if (mode != LOOM__WRAP)
+			return mode ? -1 : 0;
+		/* As loom__hook does for a slot, without its ops loop. */
+		if (t->in_runtime)
+			return 0;
+		t->in_runtime++;
+		if (!t->tid)
+			loom__register();
+		t->last_hook = entry;
+		entered = loom__wrap_enter(t, entry);
+		t->in_runtime--;
+	}
+	t->wrapping = fid + 1;
+	return 1;
+}
+
+/* After a wrapped call: the ops of exit slot EXIT. */
+LOOM__WEAK void loom__unwrap(loom_u32 exit)
+{
+	loom__self.wrapping = 0;
+	loom__slot(exit);
 }
 
 /* ---- installing: tables and evacuation ---- */
@@ -1174,16 +1327,36 @@ LOOM__CONTROL int loom__all_evacuated(struct loom_thread_report *report, loom_u3
 }
 
 /* The fast path everywhere, except in the functions the installed filters
- * need slow.  Called with the lock held, or in a forked child. */
+ * need slow, or wrapped if each filter there allows it.  Called with the
+ * lock held, or in a forked child. */
 LOOM__CONTROL void loom__set_switches(void)
 {
 	struct loom__filter *f;
 	loom_u32 i;
 
-	__builtin_memset(loom__slow, loom__rt.force_slow ? 1 : 0, loom__nfuncs + 1);
+	__builtin_memset(loom__slow, loom__rt.force_slow ? LOOM__SLOW : 0, loom__nfuncs + 1);
 	for (f = loom__rt.filters; f; f = f->next)
-		for (i = 0; i < f->nfns; i++)
-			loom__slow[f->fns[i]] = 1;
+		for (i = 0; i < f->nfns; i++) {
+			loom_u32 fn = f->fns[i] & ~LOOM_FN_WRAP;
+
+			if (!(f->fns[i] & LOOM_FN_WRAP))
+				loom__slow[fn] = LOOM__SLOW;
+			else if (!loom__slow[fn])
+				loom__slow[fn] = LOOM__WRAP;
+		}
+}
+
+/* loom__ops_at for table T (NULL: no filter): the hooks with ops, or all
+ * of them while a unilateral filter is installed (every other thread pauses
+ * at its next hook while one runs alone). */
+LOOM__CONTROL void loom__set_ops_at(const struct loom__table *t)
+{
+	loom_u32 h, i, solo = 0;
+
+	for (i = 0; t && i < t->start[loom__nhooks + 1] && !solo; i++)
+		solo = t->ops[i].kind & LOOM_OP_SOLO;
+	for (h = 0; h <= loom__nhooks; h++)
+		loom__ops_at[h] = t && (solo || t->start[h + 1] > t->start[h]);
 }
 
 struct loom__reply {
@@ -1218,8 +1391,10 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 	__builtin_memset(loom__rt.armed, 1, loom__nhooks + 1);
 	for (i = 0; i < ndanger; i++)
 		loom__rt.armed[danger[i]] = 0;
-	/* Every function takes its slow copy, where the cond_breaks are. */
-	__builtin_memset(loom__slow, 1, loom__nfuncs + 1);
+	/* Every function takes its slow copy, where the cond_breaks are, and
+	 * every hook calls the runtime. */
+	__builtin_memset(loom__slow, LOOM__SLOW, loom__nfuncs + 1);
+	__builtin_memset(loom__ops_at, 1, loom__nhooks + 1);
 	__atomic_or_fetch(&loom__active, LOOM__UPDATING, __ATOMIC_SEQ_CST);
 	for (;;) {
 		loom_u64 now, wake;
@@ -1254,6 +1429,7 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 	rep->sent = 1;
 	__builtin_memset(loom__rt.armed, 0, loom__nhooks + 1);
 	loom__set_switches();
+	loom__set_ops_at(loom__rt.table);
 	__atomic_store_n(&loom__active, loom__rt.table ? LOOM__FILTERS : 0, __ATOMIC_SEQ_CST);
 	/* A woken thread clears its own flag only once it runs again: clear
 	 * them all now, so that the next evacuation cannot count a thread as
@@ -1264,15 +1440,6 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 	loom__c_cond_broadcast(&loom__rt.resume_cv);
 	loom__unlock_rt();
 	return status;
-}
-
-/* loom__ops_at for table T (NULL: no filter). */
-LOOM__CONTROL void loom__set_ops_at(const struct loom__table *t)
-{
-	loom_u32 h;
-
-	for (h = 0; h <= loom__nhooks; h++)
-		loom__ops_at[h] = t && t->start[h + 1] > t->start[h];
 }
 
 /* INSTALL callbacks: run with every thread evacuated and the lock held. */
@@ -1291,7 +1458,6 @@ LOOM__CONTROL int loom__install_push(void *arg)
 		return err;
 	}
 	__atomic_store_n(&loom__rt.table, t, __ATOMIC_RELEASE);
-	loom__set_ops_at(t);
 	loom__free_table(old);
 	return LOOM_OK;
 }
@@ -1312,7 +1478,6 @@ LOOM__CONTROL int loom__install_pop(void *arg)
 		return err;
 	}
 	__atomic_store_n(&loom__rt.table, t, __ATOMIC_RELEASE);
-	loom__set_ops_at(t);
 	loom__free_table(old);
 	return LOOM_OK;
 }
@@ -1432,7 +1597,7 @@ LOOM__CONTROL int loom__validate_image(const unsigned char *base, loom_u64 size,
 		loom_u32 fn;
 
 		__builtin_memcpy(&fn, base + im->fns_off + i * sizeof fn, sizeof fn);
-		if (fn >= loom__nfuncs)
+		if ((fn & ~LOOM_FN_WRAP) >= loom__nfuncs)
 			return LOOM__FAIL(rep, LOOM_E_MALFORMED, "bad function %u", i);
 	}
 	return 0;
@@ -1455,7 +1620,9 @@ LOOM__CONTROL struct loom__filter *loom__make_filter(const unsigned char *base)
 	if (!f)
 		return LOOM__NULL;
 	f->text = (char *)loom__c_calloc(im->text_len + 1, 1);
-	f->locks = (struct loom__lock *)loom__c_calloc(im->nlocks, sizeof *f->locks);
+	f->locks = (struct loom__lock *)loom__c_aligned_alloc(sizeof *f->locks, im->nlocks * sizeof *f->locks);
+	if (f->locks)
+		__builtin_memset(f->locks, 0, im->nlocks * sizeof *f->locks);
 	f->ops = (struct loom_image_op *)loom__c_calloc(im->nops, sizeof *f->ops);
 	f->danger = (loom_u32 *)loom__c_calloc(im->ndanger ? im->ndanger : 1, sizeof *f->danger);
 	f->fns = (loom_u32 *)loom__c_calloc(im->nfns ? im->nfns : 1, sizeof *f->fns);
@@ -1665,12 +1832,12 @@ LOOM__CONTROL void loom__handle_list(int conn)
 		for (f = loom__rt.filters; f; f = f->next, count++) {
 			struct loom_listing l = { f->id, (loom_u32)__builtin_strlen(f->text), 0, 0, 0 };
 
+			/* Not under the locks' mutexes: a filter's lock is held
+			 * for as long as its region runs. */
 			for (i = 0; i < f->nlocks; i++) {
-				loom__c_mutex_lock(&f->locks[i].m);
-				l.hits += f->locks[i].hits;
-				l.waits += f->locks[i].waits;
-				l.wait_ns += f->locks[i].wait_ns;
-				loom__c_mutex_unlock(&f->locks[i].m);
+				l.hits += __atomic_load_n(&f->locks[i].hits, __ATOMIC_RELAXED);
+				l.waits += __atomic_load_n(&f->locks[i].waits, __ATOMIC_RELAXED);
+				l.wait_ns += __atomic_load_n(&f->locks[i].wait_ns, __ATOMIC_RELAXED);
 			}
 			__builtin_memcpy(buf + off, &l, sizeof l);
 			__builtin_memcpy(buf + off + sizeof l, f->text, l.text_len);
@@ -1901,6 +2068,9 @@ LOOM__CONTROL void loom__fork_lock(struct loom__lock *l, int old_tid, int tid)
 	l->nwaiting = 0;
 	if (l->owner && l->owner == old_tid) {
 		l->owner = tid;
+		/* A filter's lock is its mutex, held for the region. */
+		if (l != &loom__rt.solo && !l->sem)
+			loom__c_mutex_lock(&l->m);
 	} else if (l->owner) {
 		l->owner = 0;
 		l->depth = 0;
@@ -1935,6 +2105,7 @@ LOOM__CONTROL void loom__fork_child(void)
 	if (loom__rt.armed)
 		__builtin_memset(loom__rt.armed, 0, loom__nhooks + 1);
 	loom__set_switches();
+	loom__set_ops_at(loom__rt.table);
 	__atomic_store_n(&loom__active, loom__rt.table ? LOOM__FILTERS : 0, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&loom__rt.generation, 1, __ATOMIC_RELEASE);
 	loom__rt.removing = LOOM__NULL;

@@ -151,13 +151,6 @@ static void check_parsed(const char *text, const struct loom_filter *f)
 	}
 }
 
-static int by_value(const void *a, const void *b)
-{
-	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* The checks of rt/loom.h's loom__validate_image on one op, from the CLI's
  * side, and what `loom check` prints for it. */
 static void check_op(const struct loom_compiled *c, size_t i)
@@ -179,8 +172,20 @@ static void check_op(const struct loom_compiled *c, size_t i)
 	else
 		CHECK(op->region == 0, "op %zu of kind %#x with region %u", i, op->kind, op->region);
 	fn = manifest->slots[op->hook - 1].function;
-	CHECK(bsearch(&fn, c->fns, c->nfns, sizeof fn, by_value), "op %zu at hook %u in '%s', which does not "
-	      "run its slow copy", i, op->hook, manifest->functions[fn].name);
+	size_t k = 0;
+	while (k < c->nfns && (c->fns[k] & ~LOOM_FN_WRAP) != fn)
+		k++;
+	CHECK(k < c->nfns, "op %zu at hook %u in '%s', which does not run its slow copy", i, op->hook,
+	      manifest->functions[fn].name);
+	if (c->fns[k] & LOOM_FN_WRAP) {
+		const struct loom_function *func = &manifest->functions[fn];
+		bool at_exit = false;
+
+		for (size_t e = 0; e < func->nexits; e++)
+			at_exit |= func->exits[e] == op->hook;
+		CHECK(func->entry_switch && (op->hook == func->entry || at_exit),
+		      "op %zu at hook %u in '%s', which runs wrapped", i, op->hook, func->name);
+	}
 }
 
 static void check_compiled(const struct loom_filter *f, const struct loom_compiled *c)
@@ -199,8 +204,9 @@ static void check_compiled(const struct loom_filter *f, const struct loom_compil
 		CHECK(c->danger[i] >= 1 && c->danger[i] <= manifest->nslots && (!i || c->danger[i - 1] < c->danger[i]),
 		      "dangerous hook %zu: %u", i, c->danger[i]);
 	for (size_t i = 0; i < c->nfns; i++)
-		CHECK(c->fns[i] < manifest->nfunctions && (!i || c->fns[i - 1] < c->fns[i]), "slow function %zu: %u",
-		      i, c->fns[i]);
+		CHECK((c->fns[i] & ~LOOM_FN_WRAP) < manifest->nfunctions
+		      && (!i || (c->fns[i - 1] & ~LOOM_FN_WRAP) < (c->fns[i] & ~LOOM_FN_WRAP)),
+		      "slow function %zu: %#x", i, c->fns[i]);
 	free(per_hook);
 	/* A warning about the program names the filter only ("NAME: warning:
 	 * FILE:LINE: ..."); one about the filter, where in it. */

@@ -143,7 +143,7 @@ static void check_accepted(const unsigned char *base)
 	for (loom_u32 i = 0; i < f->ndanger; i++)
 		CHECK(f->danger[i] >= 1 && f->danger[i] <= FUZZ_NHOOKS, "dangerous hook %u", f->danger[i]);
 	for (loom_u32 i = 0; i < f->nfns; i++)
-		CHECK(f->fns[i] < FUZZ_NFUNCS, "function %u", f->fns[i]);
+		CHECK((f->fns[i] & ~LOOM_FN_WRAP) < FUZZ_NFUNCS, "function %#x", f->fns[i]);
 
 	/* Installed alone, as loom__install_push would (without the threads). */
 	loom__lock_rt();
@@ -164,7 +164,9 @@ static void check_accepted(const unsigned char *base)
 	}
 	loom__set_switches();
 	for (loom_u32 i = 0; i < f->nfns; i++)
-		CHECK(loom__slow[f->fns[i]], "function %u does not run slow", f->fns[i]);
+		CHECK(loom__slow[f->fns[i] & ~LOOM_FN_WRAP] == (f->fns[i] & LOOM_FN_WRAP ? LOOM__WRAP : LOOM__SLOW)
+		      || (f->fns[i] & LOOM_FN_WRAP && loom__slow[f->fns[i] & ~LOOM_FN_WRAP] == LOOM__SLOW),
+		      "function %#x runs %u", f->fns[i], loom__slow[f->fns[i] & ~LOOM_FN_WRAP]);
 	loom__rt.filters = NULL;
 	loom__set_switches();
 	loom__unlock_rt();

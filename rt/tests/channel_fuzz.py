@@ -52,7 +52,8 @@ IMAGE_FIELDS = ["magic", "version", "size", "nhooks", "manifest_id", "timeout_ms
                 "text_len", "nlocks", "nregions", "ops_off", "nops", "danger_off", "ndanger",
                 "fns_off", "nfns"]
 IMAGE_S = struct.Struct("<IIII16sIIIIIIIIIII")
-IMAGE_VERSION = 3
+IMAGE_VERSION = 4
+FN_WRAP = 0x80000000  # loom_image.fns: run wrapped (LOOM_FN_WRAP)
 OP_S = struct.Struct("<IHHI")
 
 F_ADD_SEALS = 1033
@@ -499,8 +500,8 @@ def main():
                    ("reply", E_MALFORMED, "does not match its memfd"))
         push_image("image: size field 4 less than the memfd", image(size=len(good_image) - 4)[0],
                    ("reply", E_MALFORMED, "does not match its memfd"))
-        push_image("image: version 2", image(version=2)[0],
-                   ("reply", E_MALFORMED, "filter image version 2, this runtime reads 3"))
+        push_image("image: version 3", image(version=3)[0],
+                   ("reply", E_MALFORMED, "filter image version 3, this runtime reads 4"))
         push_image("image: function table misaligned", image(fns_off=good_fields["fns_off"] + 1)[0],
                    ("reply", E_MALFORMED, "bad function table"))
         push_image("image: nfns 0xffffffff", image(nfns=0xFFFFFFFF)[0],
@@ -580,6 +581,11 @@ def main():
             d[2] = bad
             push_image(f"image: dangerous hook {name}", image(danger=d)[0],
                        ("reply", E_MALFORMED, "bad dangerous hook 2"))
+
+        nfuncs = len(manifest["functions"])
+        for name, bad in ((f"{nfuncs}", nfuncs), (f"{nfuncs} to wrap", nfuncs | FN_WRAP)):
+            push_image(f"image: slow function {name}", image(fns=[bad])[0],
+                       ("reply", E_MALFORMED, "bad function 0"))
 
         push_image("image: text of 65537 bytes (one more than allowed)", image(text=b"x" * 65537)[0],
                    ("reply", E_MALFORMED, "bad filter text"))
