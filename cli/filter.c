@@ -580,6 +580,13 @@ static bool danger_callees(struct resolver *r, unsigned fn, unsigned first, unsi
 	return danger_functions(r, reachable(r->m, fn, first, last, 0), fn);
 }
 
+/* Whether exit slot HOOK leaves its function (and not a loop twin, back to
+ * the fast loop's continuation: a frame there did not run the entry). */
+static bool leaves_function(const struct loom_manifest *m, unsigned hook)
+{
+	return m->slots[hook - 1].copy != LOOM_COPY_TWIN;
+}
+
 /* Region F (entry .. any exit). */
 static void compile_function_region(struct resolver *r, unsigned fn, unsigned lock)
 {
@@ -588,7 +595,8 @@ static void compile_function_region(struct resolver *r, unsigned fn, unsigned lo
 
 	add_op(r, f->entry, LOOM_OP_ENTER, lock, 0);
 	for (size_t i = 0; i < f->nexits; i++)
-		add_op(r, f->exits[i], LOOM_OP_LEAVE, lock, 0);
+		if (leaves_function(r->m, f->exits[i]))
+			add_op(r, f->exits[i], LOOM_OP_LEAVE, lock, 0);
 	/* A thread paused at F's entry cond_break has not entered F yet. */
 	for (size_t h = 0; h < r->fn_nhooks[fn]; h++)
 		if (r->fn_hooks[fn][h] != f->brk || recursive)
@@ -779,6 +787,7 @@ static int resolve_event(struct resolver *r, const struct loom_event *ev, unsign
 {
 	const struct loom_function *f;
 	unsigned fn;
+	int n = 0;
 
 	*hooks = NULL;
 	if (ev->kind == LOOM_EV_LINE) {
@@ -794,8 +803,10 @@ static int resolve_event(struct resolver *r, const struct loom_event *ev, unsign
 		return 1;
 	}
 	*hooks = loom_xcalloc(f->nexits + 1, sizeof **hooks);
-	memcpy(*hooks, f->exits, f->nexits * sizeof **hooks);
-	return (int)f->nexits;
+	for (size_t i = 0; i < f->nexits; i++)
+		if (leaves_function(r->m, f->exits[i]))
+			(*hooks)[n++] = f->exits[i];
+	return n;
 }
 
 /* Order A > B, semaphore LOCK: B waits for A's count.  A happens when its
@@ -1004,7 +1015,7 @@ static bool wrappable(const struct resolver *r, size_t fn)
 	const struct loom_manifest *m = r->m;
 	const struct loom_function *f = &m->functions[fn];
 
-	if (r->all_slow || !f->entry_switch || !f->slow_copy || !f->nexits)
+	if (r->all_slow || !f->wraps || !f->nexits)
 		return false;
 	for (size_t i = 0; i < r->out->nops; i++) {
 		unsigned hook = r->out->ops[i].hook;
@@ -1018,12 +1029,12 @@ static bool wrappable(const struct resolver *r, size_t fn)
 			continue;
 		}
 		for (size_t e = 0; e < f->nexits && !at_exit; e++)
-			at_exit = f->exits[e] == hook;
+			at_exit = f->exits[e] == hook && leaves_function(m, hook);
 		if (!at_exit || r->out->ops[i].kind != LOOM_OP_LEAVE)
 			return false;
 	}
 	for (size_t e = 1; e < f->nexits; e++)
-		if (!same_ops(r->out, f->exits[0], f->exits[e]))
+		if (leaves_function(m, f->exits[e]) && !same_ops(r->out, f->exits[0], f->exits[e]))
 			return false;
 	return true;
 }
@@ -1038,7 +1049,7 @@ static bool wrappable(const struct resolver *r, size_t fn)
  * so are F's loop cond_breaks, except that of a loop with a twin whose body
  * holds all of it (a thread paused there goes on in the twin, whose exit
  * hook releases what it took). */
-enum { OWN_OPS = 1, CALLS_NEEDED = 2 }; /* why a function must run slow */
+enum { OWN_OPS = 1, CALLS_NEEDED = 2 }; /* why a function must run slow (bits) */
 
 static void switch_and_fast_frames(struct resolver *r)
 {
@@ -1056,10 +1067,12 @@ static void switch_and_fast_frames(struct resolver *r)
 			for (size_t fn = 0; fn < m->nfunctions; fn++) {
 				const struct loom_function *f = &m->functions[fn];
 
-				for (size_t c = 0; c < f->ncalls && !needs[fn]; c++)
+				/* With ops of its own too: it cannot run wrapped
+				 * either, since its fast body calls G's. */
+				for (size_t c = 0; c < f->ncalls && !(needs[fn] & CALLS_NEEDED); c++)
 					if (f->calls[c].callee && f->file == m->functions[g].file
 					    && !strcmp(f->calls[c].callee, m->functions[g].name))
-						needs[fn] = CALLS_NEEDED, changed = true;
+						needs[fn] |= CALLS_NEEDED, changed = true;
 			}
 		}
 	}

@@ -278,9 +278,9 @@ static void put_function(struct text *t, const struct loom_manifest *m, const st
 	put_string(t, f->name);
 	put_key_string(t, "file", m->files[f->file].path);
 	putf(t, ",\"line\":%u,\"end_line\":%u,\"static\":%s,\"address_taken\":%s,\"slow_copy\":%s,"
-	     "\"entry_switch\":%s,\"entry\":%u,\"break\":%u,\"exits\":[", f->line, f->end_line,
+	     "\"entry_switch\":%s,\"wraps\":%s,\"entry\":%u,\"break\":%u,\"exits\":[", f->line, f->end_line,
 	     json_bool(f->is_static), json_bool(f->address_taken), json_bool(f->slow_copy),
-	     json_bool(f->entry_switch), f->entry, f->brk);
+	     json_bool(f->entry_switch), json_bool(f->wraps), f->entry, f->brk);
 	for (size_t j = 0; j < f->nexits; j++)
 		putf(t, "%s%u", j ? "," : "", f->exits[j]);
 	put_str(t, "],\"calls\":[");
@@ -491,6 +491,7 @@ static int read_functions(struct reader *r, json_t *fns)
 		    || !json_is_boolean(json_object_get(o, "address_taken"))
 		    || !json_is_boolean(json_object_get(o, "slow_copy"))
 		    || !json_is_boolean(json_object_get(o, "entry_switch"))
+		    || !json_is_boolean(json_object_get(o, "wraps"))
 		    || !json_is_array(exits) || !json_is_array(calls) || !json_is_array(loops)
 		    || !json_is_array(edges))
 			return bad(r, "functions", i, "missing or invalid field in function", name);
@@ -499,6 +500,7 @@ static int read_functions(struct reader *r, json_t *fns)
 		f->address_taken = json_is_true(json_object_get(o, "address_taken"));
 		f->slow_copy = json_is_true(json_object_get(o, "slow_copy"));
 		f->entry_switch = json_is_true(json_object_get(o, "entry_switch"));
+		f->wraps = json_is_true(json_object_get(o, "wraps"));
 		json_array_foreach(exits, j, v) {
 			json_int_t id = json_integer_value(v);
 

@@ -9,7 +9,7 @@
 
 #include "util.h"
 
-#define LOOM_MANIFEST_VERSION 3
+#define LOOM_MANIFEST_VERSION 4
 #define LOOM_MANIFEST_NAME "loom-manifest.json"
 
 /* Every hook has one id, unique across the tree, starting at 1. */
@@ -88,6 +88,9 @@ struct loom_function {
 	bool entry_switch;     /* its fast path switches to it at entry; without a
 	                        * switch (static, address not taken) its callers
 	                        * switch instead and call the slow copy */
+	bool wraps;            /* its slow copy can run its fast body between the
+	                        * locks of its entry slot and the unlocks of its exits
+	                        * (rt/loom.h LOOM_SLOW_FUNCTION_ENTRY_WRAP) */
 	unsigned entry, brk;   /* ids of the entry slot and the entry cond_break */
 	unsigned *exits;       /* ids of the exit slots; the first is falling off the end */
 	size_t nexits, exits_cap;

@@ -272,6 +272,14 @@ static char *call_text(const struct rw_func *f, const char *suffix)
 	return out.s;
 }
 
+static bool param_named(const struct rw_func *f, const char *name)
+{
+	for (size_t i = 0; i < f->nparams; i++)
+		if (!strcmp(f->params[i], name))
+			return true;
+	return false;
+}
+
 static bool address_taken_here(const struct rw_plan *plan, const char *name)
 {
 	for (size_t i = 0; i < plan->naddress_taken; i++)
@@ -628,9 +636,29 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	falloff = loom_manifest_add_slot(m, LOOM_KIND_EXIT, file, rf->end_line, rf->end_column, fn);
 	m->slots[f->brk - 1].copy = m->slots[f->entry - 1].copy = m->slots[falloff - 1].copy = copy;
 	*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = falloff;
-	add(ed, rf->body_open, false, INT_MIN,
-	    loom_xasprintf("LOOM_%sFUNCTION_ENTRY(%u, %u, %u); ", outline ? "SLOW_" : "", f->brk, f->entry,
-	                   falloff));
+	/* A static function whose address is not taken needs no switch (its
+	 * callers switch and call its slow copy): a check in a function the
+	 * compiler inlines would be repeated at every inlined call. */
+	f->entry_switch = outline && (opts->header || !rf->is_static || address_taken_here(plan, rf->name)
+	                              || called_unrenamed(plan, rf->name));
+	/* The slow copy can run wrapped (rt/loom.h): the entry slot's locks
+	 * around a call of the function itself, whose switch lets that call
+	 * through to its fast body.  Not in a header: the check in the switch
+	 * made the compiler inline interp's small helpers less (10% more
+	 * instructions). */
+	f->wraps = f->entry_switch && !opts->header && !rf->noreturn && !param_named(rf, rf->name);
+	if (f->wraps) {
+		char *self_call = call_text(rf, "");
+
+		add(ed, rf->body_open, false, INT_MIN,
+		    loom_xasprintf("LOOM_SLOW_FUNCTION_ENTRY_WRAP%s(%u, %u, %u, %u, %s); ",
+		                   rf->returns_void ? "_VOID" : "", f->brk, f->entry, falloff, fn, self_call));
+		free(self_call);
+	} else {
+		add(ed, rf->body_open, false, INT_MIN,
+		    loom_xasprintf("LOOM_%sFUNCTION_ENTRY(%u, %u, %u); ", outline ? "SLOW_" : "", f->brk, f->entry,
+		                   falloff));
+	}
 	for (p0 = *pi; *pi < plan->npoints && plan->points[*pi].func == fi; (*pi)++)
 		point_ids[*pi] = emit_point(ed, fast, &plan->points[*pi], m, file, fn);
 	for (size_t c = 0; c < rf->ncalls; c++)
@@ -647,32 +675,15 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		return;
 	}
 
-	/* The fast path: the forward declaration and the switch.  A static
-	 * function whose address is not taken needs no switch (its callers
-	 * switch and call its slow copy): a check in a function the compiler
-	 * inlines would be repeated at every inlined call. */
+	/* The fast path: the forward declaration and the switch. */
 	add(fast, rf->decl_start, false, INT_MIN, forward_declaration(rf, text));
-	f->entry_switch = opts->header || !rf->is_static || address_taken_here(plan, rf->name)
-	                  || called_unrenamed(plan, rf->name);
 	if (f->entry_switch) {
-		char *slow_call = call_text(rf, "__slow"), *self_call = call_text(rf, "");
-		bool shadowed = false;
+		char *call = call_text(rf, "__slow");
 
-		/* A wrapped call (rt/loom.h) runs the entry and fall-off slots'
-		 * ops around a call of the function itself, unless a parameter
-		 * hides its name (entry 0: never wrapped). */
-		for (size_t i = 0; i < rf->nparams; i++)
-			shadowed |= !strcmp(rf->params[i], rf->name);
-		if (rf->noreturn)
-			add(fast, rf->body_open, false, INT_MIN,
-			    loom_xasprintf("LOOM_SWITCH_NORETURN(%u, %s); ", fn, slow_call));
-		else
-			add(fast, rf->body_open, false, INT_MIN,
-			    loom_xasprintf("LOOM_SWITCH%s(%u, %u, %u, %s, %s); ", rf->returns_void ? "_VOID" : "", fn,
-			                   shadowed ? 0 : f->entry, shadowed ? 0 : falloff, slow_call,
-			                   shadowed ? slow_call : self_call));
-		free(slow_call);
-		free(self_call);
+		add(fast, rf->body_open, false, INT_MIN,
+		    loom_xasprintf("LOOM_SWITCH%s%s(%u, %s); ", f->wraps ? "_WRAPPED" : "",
+		                   rf->noreturn ? "_NORETURN" : rf->returns_void ? "_VOID" : "", fn, call));
+		free(call);
 	}
 	/* The slow copy: static, renamed, calling slow copies, still named F. */
 	{

@@ -1249,7 +1249,8 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 
 	f->decl_start = start_of(fn, NULL, NULL);
 	f->name_off = offset_of(clang_getCursorLocation(fn), NULL, NULL);
-	f->returns_void = clang_getResultType(type).kind == CXType_Void;
+	/* Through typedefs: `typedef void V; V f(void)` returns nothing either. */
+	f->returns_void = clang_getCanonicalType(clang_getResultType(type)).kind == CXType_Void;
 	/* K&R: parameter declarations between ')' and '{' (a prototype seen
 	 * earlier makes libclang report a prototyped type). */
 	f->no_prototype = type.kind == CXType_FunctionNoProto

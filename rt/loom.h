@@ -236,7 +236,7 @@ struct loom__thread {
 	loom_u32 last_hook;       /* last hook seen on the slow path */
 	const void *wait_lock;    /* filter lock being waited for */
 	int in_runtime;           /* in the runtime (or the engine): hooks do nothing */
-	loom_u32 wrapping;        /* 1 + the function whose wrapped call comes next */
+	loom_u32 wrapping;        /* 1 + the function whose slow copy is wrapping a call */
 	loom_u32 inside[8];       /* range regions this thread is inside */
 	loom_u32 ninside;
 	/* Order events this thread is running (LOOM_OP_MARK): the semaphore,
@@ -269,38 +269,38 @@ struct loom__thread {
 	LOOM__DECL_HOOK(loom__c##id, LOOM__HOOK_ON(id) ? loom__cond_break(id) : (void)0)
 
 /* The fast path's only hook: at the entry of a function that has an
- * outlined slow copy, tail-call it (SLOW) while a filter touches the function
- * or an update is in progress.  When the filters' ops in the function are
- * all at its entry and exits (`f <> self`), the function instead runs the
- * entry slot's ops, calls itself (SELF) to run its own fast body, and runs
- * the exit's ops: the cost of the mutex a programmer would have written.
- * ENTRY 0: never wrapped (a parameter hides the function's name).
- * A declaration (see above), whose initializer may return through a
- * statement expression. */
-#define LOOM_SWITCH(fid, entry, exit, slow, self) \
+ * outlined slow copy, tail-call it while a filter touches the function or an
+ * update is in progress, unless its slow copy is wrapping this call
+ * (LOOM_SLOW_FUNCTION_ENTRY_WRAP).  A declaration (see above), whose
+ * initializer may return through a statement expression. */
+#define LOOM_SWITCH_WRAPPED(fid, call) \
 	__attribute__((unused)) const char loom__switch = __extension__ ({ \
-		if (__builtin_expect(loom__slow[fid], 0)) { \
-			int loom__w = (entry) ? loom__wrap(fid, entry) : -1; \
-			if (loom__w < 0) return slow; \
-			if (loom__w) { __typeof__(self) loom__r = self; loom__unwrap(exit); return loom__r; } \
-		} (char)0; })
-#define LOOM_SWITCH_VOID(fid, entry, exit, slow, self) \
+		if (__builtin_expect(loom__slow[fid], 0) && LOOM__NOT_WRAPPING(fid)) return call; (char)0; })
+#define LOOM_SWITCH_WRAPPED_VOID(fid, call) \
 	__attribute__((unused)) const char loom__switch = __extension__ ({ \
-		if (__builtin_expect(loom__slow[fid], 0)) { \
-			int loom__w = (entry) ? loom__wrap(fid, entry) : -1; \
-			if (loom__w < 0) { slow; return; } \
-			if (loom__w) { self; loom__unwrap(exit); return; } \
-		} (char)0; })
-/* The function itself, for its wrapped call: through a pointer the compiler
- * cannot follow, or it would warn of infinite recursion in a function whose
- * fast body never returns.  (F is not followed by a parenthesis, so a
- * function-like macro F stays out.) */
+		if (__builtin_expect(loom__slow[fid], 0) && LOOM__NOT_WRAPPING(fid)) { call; return; } (char)0; })
+/* Inline, not a call: a call before the tail call would give every such
+ * function a stack frame on its fast path.  The wrapped body's own
+ * recursive calls go through too, inside the locks already held. */
+#define LOOM__NOT_WRAPPING(fid) (loom__self.wrapping != (fid) + 1u)
+/* The same for a function whose slow copy does not wrap (manifest: "wraps"
+ * false). */
+#define LOOM_SWITCH(fid, call) \
+	__attribute__((unused)) const char loom__switch = __extension__ ({ \
+		if (__builtin_expect(loom__slow[fid], 0)) return call; (char)0; })
+#define LOOM_SWITCH_NORETURN(fid, call) \
+	__attribute__((unused)) const char loom__switch = __extension__ ({ \
+		if (__builtin_expect(loom__slow[fid], 0)) { call; __builtin_unreachable(); } (char)0; })
+#define LOOM_SWITCH_VOID(fid, call) \
+	__attribute__((unused)) const char loom__switch = __extension__ ({ \
+		if (__builtin_expect(loom__slow[fid], 0)) { call; return; } (char)0; })
+
+/* The function itself, called from its slow copy: through a pointer the
+ * compiler cannot follow, so that it does not inline the fast body into the
+ * cold slow copy.  (F is not followed by a parenthesis: a function-like
+ * macro F stays out.) */
 #define LOOM_SELF(f) (*__extension__ ({ \
 	__typeof__(&(f)) loom__p = &(f); __asm__("" : "+r"(loom__p)); loom__p; }))
-/* Never returns, so never wrapped: the exit ops would not run. */
-#define LOOM_SWITCH_NORETURN(fid, slow) \
-	__attribute__((unused)) const char loom__switch = __extension__ ({ \
-		if (__builtin_expect(loom__slow[fid], 0)) { slow; __builtin_unreachable(); } (char)0; })
 
 /* Hooks in slow copies and loop twins, which run only while a filter or an
  * update needs them: a plain call, smaller than a check and a call. */
@@ -311,6 +311,24 @@ struct loom__thread {
 #define LOOM_SLOW_FUNCTION_ENTRY(brk, entry, falloff) \
 	__attribute__((cleanup(loom__exit_call), unused)) loom_u32 loom__exit_id = (falloff); \
 	LOOM_SLOW_COND_BREAK_D(brk); LOOM_SLOW_SLOT_D(entry)
+/* The slow copy of a function with an entry switch.  While the filters'
+ * ops in the function are only locks at its entry and unlocks at its exits
+ * (`f <> self`: loom__slow is LOOM__WRAP), it takes the locks, calls the
+ * function itself (SELF), whose switch lets this call through to its fast
+ * body, and releases them: the cost of the mutex a programmer would have
+ * written.  Otherwise, or if that changed meanwhile, it is the slow copy. */
+#define LOOM_SLOW_FUNCTION_ENTRY_WRAP(brk, entry, falloff, fid, self) \
+	__attribute__((unused)) const char loom__wrapped = __extension__ ({ \
+		if (__builtin_expect(loom__slow[fid] == LOOM__WRAP, 0) && loom__wrap(fid, entry)) { \
+			__typeof__(self) loom__r = self; loom__unwrap(falloff); return loom__r; \
+		} (char)0; }); \
+	LOOM_SLOW_FUNCTION_ENTRY(brk, entry, falloff)
+#define LOOM_SLOW_FUNCTION_ENTRY_WRAP_VOID(brk, entry, falloff, fid, self) \
+	__attribute__((unused)) const char loom__wrapped = __extension__ ({ \
+		if (__builtin_expect(loom__slow[fid] == LOOM__WRAP, 0) && loom__wrap(fid, entry)) { \
+			self; loom__unwrap(falloff); return; \
+		} (char)0; }); \
+	LOOM_SLOW_FUNCTION_ENTRY(brk, entry, falloff)
 
 /* Loop twins (docs/design.md): a fast loop's body starts by jumping into
  * its slow twin while the function must run slow; the twin's body starts by
@@ -431,7 +449,6 @@ struct loom__dirent64 { loom_u64 ino; long off; unsigned short reclen; unsigned 
 
 extern void *loom__c_malloc(unsigned long) __asm__("malloc");
 extern void *loom__c_calloc(unsigned long, unsigned long) __asm__("calloc");
-extern void *loom__c_aligned_alloc(unsigned long, unsigned long) __asm__("aligned_alloc");
 extern void loom__c_free(void *) __asm__("free");
 extern int *loom__c_errno(void) __asm__("__errno_location");
 extern int loom__c_snprintf(char *, unsigned long, const char *, ...) __asm__("snprintf")
@@ -569,7 +586,8 @@ struct loom__filter {
 	loom_u32 id;
 	char *text;
 	loom_u32 nlocks;
-	struct loom__lock *locks;
+	struct loom__lock *locks; /* in LOCKS_MEM */
+	void *locks_mem;
 	loom_u32 region_base;
 	struct loom_image_op *ops;
 	loom_u32 nops;
@@ -734,7 +752,8 @@ LOOM__WEAK void loom__after_blocking(loom_u32 id)
  * hook is unsafe (see loom__all_evacuated). */
 LOOM__INNER void loom__begin_wait(struct loom__thread *t, const struct loom__lock *l, loom_u32 hook)
 {
-	/* The engine reads BLOCKING first: the lock is there when it looks. */
+	/* The engine reads BLOCKING first (loom__thread_state): the lock is
+	 * there when it looks. */
 	__atomic_store_n(&t->wait_lock, (const void *)l, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->blocking, hook, __ATOMIC_SEQ_CST);
 }
@@ -1121,23 +1140,18 @@ LOOM__INNER int loom__wrap_enter(struct loom__thread *t, loom_u32 entry)
 	return same;
 }
 
-/* LOOM_SWITCH of function FID, whose loom__slow entry is set: -1 to run the
- * slow copy; 1 to wrap, with the locks of entry slot ENTRY taken, the next
- * call of FID being the wrapped one; 0 to run the fast body: the wrapped
- * call itself, or the switch went back to the fast path meanwhile. */
+/* LOOM_SLOW_FUNCTION_ENTRY_WRAP of function FID: 1 with the locks of entry
+ * slot ENTRY taken and FID's switch letting calls through to its fast body
+ * until loom__unwrap; 0 to run the slow copy, the function no longer being
+ * wrapped. */
 LOOM__WEAK int loom__wrap(loom_u32 fid, loom_u32 entry)
 {
 	struct loom__thread *t = &loom__self;
-	int wrapped = t->wrapping == fid + 1, entered = 0;
+	int entered = 0;
 
-	t->wrapping = 0;
-	if (wrapped)
-		return 0;
 	while (!entered) {
-		unsigned char mode = __atomic_load_n(&loom__slow[fid], __ATOMIC_RELAXED);
-
-		if (mode != LOOM__WRAP)
-			return mode ? -1 : 0;
+		if (__atomic_load_n(&loom__slow[fid], __ATOMIC_RELAXED) != LOOM__WRAP)
+			return 0;
 		/* As loom__hook does for a slot, without its ops loop. */
 		if (t->in_runtime)
 			return 0;
@@ -1174,7 +1188,7 @@ LOOM__CONTROL void loom__free_filter(struct loom__filter *f)
 {
 	if (f) {
 		loom__c_free(f->text);
-		loom__c_free(f->locks);
+		loom__c_free(f->locks_mem);
 		loom__c_free(f->ops);
 		loom__c_free(f->danger);
 		loom__c_free(f->fns);
@@ -1260,15 +1274,15 @@ LOOM__CONTROL const struct loom__lock *loom__removed_lock(const struct loom__thr
  * and in *HOOK where it is. */
 LOOM__CONTROL loom_u32 loom__thread_state(const struct loom__thread *t, loom_u32 *hook)
 {
+	/* BLOCKING first: a waiting thread stores the lock before it. */
+	loom_u32 b = __atomic_load_n(&t->blocking, __ATOMIC_SEQ_CST);
 	const struct loom__lock *removed = loom__removed_lock(t);
-	loom_u32 b;
 
 	*hook = 0;
 	/* Waiting at a semaphore of the filter that goes away: the removal
 	 * wakes it (loom__release_waiters).  Parked: it waits for the update. */
 	if ((removed && removed->sem) || t->parked)
 		return 0;
-	b = __atomic_load_n(&t->blocking, __ATOMIC_SEQ_CST);
 	*hook = b ? b : t->last_hook;
 	if (!b || !loom__rt.armed[b])
 		return b && t->wait_lock ? LOOM_THREAD_LOCKWAIT : b ? LOOM_THREAD_BLOCKING : LOOM_THREAD_RUNNING;
@@ -1427,6 +1441,11 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 	outcome(arg, status, rep);
 	loom__reply(rep->conn, rep);
 	rep->sent = 1;
+	/* The generation first: a thread that stops waiting for a lock and
+	 * finds no update in progress must know that the table it read from
+	 * may be gone.  (The parked threads see it only once they have the
+	 * runtime lock again.) */
+	__atomic_add_fetch(&loom__rt.generation, 1, __ATOMIC_SEQ_CST);
 	__builtin_memset(loom__rt.armed, 0, loom__nhooks + 1);
 	loom__set_switches();
 	loom__set_ops_at(loom__rt.table);
@@ -1436,7 +1455,6 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 	 * parked at a hook that is no longer safe. */
 	for (t = loom__rt.threads; t; t = t->next)
 		t->parked = 0;
-	__atomic_add_fetch(&loom__rt.generation, 1, __ATOMIC_RELEASE);
 	loom__c_cond_broadcast(&loom__rt.resume_cv);
 	loom__unlock_rt();
 	return status;
@@ -1620,9 +1638,12 @@ LOOM__CONTROL struct loom__filter *loom__make_filter(const unsigned char *base)
 	if (!f)
 		return LOOM__NULL;
 	f->text = (char *)loom__c_calloc(im->text_len + 1, 1);
-	f->locks = (struct loom__lock *)loom__c_aligned_alloc(sizeof *f->locks, im->nlocks * sizeof *f->locks);
-	if (f->locks)
-		__builtin_memset(f->locks, 0, im->nlocks * sizeof *f->locks);
+	/* Cache-line aligned, from calloc (a program may replace malloc,
+	 * calloc and free only). */
+	f->locks_mem = loom__c_calloc(im->nlocks + 1, sizeof *f->locks);
+	if (f->locks_mem)
+		f->locks = (struct loom__lock *)(((unsigned long)f->locks_mem + __alignof__(*f->locks) - 1)
+		                                 & ~(unsigned long)(__alignof__(*f->locks) - 1));
 	f->ops = (struct loom_image_op *)loom__c_calloc(im->nops, sizeof *f->ops);
 	f->danger = (loom_u32 *)loom__c_calloc(im->ndanger ? im->ndanger : 1, sizeof *f->danger);
 	f->fns = (loom_u32 *)loom__c_calloc(im->nfns ? im->nfns : 1, sizeof *f->fns);

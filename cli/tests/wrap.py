@@ -1,25 +1,28 @@
 #!/usr/bin/env python3
 """Wrapped functions: a whole-function exclusion runs the function's own code.
 
-When every op a filter has in a function is at its entry and its exits
-(`f <> self`, `f <> g`), the function does not switch to its slow copy: its
-entry switch runs the entry ops, calls the function's own fast body, and runs
-the exit ops (rt/loom.h LOOM_SWITCH).  The program has three such functions
-racing on one account, with a widened window: `deposit` (returns a value),
-`withdraw` (void, recursive: the filter's lock is re-entered) and `audit`
-(returns a struct); its main thread answers `modes` on stdin with what the
-runtime's switch says for each (0 fast, 1 slow copy, 2 wrapped).
+When every op a filter has in a function is a lock at its entry and an
+unlock at its exits (`f <> self`, `f <> g`), the function's slow copy takes
+the locks, calls the function itself, whose switch lets the call through to
+its fast body, and releases them (rt/loom.h LOOM_SLOW_FUNCTION_ENTRY_WRAP).
+The program has four such functions racing on one account, with a widened
+window: `deposit` (returns a value), `withdraw` (void, recursive: the lock
+is re-entered), `audit` (returns a struct) and `settle` (a loop with a slow
+twin); its main thread answers `modes` on stdin with what the runtime's
+switch says for each (0 fast, 1 slow copy, 2 wrapped).
 
 The test checks:
 - without a filter the races show (BUG lines);
-- `loom check` says the three functions run wrapped;
-- after `loom push` they do (modes 2 2 2) and no BUG line comes for 3 s
+- `loom check` says the four functions run wrapped;
+- after `loom push` they do (modes 2 2 2 2) and no BUG line comes for 3 s
   while the filter's locks keep being taken (`loom ls`);
-- a second filter with an op inside `deposit` (a statement) sends `deposit`
-  to its slow copy (1) and leaves the others wrapped, still without BUG;
-  popping it makes `deposit` wrapped again;
-- after popping the first filter every function runs fast (0 0 0) and the
-  races are back.
+- a second filter with an op inside `settle`'s loop (a statement) sends
+  `settle` to its slow copy (1) and leaves the others wrapped; popping it
+  makes `settle` wrapped again; six times, and never a BUG line: the
+  frame that was in the loop during the push finishes it in the twin, and
+  must keep its lock until it returns;
+- after popping the first filter every function runs fast and the races
+  are back.
 """
 import argparse
 import json
@@ -95,6 +98,25 @@ void withdraw(int depth)
 	mirror = b - 1;
 }
 
+/* Its loop has a slow twin (it calls a function of another file): a frame
+ * that is in the loop when a filter sends settle slow finishes the loop in
+ * the twin, still holding the lock until it returns. */
+void settle(int rounds)
+{
+	long b;
+
+	for (int i = 0; i < rounds; i++) {
+		struct timespec ts = { 0, 20000 };
+		nanosleep(&ts, NULL); /* SETTLE */
+	}
+	b = balance;
+	pause_us(4 * window_us);
+	if (balance != b)
+		bug("settle: another operation changed the balance meanwhile");
+	balance = b;
+	mirror = b;
+}
+
 struct pair audit(void)
 {
 	struct pair p;
@@ -118,6 +140,14 @@ static void *teller(void *arg)
 			withdraw((int)(i % 3));
 	}
 	return (void *)total;
+}
+
+static void *settler(void *arg)
+{
+	(void)arg;
+	for (;;)
+		settle(50);
+	return NULL;
 }
 
 static void *auditor(void *arg)
@@ -154,7 +184,7 @@ static void modes(void)
 
 int main(void)
 {
-	pthread_t t[3];
+	pthread_t t[4];
 	char line[64];
 	const char *w = getenv("RACE_WINDOW_US");
 
@@ -162,6 +192,7 @@ int main(void)
 	pthread_create(&t[0], NULL, teller, "deposit");
 	pthread_create(&t[1], NULL, teller, NULL);
 	pthread_create(&t[2], NULL, auditor, NULL);
+	pthread_create(&t[3], NULL, settler, NULL);
 	while (fgets(line, sizeof line, stdin))
 		if (!strcmp(line, "modes\n"))
 			modes();
@@ -172,8 +203,8 @@ MAKEFILE = '''CC ?= gcc
 wrap: wrap.c
 \t$(CC) $(CFLAGS) -o $@ wrap.c -pthread
 '''
-SPEC = 'deposit <> withdraw <> audit\n'
-FUNCTIONS = ('deposit', 'withdraw', 'audit')
+SPEC = 'deposit <> withdraw <> audit <> settle\n'
+FUNCTIONS = ('deposit', 'withdraw', 'audit', 'settle')
 
 
 def line_of(marker):
@@ -234,15 +265,15 @@ def main():
         r = run([args.loom, 'check', '--manifest', out, spec])
         check(r.status == 0 and 'run wrapped' in r.stdout
               and all(name in r.stdout.split('run wrapped')[1].splitlines()[0] for name in FUNCTIONS),
-              'loom check says deposit, withdraw and audit run wrapped', r.stdout)
+              'loom check says the four functions run wrapped', r.stdout)
 
         prog = Program([os.path.join(out, 'wrap')], live_env(RACE_WINDOW_US='500', WRAP_FIDS=fids), stdin=True)
         check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
         check.require(prog.wait_for_bug(0, 5.0), 'without a filter the operations race (BUG)', prog.stderr())
-        check(modes(prog) == 'modes 0 0 0', 'every function runs its fast path', prog.output()[-3:])
+        check(modes(prog) == 'modes 0 0 0 0', 'every function runs its fast path', prog.output()[-3:])
 
         first, pushed = push(check, args, work, prog.pid, 'whole', SPEC)
-        check(modes(prog) == 'modes 2 2 2', f'after "{SPEC.strip()}" the three functions run wrapped',
+        check(modes(prog) == 'modes 2 2 2 2', f'after "{SPEC.strip()}" the four functions run wrapped',
               prog.output()[-3:])
         before = hits(args.loom, prog.pid)
         time.sleep(3)
@@ -252,19 +283,21 @@ def main():
         check(prog.alive() and after > before + 10,
               f'the wrapped functions keep taking the lock (hits {before} -> {after})', prog.stderr())
 
-        second, pushed = push(check, args, work, prog.pid, 'statement',
-                              f'wrap.c:{line_of("DEPOSIT")} <> self\n')
-        check(modes(prog) == 'modes 1 2 2',
-              'a filter with an op inside deposit sends it to its slow copy, the others stay wrapped',
-              prog.output()[-3:])
-        time.sleep(1)
-        late = prog.bugs_after(pushed)
-        check(not late, 'still no BUG line with both filters', '\n'.join(late[:3]))
-        pop(check, args, prog.pid, second)
-        check(modes(prog) == 'modes 2 2 2', 'popping it makes deposit wrapped again', prog.output()[-3:])
+        settle_spec = f'wrap.c:{line_of("SETTLE")} <> self\n'
+        for cycle in range(6):
+            second, pushed = push(check, args, work, prog.pid, 'statement', settle_spec)
+            check(modes(prog) == 'modes 2 2 2 1',
+                  f'{cycle + 1}: a filter with an op inside settle sends it to its slow copy, the others stay '
+                  'wrapped', prog.output()[-3:])
+            time.sleep(0.5)
+            late = prog.bugs_after(pushed)
+            check(not late, f'{cycle + 1}: still no BUG line with both filters', '\n'.join(late[:3]))
+            pop(check, args, prog.pid, second)
+            check(modes(prog) == 'modes 2 2 2 2', f'{cycle + 1}: popping it makes settle wrapped again',
+                  prog.output()[-3:])
 
         popped = pop(check, args, prog.pid, first)
-        check(modes(prog) == 'modes 0 0 0', 'after the last pop every function runs fast',
+        check(modes(prog) == 'modes 0 0 0 0', 'after the last pop every function runs fast',
               prog.output()[-3:])
         check(prog.wait_for_bug(popped, 5.0) and prog.alive(), 'and the races are back', prog.stderr())
         err = prog.stop()

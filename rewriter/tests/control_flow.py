@@ -91,16 +91,19 @@ static __attribute__((unused)) void loom__trace_exit(const unsigned *id)
 	__attribute__((cleanup(loom__trace_exit), unused)) unsigned loom__exit_id = (falloff); \
 	LOOM_COND_BREAK_D(brk); LOOM_SLOT_D(entry)
 #define LOOM_SLOW_FUNCTION_ENTRY LOOM_FUNCTION_ENTRY
+#define LOOM_SLOW_FUNCTION_ENTRY_WRAP(brk, entry, falloff, fid, self) LOOM_FUNCTION_ENTRY(brk, entry, falloff)
+#define LOOM_SLOW_FUNCTION_ENTRY_WRAP_VOID LOOM_SLOW_FUNCTION_ENTRY_WRAP
 #define LOOM_RETURN(exit) (loom__exit_id = (exit))
-#define LOOM_SWITCH(fid, entry, exit, call, self) \
+#define LOOM_SWITCH(fid, call) \
 	__attribute__((unused)) const char loom__switch = __extension__ ({ if (1) return call; (char)0; })
 #define LOOM_SWITCH_NORETURN(fid, call) \
 	__attribute__((unused)) const char loom__switch = __extension__ ({ call; __builtin_unreachable(); (char)0; })
-#define LOOM_SWITCH_VOID(fid, entry, exit, call, self) \
+#define LOOM_SWITCH_VOID(fid, call) \
 	__attribute__((unused)) const char loom__switch = __extension__ ({ if (1) { call; return; } (char)0; })
+#define LOOM_SWITCH_WRAPPED LOOM_SWITCH
+#define LOOM_SWITCH_WRAPPED_VOID LOOM_SWITCH_VOID
 #define LOOM_BACKEDGE(fid, n) do { if (0) goto loom__twin_##n; } while (0)
 #define LOOM_BACKEDGE_BACK(fid, n) do { if (0) goto loom__fast_##n; } while (0)
-#define LOOM_SELF(f) (f)
 #define LOOM_QUIET_PUSH
 #define LOOM_QUIET_POP
 #define LOOM_BLOCKING_BEGIN(id) loom__trace(id)
