@@ -554,13 +554,13 @@ LOOM__WEAK __attribute__((visibility("hidden"))) unsigned char loom__ops_at[LOOM
 LOOM__WEAK const loom_u32 loom__nfuncs = LOOM_NFUNCS;
 LOOM__WEAK __attribute__((visibility("hidden"))) unsigned char loom__slow[LOOM_NFUNCS + 1];
 
-/* A filter's mutual-exclusion lock is M itself, held for the whole region
- * (the cost of the mutex a programmer would have written), with OWNER for
- * re-entry.  The unilateral lock (loom__rt.solo) and the semaphores hold M
- * only to change their state, and wait on C. */
+/* A filter's mutual-exclusion lock is its OWNER word, taken with a
+ * compare-and-swap (the cost of the mutex a programmer would have written),
+ * DEPTH for re-entry; waiters sleep on C under M.  The unilateral lock
+ * (loom__rt.solo) and the semaphores hold M to change their state. */
 struct __attribute__((aligned(64))) loom__lock {
-	/* What a region's entry and exit touch, with M's lock word, in one
-	 * cache line (the struct is line-aligned). */
+	/* What a region's entry and exit touch, in one cache line (the
+	 * struct is line-aligned). */
 	int owner;       /* tid, 0 when free; only the holder writes its own tid */
 	loom_u32 depth;
 	/* Written by the holder (or under M), read by `loom ls` without M. */
@@ -572,7 +572,7 @@ struct __attribute__((aligned(64))) loom__lock {
 	/* A semaphore's state: */
 	loom_u32 serial;   /* unique per semaphore installed */
 	loom_u64 count;    /* posts not consumed yet */
-	loom_u32 nwaiting; /* threads inside loom__sem_wait */
+	loom_u32 nwaiting; /* threads waiting (loom__sem_wait, loom__acquire) */
 	int gone;          /* its filter was removed: waiters leave */
 };
 
@@ -849,32 +849,84 @@ LOOM__INNER void loom__release_solo(struct loom__thread *t)
 	loom__c_mutex_unlock(&l->m);
 }
 
-/* Enters filter lock L at HOOK.  Uncontended, that is one trylock, as with
- * a hand-written mutex; a thread that has to wait counts as parked at HOOK
- * meanwhile (unless it is this lock's filter that goes away). */
-LOOM__INNER void loom__acquire(struct loom__thread *t, struct loom__lock *l, loom_u32 hook)
+/* A short spin for L before sleeping, while no other thread sleeps on it:
+ * the holder of a lock around a short region, running on another CPU, is
+ * about to release it, and a sleep and a wake-up cost microseconds each.
+ * 1 when L is now TID's. */
+LOOM__INNER int loom__spin_acquire(struct loom__lock *l, int tid)
 {
-	/* Only this thread stores its own tid there. */
-	if (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) == t->tid) {
-		l->depth++;
-		return;
+	int i, free_;
+
+	/* Others asleep on it already: many threads, likely more than CPUs,
+	 * and a spin would burn a CPU the holder may need. */
+	for (i = 0; i < 100 && !__atomic_load_n(&l->nwaiting, __ATOMIC_RELAXED); i++) {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+		free_ = 0;
+		if (!__atomic_load_n(&l->owner, __ATOMIC_RELAXED)
+		    && __atomic_compare_exchange_n(&l->owner, &free_, tid, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return 1;
 	}
-	if (loom__c_mutex_trylock(&l->m)) {
+	return 0;
+}
+
+/* Enters filter lock L at HOOK (reentrant).  Uncontended, one compare-and-
+ * swap of the owner word, as cheap as a hand-written mutex; a thread that
+ * has to wait sleeps on C under M, counting as parked at HOOK meanwhile.
+ * With BACK_OUT, a wait gives up (returning 1, without the lock) when an
+ * update starts: the caller is a wrapped call's entry, which can back out
+ * to the function's entry cond_break and park there, instead of holding
+ * the update up until every thread queued on the lock has had its turn
+ * (see loom__interrupt_waits). */
+LOOM__INNER int loom__acquire(struct loom__thread *t, struct loom__lock *l, loom_u32 hook, int back_out)
+{
+	int tid = t->tid, free_ = 0, gave_up = 0;
+
+	/* Only this thread stores its own tid there. */
+	if (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) == tid) {
+		l->depth++;
+		return 0;
+	}
+	if (!__atomic_compare_exchange_n(&l->owner, &free_, tid, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)
+	    && !loom__spin_acquire(l, tid)) {
 		loom_u64 start = loom__now_ns();
 
-		/* No signal to the engine: it re-checks every 2 ms. */
 		loom__begin_wait(t, l, hook);
 		loom__c_mutex_lock(&l->m);
-		loom__count(&l->waits, 1);
-		loom__count(&l->wait_ns, loom__now_ns() - start);
+		/* Announced before the owner word is tried again: a release
+		 * that saw no waiter left the word free for this try. */
+		__atomic_add_fetch(&l->nwaiting, 1, __ATOMIC_SEQ_CST);
+		for (;;) {
+			free_ = 0;
+			if (__atomic_compare_exchange_n(&l->owner, &free_, tid, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+				break;
+			if (back_out && (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)) {
+				gave_up = 1;
+				break;
+			}
+			loom__c_cond_wait(&l->c, &l->m);
+		}
+		__atomic_sub_fetch(&l->nwaiting, 1, __ATOMIC_SEQ_CST);
+		if (!gave_up) {
+			loom__count(&l->waits, 1);
+			loom__count(&l->wait_ns, loom__now_ns() - start);
+		}
+		loom__c_mutex_unlock(&l->m);
+		if (gave_up) {
+			/* Not parked here: it parks where it backs out to. */
+			__atomic_store_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&t->wait_lock, LOOM__NULL, __ATOMIC_RELAXED);
+			return 1;
+		}
 	}
-	__atomic_store_n(&l->owner, t->tid, __ATOMIC_RELAXED);
 	l->depth = 1;
 	loom__count(&l->hits, 1);
 	/* After the filter's own lock: one order for every thread. */
 	if (l->solo)
 		loom__acquire_solo(t, hook);
 	loom__end_wait(t, hook);
+	return 0;
 }
 
 LOOM__INNER void loom__release(struct loom__thread *t, struct loom__lock *l)
@@ -885,8 +937,13 @@ LOOM__INNER void loom__release(struct loom__thread *t, struct loom__lock *l)
 	 * cannot happen for a filter installed by evacuation). */
 	if (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) != t->tid || --l->depth)
 		return;
-	__atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
-	loom__c_mutex_unlock(&l->m);
+	/* Free, then look for waiters (see loom__acquire). */
+	__atomic_store_n(&l->owner, 0, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&l->nwaiting, __ATOMIC_SEQ_CST)) {
+		loom__c_mutex_lock(&l->m);
+		loom__c_cond_signal(&l->c);
+		loom__c_mutex_unlock(&l->m);
+	}
 	if (solo)
 		loom__release_solo(t);
 }
@@ -1026,7 +1083,7 @@ LOOM__INNER void loom__run_ops(struct loom__thread *t, loom_u32 id)
 		op = &table->ops[i];
 		switch (op->kind & ~LOOM_OP_SOLO) {
 		case LOOM_OP_ENTER:
-			loom__acquire(t, op->lock, id);
+			loom__acquire(t, op->lock, id, 0);
 			break;
 		case LOOM_OP_LEAVE:
 			loom__release(t, op->lock);
@@ -1036,10 +1093,10 @@ LOOM__INNER void loom__run_ops(struct loom__thread *t, loom_u32 id)
 			 * range) is a new pass: let others in between. */
 			if (loom__inside(t, op->region, 0)) {
 				loom__release(t, op->lock);
-				loom__acquire(t, op->lock, id);
+				loom__acquire(t, op->lock, id, 0);
 			} else if (t->ninside < sizeof t->inside / sizeof t->inside[0]) {
 				t->inside[t->ninside++] = op->region;
-				loom__acquire(t, op->lock, id);
+				loom__acquire(t, op->lock, id, 0);
 			}
 			break;
 		case LOOM_OP_LEAVE_RANGE:
@@ -1108,11 +1165,13 @@ LOOM__WEAK void loom__slot(loom_u32 id)
 }
 
 /* A wrapped call's entry: takes the locks of hook ENTRY (only ENTER ops
- * are there, see LOOM_FN_WRAP).  Returns 0, holding none of them, when an
- * update was installed while it waited for one: the function's switch or
- * the ops may have changed, and the caller looks again.  (The update could
- * not remove a filter whose lock it held: ENTRY is inside that filter's
- * dangerous region.) */
+ * are there, see LOOM_FN_WRAP).  Returns 1; or 0, holding none of them,
+ * when an update was installed while it waited for one: the function's
+ * switch or the ops may have changed, and the caller looks again; or -1,
+ * holding none, when an update started while it waited: the caller backs
+ * out to the slow copy, whose entry cond_break is where it parks.  (No
+ * update could remove a filter whose lock it held: ENTRY is inside that
+ * filter's dangerous region.) */
 LOOM__INNER int loom__wrap_enter(struct loom__thread *t, loom_u32 entry)
 {
 	const struct loom__table *table = __atomic_load_n(&loom__rt.table, __ATOMIC_ACQUIRE);
@@ -1130,11 +1189,14 @@ LOOM__INNER int loom__wrap_enter(struct loom__thread *t, loom_u32 entry)
 
 		if ((table->ops[i].kind & ~LOOM_OP_SOLO) != LOOM_OP_ENTER)
 			continue;
-		loom__acquire(t, l, entry);
+		if (loom__acquire(t, l, entry, 1)) {
+			same = -1;
+			break;
+		}
 		held[n++] = l;
 		same = __atomic_load_n(&loom__rt.generation, __ATOMIC_ACQUIRE) == gen;
 	}
-	if (!same)
+	if (same != 1)
 		while (n)
 			loom__release(t, held[--n]);
 	return same;
@@ -1161,6 +1223,8 @@ LOOM__WEAK int loom__wrap(loom_u32 fid, loom_u32 entry)
 		t->last_hook = entry;
 		entered = loom__wrap_enter(t, entry);
 		t->in_runtime--;
+		if (entered < 0)
+			return 0;
 	}
 	t->wrapping = fid + 1;
 	return 1;
@@ -1383,6 +1447,24 @@ struct loom__reply {
 
 LOOM__CONTROL void loom__reply(int fd, struct loom__reply *rep);
 
+/* An update has started: wake the threads waiting for filter locks, so
+ * that those at a wrapped call's entry back out and park (loom__acquire);
+ * the others wait again.  (Lock order: the runtime lock, then a filter
+ * lock's M; nothing takes them the other way round.) */
+LOOM__CONTROL void loom__interrupt_waits(void)
+{
+	struct loom__filter *f;
+	loom_u32 i;
+
+	for (f = loom__rt.filters; f; f = f->next)
+		for (i = 0; i < f->nlocks; i++)
+			if (!f->locks[i].sem && __atomic_load_n(&f->locks[i].nwaiting, __ATOMIC_SEQ_CST)) {
+				loom__c_mutex_lock(&f->locks[i].m);
+				loom__c_cond_broadcast(&f->locks[i].c);
+				loom__c_mutex_unlock(&f->locks[i].m);
+			}
+}
+
 /* The evacuation algorithm: arm every hook outside DANGER, make every hook
  * take the slow path, wait until each thread is parked at an armed
  * cond_break or waits at an armed blocking site, then call INSTALL with all
@@ -1410,6 +1492,7 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 	__builtin_memset(loom__slow, LOOM__SLOW, loom__nfuncs + 1);
 	__builtin_memset(loom__ops_at, 1, loom__nhooks + 1);
 	__atomic_or_fetch(&loom__active, LOOM__UPDATING, __ATOMIC_SEQ_CST);
+	loom__interrupt_waits();
 	for (;;) {
 		loom_u64 now, wake;
 		struct loom__timespec ts;
@@ -2089,9 +2172,6 @@ LOOM__CONTROL void loom__fork_lock(struct loom__lock *l, int old_tid, int tid)
 	l->nwaiting = 0;
 	if (l->owner && l->owner == old_tid) {
 		l->owner = tid;
-		/* A filter's lock is its mutex, held for the region. */
-		if (l != &loom__rt.solo && !l->sem)
-			loom__c_mutex_lock(&l->m);
 	} else if (l->owner) {
 		l->owner = 0;
 		l->depth = 0;
