@@ -461,7 +461,6 @@ extern unsigned loom__c_geteuid(void) __asm__("geteuid");
 extern int loom__c_clock_gettime(int, struct loom__timespec *) __asm__("clock_gettime");
 extern int loom__c_mutex_init(loom__mutex_t *, const void *) __asm__("pthread_mutex_init");
 extern int loom__c_mutex_lock(loom__mutex_t *) __asm__("pthread_mutex_lock");
-extern int loom__c_mutex_trylock(loom__mutex_t *) __asm__("pthread_mutex_trylock");
 extern int loom__c_mutex_unlock(loom__mutex_t *) __asm__("pthread_mutex_unlock");
 extern int loom__c_cond_init(loom__cond_t *, const void *) __asm__("pthread_cond_init");
 extern int loom__c_cond_wait(loom__cond_t *, loom__mutex_t *) __asm__("pthread_cond_wait");
