@@ -719,15 +719,14 @@ LOOM__INNER void loom__park(struct loom__thread *t, loom_u32 id)
 /* Out of line: loom__slot and loom__cond_break stay a few loads. */
 LOOM__INNER __attribute__((noinline)) void loom__hook(loom_u32 id, int pause);
 
-/* Whether hook ID has anything to do: ops of an installed filter, a pause
- * during an update, a pause while another thread runs alone, or this
- * thread's registration.  Most hooks of a slow copy have none, and return
- * here, before the thread's state is touched. */
+/* Whether hook ID has anything to do: its byte of loom__ops_at (ops of an
+ * installed filter, a pause during an update or while another thread runs
+ * alone: the engine sets every byte for those), or this thread's
+ * registration.  Most hooks of a slow copy have none, and return here,
+ * before the thread's state is touched. */
 static __inline__ __attribute__((always_inline)) int loom__hook_needed(loom_u32 id)
 {
-	return (id <= loom__nhooks && loom__ops_at[id])
-	       || (__atomic_load_n(&loom__active, __ATOMIC_RELAXED) & LOOM__UPDATING)
-	       || __atomic_load_n(&loom__solo_tid, __ATOMIC_RELAXED)
+	return (id <= loom__nhooks && __atomic_load_n(&loom__ops_at[id], __ATOMIC_RELAXED))
 	       || !loom__self.tid; /* registers at its first hook, as the registry needs */
 }
 
@@ -848,13 +847,21 @@ LOOM__INNER void loom__release_solo(struct loom__thread *t)
 	loom__c_mutex_unlock(&l->m);
 }
 
+/* Takes L's owner word for TID if it is free. */
+LOOM__INNER int loom__try_own(struct loom__lock *l, int tid)
+{
+	int free_ = 0;
+
+	return __atomic_compare_exchange_n(&l->owner, &free_, tid, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+}
+
 /* A short spin for L before sleeping, while no other thread sleeps on it:
  * the holder of a lock around a short region, running on another CPU, is
  * about to release it, and a sleep and a wake-up cost microseconds each.
  * 1 when L is now TID's. */
 LOOM__INNER int loom__spin_acquire(struct loom__lock *l, int tid)
 {
-	int i, free_;
+	int i;
 
 	/* Others asleep on it already: many threads, likely more than CPUs,
 	 * and a spin would burn a CPU the holder may need. */
@@ -862,9 +869,7 @@ LOOM__INNER int loom__spin_acquire(struct loom__lock *l, int tid)
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
 #endif
-		free_ = 0;
-		if (!__atomic_load_n(&l->owner, __ATOMIC_RELAXED)
-		    && __atomic_compare_exchange_n(&l->owner, &free_, tid, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		if (!__atomic_load_n(&l->owner, __ATOMIC_RELAXED) && loom__try_own(l, tid))
 			return 1;
 	}
 	return 0;
@@ -880,15 +885,14 @@ LOOM__INNER int loom__spin_acquire(struct loom__lock *l, int tid)
  * (see loom__interrupt_waits). */
 LOOM__INNER int loom__acquire(struct loom__thread *t, struct loom__lock *l, loom_u32 hook, int back_out)
 {
-	int tid = t->tid, free_ = 0, gave_up = 0;
+	int tid = t->tid, gave_up = 0;
 
 	/* Only this thread stores its own tid there. */
 	if (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) == tid) {
 		l->depth++;
 		return 0;
 	}
-	if (!__atomic_compare_exchange_n(&l->owner, &free_, tid, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)
-	    && !loom__spin_acquire(l, tid)) {
+	if (!loom__try_own(l, tid) && !loom__spin_acquire(l, tid)) {
 		loom_u64 start = loom__now_ns();
 
 		loom__begin_wait(t, l, hook);
@@ -897,8 +901,7 @@ LOOM__INNER int loom__acquire(struct loom__thread *t, struct loom__lock *l, loom
 		 * that saw no waiter left the word free for this try. */
 		__atomic_add_fetch(&l->nwaiting, 1, __ATOMIC_SEQ_CST);
 		for (;;) {
-			free_ = 0;
-			if (__atomic_compare_exchange_n(&l->owner, &free_, tid, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+			if (loom__try_own(l, tid))
 				break;
 			if (back_out && (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)) {
 				gave_up = 1;
