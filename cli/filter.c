@@ -726,10 +726,10 @@ static unsigned *after_statement(const struct loom_manifest *m, unsigned id, siz
 	return out;
 }
 
-/* Queues on TODO the successors of hook FROM in function F that are not in
- * SEEN (nor, if END is not NULL, flagged there), marking them seen. */
+/* Appends to QUEUE the successors of hook FROM in function F that are not
+ * in SEEN (nor, if END is not NULL, flagged there), marking them seen. */
 static void queue_successors(const struct loom_function *f, unsigned from, unsigned char *seen,
-                             const unsigned char *end, unsigned *todo, size_t *ntodo)
+                             const unsigned char *end, unsigned *queue, size_t *nqueue)
 {
 	size_t ne;
 	const struct loom_edge *e = loom_function_edges_from(f, from, &ne);
@@ -737,7 +737,7 @@ static void queue_successors(const struct loom_function *f, unsigned from, unsig
 	for (size_t i = 0; i < ne; i++)
 		if (!seen[e[i].to] && !(end && end[e[i].to])) {
 			seen[e[i].to] = 1;
-			todo[(*ntodo)++] = e[i].to;
+			queue[(*nqueue)++] = e[i].to;
 		}
 }
 
