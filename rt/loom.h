@@ -612,6 +612,7 @@ struct loom__rt {
 	loom__cond_t engine_cv;  /* a thread parked or changed state */
 	loom__cond_t resume_cv;  /* an evacuation ended */
 	loom_u64 generation;     /* bumped at the end of every evacuation */
+	loom_u64 unparks;        /* bumped when an evacuation lets its parked threads go on */
 	struct loom__thread *threads;
 	struct loom__filter *filters;
 	struct loom__table *table;
@@ -692,7 +693,7 @@ LOOM__WEAK void loom__register(void)
  * stands at is safe for it.  Called with the runtime lock held. */
 LOOM__INNER void loom__park_locked(struct loom__thread *t, loom_u32 id)
 {
-	loom_u64 gen = loom__rt.generation;
+	loom_u64 gen = loom__rt.generation, unparks = loom__rt.unparks;
 
 	if (!(__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)
 	    || !loom__rt.armed || id > loom__nhooks || !loom__rt.armed[id])
@@ -700,7 +701,7 @@ LOOM__INNER void loom__park_locked(struct loom__thread *t, loom_u32 id)
 	t->parked = 1;
 	t->last_hook = id;
 	loom__c_cond_signal(&loom__rt.engine_cv);
-	while (gen == loom__rt.generation)
+	while (gen == loom__rt.generation && unparks == loom__rt.unparks)
 		loom__c_cond_wait(&loom__rt.resume_cv, &loom__rt.lock);
 	t->parked = 0;
 }
@@ -1467,36 +1468,107 @@ LOOM__CONTROL void loom__interrupt_waits(void)
 			}
 }
 
+/* How many registered threads are evacuated.  Called with the lock held. */
+LOOM__CONTROL loom_u32 loom__count_evacuated(void)
+{
+	const struct loom__thread *t;
+	loom_u32 n = 0, hook;
+
+	for (t = loom__rt.threads; t; t = t->next)
+		n += t->tid != loom__rt.engine_tid && !loom__thread_state(t, &hook);
+	return n;
+}
+
+/* How often the installed filters' locks have been taken: while threads
+ * queued on a lock inside the dangerous region take turns, the evacuation
+ * is not stalled.  Called with the lock held. */
+LOOM__CONTROL loom_u64 loom__lock_hits(void)
+{
+	const struct loom__filter *f;
+	loom_u64 n = 0;
+	loom_u32 i;
+
+	for (f = loom__rt.filters; f; f = f->next)
+		for (i = 0; i < f->nlocks; i++)
+			n += __atomic_load_n(&f->locks[i].hits, __ATOMIC_RELAXED);
+	return n;
+}
+
+/* Makes the hooks outside DANGER the places to park at, and wakes the
+ * threads waiting for filter locks (see loom__interrupt_waits).  Called
+ * with the lock held. */
+LOOM__CONTROL void loom__arm(const loom_u32 *danger, loom_u32 ndanger)
+{
+	loom_u32 i;
+
+	__builtin_memset(loom__rt.armed, 1, loom__nhooks + 1);
+	for (i = 0; i < ndanger; i++)
+		loom__rt.armed[danger[i]] = 0;
+	loom__interrupt_waits();
+}
+
+/* The evacuation has stalled: a parked thread may hold what a thread still
+ * inside the dangerous region waits for (a mutex of the program, a filter
+ * lock, a flag it spins on), and nothing parks while it waits.  Lets every
+ * thread run on for HOLD_NS, parking nowhere, then arms again.  Called with
+ * the lock held, which is let go meanwhile. */
+LOOM__CONTROL void loom__unpark_for(const loom_u32 *danger, loom_u32 ndanger, loom_u64 hold_ns)
+{
+	struct loom__thread *t;
+	loom_u64 until = loom__now_ns() + hold_ns;
+
+	__builtin_memset(loom__rt.armed, 0, loom__nhooks + 1);
+	loom__rt.unparks++;
+	for (t = loom__rt.threads; t; t = t->next)
+		t->parked = 0;
+	loom__c_cond_broadcast(&loom__rt.resume_cv);
+	while (loom__now_ns() < until) {
+		struct loom__timespec ts = { (long)(until / 1000000000u), (long)(until % 1000000000u) };
+
+		loom__c_cond_clockwait(&loom__rt.engine_cv, &loom__rt.lock, LOOM__CLOCK_MONOTONIC, &ts);
+	}
+	loom__arm(danger, ndanger);
+}
+
+/* An evacuation in which no more threads have stopped, and no filter lock
+ * has been taken, for this long has stalled (loom__unpark_for), and the
+ * parked threads then run on for
+ * LOOM__UNPARK_NS at first, twice as long at each further stall. */
+#define LOOM__STALL_NS 4000000u
+#define LOOM__UNPARK_NS 1000000u
+#define LOOM__UNPARK_MAX_NS 64000000u
+
 /* The evacuation algorithm: arm every hook outside DANGER, make every hook
  * take the slow path, wait until each thread is parked at an armed
  * cond_break or waits at an armed blocking site, then call INSTALL with all
- * threads stopped; give up after TIMEOUT_MS with nothing changed.  Then
- * OUTCOME(ARG, status, REP) says what happened in REP, which is sent, and
- * the threads resume.  Returns LOOM_OK, LOOM_E_TIMEOUT (REP's threads
- * filled) or INSTALL's error. */
+ * threads stopped; give up after TIMEOUT_MS with nothing changed.  While no
+ * more threads stop, those stopped run on for a while now and then (as the
+ * paper's prototype retried): one may hold what one in the dangerous region
+ * needs to get out.  Then OUTCOME(ARG, status, REP) says what happened in
+ * REP, which is sent, and the threads resume.  Returns LOOM_OK,
+ * LOOM_E_TIMEOUT (REP's threads filled) or INSTALL's error. */
 LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_u32 timeout_ms,
                               int (*install)(void *), void *arg,
                               void (*outcome)(void *, int, struct loom__reply *), struct loom__reply *rep)
 {
 	struct loom_thread_report *report = rep->threads;
 	loom_u32 *nreport = &rep->r.nthreads;
-	loom_u32 i;
+	loom_u32 stopped = 0;
 	struct loom__thread *t;
-	loom_u64 deadline = loom__now_ns() + (loom_u64)timeout_ms * 1000000u;
+	loom_u64 hits = 0, now = loom__now_ns(), deadline = now + (loom_u64)timeout_ms * 1000000u;
+	loom_u64 stall = now + LOOM__STALL_NS, unpark_ns = LOOM__UNPARK_NS;
 	int status;
 
 	loom__lock_rt();
-	__builtin_memset(loom__rt.armed, 1, loom__nhooks + 1);
-	for (i = 0; i < ndanger; i++)
-		loom__rt.armed[danger[i]] = 0;
 	/* Every function takes its slow copy, where the cond_breaks are, and
 	 * every hook calls the runtime. */
 	__builtin_memset(loom__slow, LOOM__SLOW, loom__nfuncs + 1);
 	__builtin_memset(loom__ops_at, 1, loom__nhooks + 1);
 	__atomic_or_fetch(&loom__active, LOOM__UPDATING, __ATOMIC_SEQ_CST);
-	loom__interrupt_waits();
+	loom__arm(danger, ndanger);
 	for (;;) {
-		loom_u64 now, wake;
+		loom_u64 wake, h;
+		loom_u32 n;
 		struct loom__timespec ts;
 
 		if (loom__all_evacuated(report, nreport, 0)) {
@@ -1504,6 +1576,21 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 			break;
 		}
 		now = loom__now_ns();
+		n = loom__count_evacuated();
+		h = loom__lock_hits();
+		if (n > stopped || h != hits) {
+			stopped = n > stopped ? n : stopped;
+			hits = h;
+			stall = now + LOOM__STALL_NS;
+		} else if (now >= stall && now + unpark_ns < deadline) {
+			loom__unpark_for(danger, ndanger, unpark_ns);
+			if (unpark_ns < LOOM__UNPARK_MAX_NS)
+				unpark_ns *= 2;
+			stopped = 0;
+			now = loom__now_ns();
+			stall = now + LOOM__STALL_NS;
+			continue;
+		}
 		if (now >= deadline) {
 			/* Who held it up, all of them, for the report. */
 			if (loom__all_evacuated(report, nreport, 1)) {
@@ -1516,6 +1603,7 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 		/* Parking threads signal; a thread entering a blocking call or
 		 * exiting does not, hence the short re-check period. */
 		wake = now + 2000000u < deadline ? now + 2000000u : deadline;
+		wake = wake < stall ? wake : stall;
 		ts.tv_sec = (long)(wake / 1000000000u);
 		ts.tv_nsec = (long)(wake % 1000000000u);
 		loom__c_cond_clockwait(&loom__rt.engine_cv, &loom__rt.lock, LOOM__CLOCK_MONOTONIC, &ts);

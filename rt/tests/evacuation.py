@@ -11,6 +11,8 @@
 3. `critical <> self` stops the function's race but not the other one, while
    the program keeps running; `evac.c:A-B <> self` stops the line range's race;
    both can be installed at once; `loom pop` brings each race back.
+4. A paused thread holding a mutex of the program that a thread inside the
+   dangerous region waits for does not make the push or pop time out.
 """
 import argparse
 import os
@@ -188,6 +190,25 @@ def main():
             # The workers never left their loop: its back edge took them
             # into the twin, and takes them back to the fast loop now.
             check(slow_functions(prog, check) == 0, 'after pop every function runs its fast path again')
+
+        # A thread paused at a safe place may hold a mutex of the program
+        # that a thread inside the dangerous region waits for: the gate
+        # keeper holds GATE most of the time, and the other gate thread
+        # waits for it inside gated().  The evacuation must let the paused
+        # threads run on until the waiting one is out.
+        prog.proc.stdin.write('g')
+        prog.proc.stdin.flush()
+        check.require(prog.wait_for(lambda: 'GATE' in prog.output(), 5), 'the gate threads started')
+        for attempt in range(4):
+            r, took = push(loom, prog.pid, work, 'gated <> self', timeout_ms=3000)
+            check(r.returncode == 0, f'push gated <> self #{attempt + 1} while the keeper holds GATE '
+                  f'({took * 1000:.0f} ms)', r.stderr)
+            if r.returncode:
+                break
+            r2 = run([loom, 'pop', '--timeout', '3000', str(prog.pid), r.stdout.strip()])
+            check(r2.returncode == 0, f'and its pop #{attempt + 1}', r2.stderr)
+            if r2.returncode:
+                break
 
         prog.proc.stdin.close()
         check(prog.proc.wait(timeout=10) == 0, 'the program exits normally when its input ends')

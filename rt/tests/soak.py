@@ -28,7 +28,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import build_program, Checks, Failure, live_env, Program, run, write_file  # noqa: E402
+from loomtest import build_program, Checks, Failure, live_env, Program, run, wait_for, write_file  # noqa: E402
 
 NTHREADS = 32
 PROGRAM = r'''#include <pthread.h>
@@ -227,6 +227,9 @@ def main():
                   f'{name}: each of the {NTHREADS} workers made progress', f'stuck: {stuck}')
             if rnd == 0:
                 rss0 = rss_kib(prog.pid)
+        # The runtime answers before it closes the connection and frees
+        # what the last update left: give it a moment.
+        wait_for(lambda: nfds(prog.pid) == fds0, 5)
         fds1, rss1 = nfds(prog.pid), rss_kib(prog.pid)
         check(fds1 == fds0, f'no descriptor leaked ({fds0} before, {fds1} after {total} cycles)')
         check(rss1 - rss0 <= 4096, f'resident memory did not grow (after the first kind {rss0} KiB, at the end '

@@ -6,7 +6,8 @@
  * 'h' makes it enter hold() and stay there, sleeping, until SIGUSR1; 'H'
  * makes it spin in hold_spin() (a loop with no blocking call) until SIGUSR1; 's'
  * prints how many functions run their slow copy (Loom's switch flags: weak,
- * so that the original program links too). */
+ * so that the original program links too); 'g' starts the gate threads (see
+ * gated()). */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdatomic.h>
@@ -83,6 +84,58 @@ void hold_spin(void)
 	release = 0;
 }
 
+/* The program's own mutex GATE, held by the gate keeper for long stretches
+ * of statements (every one a place safe to pause at for a filter on
+ * gated()) and taken briefly by gated(), which a second thread calls in a
+ * loop.  An evacuation for such a filter that pauses the keeper while it
+ * holds GATE, with the other thread waiting for GATE inside gated(), can
+ * only finish if it lets the keeper run on for a while. */
+static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+static atomic_ulong gate_passes;
+static volatile unsigned long gate_ticks;
+
+void gated(void)
+{
+	pthread_mutex_lock(&gate);
+	atomic_fetch_add(&gate_passes, 1);
+	pthread_mutex_unlock(&gate);
+}
+
+static void *gate_user(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		gated();
+		usleep(200);
+	}
+	return NULL;
+}
+
+static void *gate_keeper(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		double end = now() + 0.03;
+
+		pthread_mutex_lock(&gate);
+		while (now() < end)
+			gate_ticks++;
+		pthread_mutex_unlock(&gate);
+		usleep(1000);
+	}
+	return NULL;
+}
+
+static void start_gate(void)
+{
+	pthread_t user, keeper;
+
+	pthread_create(&keeper, NULL, gate_keeper, NULL);
+	pthread_create(&user, NULL, gate_user, NULL);
+	printf("GATE\n");
+	fflush(stdout);
+}
+
 static void on_usr1(int sig)
 {
 	(void)sig;
@@ -132,6 +185,8 @@ static void *holder(void *arg)
 			hold_spin();
 		if (c == 's')
 			report_slow();
+		if (c == 'g')
+			start_gate();
 	}
 	return NULL;
 }
