@@ -2,11 +2,14 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -74,6 +77,32 @@ static void socket_path(pid_t pid, uid_t uid, char *out, size_t size)
 	fclose(f);
 }
 
+/* Asks for the shortest time slice, as the runtime's engine does (see
+ * loom__short_slice in rt/loom.h, which cannot use this header-based
+ * code): the exchange with the engine is a few short turns each way, and
+ * when the target's threads keep every CPU busy, each turn of a CLI with
+ * the default slice, woken or preempted by the engine, waited tens of
+ * milliseconds for a CPU.  Linux 6.12 and later; a no-op before. */
+static void short_slice(void)
+{
+#ifdef SYS_sched_setattr
+	struct {
+		uint32_t size, policy;
+		uint64_t flags;
+		int32_t nice;
+		uint32_t priority;
+		uint64_t runtime, deadline, period;
+	} a = { 0 };
+
+	if (syscall(SYS_sched_getattr, 0, &a, (unsigned)sizeof a, 0) == 0 && a.policy == SCHED_OTHER) {
+		a.size = sizeof a;
+		a.flags = 0;
+		a.runtime = 100000; /* ns: the kernel's minimum */
+		(void)syscall(SYS_sched_setattr, 0, &a, 0);
+	}
+#endif
+}
+
 int loom_connect(pid_t pid, struct loom_conn *c, struct loom_error *err)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -101,6 +130,7 @@ int loom_connect(pid_t pid, struct loom_conn *c, struct loom_error *err)
 		                      : "process %d (%s) has no Loom runtime: no update channel at %s "
 		                        "(was it built from a loom-rewrite tree? is LOOM_DISABLE set?)",
 		                      (int)pid, name, addr.sun_path);
+	short_slice();
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
 		int e = errno;

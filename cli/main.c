@@ -59,6 +59,15 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/* How long after T0 (the request, CLOCK_MONOTONIC) the update of reply R
+ * took effect in the process; the clock is the machine's. */
+static double in_force_ms(const struct timespec *t0, const struct loom_reply *r)
+{
+	double sent_ns = (double)t0->tv_sec * 1e9 + (double)t0->tv_nsec;
+
+	return r->in_force_ns ? ((double)r->in_force_ns - sent_ns) / 1e6 : 0.0;
+}
+
 /* Prints a REPLY; for an evacuation timeout, where each thread was, by the
  * manifest (M may be NULL).  Returns 0 for LOOM_OK. */
 static int print_reply(const struct loom_conn *c, const unsigned char *p, size_t len,
@@ -165,8 +174,9 @@ static int cmd_push(pid_t pid, const char *spec, const char *manifest_path, unsi
 	}
 	if (print_reply(&c, reply, h.length, m, &r) == 0) {
 		printf("%u\n", r.filter_id);
-		fprintf(stderr, PROG ": filter %u installed in process %d in %.1f ms (%zu ops, %zu hooks unsafe to pause at)\n",
-		        r.filter_id, (int)pid, ms_since(&t0), comp.nops, comp.ndanger);
+		fprintf(stderr, PROG ": filter %u installed in process %d: in force %.1f ms after the request, "
+		        "reply after %.1f ms (%zu ops, %zu hooks unsafe to pause at)\n",
+		        r.filter_id, (int)pid, in_force_ms(&t0, &r), ms_since(&t0), comp.nops, comp.ndanger);
 		ret = 0;
 	}
 out:
@@ -247,6 +257,7 @@ static int cmd_pop(pid_t pid, unsigned id, unsigned timeout_ms)
 	struct loom_conn c;
 	struct loom_msg_header h;
 	struct loom_pop pop = { id, timeout_ms };
+	struct loom_reply r;
 	struct loom_manifest *m;
 	unsigned char *p = NULL;
 	int ret = 1;
@@ -264,8 +275,9 @@ static int cmd_pop(pid_t pid, unsigned id, unsigned timeout_ms)
 		loom_error_set(&err, NULL, 0, 0, "process %d sent an unexpected message", (int)pid);
 		goto out;
 	}
-	if (print_reply(&c, p, h.length, m, NULL) == 0) {
-		fprintf(stderr, PROG ": filter %u removed from process %d in %.1f ms\n", id, (int)pid, ms_since(&t0));
+	if (print_reply(&c, p, h.length, m, &r) == 0) {
+		fprintf(stderr, PROG ": filter %u removed from process %d: gone %.1f ms after the request, "
+		        "reply after %.1f ms\n", id, (int)pid, in_force_ms(&t0, &r), ms_since(&t0));
 		ret = 0;
 	}
 out:

@@ -41,7 +41,7 @@ typedef __UINT64_TYPE__ loom_u64;
  * ====================================================================== */
 
 #define LOOM_WIRE_MAGIC 0x4d4f4f4cu    /* "LOOM" */
-#define LOOM_WIRE_VERSION 1u
+#define LOOM_WIRE_VERSION 2u
 #define LOOM_WIRE_MAX_PAYLOAD 65536u   /* socket messages */
 #define LOOM_IMAGE_MAGIC 0x49464d4cu   /* "LMFI" */
 #define LOOM_IMAGE_VERSION 4u
@@ -100,6 +100,11 @@ struct loom_reply {
 	loom_u32 filter_id;
 	loom_u32 text_len; /* followed by text, then nthreads loom_thread_report */
 	loom_u32 nthreads;
+	/* CLOCK_MONOTONIC (one clock for the machine) when a push or pop took
+	 * effect: the table replaced, every thread still stopped.  The reply
+	 * comes later, by as long as the CLI waits for a CPU; 0 when nothing
+	 * changed. */
+	loom_u64 in_force_ns;
 };
 
 /* Why a thread held up an evacuation (LOOM_E_TIMEOUT). */
@@ -500,6 +505,8 @@ extern int loom__c_unlink(const char *) __asm__("unlink");
 extern long loom__c_readlink(const char *, char *, unsigned long) __asm__("readlink");
 extern int loom__c_statx(int, const char *, int, unsigned, struct loom__statx *) __asm__("statx");
 extern long loom__c_getdents64(int, void *, unsigned long) __asm__("getdents64");
+extern long loom__c_syscall(long, ...) __asm__("syscall");
+extern int loom__c_prctl(int, ...) __asm__("prctl");
 
 /* Linux generic ABI values (x86_64, aarch64, riscv64). */
 #define LOOM__EINTR 4
@@ -1608,6 +1615,7 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 		ts.tv_nsec = (long)(wake % 1000000000u);
 		loom__c_cond_clockwait(&loom__rt.engine_cv, &loom__rt.lock, LOOM__CLOCK_MONOTONIC, &ts);
 	}
+	rep->r.in_force_ns = status == LOOM_OK ? loom__now_ns() : 0;
 	/* The answer goes out before the threads resume: they compete with
 	 * this thread for the CPUs, and the CLI waits for nothing else.  (A
 	 * reply of a few hundred bytes on its own connection does not block.) */
@@ -2151,11 +2159,56 @@ out:
 		loom__c_close(fds[i]);
 }
 
+#if defined(__x86_64__)
+#define LOOM__SYS_SCHED_SETATTR 314
+#define LOOM__SYS_SCHED_GETATTR 315
+#elif defined(__aarch64__) || defined(__riscv)
+#define LOOM__SYS_SCHED_SETATTR 274
+#define LOOM__SYS_SCHED_GETATTR 275
+#endif
+#define LOOM__PR_SET_NAME 15
+
+/* struct sched_attr, its first version. */
+struct loom__sched_attr {
+	loom_u32 size, policy;
+	loom_u64 flags;
+	int nice;
+	loom_u32 priority;
+	loom_u64 runtime, deadline, period;
+};
+
+/* The calling thread (the engine) asks for a short time slice.  An update
+ * waits first of all for the engine to get a CPU once it is woken, and a
+ * program under a race is often one whose threads keep every CPU busy:
+ * woken behind them with the default slice, the engine waited tens of
+ * milliseconds.  Since Linux 6.12 (EEVDF) a normal thread may set its own
+ * slice, unprivileged; a woken thread with a short one runs ahead of those
+ * with longer ones, with no larger share of the CPU.  Only for the normal
+ * policy (the others have no slice, or no wake-up preemption), keeping
+ * the nice value; an older kernel refuses and nothing changes. */
+LOOM__CONTROL void loom__short_slice(void)
+{
+#ifdef LOOM__SYS_SCHED_SETATTR
+	struct loom__sched_attr a;
+
+	__builtin_memset(&a, 0, sizeof a);
+	if (loom__c_syscall(LOOM__SYS_SCHED_GETATTR, 0, &a, (unsigned)sizeof a, 0) == 0 && a.policy == 0) {
+		a.size = sizeof a;
+		a.flags = 0;
+		a.runtime = 100000; /* ns: the kernel's minimum */
+		(void)loom__c_syscall(LOOM__SYS_SCHED_SETATTR, 0, &a, 0);
+	}
+#endif
+}
+
 LOOM__CONTROL void *loom__engine(void *arg)
 {
 	(void)arg;
 	loom__self.in_runtime = 1; /* never runs hooks, even via interposed libc */
 	loom__rt.engine_tid = loom__c_gettid();
+	/* Where `top -H` and gdb list threads. */
+	(void)loom__c_prctl(LOOM__PR_SET_NAME, "loom-engine", 0L, 0L, 0L);
+	loom__short_slice();
 	for (;;) {
 		struct loom__pollfd pfd[2] = { { loom__rt.listen_fd, LOOM__POLLIN, 0 },
 		                               { loom__rt.wake_fd, LOOM__POLLIN, 0 } };

@@ -34,6 +34,7 @@ import loomtest  # noqa: E402
 from loomtest import Checks, loom_rows, rewrite_and_build, start_target, wait_for  # noqa: E402
 
 MAGIC = 0x4D4F4F4C
+WIRE_VERSION = 2
 IMAGE_MAGIC = 0x49464D4C
 HELLO, PUSH, POP, LIST, REPLY, LISTING = 1, 2, 3, 4, 5, 6
 OK, E_MALFORMED, E_MANIFEST, E_TIMEOUT, E_NOFILTER, E_LIMIT, E_ABORTED = 0, 1, 2, 3, 4, 5, 6
@@ -45,7 +46,7 @@ MAX_PAYLOAD = 64  # what loom__serve reads into (its payload buffer)
 HDR = struct.Struct("<IHHI")
 HELLO_S = struct.Struct("<II16sI")
 POP_S = struct.Struct("<II")
-REPLY_S = struct.Struct("<iIII")
+REPLY_S = struct.Struct("<iIIIQ")
 REPORT_S = struct.Struct("<III")
 LISTING_S = struct.Struct("<IIQQQ")
 IMAGE_FIELDS = ["magic", "version", "size", "nhooks", "manifest_id", "timeout_ms", "text_off",
@@ -97,12 +98,12 @@ def read_msg(s, timeout=IO_TIMEOUT):
     or ValueError for a malformed header."""
     deadline = time.monotonic() + timeout
     magic, version, typ, length = HDR.unpack(recv_exact(s, HDR.size, deadline))
-    if magic != MAGIC or version != 1 or length > (4 << 20):
+    if magic != MAGIC or version != WIRE_VERSION or length > (4 << 20):
         raise ValueError(f"bad header from the runtime: magic {magic:#x} version {version} length {length}")
     return typ, recv_exact(s, length, deadline) if length else b""
 
 
-def hdr(typ, length=0, magic=MAGIC, version=1):
+def hdr(typ, length=0, magic=MAGIC, version=WIRE_VERSION):
     return HDR.pack(magic, version, typ, length)
 
 
@@ -133,9 +134,13 @@ def outcome(s, timeout=IO_TIMEOUT):
     if typ == REPLY:
         if len(p) < REPLY_S.size:
             return ("bad", f"reply of {len(p)} bytes")
-        status, fid, text_len, nthreads = REPLY_S.unpack_from(p)
+        status, fid, text_len, nthreads, in_force = REPLY_S.unpack_from(p)
         if len(p) != REPLY_S.size + text_len + nthreads * REPORT_S.size:
             return ("bad", f"reply length {len(p)} does not match text_len {text_len} nthreads {nthreads}")
+        # When the update took effect: by the same clock, before this reply;
+        # never for an error, which changed nothing.
+        if (status == OK) != (0 < in_force <= time.monotonic_ns()):
+            return ("bad", f"status {status} with in_force_ns {in_force} (now {time.monotonic_ns()})")
         off = REPLY_S.size + text_len
         reports = [REPORT_S.unpack_from(p, off + i * REPORT_S.size) for i in range(nthreads)]
         result = ("reply", status, p[REPLY_S.size:off].decode(errors="replace"), fid, reports)
@@ -374,10 +379,10 @@ def main():
 
         # ---- headers and message types
         case_msg("wrong magic", hdr(LIST, magic=0x12345678),
-                 ("reply", E_MALFORMED, "bad message header (magic 0x12345678, version 1)"))
+                 ("reply", E_MALFORMED, f"bad message header (magic 0x12345678, version {WIRE_VERSION})"))
         case_msg("wrong magic (bytes of the right one reversed)", hdr(LIST, magic=0x4C4F4F4D),
                  ("reply", E_MALFORMED, "bad message header"))
-        case_msg("wrong version 2", hdr(LIST, version=2), ("reply", E_MALFORMED, "version 2"))
+        case_msg("wrong version 1 (the previous one)", hdr(LIST, version=1), ("reply", E_MALFORMED, "version 1"))
         case_msg("wrong version 0", hdr(LIST, version=0), ("reply", E_MALFORMED, "version 0"))
         case_msg("huge length 0xffffffff", hdr(POP, 0xFFFFFFFF),
                  ("reply", E_MALFORMED, "message of 4294967295 bytes is too long"))
@@ -662,7 +667,7 @@ def main():
             if len(data) < HDR.size:
                 return ("eof",)
             magic, version, typ, length = HDR.unpack_from(data)
-            if magic != MAGIC or version != 1 or length > MAX_PAYLOAD:
+            if magic != MAGIC or version != WIRE_VERSION or length > MAX_PAYLOAD:
                 return ("reply", E_MALFORMED, "")
             if len(data) - HDR.size < length:
                 return ("eof",)
