@@ -82,7 +82,12 @@ static void socket_path(pid_t pid, uid_t uid, char *out, size_t size)
  * code): the exchange with the engine is a few short turns each way, and
  * when the target's threads keep every CPU busy, each turn of a CLI with
  * the default slice, woken or preempted by the engine, waited tens of
- * milliseconds for a CPU.  Linux 6.12 and later; a no-op before. */
+ * milliseconds for a CPU.  Linux 6.12 and later (an older kernel takes
+ * the value and ignores it); policy, nice and reset-on-fork are kept. */
+#ifndef SCHED_FLAG_RESET_ON_FORK
+#define SCHED_FLAG_RESET_ON_FORK 0x01 /* <linux/sched.h>, which clashes with <sched.h> */
+#endif
+
 static void short_slice(void)
 {
 #ifdef SYS_sched_setattr
@@ -96,7 +101,7 @@ static void short_slice(void)
 
 	if (syscall(SYS_sched_getattr, 0, &a, (unsigned)sizeof a, 0) == 0 && a.policy == SCHED_OTHER) {
 		a.size = sizeof a;
-		a.flags = 0;
+		a.flags &= SCHED_FLAG_RESET_ON_FORK;
 		a.runtime = 100000; /* ns: the kernel's minimum */
 		(void)syscall(SYS_sched_setattr, 0, &a, 0);
 	}

@@ -59,13 +59,21 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* How long after T0 (the request, CLOCK_MONOTONIC) the update of reply R
- * took effect in the process; the clock is the machine's. */
-static double in_force_ms(const struct timespec *t0, const struct loom_reply *r)
+/* "WORD X ms after the request": when the update of reply R took effect in
+ * the process, counted from T0 (the request, CLOCK_MONOTONIC), into BUF.
+ * The process's clock is this one unless it runs in another time
+ * namespace: a time before the request or after the reply (REPLY_MS) says
+ * so, and is not shown. */
+static const char *in_force_text(char *buf, size_t size, const char *word, const struct timespec *t0,
+                                 const struct loom_reply *r, double reply_ms)
 {
-	double sent_ns = (double)t0->tv_sec * 1e9 + (double)t0->tv_nsec;
+	double ms = ((double)r->in_force_ns - ((double)t0->tv_sec * 1e9 + (double)t0->tv_nsec)) / 1e6;
 
-	return r->in_force_ns ? ((double)r->in_force_ns - sent_ns) / 1e6 : 0.0;
+	if (r->in_force_ns && ms >= 0 && ms <= reply_ms)
+		snprintf(buf, size, "%s %.1f ms after the request", word, ms);
+	else
+		snprintf(buf, size, "%s (the process's clock is not this one: when, unknown)", word);
+	return buf;
 }
 
 /* Prints a REPLY; for an evacuation timeout, where each thread was, by the
@@ -174,9 +182,13 @@ static int cmd_push(pid_t pid, const char *spec, const char *manifest_path, unsi
 	}
 	if (print_reply(&c, reply, h.length, m, &r) == 0) {
 		printf("%u\n", r.filter_id);
-		fprintf(stderr, PROG ": filter %u installed in process %d: in force %.1f ms after the request, "
-		        "reply after %.1f ms (%zu ops, %zu hooks unsafe to pause at)\n",
-		        r.filter_id, (int)pid, in_force_ms(&t0, &r), ms_since(&t0), comp.nops, comp.ndanger);
+		double reply_ms = ms_since(&t0);
+		char when[96];
+
+		fprintf(stderr, PROG ": filter %u installed in process %d: %s, reply after %.1f ms (%zu ops, "
+		        "%zu hooks unsafe to pause at)\n", r.filter_id, (int)pid,
+		        in_force_text(when, sizeof when, "in force", &t0, &r, reply_ms), reply_ms, comp.nops,
+		        comp.ndanger);
 		ret = 0;
 	}
 out:
@@ -276,8 +288,11 @@ static int cmd_pop(pid_t pid, unsigned id, unsigned timeout_ms)
 		goto out;
 	}
 	if (print_reply(&c, p, h.length, m, &r) == 0) {
-		fprintf(stderr, PROG ": filter %u removed from process %d: gone %.1f ms after the request, "
-		        "reply after %.1f ms\n", id, (int)pid, in_force_ms(&t0, &r), ms_since(&t0));
+		double reply_ms = ms_since(&t0);
+		char when[96];
+
+		fprintf(stderr, PROG ": filter %u removed from process %d: %s, reply after %.1f ms\n", id, (int)pid,
+		        in_force_text(when, sizeof when, "gone", &t0, &r, reply_ms), reply_ms);
 		ret = 0;
 	}
 out:

@@ -620,6 +620,7 @@ struct loom__rt {
 	loom__cond_t resume_cv;  /* an evacuation ended */
 	loom_u64 generation;     /* bumped at the end of every evacuation */
 	loom_u64 unparks;        /* bumped when an evacuation lets its parked threads go on */
+	int disarmed;            /* meanwhile (loom__unpark_for): no hook is armed */
 	struct loom__thread *threads;
 	struct loom__filter *filters;
 	struct loom__table *table;
@@ -696,32 +697,39 @@ LOOM__WEAK void loom__register(void)
 	loom__c_setspecific(loom__rt.tls_key, t);
 }
 
-/* Parks the calling thread until the current evacuation ends, if the hook it
- * stands at is safe for it.  Called with the runtime lock held. */
-LOOM__INNER void loom__park_locked(struct loom__thread *t, loom_u32 id)
+/* Parks the calling thread until the current evacuation ends or lets the
+ * parked threads go on, if the hook it stands at is safe for it.  Called
+ * with the runtime lock held.  1 if it parked. */
+LOOM__INNER int loom__park_locked(struct loom__thread *t, loom_u32 id)
 {
 	loom_u64 gen = loom__rt.generation, unparks = loom__rt.unparks;
 
 	if (!(__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)
 	    || !loom__rt.armed || id > loom__nhooks || !loom__rt.armed[id])
-		return;
+		return 0;
 	t->parked = 1;
 	t->last_hook = id;
 	loom__c_cond_signal(&loom__rt.engine_cv);
 	while (gen == loom__rt.generation && unparks == loom__rt.unparks)
 		loom__c_cond_wait(&loom__rt.resume_cv, &loom__rt.lock);
 	t->parked = 0;
+	return 1;
 }
 
-LOOM__INNER void loom__park(struct loom__thread *t, loom_u32 id)
+LOOM__INNER int loom__park(struct loom__thread *t, loom_u32 id)
 {
-	/* No update: nothing to park for, and no lock to take.  (One that
-	 * starts just after this is met at the next pause point.) */
-	if (!(__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING))
-		return;
+	int parked;
+
+	/* No update, or the parked threads let go for a while: nothing to
+	 * park for, and no lock to take.  (An update that starts, or hooks
+	 * armed again, just after this are met at the next pause point.) */
+	if (!(__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)
+	    || __atomic_load_n(&loom__rt.disarmed, __ATOMIC_RELAXED))
+		return 0;
 	loom__lock_rt();
-	loom__park_locked(t, id);
+	parked = loom__park_locked(t, id);
 	loom__unlock_rt();
+	return parked;
 }
 
 /* Out of line: loom__slot and loom__cond_break stay a few loads. */
@@ -963,25 +971,27 @@ LOOM__INNER void loom__release(struct loom__thread *t, struct loom__lock *l)
 LOOM__INNER void loom__solo_pause(struct loom__thread *t, loom_u32 hook)
 {
 	struct loom__lock *l = &loom__rt.solo;
+	int waited;
 
-	int waited = 0;
-
-	loom__c_mutex_lock(&l->m);
-	if (l->owner && l->owner != t->tid) {
-		loom__begin_wait(t, l, hook);
-		loom__c_cond_broadcast(&l->c); /* the one alone waits for this */
-		while (l->owner && l->owner != t->tid)
-			loom__c_cond_wait(&l->c, &l->m);
-		/* Running again before the mutex goes: the next thread to run
-		 * alone checks under it who is stopped, and must not count this
-		 * one, which goes on. */
-		__atomic_store_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&t->wait_lock, LOOM__NULL, __ATOMIC_SEQ_CST);
-		waited = 1;
-	}
-	loom__c_mutex_unlock(&l->m);
-	if (waited && (__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING))
-		loom__park(t, hook);
+	/* Parked after the wait: another thread may have gone alone
+	 * meanwhile, so look again. */
+	do {
+		waited = 0;
+		loom__c_mutex_lock(&l->m);
+		if (l->owner && l->owner != t->tid) {
+			loom__begin_wait(t, l, hook);
+			loom__c_cond_broadcast(&l->c); /* the one alone waits for this */
+			while (l->owner && l->owner != t->tid)
+				loom__c_cond_wait(&l->c, &l->m);
+			/* Running again before the mutex goes: the next thread to
+			 * run alone checks under it who is stopped, and must not
+			 * count this one, which goes on. */
+			__atomic_store_n(&t->blocking, 0, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&t->wait_lock, LOOM__NULL, __ATOMIC_SEQ_CST);
+			waited = 1;
+		}
+		loom__c_mutex_unlock(&l->m);
+	} while (waited && loom__park(t, hook));
 }
 
 /* b of a > b: waits until N instances of a are unconsumed and consumes
@@ -1163,8 +1173,9 @@ LOOM__INNER void loom__hook(loom_u32 id, int pause)
 	if (__builtin_expect(__atomic_load_n(&loom__solo_tid, __ATOMIC_ACQUIRE) != 0, 0))
 		loom__solo_pause(t, id);
 	loom__run_ops(t, id);
-	if (pause)
-		loom__park(t, id);
+	/* After a pause, a thread may have gone alone meanwhile. */
+	if (pause && loom__park(t, id) && __atomic_load_n(&loom__solo_tid, __ATOMIC_ACQUIRE) != 0)
+		loom__solo_pause(t, id);
 	t->in_runtime--;
 }
 
@@ -1475,35 +1486,76 @@ LOOM__CONTROL void loom__interrupt_waits(void)
 			}
 }
 
-/* How many registered threads are evacuated.  Called with the lock held. */
-LOOM__CONTROL loom_u32 loom__count_evacuated(void)
+/* How far an evacuation has come: in *STOPPED how many registered threads
+ * are evacuated; returned, how often the locks the others wait for have
+ * been taken (threads queued on a lock inside the dangerous region, taking
+ * turns, make progress too).  Called with the lock held; no filter is
+ * freed meanwhile, so a lock a thread waits for is there. */
+LOOM__CONTROL loom_u64 loom__progress(loom_u32 *stopped)
 {
 	const struct loom__thread *t;
-	loom_u32 n = 0, hook;
+	loom_u64 hits = 0;
+	loom_u32 hook;
+
+	*stopped = 0;
+	for (t = loom__rt.threads; t; t = t->next) {
+		const struct loom__lock *l;
+
+		if (t->tid == loom__rt.engine_tid)
+			continue;
+		if (!loom__thread_state(t, &hook)) {
+			(*stopped)++;
+			continue;
+		}
+		l = (const struct loom__lock *)__atomic_load_n(&t->wait_lock, __ATOMIC_RELAXED);
+		if (l)
+			hits += __atomic_load_n(&l->hits, __ATOMIC_RELAXED);
+	}
+	return hits;
+}
+
+/* Whether the kernel has thread TID of this process runnable: running, or
+ * waiting for a CPU (state R in /proc/self/task/TID/stat). */
+LOOM__CONTROL int loom__runnable(int tid)
+{
+	char buf[512];
+	const char *p;
+	long n;
+	int fd;
+
+	loom__c_snprintf(buf, sizeof buf, "/proc/self/task/%d/stat", tid);
+	fd = loom__c_open(buf, LOOM__O_RDONLY | LOOM__O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = loom__c_read(fd, buf, sizeof buf - 1);
+	loom__c_close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "TID (COMM) S ...": the name may hold anything, ')' too. */
+	for (p = buf + n; p > buf && p[-1] != ')'; p--)
+		;
+	return p > buf && p[0] == ' ' && p[1] == 'R';
+}
+
+/* Whether every registered thread that is not evacuated is asleep in the
+ * kernel: then nothing it does can end the evacuation, and a parked thread
+ * may hold what it waits for.  One that runs (or waits for a CPU) may
+ * still get out by itself, from a long call of uninstrumented code, say.
+ * Called with the lock held. */
+LOOM__CONTROL int loom__stalled(void)
+{
+	const struct loom__thread *t;
+	loom_u32 hook;
 
 	for (t = loom__rt.threads; t; t = t->next)
-		n += t->tid != loom__rt.engine_tid && !loom__thread_state(t, &hook);
-	return n;
+		if (t->tid != loom__rt.engine_tid && loom__thread_state(t, &hook) && loom__runnable(t->tid))
+			return 0;
+	return 1;
 }
 
-/* How often the installed filters' locks have been taken: while threads
- * queued on a lock inside the dangerous region take turns, the evacuation
- * is not stalled.  Called with the lock held. */
-LOOM__CONTROL loom_u64 loom__lock_hits(void)
-{
-	const struct loom__filter *f;
-	loom_u64 n = 0;
-	loom_u32 i;
-
-	for (f = loom__rt.filters; f; f = f->next)
-		for (i = 0; i < f->nlocks; i++)
-			n += __atomic_load_n(&f->locks[i].hits, __ATOMIC_RELAXED);
-	return n;
-}
-
-/* Makes the hooks outside DANGER the places to park at, and wakes the
- * threads waiting for filter locks (see loom__interrupt_waits).  Called
- * with the lock held. */
+/* Makes the hooks outside DANGER the places to park at.  Called with the
+ * lock held. */
 LOOM__CONTROL void loom__arm(const loom_u32 *danger, loom_u32 ndanger)
 {
 	loom_u32 i;
@@ -1511,7 +1563,6 @@ LOOM__CONTROL void loom__arm(const loom_u32 *danger, loom_u32 ndanger)
 	__builtin_memset(loom__rt.armed, 1, loom__nhooks + 1);
 	for (i = 0; i < ndanger; i++)
 		loom__rt.armed[danger[i]] = 0;
-	loom__interrupt_waits();
 }
 
 /* The evacuation has stalled: a parked thread may hold what a thread still
@@ -1524,6 +1575,7 @@ LOOM__CONTROL void loom__unpark_for(const loom_u32 *danger, loom_u32 ndanger, lo
 	struct loom__thread *t;
 	loom_u64 until = loom__now_ns() + hold_ns;
 
+	__atomic_store_n(&loom__rt.disarmed, 1, __ATOMIC_RELAXED);
 	__builtin_memset(loom__rt.armed, 0, loom__nhooks + 1);
 	loom__rt.unparks++;
 	for (t = loom__rt.threads; t; t = t->next)
@@ -1535,11 +1587,14 @@ LOOM__CONTROL void loom__unpark_for(const loom_u32 *danger, loom_u32 ndanger, lo
 		loom__c_cond_clockwait(&loom__rt.engine_cv, &loom__rt.lock, LOOM__CLOCK_MONOTONIC, &ts);
 	}
 	loom__arm(danger, ndanger);
+	__atomic_store_n(&loom__rt.disarmed, 0, __ATOMIC_RELAXED);
+	loom__interrupt_waits();
 }
 
-/* An evacuation in which no more threads have stopped, and no filter lock
- * has been taken, for this long has stalled (loom__unpark_for), and the
- * parked threads then run on for
+/* An evacuation in which no more threads have stopped, and no lock they
+ * wait for has been taken, for this long, while those not stopped are all
+ * asleep, has stalled (loom__unpark_for), and the parked threads then run
+ * on for
  * LOOM__UNPARK_NS at first, twice as long at each further stall. */
 #define LOOM__STALL_NS 4000000u
 #define LOOM__UNPARK_NS 1000000u
@@ -1571,8 +1626,9 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 	 * every hook calls the runtime. */
 	__builtin_memset(loom__slow, LOOM__SLOW, loom__nfuncs + 1);
 	__builtin_memset(loom__ops_at, 1, loom__nhooks + 1);
-	__atomic_or_fetch(&loom__active, LOOM__UPDATING, __ATOMIC_SEQ_CST);
 	loom__arm(danger, ndanger);
+	__atomic_or_fetch(&loom__active, LOOM__UPDATING, __ATOMIC_SEQ_CST);
+	loom__interrupt_waits();
 	for (;;) {
 		loom_u64 wake, h;
 		loom_u32 n;
@@ -1583,20 +1639,28 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 			break;
 		}
 		now = loom__now_ns();
-		n = loom__count_evacuated();
-		h = loom__lock_hits();
+		h = loom__progress(&n);
 		if (n > stopped || h != hits) {
 			stopped = n > stopped ? n : stopped;
 			hits = h;
 			stall = now + LOOM__STALL_NS;
-		} else if (now >= stall && now + unpark_ns < deadline) {
-			loom__unpark_for(danger, ndanger, unpark_ns);
-			if (unpark_ns < LOOM__UNPARK_MAX_NS)
-				unpark_ns *= 2;
-			stopped = 0;
-			now = loom__now_ns();
-			stall = now + LOOM__STALL_NS;
-			continue;
+		} else if (now >= stall) {
+			/* Room for the threads to stop again after the unpark, so
+			 * that a timeout reports where they stood, not that they
+			 * were let go. */
+			if (now + unpark_ns + 2 * LOOM__STALL_NS >= deadline) {
+				stall = deadline;
+			} else if (!loom__stalled()) {
+				stall = now + LOOM__STALL_NS;
+			} else {
+				loom__unpark_for(danger, ndanger, unpark_ns);
+				if (unpark_ns < LOOM__UNPARK_MAX_NS)
+					unpark_ns *= 2;
+				stopped = 0;
+				now = loom__now_ns();
+				stall = now + LOOM__STALL_NS;
+				continue;
+			}
 		}
 		if (now >= deadline) {
 			/* Who held it up, all of them, for the report. */
@@ -2167,6 +2231,7 @@ out:
 #define LOOM__SYS_SCHED_GETATTR 275
 #endif
 #define LOOM__PR_SET_NAME 15
+#define LOOM__SCHED_FLAG_RESET_ON_FORK 1u
 
 /* struct sched_attr, its first version. */
 struct loom__sched_attr {
@@ -2185,7 +2250,8 @@ struct loom__sched_attr {
  * slice, unprivileged; a woken thread with a short one runs ahead of those
  * with longer ones, with no larger share of the CPU.  Only for the normal
  * policy (the others have no slice, or no wake-up preemption), keeping
- * the nice value; an older kernel refuses and nothing changes. */
+ * the nice value and reset-on-fork; an older kernel takes the value and
+ * ignores it. */
 LOOM__CONTROL void loom__short_slice(void)
 {
 #ifdef LOOM__SYS_SCHED_SETATTR
@@ -2194,7 +2260,7 @@ LOOM__CONTROL void loom__short_slice(void)
 	__builtin_memset(&a, 0, sizeof a);
 	if (loom__c_syscall(LOOM__SYS_SCHED_GETATTR, 0, &a, (unsigned)sizeof a, 0) == 0 && a.policy == 0) {
 		a.size = sizeof a;
-		a.flags = 0;
+		a.flags &= LOOM__SCHED_FLAG_RESET_ON_FORK;
 		a.runtime = 100000; /* ns: the kernel's minimum */
 		(void)loom__c_syscall(LOOM__SYS_SCHED_SETATTR, 0, &a, 0);
 	}

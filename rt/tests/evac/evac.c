@@ -84,12 +84,12 @@ void hold_spin(void)
 	release = 0;
 }
 
-/* The program's own mutex GATE, held by the gate keeper for long stretches
- * of statements (every one a place safe to pause at for a filter on
- * gated()) and taken briefly by gated(), which a second thread calls in a
- * loop.  An evacuation for such a filter that pauses the keeper while it
- * holds GATE, with the other thread waiting for GATE inside gated(), can
- * only finish if it lets the keeper run on for a while. */
+/* The program's own mutex GATE, held by the gate keeper for 30 ms at a
+ * time, napping 1 ms at a time meanwhile (places safe to pause at for a
+ * filter on gated()), then left free for 10 ms; gated() takes it briefly,
+ * called in a loop by a second thread.  An evacuation for such a filter
+ * that pauses the keeper while it holds GATE, with the other thread waiting
+ * for GATE inside gated(), can only finish if it lets the keeper run on. */
 static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong gate_passes;
 static volatile unsigned long gate_ticks;
@@ -118,10 +118,12 @@ static void *gate_keeper(void *arg)
 		double end = now() + 0.03;
 
 		pthread_mutex_lock(&gate);
-		while (now() < end)
+		while (now() < end) {
 			gate_ticks++;
+			usleep(1000);
+		}
 		pthread_mutex_unlock(&gate);
-		usleep(1000);
+		usleep(10000);
 	}
 	return NULL;
 }
