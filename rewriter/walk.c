@@ -948,10 +948,202 @@ static enum CXChildVisitResult scan_body(CXCursor c, CXCursor parent, CXClientDa
 	return bs->label || bs->jump ? CXChildVisit_Break : CXChildVisit_Recurse;
 }
 
+/* ---- for loops with a fixed number of passes ---- */
+
+/* A loop making at most this many passes by itself needs no twin. */
+#define FIXED_PASSES_MAX 64
+
+/* C without the implicit conversions and parentheses around it. */
+static CXCursor bare_expr(CXCursor c)
+{
+	for (;;) {
+		enum CXCursorKind k = clang_getCursorKind(c);
+		struct kids kk;
+
+		if (k != CXCursor_UnexposedExpr && k != CXCursor_ParenExpr)
+			return c;
+		kk = kids_of(c);
+		if (kk.n != 1)
+			return c;
+		c = kk.c[0];
+	}
+}
+
+static bool refers_to(CXCursor c, CXCursor var)
+{
+	c = bare_expr(c);
+	return clang_getCursorKind(c) == CXCursor_DeclRefExpr
+	       && clang_equalCursors(clang_getCursorReferenced(c), var);
+}
+
+/* The value of integer constant expression C, in *V. */
+static bool int_constant(CXCursor c, long long *v)
+{
+	CXEvalResult r = clang_Cursor_Evaluate(c);
+	bool ok = false;
+
+	if (r && clang_EvalResult_getKind(r) == CXEval_Int) {
+		if (!clang_EvalResult_isUnsignedInt(r)) {
+			*v = clang_EvalResult_getAsLongLong(r);
+			ok = true;
+		} else if (clang_EvalResult_getAsUnsigned(r) <= (unsigned long long)LLONG_MAX) {
+			*v = (long long)clang_EvalResult_getAsUnsigned(r);
+			ok = true;
+		}
+	}
+	if (r)
+		clang_EvalResult_dispose(r);
+	return ok;
+}
+
+/* The operator text between offsets FROM and TO (blanks skipped), in OP. */
+static bool operator_between(const struct walk *w, unsigned from, unsigned to, char op[4])
+{
+	unsigned i = skip_blank(w, from), n = 0;
+
+	while (i < to && i < w->len && n < 3 && strchr("<>=!+-", w->text[i]))
+		op[n++] = w->text[i++];
+	op[n] = '\0';
+	return n && skip_blank(w, i) >= to;
+}
+
+/* The range of integer type T, when it is one this analysis knows. */
+static bool int_range(CXType t, long long *lo, long long *hi)
+{
+	long long size = clang_Type_getSizeOf(t);
+	bool is_signed;
+
+	switch (clang_getCanonicalType(t).kind) {
+	case CXType_Char_S: case CXType_SChar: case CXType_Short: case CXType_Int: case CXType_Long:
+	case CXType_LongLong:
+		is_signed = true;
+		break;
+	case CXType_Char_U: case CXType_UChar: case CXType_UShort: case CXType_UInt: case CXType_ULong:
+	case CXType_ULongLong:
+		is_signed = false;
+		break;
+	default:
+		return false;
+	}
+	if (size < 1 || size > 8)
+		return false;
+	if (size == 8) {
+		*lo = is_signed ? LLONG_MIN : 0;
+		*hi = LLONG_MAX;
+	} else {
+		*lo = is_signed ? -(1LL << (8 * size - 1)) : 0;
+		*hi = is_signed ? (1LL << (8 * size - 1)) - 1 : (1LL << (8 * size)) - 1;
+	}
+	return true;
+}
+
+struct var_use {
+	CXCursor var;
+	bool written; /* assigned, incremented, address taken: anything but read */
+};
+
+static enum CXChildVisitResult find_writes(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct var_use *u = data;
+
+	/* A read of an integer is an implicit conversion of the reference;
+	 * any other parent may write it or take its address. */
+	if (clang_getCursorKind(c) == CXCursor_DeclRefExpr && clang_equalCursors(clang_getCursorReferenced(c), u->var)
+	    && clang_getCursorKind(parent) != CXCursor_UnexposedExpr)
+		u->written = true;
+	return u->written ? CXChildVisit_Break : CXChildVisit_Recurse;
+}
+
+/* Whether for statement K (children init, cond, inc, body; the condition
+ * is child COND) makes a fixed number of passes, at most FIXED_PASSES_MAX:
+ * `for (T v = A; v < B; v++)`, or <=, or counting down with > or >= and
+ * --, or += 1 / -= 1, with A and B integer constants in T's range, and v
+ * only read in the body.  Such a loop cannot run long by itself: whatever
+ * runs long in it is a call, and the callee has its own switch and loops. */
+static bool fixed_passes(const struct walk *w, const struct kids *k, size_t cond)
+{
+	struct kids decl, cmp, inc;
+	CXCursor var, bound;
+	long long a, b, lo, hi, passes;
+	char op[4], step[4];
+	bool up;
+	struct var_use use;
+
+	if (k->n != 4 || cond != 1 || clang_getCursorKind(k->c[0]) != CXCursor_DeclStmt)
+		return false;
+	decl = kids_of(k->c[0]);
+	if (decl.n != 1 || clang_getCursorKind(decl.c[0]) != CXCursor_VarDecl)
+		return false;
+	var = decl.c[0];
+	if (!int_range(clang_getCursorType(var), &lo, &hi))
+		return false;
+	{
+		struct kids init = kids_of(var);
+
+		if (!init.n || !int_constant(init.c[init.n - 1], &a))
+			return false;
+	}
+	/* v OP B */
+	if (clang_getCursorKind(k->c[1]) != CXCursor_BinaryOperator)
+		return false;
+	cmp = kids_of(k->c[1]);
+	if (cmp.n != 2 || !refers_to(cmp.c[0], var)
+	    || !operator_between(w, end_of(cmp.c[0]), start_of(cmp.c[1], NULL, NULL), op))
+		return false;
+	bound = cmp.c[1];
+	if (!int_constant(bound, &b) || b < lo || b > hi)
+		return false;
+	/* v++, ++v, v--, --v, v += 1, v -= 1 */
+	inc = kids_of(k->c[2]);
+	if (inc.n < 1 || !refers_to(inc.c[0], var))
+		return false;
+	if (clang_getCursorKind(k->c[2]) == CXCursor_UnaryOperator && inc.n == 1) {
+		unsigned from = start_of(k->c[2], NULL, NULL), to = end_of(k->c[2]);
+		unsigned vs = start_of(inc.c[0], NULL, NULL), ve = end_of(inc.c[0]);
+
+		if (!(vs == from ? operator_between(w, ve, to, step) : operator_between(w, from, vs, step)))
+			return false;
+	} else if (clang_getCursorKind(k->c[2]) == CXCursor_CompoundAssignOperator && inc.n == 2) {
+		long long one;
+
+		if (!operator_between(w, end_of(inc.c[0]), start_of(inc.c[1], NULL, NULL), step)
+		    || !int_constant(inc.c[1], &one) || one != 1)
+			return false;
+		step[1] = step[0]; /* "+=" counts as "++" */
+		step[2] = '\0';
+	} else {
+		return false;
+	}
+	if (!strcmp(step, "++"))
+		up = true;
+	else if (!strcmp(step, "--"))
+		up = false;
+	else
+		return false;
+	/* Passes, and v never leaving T's range on the way (v <= max of T
+	 * would never end). */
+	if (up && !strcmp(op, "<"))
+		passes = b > a ? b - a : 0;
+	else if (up && !strcmp(op, "<=") && b < hi)
+		passes = b >= a ? b - a + 1 : 0;
+	else if (!up && !strcmp(op, ">"))
+		passes = a > b ? a - b : 0;
+	else if (!up && !strcmp(op, ">=") && b > lo)
+		passes = a >= b ? a - b + 1 : 0;
+	else
+		return false;
+	if (passes > FIXED_PASSES_MAX)
+		return false;
+	use = (struct var_use){ var, false };
+	clang_visitChildren(k->c[3], find_writes, &use);
+	clang_visitChildren(bound, find_writes, &use);
+	return !use.written;
+}
+
 /* Records loop C (body BODY, for-init declaration *INIT or NULL, left at
  * join point EXIT_NODE). */
 static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const CXCursor *init,
-                     unsigned exit_node)
+                     unsigned exit_node, bool fixed)
 {
 	struct rw_loop *l = LOOM_PUSH(w->plan->loops, w->plan->nloops, w->plan->loops_cap);
 	struct body_scan bs = { false, false, false };
@@ -987,6 +1179,8 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
 		l->no_twin = "it comes from a macro";
 	else if (init && memchr(w->text + l->init_start, '\n', l->init_end - l->init_start))
 		l->no_twin = "its for-declaration spans lines";
+	else if (fixed)
+		l->no_twin = "a fixed number of passes: it cannot run long by itself";
 	/* The line the loop's last character is on: where the text after it
 	 * continues. */
 	{
@@ -1097,7 +1291,7 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 				hook_cond(w, k.c[0], after_keyword_paren(w, start_of(c, NULL, NULL), "while"), ')', depth);
 			if (k.n < 2 || literal_truth(k.c[0]) != 1)
 				flow_to(w, lf.exit);
-			add_loop(w, c, k.c[k.n - 1], depth, NULL, lf.exit);
+			add_loop(w, c, k.c[k.n - 1], depth, NULL, lf.exit, false);
 			hook_body(w, k.c[k.n - 1], depth + 1, true);
 			flow_to(w, lf.head);
 			loop_leave(w, &lf);
@@ -1119,7 +1313,8 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 			if (!endless && (cond == SIZE_MAX || literal_truth(k.c[cond]) != 1))
 				flow_to(w, lf.exit);
 			add_loop(w, c, k.c[k.n - 1], depth,
-			         clang_getCursorKind(k.c[0]) == CXCursor_DeclStmt ? &k.c[0] : NULL, lf.exit);
+			         clang_getCursorKind(k.c[0]) == CXCursor_DeclStmt ? &k.c[0] : NULL, lf.exit,
+			         fixed_passes(w, &k, cond));
 			hook_body(w, k.c[k.n - 1], depth + 1, true);
 			flow_to(w, lf.head);
 			loop_leave(w, &lf);
@@ -1134,7 +1329,7 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 			int truth = k.n >= 2 ? literal_truth(k.c[1]) : -1;
 
 			loop_enter(w, &lf, test);
-			add_loop(w, c, k.c[0], depth, NULL, lf.exit);
+			add_loop(w, c, k.c[0], depth, NULL, lf.exit, false);
 			hook_body(w, k.c[0], depth + 1, true);
 			flow_to(w, test);
 			flow_at(w, test);

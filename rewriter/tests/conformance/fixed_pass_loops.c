@@ -1,0 +1,55 @@
+/* Loops that call a function, with and without a fixed number of passes.
+ * A comment says whether the hybrid rewrite gives the loop a twin
+ * (rewriter/tests/loop_twins.py checks the manifest against them): a loop of
+ * the form for (T v = A; v < B; v++) with constant A and B, at most 64
+ * passes, and v only read in the body, needs none.  work() and bump() are
+ * not static: a call of either may run long, as far as the rewriter knows. */
+#include <stdio.h>
+
+#define N 8
+
+static unsigned long acc;
+
+void work(long v)
+{
+	acc = acc * 31 + (unsigned long)v;
+}
+
+void bump(int *p)
+{
+	(*p)++;
+}
+
+static int limit(void)
+{
+	return 5;
+}
+
+int main(void)
+{
+	int n = limit(), j;
+
+	for (int i = 0; i < 8; i++) work(i); /* no twin */
+	for (int i = 0; i < N; i++) { /* no twin */
+		work(i);
+		work(-i);
+	}
+	for (int i = 0; i < 64; i++) work(i); /* no twin */
+	for (int i = 0; i <= 64; i++) work(i); /* twin */
+	for (int i = 0; i < n; i++) work(i); /* twin */
+	for (int i = 8; i > 0; i--) work(i); /* no twin */
+	for (long i = -3; i <= 3; i += 1) work(i); /* no twin */
+	for (unsigned i = 10; i >= 1; --i) work((long)i); /* no twin */
+	for (int i = 0; i < 8; i += 2) work(i); /* twin */
+	for (int i = 0; i < 8; i++) { work(i); if (i == 3) i = 6; } /* twin */
+	for (int i = 0; i < 8; i++) bump(&i); /* twin */
+	for (int i = 0; i < 8; i++) { work(i); (i)++; } /* twin */
+	for (j = 0; j < 8; j++) work(j); /* twin */
+	for (signed char c = 100; c < 127; c++) work(c); /* no twin */
+	for (unsigned char c = 250; c < 255; c++) work(c); /* no twin */
+	for (int i = 0; i < 4; i++) /* no twin */
+		for (int k = 0; k < n; k++) /* twin */
+			work(i * k);
+	printf("%lu\n", acc);
+	return 0;
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Which loops get a slow twin in the hybrid rewrite.
+
+A loop that calls a function which may run long gets a twin, so that a
+thread that never leaves it picks up a filter on it; a for loop that makes
+a fixed number of passes by itself (`for (T v = A; v < B; v++)`, or <=, or
+counting down, A and B constants, at most 64 passes, v only read in the
+body) cannot run long on its own and gets none.  The conformance program
+fixed_pass_loops.c (which also runs, original and rewritten, in the
+conformance tests) says on each loop's line `/* twin */` or `/* no twin */`;
+so do the loops below, which are only rewritten (some never end: a
+`c <= 255` for an unsigned char is always true).  The manifest's
+`loops[].twin_exit` must agree on every marked line, and the rewritten
+conformance program must have one twin label per twinned loop.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
+from loomtest import Checks, run  # noqa: E402
+
+MARK_RE = re.compile(r'/\* (no twin|twin) \*/')
+
+# Rewritten only: loops that would never end, or end by overflow.
+UNBOUNDED = r'''
+void work(long v);
+
+void loops(void)
+{
+	for (unsigned char c = 250; c <= 255; c++) work(c); /* twin */
+	for (signed char c = 100; c < 200; c++) work(c); /* twin */
+	for (int i = 0; i < 8; i--) work(i); /* twin */
+	for (int i = 8; i > 0; i++) work(i); /* twin */
+	for (int i = 0; i != 8; i++) work(i); /* twin */
+	for (int i = 0; i < 8; i++) { work(i); --i; } /* twin */
+	for (int i = 0, k = 0; i < 8; i++) work(i + k); /* twin */
+	for (int i = 0; i < 8;) work(i++); /* twin */
+	for (int i = 0; i < 8; i++) work(i); /* no twin */
+}
+'''
+
+
+def marked(path):
+    """{line: whether a twin is expected} from the comments of PATH."""
+    want = {}
+    with open(path) as f:
+        for number, text in enumerate(f, 1):
+            m = MARK_RE.search(text)
+            if m:
+                want[number] = m.group(1) == 'twin'
+    return want
+
+
+def twins(out):
+    """{line: has a twin} for every loop in OUT's manifest."""
+    with open(os.path.join(out, 'loom-manifest.json')) as f:
+        m = json.load(f)
+    return {l['line']: bool(l['twin_exit']) for fn in m['functions'] for l in fn['loops']}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--rewrite', required=True)
+    args = ap.parse_args()
+    check = Checks()
+    work = tempfile.mkdtemp(prefix='loom-twins-')
+    try:
+        sources = {'fixed_pass_loops.c': os.path.join(HERE, 'conformance', 'fixed_pass_loops.c')}
+        extra = os.path.join(work, 'unbounded.c')
+        with open(extra, 'w') as f:
+            f.write(UNBOUNDED)
+        sources['unbounded.c'] = extra
+        for name, path in sources.items():
+            src, out = os.path.join(work, 'src-' + name), os.path.join(work, 'out-' + name)
+            os.makedirs(src)
+            shutil.copy(path, src)
+            r = run([args.rewrite, '--quiet', '--emit', 'hybrid', src, out])
+            check.require(r.status == 0, f'loom-rewrite {name}', r.stderr)
+            want, got = marked(path), twins(out)
+            check.require(want, f'{name} marks its loops')
+            for line, twin in sorted(want.items()):
+                check(got.get(line) == twin, f'{name}:{line}: {"a twin" if twin else "no twin"} '
+                      f'(manifest: {got.get(line)})')
+            with open(os.path.join(out, name)) as f:
+                labels = len(re.findall(r'loom__twin_\d+:', f.read()))
+            check(labels == sum(got.values()), f'{name}: the rewritten text has a twin for each twinned loop '
+                  f'({labels} twin labels, {sum(got.values())} in the manifest)')
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    check.finish()
+
+
+if __name__ == '__main__':
+    main()
