@@ -1141,9 +1141,10 @@ static bool fixed_passes(const struct walk *w, const struct kids *k, size_t cond
 }
 
 /* Records loop C (body BODY, for-init declaration *INIT or NULL, left at
- * join point EXIT_NODE). */
+ * join point EXIT_NODE); FOR_KIDS, the children of a for statement whose
+ * condition is child COND, or NULL. */
 static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const CXCursor *init,
-                     unsigned exit_node, bool fixed)
+                     unsigned exit_node, const struct kids *for_kids, size_t cond)
 {
 	struct rw_loop *l = LOOM_PUSH(w->plan->loops, w->plan->nloops, w->plan->loops_cap);
 	struct body_scan bs = { false, false, false };
@@ -1179,7 +1180,7 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
 		l->no_twin = "it comes from a macro";
 	else if (init && memchr(w->text + l->init_start, '\n', l->init_end - l->init_start))
 		l->no_twin = "its for-declaration spans lines";
-	else if (fixed)
+	else if (for_kids && fixed_passes(w, for_kids, cond))
 		l->no_twin = "a fixed number of passes: it cannot run long by itself";
 	/* The line the loop's last character is on: where the text after it
 	 * continues. */
@@ -1291,7 +1292,7 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 				hook_cond(w, k.c[0], after_keyword_paren(w, start_of(c, NULL, NULL), "while"), ')', depth);
 			if (k.n < 2 || literal_truth(k.c[0]) != 1)
 				flow_to(w, lf.exit);
-			add_loop(w, c, k.c[k.n - 1], depth, NULL, lf.exit, false);
+			add_loop(w, c, k.c[k.n - 1], depth, NULL, lf.exit, NULL, 0);
 			hook_body(w, k.c[k.n - 1], depth + 1, true);
 			flow_to(w, lf.head);
 			loop_leave(w, &lf);
@@ -1313,8 +1314,7 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 			if (!endless && (cond == SIZE_MAX || literal_truth(k.c[cond]) != 1))
 				flow_to(w, lf.exit);
 			add_loop(w, c, k.c[k.n - 1], depth,
-			         clang_getCursorKind(k.c[0]) == CXCursor_DeclStmt ? &k.c[0] : NULL, lf.exit,
-			         fixed_passes(w, &k, cond));
+			         clang_getCursorKind(k.c[0]) == CXCursor_DeclStmt ? &k.c[0] : NULL, lf.exit, &k, cond);
 			hook_body(w, k.c[k.n - 1], depth + 1, true);
 			flow_to(w, lf.head);
 			loop_leave(w, &lf);
@@ -1329,7 +1329,7 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 			int truth = k.n >= 2 ? literal_truth(k.c[1]) : -1;
 
 			loop_enter(w, &lf, test);
-			add_loop(w, c, k.c[0], depth, NULL, lf.exit, false);
+			add_loop(w, c, k.c[0], depth, NULL, lf.exit, NULL, 0);
 			hook_body(w, k.c[0], depth + 1, true);
 			flow_to(w, test);
 			flow_at(w, test);
