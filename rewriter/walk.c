@@ -1007,7 +1007,8 @@ static bool operator_between(const struct walk *w, unsigned from, unsigned to, c
 	return n && skip_blank(w, i) >= to;
 }
 
-/* The range of integer type T, when it is one this analysis knows. */
+/* The range of integer type T, when it is one this analysis knows (for
+ * unsigned long long, only up to LLONG_MAX: stricter, and enough). */
 static bool int_range(CXType t, long long *lo, long long *hi)
 {
 	long long size = clang_Type_getSizeOf(t);
@@ -1046,10 +1047,13 @@ static enum CXChildVisitResult find_writes(CXCursor c, CXCursor parent, CXClient
 {
 	struct var_use *u = data;
 
-	/* A read of an integer is an implicit conversion of the reference;
-	 * any other parent may write it or take its address. */
+	/* A read of an integer is an implicit conversion of the reference,
+	 * which spans what the reference does (libclang shows other
+	 * expressions as unexposed too: __builtin_choose_expr can be written
+	 * through); any other parent may write it or take its address. */
 	if (clang_getCursorKind(c) == CXCursor_DeclRefExpr && clang_equalCursors(clang_getCursorReferenced(c), u->var)
-	    && clang_getCursorKind(parent) != CXCursor_UnexposedExpr)
+	    && (clang_getCursorKind(parent) != CXCursor_UnexposedExpr
+	        || !clang_equalRanges(clang_getCursorExtent(parent), clang_getCursorExtent(c))))
 		u->written = true;
 	return u->written ? CXChildVisit_Break : CXChildVisit_Recurse;
 }
@@ -1062,9 +1066,9 @@ static enum CXChildVisitResult find_writes(CXCursor c, CXCursor parent, CXClient
  * runs long in it is a call, and the callee has its own switch and loops. */
 static bool fixed_passes(const struct walk *w, const struct kids *k, size_t cond)
 {
-	struct kids decl, cmp, inc;
+	struct kids decl, cmp, inc, init;
 	CXCursor var, bound;
-	long long a, b, lo, hi, passes;
+	long long a, b, lo, hi, clo, chi, passes;
 	char op[4], step[4];
 	bool up;
 	struct var_use use;
@@ -1077,12 +1081,12 @@ static bool fixed_passes(const struct walk *w, const struct kids *k, size_t cond
 	var = decl.c[0];
 	if (!int_range(clang_getCursorType(var), &lo, &hi))
 		return false;
-	{
-		struct kids init = kids_of(var);
-
-		if (!init.n || !int_constant(init.c[init.n - 1], &a))
-			return false;
-	}
+	/* The initializer is the last child, after the name (a child before
+	 * it belongs to the type: __typeof__(0) v has none). */
+	init = kids_of(var);
+	if (!init.n || start_of(init.c[init.n - 1], NULL, NULL) <= offset_of(clang_getCursorLocation(var), NULL, NULL)
+	    || !int_constant(init.c[init.n - 1], &a))
+		return false;
 	/* v OP B */
 	if (clang_getCursorKind(k->c[1]) != CXCursor_BinaryOperator)
 		return false;
@@ -1092,6 +1096,10 @@ static bool fixed_passes(const struct walk *w, const struct kids *k, size_t cond
 		return false;
 	bound = cmp.c[1];
 	if (!int_constant(bound, &b) || b < lo || b > hi)
+		return false;
+	/* Compared as numbers: in a signed type, or in an unsigned one when v
+	 * is unsigned too (int v >= 0u converts v, and never ends). */
+	if (!int_range(clang_getCursorType(cmp.c[0]), &clo, &chi) || (clo == 0 && lo < 0))
 		return false;
 	/* v++, ++v, v--, --v, v += 1, v -= 1 */
 	inc = kids_of(k->c[2]);
@@ -1122,21 +1130,28 @@ static bool fixed_passes(const struct walk *w, const struct kids *k, size_t cond
 		return false;
 	/* Passes, and v never leaving T's range on the way (v <= max of T
 	 * would never end). */
-	if (up && !strcmp(op, "<"))
-		passes = b > a ? b - a : 0;
-	else if (up && !strcmp(op, "<=") && b < hi)
-		passes = b >= a ? b - a + 1 : 0;
-	else if (!up && !strcmp(op, ">"))
-		passes = a > b ? a - b : 0;
-	else if (!up && !strcmp(op, ">=") && b > lo)
-		passes = a >= b ? a - b + 1 : 0;
-	else
-		return false;
-	if (passes > FIXED_PASSES_MAX)
-		return false;
+	{
+		/* The distance without overflow (LLONG_MIN .. LLONG_MAX). */
+		long long from = up ? a : b, to = up ? b : a;
+		bool inclusive = !strcmp(op, up ? "<=" : ">=");
+
+		if (strcmp(op, up ? "<" : ">") && !inclusive)
+			return false;
+		if (inclusive && (up ? b == hi : b == lo))
+			return false;
+		if (to < from)
+			passes = 0;
+		else if (__builtin_sub_overflow(to, from, &passes) || passes + inclusive > FIXED_PASSES_MAX)
+			return false;
+	}
+	/* v only read anywhere else in the loop: the body, the bound, the
+	 * initializer and the step (&v in any of them could reach a write). */
 	use = (struct var_use){ var, false };
 	clang_visitChildren(k->c[3], find_writes, &use);
 	clang_visitChildren(bound, find_writes, &use);
+	clang_visitChildren(init.c[init.n - 1], find_writes, &use);
+	if (inc.n == 2)
+		clang_visitChildren(inc.c[1], find_writes, &use);
 	return !use.written;
 }
 
@@ -1176,7 +1191,8 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
 	else if (bs.jump)
 		l->no_twin = "a goto in its body";
 	else if (macro_at(w, l->start, true) || macro_at(w, l->start, false) || macro_at(w, l->body_start, true)
-	         || macro_at(w, end, true))
+	         || macro_at(w, end, true)
+	         || (init && (macro_at(w, l->init_start, true) || macro_at(w, l->init_start, false))))
 		l->no_twin = "it comes from a macro";
 	else if (init && memchr(w->text + l->init_start, '\n', l->init_end - l->init_start))
 		l->no_twin = "its for-declaration spans lines";

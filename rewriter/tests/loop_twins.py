@@ -8,10 +8,11 @@ counting down, A and B constants, at most 64 passes, v only read in the
 body) cannot run long on its own and gets none.  The conformance program
 fixed_pass_loops.c (which also runs, original and rewritten, in the
 conformance tests) says on each loop's line `/* twin */` or `/* no twin */`;
-so do the loops below, which are only rewritten (some never end: a
-`c <= 255` for an unsigned char is always true).  The manifest's
-`loops[].twin_exit` must agree on every marked line, and the rewritten
-conformance program must have one twin label per twinned loop.
+so do the loops below, which are only rewritten and compiled (some never
+end: a `c <= 255` for an unsigned char is always true; in others the counter
+can be written through its address).  The manifest's `loops[].twin_exit`
+must agree on every marked line, the rewritten text must have one twin
+label per twinned loop, and it must compile.
 """
 import argparse
 import json
@@ -27,12 +28,25 @@ from loomtest import Checks, run  # noqa: E402
 
 MARK_RE = re.compile(r'/\* (no twin|twin) \*/')
 
-# Rewritten only: loops that would never end, or end by overflow.
+# Rewritten (and compiled) only: loops that would never end, end by
+# overflow, or whose counter can be written some other way.
 UNBOUNDED = r'''
 void work(long v);
+void keep(int *p);
+void reset(int *p);
+#define HEADER int v = 0; v < 8; v++
 
 void loops(void)
 {
+	for (int v = 8; v >= 0u; v--) work(v); /* twin */
+	for (int v = -5; v > 0u; v--) work(v); /* twin */
+	for (long long v = -9223372036854775807LL - 1; v < 9223372036854775807LL; v++) work(v); /* twin */
+	for (int v = (keep(&v), 0); v < 8; v++) work(v); /* twin */
+	for (int v = 0; v < 8; v += (reset(&v), 1)) work(v); /* twin */
+	for (int v = 0; v < 8; v += ({ reset(&v); 1; })) work(v); /* twin */
+	for (int v = 0; v < 8; v++) { work(v); __builtin_choose_expr(1, v, 0)++; } /* twin */
+	for (__typeof__(0) v; v < 8; v++) work(v); /* twin */
+	for (HEADER) work(v); /* no twin */
 	for (unsigned char c = 250; c <= 255; c++) work(c); /* twin */
 	for (signed char c = 100; c < 200; c++) work(c); /* twin */
 	for (int i = 0; i < 8; i--) work(i); /* twin */
@@ -91,6 +105,8 @@ def main():
                 labels = len(re.findall(r'loom__twin_\d+:', f.read()))
             check(labels == sum(got.values()), f'{name}: the rewritten text has a twin for each twinned loop '
                   f'({labels} twin labels, {sum(got.values())} in the manifest)')
+            r = run(['gcc', '-std=gnu11', '-c', '-o', os.devnull, name], cwd=out)
+            check(r.status == 0, f'{name}: the rewritten file compiles', r.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     check.finish()
