@@ -374,9 +374,11 @@ static unsigned emit_point(struct edits *ed, struct edits *fast, const struct rw
 }
 
 /* Can a call to NAME run long?  Not if NAME is a static function of this
- * file without loops whose calls cannot either (the compiler likely inlines
- * it; a twin for every loop calling such a helper would put a check and
- * jumps into the hottest loops).  DEPTH bounds recursion. */
+ * file whose loops make no call (as a loop without a call gets no twin: it
+ * cannot keep a thread by itself) and whose calls cannot run long either:
+ * the compiler likely inlines it, and a twin for every loop calling such a
+ * helper would put a check and jumps into the hottest loops (lu's daxpy
+ * per block row, interp's B-tree descent).  DEPTH bounds recursion. */
 static bool may_run_long(const struct rw_plan *plan, const char *name, int depth)
 {
 	size_t fi;
@@ -388,7 +390,7 @@ static bool may_run_long(const struct rw_plan *plan, const char *name, int depth
 	if (fi == plan->nfuncs || !plan->funcs[fi].is_static)
 		return true;
 	for (size_t l = 0; l < plan->nloops; l++)
-		if (plan->loops[l].func == fi)
+		if (plan->loops[l].func == fi && plan->loops[l].calls)
 			return true;
 	for (size_t c = 0; c < plan->funcs[fi].ncalls; c++)
 		if (may_run_long(plan, plan->funcs[fi].calls[c].callee, depth + 1))

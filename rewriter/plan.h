@@ -65,6 +65,7 @@ struct rw_loop {
 	unsigned exit_node;    /* the join point where the loop is left */
 	/* Why it gets no twin (NULL: it can have one). */
 	const char *no_twin;
+	bool calls;            /* its body makes a call */
 };
 
 struct rw_call {

@@ -1184,6 +1184,7 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
 	clang_visitChildren(body, scan_body, &bs);
 	if (clang_getCursorKind(body) == CXCursor_CallExpr)
 		bs.call = true;
+	l->calls = bs.call;
 	if (!bs.call)
 		l->no_twin = "no call in its body: it cannot run long";
 	else if (bs.label)

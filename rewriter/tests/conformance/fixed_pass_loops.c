@@ -3,7 +3,8 @@
  * (rewriter/tests/loop_twins.py checks the manifest against them): a loop of
  * the form for (T v = A; v < B; v++) with constant A and B, at most 64
  * passes, and v only read in the body, needs none.  work() and bump() are
- * not static: a call of either may run long, as far as the rewriter knows. */
+ * not static: a call of either may run long, as far as the rewriter knows;
+ * a call of a static helper whose loops make no call cannot. */
 #include <stdio.h>
 
 #define N 8
@@ -23,6 +24,23 @@ void bump(int *p)
 static int limit(void)
 {
 	return 5;
+}
+
+/* A static helper whose loop makes no call cannot run long (as such a loop
+ * gets no twin); one whose loop calls work() can. */
+static long sum_to(long n)
+{
+	long s = 0;
+
+	for (long i = 0; i < n; i++) /* no twin */
+		s += i;
+	return s;
+}
+
+static void each(long n)
+{
+	for (long i = 0; i < n; i++) /* twin */
+		work(i);
 }
 
 int main(void)
@@ -50,6 +68,8 @@ int main(void)
 	for (int i = 0; i < 4; i++) /* no twin */
 		for (int k = 0; k < n; k++) /* twin */
 			work(i * k);
+	for (int i = 0; i < n; i++) acc += (unsigned long)sum_to(i); /* no twin */
+	for (j = 0; j < n; j++) each(j); /* twin */
 	printf("%lu\n", acc);
 	return 0;
 }
