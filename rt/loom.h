@@ -100,10 +100,10 @@ struct loom_reply {
 	loom_u32 filter_id;
 	loom_u32 text_len; /* followed by text, then nthreads loom_thread_report */
 	loom_u32 nthreads;
-	/* CLOCK_MONOTONIC (one clock for the machine) when a push or pop took
-	 * effect: the table replaced, every thread still stopped.  The reply
-	 * comes later, by as long as the CLI waits for a CPU; 0 when nothing
-	 * changed. */
+	/* CLOCK_MONOTONIC when a push or pop took effect: the table replaced,
+	 * every thread still stopped (one clock for the machine, unless the
+	 * process runs in another time namespace).  The reply comes later, by
+	 * as long as the CLI waits for a CPU; 0 when nothing changed. */
 	loom_u64 in_force_ns;
 };
 
