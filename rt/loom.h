@@ -645,6 +645,15 @@ LOOM__WEAK loom_u64 loom__now_ns(void)
 	return (loom_u64)ts.tv_sec * 1000000000u + (loom_u64)ts.tv_nsec;
 }
 
+/* Waits on C, M held, until it is signalled or CLOCK_MONOTONIC reaches
+ * UNTIL_NS. */
+LOOM__INNER void loom__cond_wait_until(loom__cond_t *c, loom__mutex_t *m, loom_u64 until_ns)
+{
+	struct loom__timespec ts = { (long)(until_ns / 1000000000u), (long)(until_ns % 1000000000u) };
+
+	loom__c_cond_clockwait(c, m, LOOM__CLOCK_MONOTONIC, &ts);
+}
+
 LOOM__WEAK void loom__lock_rt(void) { loom__c_mutex_lock(&loom__rt.lock); }
 LOOM__WEAK void loom__unlock_rt(void) { loom__c_mutex_unlock(&loom__rt.lock); }
 
@@ -809,12 +818,8 @@ LOOM__INNER void loom__wait_alone(struct loom__thread *t)
 {
 	struct loom__lock *l = &loom__rt.solo;
 
-	while (!loom__others_stopped(t)) {
-		loom_u64 wake = loom__now_ns() + 1000000u;
-		struct loom__timespec ts = { (long)(wake / 1000000000u), (long)(wake % 1000000000u) };
-
-		loom__c_cond_clockwait(&l->c, &l->m, LOOM__CLOCK_MONOTONIC, &ts);
-	}
+	while (!loom__others_stopped(t))
+		loom__cond_wait_until(&l->c, &l->m, loom__now_ns() + 1000000u);
 }
 
 /* Adds D to counter P, which one thread at a time writes and `loom ls`
@@ -1581,11 +1586,8 @@ LOOM__CONTROL void loom__unpark_for(const loom_u32 *danger, loom_u32 ndanger, lo
 	for (t = loom__rt.threads; t; t = t->next)
 		t->parked = 0;
 	loom__c_cond_broadcast(&loom__rt.resume_cv);
-	while (loom__now_ns() < until) {
-		struct loom__timespec ts = { (long)(until / 1000000000u), (long)(until % 1000000000u) };
-
-		loom__c_cond_clockwait(&loom__rt.engine_cv, &loom__rt.lock, LOOM__CLOCK_MONOTONIC, &ts);
-	}
+	while (loom__now_ns() < until)
+		loom__cond_wait_until(&loom__rt.engine_cv, &loom__rt.lock, until);
 	loom__arm(danger, ndanger);
 	__atomic_store_n(&loom__rt.disarmed, 0, __ATOMIC_RELAXED);
 	loom__interrupt_waits();
@@ -1632,7 +1634,6 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 	for (;;) {
 		loom_u64 wake, h;
 		loom_u32 n;
-		struct loom__timespec ts;
 
 		if (loom__all_evacuated(report, nreport, 0)) {
 			status = install(arg);
@@ -1675,9 +1676,7 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 		 * exiting does not, hence the short re-check period. */
 		wake = now + 2000000u < deadline ? now + 2000000u : deadline;
 		wake = wake < stall ? wake : stall;
-		ts.tv_sec = (long)(wake / 1000000000u);
-		ts.tv_nsec = (long)(wake % 1000000000u);
-		loom__c_cond_clockwait(&loom__rt.engine_cv, &loom__rt.lock, LOOM__CLOCK_MONOTONIC, &ts);
+		loom__cond_wait_until(&loom__rt.engine_cv, &loom__rt.lock, wake);
 	}
 	rep->r.in_force_ns = status == LOOM_OK ? loom__now_ns() : 0;
 	/* The answer goes out before the threads resume: they compete with
