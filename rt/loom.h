@@ -238,6 +238,7 @@ struct loom__thread {
 	int tid;                  /* 0: not registered yet */
 	loom_u32 blocking;        /* hook id of the blocking call in progress, or 0 */
 	int parked;               /* waiting for the update engine */
+	int released;             /* let go by a stalled evacuation: parks nowhere until it is over */
 	loom_u32 last_hook;       /* last hook seen on the slow path */
 	const void *wait_lock;    /* filter lock being waited for */
 	int in_runtime;           /* in the runtime (or the engine): hooks do nothing */
@@ -620,7 +621,6 @@ struct loom__rt {
 	loom__cond_t resume_cv;  /* an evacuation ended */
 	loom_u64 generation;     /* bumped at the end of every evacuation */
 	loom_u64 unparks;        /* bumped when an evacuation lets its parked threads go on */
-	int disarmed;            /* meanwhile (loom__unpark_for): no hook is armed */
 	struct loom__thread *threads;
 	struct loom__filter *filters;
 	struct loom__table *table;
@@ -714,7 +714,7 @@ LOOM__INNER int loom__park_locked(struct loom__thread *t, loom_u32 id)
 	loom_u64 gen = loom__rt.generation, unparks = loom__rt.unparks;
 
 	if (!(__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)
-	    || !loom__rt.armed || id > loom__nhooks || !loom__rt.armed[id])
+	    || !loom__rt.armed || id > loom__nhooks || !loom__rt.armed[id] || t->released)
 		return 0;
 	t->parked = 1;
 	t->last_hook = id;
@@ -729,11 +729,11 @@ LOOM__INNER int loom__park(struct loom__thread *t, loom_u32 id)
 {
 	int parked;
 
-	/* No update, or the parked threads let go for a while: nothing to
-	 * park for, and no lock to take.  (An update that starts, or hooks
-	 * armed again, just after this are met at the next pause point.) */
+	/* No update, or this thread let go for a while: nothing to park for,
+	 * and no lock to take.  (An update that starts just after this is met
+	 * at the next pause point.) */
 	if (!(__atomic_load_n(&loom__active, __ATOMIC_SEQ_CST) & LOOM__UPDATING)
-	    || __atomic_load_n(&loom__rt.disarmed, __ATOMIC_RELAXED))
+	    || __atomic_load_n(&t->released, __ATOMIC_RELAXED))
 		return 0;
 	loom__lock_rt();
 	parked = loom__park_locked(t, id);
@@ -1572,25 +1572,27 @@ LOOM__CONTROL void loom__arm(const loom_u32 *danger, loom_u32 ndanger)
 
 /* The evacuation has stalled: a parked thread may hold what a thread still
  * inside the dangerous region waits for (a mutex of the program, a filter
- * lock, a flag it spins on), and nothing parks while it waits.  Lets every
- * thread run on for HOLD_NS, parking nowhere, then arms again.  Called with
- * the lock held, which is let go meanwhile. */
-LOOM__CONTROL void loom__unpark_for(const loom_u32 *danger, loom_u32 ndanger, loom_u64 hold_ns)
+ * lock), and nothing parks while it waits.  Lets the parked threads run on
+ * for HOLD_NS, parking nowhere meanwhile.  Only those: a thread that was
+ * not parked (asleep in a blocking call, say) still parks where it can,
+ * or it might come back during the window and go straight into its next
+ * long call.  Called with the lock held, which is let go meanwhile. */
+LOOM__CONTROL void loom__unpark_for(loom_u64 hold_ns)
 {
 	struct loom__thread *t;
 	loom_u64 until = loom__now_ns() + hold_ns;
 
-	__atomic_store_n(&loom__rt.disarmed, 1, __ATOMIC_RELAXED);
-	__builtin_memset(loom__rt.armed, 0, loom__nhooks + 1);
 	loom__rt.unparks++;
 	for (t = loom__rt.threads; t; t = t->next)
-		t->parked = 0;
+		if (t->parked) {
+			t->parked = 0;
+			__atomic_store_n(&t->released, 1, __ATOMIC_RELAXED);
+		}
 	loom__c_cond_broadcast(&loom__rt.resume_cv);
 	while (loom__now_ns() < until)
 		loom__cond_wait_until(&loom__rt.engine_cv, &loom__rt.lock, until);
-	loom__arm(danger, ndanger);
-	__atomic_store_n(&loom__rt.disarmed, 0, __ATOMIC_RELAXED);
-	loom__interrupt_waits();
+	for (t = loom__rt.threads; t; t = t->next)
+		__atomic_store_n(&t->released, 0, __ATOMIC_RELAXED);
 }
 
 /* An evacuation in which no more threads have stopped, and no lock they
@@ -1654,7 +1656,7 @@ LOOM__CONTROL int loom__evacuate(const loom_u32 *danger, loom_u32 ndanger, loom_
 			} else if (!loom__stalled()) {
 				stall = now + LOOM__STALL_NS;
 			} else {
-				loom__unpark_for(danger, ndanger, unpark_ns);
+				loom__unpark_for(unpark_ns);
 				if (unpark_ns < LOOM__UNPARK_MAX_NS)
 					unpark_ns *= 2;
 				stopped = 0;
@@ -2419,6 +2421,7 @@ LOOM__CONTROL void loom__fork_child(void)
 	__atomic_add_fetch(&loom__rt.generation, 1, __ATOMIC_RELEASE);
 	loom__rt.removing = LOOM__NULL;
 	t->parked = 0;
+	t->released = 0;
 	t->blocking = 0;
 	if (loom__rt.listen_fd >= 0)
 		loom__c_close(loom__rt.listen_fd);
