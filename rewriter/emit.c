@@ -6,11 +6,11 @@
  * blocked in the kernel must be seen as paused on either path).
  *
  * Slow copies: F__slow is F with every slot, cond_break and blocking marker,
- * calling the slow copies of the functions of the same file.  The copies
- * follow the original text at the end of the file, each under `#line`, so
- * diagnostics, debuggers and sanitizers name the original lines.  A forward
- * declaration of F__slow sits on F's first line, where every type F's
- * signature uses is declared.
+ * calling the slow copies of the functions of the same file defined above
+ * the call.  Each copy follows its function, under `#line`, so diagnostics,
+ * debuggers and sanitizers name the original lines, and sees the macros
+ * its function saw.  A forward declaration of F__slow sits on F's first
+ * line, where every type F's signature uses is declared.
  *
  * A function that cannot be outlined (variadic, static locals, ...: see
  * outline_facts in walk.c) keeps its hooks inline in its one body.
@@ -288,24 +288,31 @@ static bool address_taken_here(const struct rw_plan *plan, const char *name)
 	return false;
 }
 
-/* Is NAME called somewhere in the file where the call cannot be renamed to
- * its slow copy: spelled by a macro, or made by a function without slow
- * copy (its one body always calls the fast version)? */
+/* Does CALL, made by CALLER, call its callee's slow copy in CALLER's slow
+ * copy and loop twins?  Only a direct call spelled in this file, made by a
+ * function that has a slow copy, of a function whose slow copy is declared
+ * before the call: F__slow's declaration sits where F's definition starts
+ * (a call further up, through a prototype, calls F, whose switch decides). */
+static bool calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller,
+                            const struct rw_call *call)
+{
+	if (!call->callee || call->name_off == UINT_MAX || caller->inline_reason)
+		return false;
+	for (size_t i = 0; i < plan->nfuncs; i++)
+		if (!plan->funcs[i].inline_reason && !strcmp(plan->funcs[i].name, call->callee))
+			return plan->funcs[i].decl_start < call->name_off;
+	return false;
+}
+
+/* Is NAME called somewhere in the file where the call does not go to its
+ * slow copy (see calls_slow_copy)?  Then it needs its own switch. */
 static bool called_unrenamed(const struct rw_plan *plan, const char *name)
 {
 	for (size_t i = 0; i < plan->nfuncs; i++)
 		for (size_t c = 0; c < plan->funcs[i].ncalls; c++)
 			if (plan->funcs[i].calls[c].callee && !strcmp(plan->funcs[i].calls[c].callee, name)
-			    && (plan->funcs[i].calls[c].name_off == UINT_MAX || plan->funcs[i].inline_reason))
+			    && !calls_slow_copy(plan, &plan->funcs[i], &plan->funcs[i].calls[c]))
 				return true;
-	return false;
-}
-
-static bool has_slow_copy(const struct rw_plan *plan, const char *name)
-{
-	for (size_t i = 0; i < plan->nfuncs; i++)
-		if (!plan->funcs[i].inline_reason && !strcmp(plan->funcs[i].name, name))
-			return true;
 	return false;
 }
 
@@ -430,6 +437,29 @@ static void record_loops(const struct rw_plan *plan, size_t fi, struct loom_mani
 	}
 }
 
+/* `#line N` for F's physical line LINE, as the preprocessor numbers it
+ * there (a line directive above F may have moved it, or renamed the file).
+ * Between newlines. */
+static char *line_directive(const struct rw_func *f, unsigned line)
+{
+	struct text t = { 0 };
+	char *s = loom_xasprintf("\n#line %ld", (long)line + f->line_delta);
+
+	append(&t, s, strlen(s));
+	free(s);
+	if (f->line_file) {
+		append(&t, " \"", 2);
+		for (const char *c = f->line_file; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				append(&t, "\\", 1);
+			append(&t, c, 1);
+		}
+		append(&t, "\"", 1);
+	}
+	append(&t, "\n", 1);
+	return t.s;
+}
+
 /* A slow twin for each loop of function FI that can run long: in the fast
  * path, right after the loop, under `#line`; the fast body jumps into it
  * while the function must run slow, and it jumps back when not.  SLOW holds
@@ -472,9 +502,11 @@ static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
 		add(fast, l->body_end, true, body_rank - 1, loom_xstrdup(" }"));
 
 		/* The twin. */
-		s = loom_xasprintf("\nLOOM_QUIET_PUSH\n#line %u\nif (0) { ", l->line);
+		append(&t, "\nLOOM_QUIET_PUSH", 16);
+		s = line_directive(&plan->funcs[fi], l->line);
 		append(&t, s, strlen(s));
 		free(s);
+		append(&t, "if (0) { ", 9);
 		/* The header (and a do-while's condition) with the slow copy's
 		 * renames: calls made there run slow too.  INT_MAX: none of the
 		 * hooks at its ends belong to it. */
@@ -494,10 +526,14 @@ static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
 		append(&t, " }", 2);
 		if (l->is_do)
 			apply_range(&t, text, l->body_end, l->end, slow, INT_MAX, true);
-		s = loom_xasprintf(" LOOM_SLOT(%u); }\nLOOM_QUIET_POP\n#line %u\n%s", exit_id, l->end_line,
-		                   hoist ? " }" : "");
+		s = loom_xasprintf(" LOOM_SLOT(%u); }\nLOOM_QUIET_POP", exit_id);
 		append(&t, s, strlen(s));
 		free(s);
+		s = line_directive(&plan->funcs[fi], l->end_line);
+		append(&t, s, strlen(s));
+		free(s);
+		if (hoist)
+			append(&t, " }", 2);
 		add(fast, l->end, true, 4 * l->depth + 2, t.s);
 	}
 }
@@ -601,11 +637,10 @@ static void record_edges(const struct rw_plan *plan, size_t fi, size_t p0, size_
 }
 
 /* Records function RF in M and emits its hooks: into FAST for an inline
- * function, else into a slow copy appended to TAIL (or, in a header, placed
- * right after the function). */
+ * function, else into a slow copy placed right after the function. */
 static void emit_function(const struct rw_plan *plan, size_t fi, const char *text,
                           const struct rw_emit_opts *opts, struct loom_manifest *m,
-                          unsigned file, struct edits *fast, struct text *tail, size_t *pi,
+                          unsigned file, struct edits *fast, size_t *pi,
                           unsigned *point_ids)
 {
 	const struct rw_func *rf = &plan->funcs[fi];
@@ -704,8 +739,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			/* `g()()` reports g for both calls: rename once. */
 			for (size_t d = 0; d < c && !seen; d++)
 				seen = rf->calls[d].name_off == call->name_off;
-			if (!seen && !opts->header && call->callee && call->name_off != UINT_MAX
-			    && has_slow_copy(plan, call->callee))
+			if (!seen && !opts->header && calls_slow_copy(plan, rf, call))
 				add(&slow, call->name_off + (unsigned)strlen(call->callee), false, INT_MIN,
 				    loom_xstrdup("__slow"));
 		}
@@ -715,30 +749,28 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		qsort(slow.e, slow.n, sizeof *slow.e, cmp_edit);
 		emit_twins(plan, fi, text, m, file, fn, fast, &slow);
 		record_edges(plan, fi, p0, *pi, point_ids, falloff, &m->functions[fn]);
-		if (opts->header) {
-			/* Right after the function, inside whatever guards the
-			 * header; its own line numbers, then the original's again.
-			 * (A linemarker would rename the file for __FILE__.) */
+		{
+			/* Right after the function, where the macros the function
+			 * saw are still defined as it saw them (at the end of the
+			 * file a later #define could change the copy's meaning:
+			 * bfd's elf32-arm.c includes elf32-target.h last), and in
+			 * a header inside its include guard.  Its own line
+			 * numbers, then the original's again, under quiet pragmas
+			 * so that the fast path's warnings are not given twice.
+			 * (A system-header linemarker would rename the file for
+			 * __FILE__.) */
 			struct text t = { 0 };
-			char *s = loom_xasprintf("\nLOOM_QUIET_PUSH\n#line %u\n", rf->line);
+			char *s = line_directive(rf, rf->line);
 
+			append(&t, "\nLOOM_QUIET_PUSH", 16);
 			append(&t, s, strlen(s));
 			free(s);
 			apply(&t, text, rf->decl_start, rf->body_end, &slow);
-			s = loom_xasprintf("\nLOOM_QUIET_POP\n#line %u\n", rf->end_line);
+			append(&t, "\nLOOM_QUIET_POP", 15);
+			s = line_directive(rf, rf->end_line);
 			append(&t, s, strlen(s));
 			free(s);
 			add(fast, rf->body_end, true, INT_MIN, t.s);
-		} else {
-			/* A GNU linemarker: the original line numbers, and the
-			 * system-header flag (3), so that warnings the fast path
-			 * already gave are not given twice. */
-			char *marker = loom_xasprintf("# %u \"%s\" 3\n", rf->line, opts->basename);
-
-			append(tail, marker, strlen(marker));
-			free(marker);
-			apply(tail, text, rf->decl_start, rf->body_end, &slow);
-			append(tail, "\n", 1);
 		}
 	}
 }
@@ -747,14 +779,14 @@ char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const st
               struct loom_manifest *m, unsigned file, size_t *outlen)
 {
 	struct edits fast = { 0 };
-	struct text out = { 0 }, tail = { 0 };
+	struct text out = { 0 };
 	unsigned base_fn = (unsigned)m->nfunctions;
 	char *prologue = loom_xasprintf("%s#include \"%s\"\n#line 1\n",
 	                                opts->runtime_home ? "" : "#define LOOM_RT_CLIENT 1\n", opts->include);
 	unsigned *point_ids = loom_xcalloc(plan->npoints + 1, sizeof *point_ids);
 
 	for (size_t fi = 0, pi = 0; fi < plan->nfuncs; fi++)
-		emit_function(plan, fi, text, opts, m, file, &fast, &tail, &pi, point_ids);
+		emit_function(plan, fi, text, opts, m, file, &fast, &pi, point_ids);
 	for (size_t i = 0; i < plan->nskips; i++) {
 		struct loom_skip *s = LOOM_PUSH(m->skips, m->nskips, m->skips_cap);
 
@@ -764,13 +796,6 @@ char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const st
 	append(&out, prologue, strlen(prologue));
 	free(prologue);
 	apply(&out, text, 0, len, &fast);
-	if (tail.len) {
-		if (len && text[len - 1] != '\n')
-			append(&out, "\n", 1);
-		append(&out, "/* Slow copies (Loom): */\n", 26);
-		append(&out, tail.s, tail.len);
-	}
-	free(tail.s);
 	free(point_ids);
 	*outlen = out.len;
 	return out.s;

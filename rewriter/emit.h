@@ -10,15 +10,13 @@ struct rw_emit_opts {
 	bool runtime_home;    /* the file compiles the runtime; else it is
 	                       * preceded by `#define LOOM_RT_CLIENT 1` and uses
 	                       * the runtime another file compiles */
-	const char *basename; /* the file's name, for line markers */
 	bool hybrid;          /* functions that can be outlined keep their original
 	                       * body as the fast path and get a slow copy;
 	                       * otherwise every function's hooks sit inline */
-	bool header;          /* a header: each slow copy follows its function
-	                       * (a header has no end after all its uses), every
-	                       * function has an entry switch (its callers, in
-	                       * other files, do not switch), and slow copies call
-	                       * the fast functions, which switch */
+	bool header;          /* a header: every function has an entry switch
+	                       * (its callers, in other files, do not switch),
+	                       * and slow copies call the fast functions, which
+	                       * switch */
 };
 
 /* Gives PLAN's hooks their ids (continuing M's, in walk order), records the

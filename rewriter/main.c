@@ -455,7 +455,6 @@ static bool header_written(const struct job *job, const char *rel)
  * unit wrote it (see struct rw_emit_opts for what differs in a header). */
 static int emit_header(struct job *job, const struct header *h)
 {
-	const char *slash = strrchr(h->rel, '/');
 	char *inc, *out;
 	size_t outlen, i;
 	unsigned file;
@@ -474,8 +473,7 @@ static int emit_header(struct job *job, const struct header *h)
 	inc = include_path(h->rel);
 	out = rw_emit(&h->plan, h->text, h->len,
 	              &(struct rw_emit_opts){ .include = inc, .runtime_home = true,
-	                                      .basename = slash ? slash + 1 : h->rel, .hybrid = job->hybrid,
-	                                      .header = true },
+	                                      .hybrid = job->hybrid, .header = true },
 	              job->m, file, &outlen);
 	ret = write_out(job, h->rel, out, outlen, st.st_mode);
 	free(out);
@@ -499,7 +497,6 @@ static int emit_unit(struct job *job, struct unit *u)
 	fwrite(u->messages, 1, u->messages_len, stderr);
 	if (u->walked) {
 		char *inc = include_path(u->rel), *out;
-		const char *slash = strrchr(u->rel, '/');
 		bool home = job->runtime_all;
 		size_t outlen;
 
@@ -510,7 +507,7 @@ static int emit_unit(struct job *job, struct unit *u)
 			*LOOM_PUSH(job->taken, job->ntaken, job->taken_cap) = loom_xstrdup(u->plan.address_taken[i]);
 		out = rw_emit(&u->plan, u->text, u->len,
 		              &(struct rw_emit_opts){ .include = inc, .runtime_home = home,
-		                                      .basename = slash ? slash + 1 : u->rel, .hybrid = job->hybrid },
+		                                      .hybrid = job->hybrid },
 		              job->m, u->file, &outlen);
 		ret = write_out(job, u->rel, out, outlen, u->mode);
 		free(out);

@@ -93,6 +93,11 @@ struct rw_func {
 	bool returns_void;
 	bool no_prototype;   /* K&R definition */
 	bool noreturn;
+	/* Line directives above the function: its presumed line is LINE +
+	 * LINE_DELTA, in file LINE_FILE if one renamed the file (else NULL).
+	 * For the `#line` of its copies. */
+	int line_delta;
+	char *line_file;
 	/* Why the function cannot get an outlined slow copy (NULL: it can):
 	 * its hooks then sit inline in its one body. */
 	const char *inline_reason;

@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "blocking.h"
@@ -40,6 +41,8 @@ struct call_at {
 };
 
 struct walk {
+	CXTranslationUnit tu;
+	CXFile file;
 	const char *text;
 	size_t len;
 	struct rw_plan *plan;
@@ -62,6 +65,9 @@ struct walk {
 	unsigned brk, cont, sw;
 	bool sw_default;
 	unsigned indirect;      /* where computed gotos go */
+	/* The expansion that opened the block being walked, which the text
+	 * after it continues (see hook_body); NULL if none. */
+	const struct range *open_macro;
 	struct label *labels;
 	size_t nlabels, labels_cap;
 };
@@ -78,6 +84,60 @@ static unsigned offset_of(CXSourceLocation loc, unsigned *line, unsigned *column
 	if (column)
 		*column = c;
 	return off;
+}
+
+/* Is there a preprocessor directive in [FROM, TO) that a copy of the text
+ * placed further down would not repeat faithfully?  Conditionals and
+ * pragmas mean the same there; a #define or #undef changes what the text
+ * after it means (bfd's group_sections undefines a macro it uses), an
+ * #include may be guarded, a line directive renames the file. */
+static bool directive_in(const struct walk *w, unsigned from, unsigned to)
+{
+	static const char *const same[] = {
+		"if", "ifdef", "ifndef", "elif", "elifdef", "elifndef", "else", "endif", "pragma",
+	};
+
+	to = to < w->len ? to : (unsigned)w->len;
+	for (unsigned i = from; i < to; i++) {
+		unsigned j = i, k;
+		bool fine = false;
+
+		if (i && w->text[i - 1] != '\n')
+			continue;
+		while (j < to && (w->text[j] == ' ' || w->text[j] == '\t'))
+			j++;
+		if (j >= to || w->text[j] != '#')
+			continue;
+		for (j++; j < to && (w->text[j] == ' ' || w->text[j] == '\t'); j++)
+			;
+		for (k = j; k < to && (isalnum((unsigned char)w->text[k]) || w->text[k] == '_'); k++)
+			;
+		if (k == j)
+			continue; /* the null directive */
+		for (size_t n = 0; n < sizeof same / sizeof same[0] && !fine; n++)
+			fine = strlen(same[n]) == k - j && !memcmp(w->text + j, same[n], k - j);
+		if (!fine)
+			return true;
+	}
+	return false;
+}
+
+/* Where a line directive above LINE (whose first byte is OFF) puts it:
+ * the presumed line minus LINE into F->line_delta, and the presumed file
+ * name into F->line_file if the directive renamed the file. */
+static void presumed_place(const struct walk *w, unsigned off, unsigned line, struct rw_func *f)
+{
+	CXString pname, fname;
+	unsigned pline, pcolumn;
+
+	clang_getPresumedLocation(clang_getLocationForOffset(w->tu, w->file, off), &pname, &pline, &pcolumn);
+	fname = clang_getFileName(w->file);
+	f->line_delta = (int)pline - (int)line;
+	if (clang_getCString(pname) && clang_getCString(fname)
+	    && strcmp(clang_getCString(pname), clang_getCString(fname)))
+		f->line_file = loom_xstrdup(clang_getCString(pname));
+	clang_disposeString(pname);
+	clang_disposeString(fname);
 }
 
 static unsigned start_of(CXCursor c, unsigned *line, unsigned *column)
@@ -859,7 +919,8 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 		return;
 	}
 	decl = kind == CXCursor_DeclStmt && !after_label;
-	if (macro_at(w, off, true)) {
+	if (macro_at(w, off, true)
+	    || (w->open_macro && off >= w->open_macro->start && off < w->open_macro->end)) {
 		add_skip(w, line, column);
 		flow_hidden(w, c);
 		return;
@@ -905,9 +966,22 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 		walk_stmt(w, body, depth);
 		return;
 	}
-	if (macro_at(w, off, true)) {
+	if (macro_at(w, off, true) || (m && loop && end_of(body) > m->end)) {
 		add_skip(w, line, column);
 		flow_hidden(w, body);
+		return;
+	}
+	if (m && clang_getCursorKind(body) == CXCursor_CompoundStmt && end_of(body) > m->end) {
+		/* A block a macro opens and the text after it continues
+		 * (bfd's eval_symbol: BINARY_OP_HEAD (<<) ... BINARY_OP_TAIL):
+		 * braced already.  The statements inside the macro get no
+		 * hook, those after it do.  (A loop's gets none: its
+		 * cond_break would have to go inside the macro.) */
+		const struct range *outer = w->open_macro;
+
+		w->open_macro = m;
+		walk_stmt(w, body, depth);
+		w->open_macro = outer;
 		return;
 	}
 	{
@@ -1588,6 +1662,11 @@ static void walk_function(struct walk *w, CXCursor fn)
 	f->body_end = close;
 	start_of(body, &f->body_line, NULL);
 	outline_facts(w, fn, body, f);
+	/* Its copies follow it (see directive_in; a copy under `#line` cannot
+	 * say the file name the compiler was given, either). */
+	if (!f->inline_reason && directive_in(w, open, close))
+		f->inline_reason = "a #define, #undef, #include or line directive inside it";
+	presumed_place(w, f->decl_start, line, f);
 	w->func = (unsigned)(w->plan->nfuncs - 1);
 	w->nstmt_exprs = 0;
 	clang_visitChildren(body, scan_calls, &cs);
@@ -1714,7 +1793,8 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 	struct rw_plan *plan = src[0].plan;
 
 	for (size_t i = 0; i < n; i++)
-		ws.w[i] = (struct walk){ .text = src[i].text, .len = src[i].len, .plan = src[i].plan };
+		ws.w[i] = (struct walk){ .tu = tu, .file = src[i].file, .text = src[i].text, .len = src[i].len,
+		                         .plan = src[i].plan };
 	/* All expansion ranges first: a function may use a macro whose
 	 * expansion the preprocessing record lists after it. */
 	clang_visitChildren(root, collect_macros, &ws);
@@ -1758,6 +1838,7 @@ void rw_plan_free(struct rw_plan *plan)
 		free(plan->funcs[i].calls);
 		free(plan->funcs[i].edges);
 		free(plan->funcs[i].name);
+		free(plan->funcs[i].line_file);
 	}
 	for (size_t i = 0; i < plan->npoints; i++)
 		free(plan->points[i].callee);

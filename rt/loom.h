@@ -350,6 +350,7 @@ struct loom__thread {
 #define LOOM_QUIET_POP _Pragma("clang diagnostic pop")
 #else
 /* gcc cannot ignore -Wall as a group: the warnings of -Wall -Wextra for C,
+ * the common extra ones (-Wshadow, -Wconversion, -Wpedantic, ...),
  * and -Wpragmas for those an older gcc does not know. */
 #define LOOM_QUIET_PUSH \
 	_Pragma("GCC diagnostic push") \
@@ -370,7 +371,27 @@ struct loom__thread {
 	LOOM__QUIET("-Wmemset-transposed-args") LOOM__QUIET("-Wmissing-braces") LOOM__QUIET("-Wmissing-field-initializers") \
 	LOOM__QUIET("-Wclobbered") LOOM__QUIET("-Wdangling-else") LOOM__QUIET("-Warray-bounds") \
 	LOOM__QUIET("-Wcast-function-type") LOOM__QUIET("-Wignored-qualifiers") LOOM__QUIET("-Wunused-local-typedefs") \
-	LOOM__QUIET("-Wdeclaration-after-statement") LOOM__QUIET("-Wjump-misses-init")
+	LOOM__QUIET("-Wdeclaration-after-statement") LOOM__QUIET("-Wjump-misses-init") \
+	LOOM__QUIET("-Wunused-parameter") LOOM__QUIET("-Wattributes") LOOM__QUIET("-Wshadow") \
+	LOOM__QUIET("-Wconversion") LOOM__QUIET("-Wsign-conversion") LOOM__QUIET("-Wfloat-conversion") \
+	LOOM__QUIET("-Wcast-qual") LOOM__QUIET("-Wcast-align") LOOM__QUIET("-Wfloat-equal") \
+	LOOM__QUIET("-Wdouble-promotion") LOOM__QUIET("-Wnull-dereference") LOOM__QUIET("-Wduplicated-cond") \
+	LOOM__QUIET("-Wduplicated-branches") LOOM__QUIET("-Wlogical-op") LOOM__QUIET("-Wswitch-enum") \
+	LOOM__QUIET("-Wswitch-default") LOOM__QUIET("-Wstrict-overflow") LOOM__QUIET("-Wvla") \
+	LOOM__QUIET("-Walloca") LOOM__QUIET("-Wformat-nonliteral") LOOM__QUIET("-Wformat-security") \
+	LOOM__QUIET("-Wformat-signedness") LOOM__QUIET("-Wold-style-definition") LOOM__QUIET("-Wstrict-prototypes") \
+	LOOM__QUIET("-Wpedantic") LOOM__QUIET("-Wpointer-arith") LOOM__QUIET("-Wbad-function-cast") \
+	LOOM__QUIET("-Wunused-result") LOOM__QUIET("-Wdeprecated-declarations") LOOM__QUIET("-Wcomment") \
+	LOOM__QUIET("-Wmultichar") LOOM__QUIET("-Woverflow") LOOM__QUIET("-Wdiv-by-zero") \
+	LOOM__QUIET("-Wint-conversion") LOOM__QUIET("-Wincompatible-pointer-types") \
+	LOOM__QUIET("-Wdiscarded-qualifiers") LOOM__QUIET("-Wreturn-type") LOOM__QUIET("-Wimplicit-int") \
+	LOOM__QUIET("-Wimplicit-function-declaration") LOOM__QUIET("-Wunsuffixed-float-constants") \
+	LOOM__QUIET("-Wtraditional-conversion") LOOM__QUIET("-Wc90-c99-compat") LOOM__QUIET("-Wc99-c11-compat") \
+	LOOM__QUIET("-Wlong-long") LOOM__QUIET("-Wanalyzer-too-complex") LOOM__QUIET("-Wsuggest-attribute=noreturn") \
+	LOOM__QUIET("-Wsuggest-attribute=format") LOOM__QUIET("-Wsuggest-attribute=pure") \
+	LOOM__QUIET("-Wsuggest-attribute=const") LOOM__QUIET("-Wsuggest-attribute=malloc") \
+	LOOM__QUIET("-Wmissing-noreturn") LOOM__QUIET("-Wunreachable-code") LOOM__QUIET("-Winline") \
+	LOOM__QUIET("-Wvector-operation-performance") LOOM__QUIET("-Wdisabled-optimization")
 #define LOOM__QUIET(w) _Pragma(LOOM__STR(GCC diagnostic ignored w))
 #define LOOM__STR(x) #x
 #define LOOM_QUIET_POP _Pragma("GCC diagnostic pop")
