@@ -86,6 +86,11 @@ static int cmp_edit(const void *a, const void *b)
  * those strictly inside, and at the ends only those of rank MIN_RANK or
  * more (what belongs to an enclosing statement stays out).  TWIN: use each
  * edit's twin text. */
+static bool ident_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_';
+}
+
 static void apply_range(struct text *out, const char *text, size_t from, size_t to,
                         const struct edits *ed, int min_rank, bool twin)
 {
@@ -104,6 +109,11 @@ static void apply_range(struct text *out, const char *text, size_t from, size_t 
 			append(out, text + p, e->off - p);
 			p = e->off;
 		}
+		/* A hook right after an identifier or a number (a statement
+		 * after `GET_RELOC;`, a macro carrying its own `;`) must not
+		 * join it; the one edit meant to join is the rename suffix. */
+		if (out->len && ident_char(out->s[out->len - 1]) && ident_char(t[0]) && strcmp(t, "__slow"))
+			append(out, " ", 1);
 		append(out, t, strlen(t));
 		p += e->del;
 	}
@@ -130,11 +140,6 @@ static void apply(struct text *out, const char *text, size_t from, size_t to, st
 }
 
 /* ---- tokens ---- */
-
-static bool ident_char(char c)
-{
-	return isalnum((unsigned char)c) || c == '_';
-}
 
 /* Calls FN for every identifier in TEXT[FROM, TO), skipping comments and
  * literals. */

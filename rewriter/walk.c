@@ -25,6 +25,7 @@
 
 struct range {
 	unsigned start, end;
+	CXCursor expansion;     /* the macro expansion */
 };
 
 /* No node: where break goes outside a loop or switch, and so on. */
@@ -68,6 +69,7 @@ struct walk {
 	/* The expansion that opened the block being walked, which the text
 	 * after it continues (see hook_body); NULL if none. */
 	const struct range *open_macro;
+	unsigned prev_end;      /* end of the last top-level declaration walked */
 	struct label *labels;
 	size_t nlabels, labels_cap;
 };
@@ -122,6 +124,47 @@ static bool directive_in(const struct walk *w, unsigned from, unsigned to)
 	return false;
 }
 
+/* Could text in [FROM, TO), between the previous declaration and a
+ * function, belong to the function's declaration?  Yes if, past blanks,
+ * comments and preprocessor lines, its last character does not end a
+ * declaration (';' or '}'): perhaps under a conditional the parse did not
+ * take (bfd's coff-sh.c: `#ifdef COFF_WITH_PE static #endif bool f (...)`,
+ * included by pe-sh.c), and a forward declaration inserted at the
+ * function's start would then be in its middle.  (A whole function under
+ * an #ifdef the parse skipped ends with '}'.) */
+static bool text_between(const struct walk *w, unsigned from, unsigned to)
+{
+	const char *t = w->text;
+	bool line_start = true;
+	char last = ';';
+
+	for (unsigned i = from; i < to && i < w->len; i++) {
+		if (t[i] == '\n') {
+			line_start = true;
+			continue;
+		}
+		if (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\f' || t[i] == '\v')
+			continue;
+		if (t[i] == '/' && i + 1 < to && t[i + 1] == '*') {
+			for (i += 2; i + 1 < to && !(t[i] == '*' && t[i + 1] == '/'); i++)
+				;
+			i++;
+			continue;
+		}
+		if (t[i] == '/' && i + 1 < to && t[i + 1] == '/') {
+			while (i + 1 < to && t[i + 1] != '\n')
+				i++;
+		} else if (t[i] == '#' && line_start) {
+			while (i + 1 < to && (t[i + 1] != '\n' || t[i] == '\\'))
+				i++;
+		} else {
+			last = t[i];
+		}
+		line_start = false;
+	}
+	return last != ';' && last != '}';
+}
+
 /* Where a line directive above LINE (whose first byte is OFF) puts it:
  * the presumed line minus LINE into F->line_delta, and the presumed file
  * name into F->line_file if the directive renamed the file. */
@@ -143,6 +186,17 @@ static void presumed_place(const struct walk *w, unsigned off, unsigned line, st
 static unsigned start_of(CXCursor c, unsigned *line, unsigned *column)
 {
 	return offset_of(clang_getRangeStart(clang_getCursorExtent(c)), line, column);
+}
+
+/* Is C's text in the file being walked?  A statement may come from a file
+ * #included inside a function body (bfd's stab-syms.c includes stab.def in
+ * a switch): its offsets are that file's, and nothing can be inserted. */
+static bool from_here(const struct walk *w, CXCursor c)
+{
+	CXFile file;
+
+	clang_getExpansionLocation(clang_getRangeStart(clang_getCursorExtent(c)), &file, NULL, NULL, NULL);
+	return file && clang_File_isEqual(file, w->file);
 }
 
 static unsigned end_of(CXCursor c)
@@ -316,6 +370,29 @@ static bool is_label(enum CXCursorKind k)
  * the statement's last token comes from a macro, the expansion may or may
  * not include the ';': take the ';' right after the invocation if there is
  * one, else the statement ends with the invocation. */
+/* Does the definition of the macro expanded at M end with ';' (`#define
+ * STEP x -= 3;`)?  Then a ';' written after the invocation is a statement
+ * of its own. */
+static bool carries_semicolon(const struct walk *w, const struct range *m)
+{
+	CXCursor def = clang_getCursorReferenced(m->expansion);
+	CXToken *tokens = NULL;
+	unsigned n = 0;
+	bool yes = false;
+
+	if (clang_Cursor_isNull(def) || clang_getCursorKind(def) != CXCursor_MacroDefinition)
+		return false;
+	clang_tokenize(w->tu, clang_getCursorExtent(def), &tokens, &n);
+	if (n > 1) {
+		CXString last = clang_getTokenSpelling(w->tu, tokens[n - 1]);
+
+		yes = !strcmp(clang_getCString(last), ";");
+		clang_disposeString(last);
+	}
+	clang_disposeTokens(w->tu, tokens, n);
+	return yes;
+}
+
 static unsigned end_with_semicolon(const struct walk *w, CXCursor c)
 {
 	unsigned e = end_of(c), s = start_of(c, NULL, NULL);
@@ -327,7 +404,7 @@ static unsigned end_with_semicolon(const struct walk *w, CXCursor c)
 	if (m) {
 		unsigned i = skip_blank(w, m->end);
 
-		return i < w->len && w->text[i] == ';' ? i + 1 : m->end;
+		return i < w->len && w->text[i] == ';' && !carries_semicolon(w, m) ? i + 1 : m->end;
 	}
 	if (e > 0 && e <= w->len && w->text[e - 1] == ';')
 		return e;
@@ -481,7 +558,13 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 			*call = (struct rw_call){ .callee = name, .line = line, .column = column,
 			                          .off = start_of(c, NULL, NULL), .name_off = UINT_MAX,
 			                          .point = SIZE_MAX, .type = name ? NULL : called_type(c) };
-			if (name) {
+			if (!from_here(w, c)) {
+				/* In a file #included in the body: somewhere in
+				 * the function, at no statement of it. */
+				call->off = UINT_MAX;
+				call->line = f->line;
+				call->column = f->column;
+			} else if (name) {
 				unsigned at = offset_of(clang_getCursorLocation(c), NULL, NULL);
 				size_t n = strlen(name);
 
@@ -868,7 +951,7 @@ static void hook_cond(struct walk *w, CXCursor cond, unsigned open, char close, 
 	const char *blocking;
 	struct rw_point *p;
 
-	if (open == UINT_MAX || clang_Cursor_isNull(cond))
+	if (open == UINT_MAX || clang_Cursor_isNull(cond) || !from_here(w, cond))
 		return;
 	start = start_of(cond, &line, &column);
 	end = end_of(cond);
@@ -900,6 +983,10 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 	const struct range *m;
 	bool covered, decl;
 
+	if (!from_here(w, c)) {
+		flow_hidden(w, c);
+		return;
+	}
 	if (is_label(kind)) {
 		/* label: stmt, case X: stmt, default: stmt: hook the stmt.
 		 * Control also comes from the gotos or the switch. */
@@ -964,6 +1051,10 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 		if (loop && !macro_at(w, off, true))
 			add_point(w, RW_BREAK, off + 1, line, column + 1, 4 * depth + 1, true);
 		walk_stmt(w, body, depth);
+		return;
+	}
+	if (!from_here(w, body)) {
+		flow_hidden(w, body);
 		return;
 	}
 	if (macro_at(w, off, true) || (m && loop && end_of(body) > m->end)) {
@@ -1541,8 +1632,16 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 	 * earlier makes libclang report a prototyped type). */
 	f->no_prototype = type.kind == CXType_FunctionNoProto
 	                  || (f->name_off < open && memchr(w->text + f->name_off, ';', open - f->name_off));
-	f->noreturn = prefix_has(w, f, open, "noreturn") || prefix_has(w, f, open, "_Noreturn")
-	              || prefix_has(w, f, open, "__noreturn__");
+	/* The attribute may be on an earlier declaration (bfd's _bfd_abort, in
+	 * libbfd.h): libclang spells it in the type. */
+	{
+		CXString spelling = clang_getTypeSpelling(type);
+
+		f->noreturn = prefix_has(w, f, open, "noreturn") || prefix_has(w, f, open, "_Noreturn")
+		              || prefix_has(w, f, open, "__noreturn__")
+		              || strstr(clang_getCString(spelling), "__attribute__((noreturn))");
+		clang_disposeString(spelling);
+	}
 	clang_visitChildren(body, find_static_local, &statics);
 	for (int i = 0; i < nargs; i++) {
 		CXString s = clang_getCursorSpelling(clang_Cursor_getArgument(fn, (unsigned)i));
@@ -1577,6 +1676,8 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 		for (unsigned i = f->decl_start; i < open && !f->inline_reason; i++)
 			if (w->text[i] == '#' && (i == 0 || w->text[i - 1] == '\n'))
 				f->inline_reason = "a preprocessor directive inside its declaration";
+	if (!f->inline_reason && text_between(w, w->prev_end, f->decl_start))
+		f->inline_reason = "text before its declaration that may belong to it";
 }
 
 /* Functions that return a second time when longjmp (or setcontext) goes
@@ -1757,6 +1858,7 @@ static enum CXChildVisitResult collect_macros(CXCursor c, CXCursor parent, CXCli
 
 		r->start = start_of(c, NULL, NULL);
 		r->end = end_of(c);
+		r->expansion = c;
 	}
 	return CXChildVisit_Continue;
 }
@@ -1768,9 +1870,13 @@ static enum CXChildVisitResult walk_functions(CXCursor c, CXCursor parent, CXCli
 	unsigned off;
 
 	(void)parent;
-	if (clang_getCursorKind(c) == CXCursor_FunctionDecl && clang_isCursorDefinition(c)
-	    && (w = walk_at(ws, clang_getCursorLocation(c), &off)))
+	if (!clang_isDeclaration(clang_getCursorKind(c)) || !(w = walk_at(ws, clang_getCursorLocation(c), &off)))
+		return CXChildVisit_Continue;
+	if (clang_getCursorKind(c) == CXCursor_FunctionDecl && clang_isCursorDefinition(c))
 		walk_function(w, c);
+	off = end_of(c);
+	if (off > w->prev_end && off <= w->len)
+		w->prev_end = off;
 	return CXChildVisit_Continue;
 }
 

@@ -10,7 +10,11 @@ elf.c, elflink.c and elf32-arm.c is rewritten alone with bfd's flags, and
 then compiled original and rewritten with gcc and clang-19 at -O2 with
 -W -Wall; a combination passes when both compile, give the same warnings
 (line and text), and define the same global functions (the rewritten one
-also the runtime's loom_* names).
+also the runtime's loom_* names).  Then smaller files with rarer shapes
+(loombfd.SHAPE_FILES: bodies that #include a file, macros carrying their
+own ';', noreturn from a header, a C file included by another under other
+macros) are rewritten as one tree and checked with -fsyntax-only: the
+same diagnostics as the originals.
 
     real_code.py --rewrite build/rewriter/loom-rewrite [--cc gcc] [--keep]
 
@@ -28,9 +32,10 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
 from loomtest import Checks, Failure, run  # noqa: E402
-from loombfd import FILES, Missing, bfd_flags, prepare_bfd  # noqa: E402
+from loombfd import FILES, SHAPE_FILES, Missing, bfd_flags, prepare_bfd  # noqa: E402
 
 WARNING_RE = re.compile(r'^[^:\s]+:(\d+):(?:\d+:)? warning: (.*)$', re.M)
+DIAG_RE = re.compile(r'^[^:\s]+:(\d+):(?:\d+:)? (warning|error): (.*)$', re.M)
 CFLAGS = ['-O2', '-g', '-W', '-Wall']
 
 
@@ -46,6 +51,36 @@ def compile_one(cc, src, obj, flags):
         functions = {p[2] for p in (line.split() for line in nm.splitlines())
                      if len(p) == 3 and p[1] == 'T'}
     return rc, text, warnings, functions
+
+
+def diagnostics(cc, src, flags):
+    """(exit status, output, sorted (line, text) of its warnings and errors)
+    of CC -fsyntax-only on SRC."""
+    rc, out, err = run([cc, '-fsyntax-only', '-W', '-Wall', *flags, src], timeout=300)
+    found = sorted((int(m.group(1)), m.group(3)) for m in DIAG_RE.finditer(out + err))
+    return rc, out + err, found
+
+
+def check_shapes(check, args, bfd, flags, work, ccs):
+    """SHAPE_FILES rewritten as one tree: the same diagnostics as the
+    originals, with every compiler."""
+    src, out = os.path.join(work, 'shapes'), os.path.join(work, 'shapes-rw')
+    os.makedirs(src)
+    for name in SHAPE_FILES:
+        shutil.copy(os.path.join(bfd, name), src)
+    rc, o, e = run([args.rewrite, '--quiet', src, out, '--', *flags], timeout=600)
+    if not check(rc == 0, f'{len(SHAPE_FILES)} files of rare shapes: loom-rewrite exits 0', f'exit {rc}\n{o}{e}'):
+        return
+    jobs = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        for name in SHAPE_FILES:
+            for cc in ccs:
+                jobs[(name, cc)] = (pool.submit(diagnostics, cc, os.path.join(src, name), flags),
+                                    pool.submit(diagnostics, cc, os.path.join(out, name), flags))
+        for (name, cc), (fo, fr) in jobs.items():
+            o, r = fo.result(), fr.result()
+            check(o[0] == r[0] and o[2] == r[2], f'{name} [{cc} -fsyntax-only]: the same diagnostics',
+                  f'original (exit {o[0]}): {o[2][:10]}\nrewritten (exit {r[0]}): {r[2][:10]}\n{r[1][-2000:]}')
 
 
 def main():
@@ -104,8 +139,9 @@ def main():
                          f'original: {o[2][:20]}\nrewritten: {r[2][:20]}')
                 rw_funcs = {f for f in r[3] if not f.startswith('loom_')}
                 check(o[3] == rw_funcs, f'{what}: the same global functions ({len(o[3])})',
-                         f'only original: {sorted(o[3] - rw_funcs)[:10]}, '
-                         f'only rewritten: {sorted(rw_funcs - o[3])[:10]}')
+                      f'only original: {sorted(o[3] - rw_funcs)[:10]}, '
+                      f'only rewritten: {sorted(rw_funcs - o[3])[:10]}')
+        check_shapes(check, args, bfd, flags, work, ccs)
     except Failure as e:
         if not e.counted:
             check(False, str(e))
