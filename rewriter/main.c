@@ -276,6 +276,13 @@ static void unit_flags(struct job *job, struct unit *u)
 			CXString a = clang_CompileCommand_getArg(cmd, i);
 			const char *arg = clang_getCString(a);
 
+			/* After "--" only inputs follow (a command libclang infers
+			 * for a file the database does not list ends `-c -- FILE`);
+			 * passed on, it would make the flags added below inputs. */
+			if (!strcmp(arg, "--")) {
+				clang_disposeString(a);
+				break;
+			}
 			if (!strcmp(arg, "-o") || !strcmp(arg, "-MF") || !strcmp(arg, "-MT") || !strcmp(arg, "-MQ"))
 				i++;
 			else if (strcmp(arg, "-c") && strcmp(arg, "-MD") && strcmp(arg, "-MMD")

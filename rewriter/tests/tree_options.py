@@ -135,6 +135,40 @@ def compile_commands(check, args, work):
           'a malformed database is refused with its line', r.stderr)
 
 
+UNLISTED_C = r'''#ifndef WANT
+#error WANT not defined
+#endif
+void report(const char *file, int line);
+#define CHECK(x) do { if (!(x)) report(__FILE__, __LINE__); } while (0)
+
+int first(int *p)
+{
+	CHECK(p != 0);
+	return *p + WANT;
+}
+'''
+
+
+def unlisted_files(check, args, work):
+    """A file the database does not list is parsed with the command libclang
+    infers from a listed one, which ends `-c -- FILE`: the "--" must not
+    reach the parser (the CFLAGs after it would be inputs, and the
+    do-while of a macro a loop of the file)."""
+    src = os.path.join(work, 'unlisted')
+    write_file(os.path.join(src, 'listed.c'), 'int listed(void) { return 1; }\n')
+    write_file(os.path.join(src, 'unlisted.c'), UNLISTED_C)
+    with open(os.path.join(src, 'compile_commands.json'), 'w') as f:
+        json.dump([{'directory': src, 'arguments': ['gcc', '-c', 'listed.c'], 'file': 'listed.c'}], f)
+    out = os.path.join(work, 'unlisted-out')
+    r = run([args.rewrite, '--quiet', src, out, '--', '-DWANT=2'])
+    check(r.status == 0, f'an unlisted file gets the CFLAGs after --: exit 0 (got {r.status})', r.stderr)
+    funcs = {f['name']: f for f in manifest(out)['functions']} if os.path.exists(out) else {}
+    check('first' in funcs, f'and is instrumented ({sorted(funcs)})')
+    r = run(['gcc', '-O2', '-Wall', '-Wextra', '-DWANT=2', '-c', os.path.join(out, 'unlisted.c'),
+             '-o', os.path.join(work, 'unlisted.o')])
+    check(r.status == 0 and not r.stderr, 'and compiles without a warning', r.stderr)
+
+
 def parse_failure(check, args, work):
     src = os.path.join(work, 'nested')
     write_file(os.path.join(src, 'main.c'), MAIN_C)
@@ -219,7 +253,7 @@ def main():
     check = Checks()
     work = tempfile.mkdtemp(prefix='loom-tree-options-')
     try:
-        for part in (compile_commands, parse_failure, parallel, call_types):
+        for part in (compile_commands, unlisted_files, parse_failure, parallel, call_types):
             try:
                 part(check, args, work)
             except Failure as e:
