@@ -9,7 +9,9 @@
    links and runs.
 3. A library tree without main: every file defines the runtime, so it links
    into a program that is not rewritten, whose runtime then starts.
-4. --runtime with a bad value is refused.
+4. A file that does not parse (built on another host only) keeps the
+   runtime in main's file, unless its text may define main.
+5. --runtime with a bad value is refused.
 """
 import argparse
 import os
@@ -115,6 +117,20 @@ def two_file_program(check, args, work):
           r.stdout + r.stderr)
 
 
+def unparsed_files(check, args, work):
+    for name, text, want, what in (
+            ('win32.c', '#include <windows.h>\nint spawn(void) { return 0; }\n', '0',
+             'a file that does not parse and cannot define main: the runtime stays in main\'s file'),
+            ('main_win32.c', '#include <windows.h>\nint main (void) { return 0; }\n', '1',
+             'a file that does not parse and may define main: every file compiles the runtime')):
+        src = os.path.join(work, f'unparsed-{name[:-2]}')
+        write_line_server(src)
+        write_file(os.path.join(src, name), text)
+        out = src + '-rw'
+        r = run([args.rewrite, '--quiet', src, out])
+        check(r.status == 1 and config_everywhere(out) == want, f'{what} (exit {r.status})', r.stderr)
+
+
 def library_tree(check, args, work):
     src = os.path.join(work, 'lib')
     write_line_server(src, names=('work.c',))
@@ -152,6 +168,7 @@ def main():
     work = tempfile.mkdtemp(prefix='loom-runtime-home-')
     try:
         two_file_program(check, args, work)
+        unparsed_files(check, args, work)
         library_tree(check, args, work)
         r = run([args.rewrite, '--runtime', 'some', os.path.join(work, 'lib'), os.path.join(work, 'x')])
         check(r.status == 2 and "--runtime takes main or all, not 'some'" in r.stderr,
