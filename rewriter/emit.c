@@ -227,7 +227,7 @@ static void append_one_line(struct text *out, const char *text, size_t from, siz
 	}
 }
 
-/* `static RET NAME__slow(PARAMS); ` for F, on one line. */
+/* `static RET NAME__slow(PARAMS);` for F, on one line. */
 static char *forward_declaration(const struct rw_func *f, const char *text)
 {
 	struct text out = { 0 };
@@ -241,6 +241,9 @@ static char *forward_declaration(const struct rw_func *f, const char *text)
 	/* Outlined for good: a slow copy inlined into its fast function would
 	 * change how the compiler inlines the fast path; cold, it is also
 	 * optimised for size and kept away from the hot code. */
+	/* Quiet: gcc warns about noinline beside an `inline` a macro spells
+	 * (binutils' `static INLINE int fits_in_signed_byte (...)`). */
+	append(&out, "LOOM_QUIET_PUSH ", 16);
 	if (!memmem(text + f->decl_start, f->body_open - f->decl_start, "always_inline", 13))
 		append(&out, "__attribute__((__noinline__, __cold__)) ", 40);
 	if (!f->is_static)
@@ -252,7 +255,7 @@ static char *forward_declaration(const struct rw_func *f, const char *text)
 		append(&out, "()", 2);
 	else
 		append_one_line(&out, text, f->name_off + n, f->body_open - 1);
-	append(&out, "; ", 2);
+	append(&out, "; LOOM_QUIET_POP ", 17);
 	free(prefix.s);
 	return out.s;
 }

@@ -411,6 +411,16 @@ static unsigned end_with_semicolon(const struct walk *w, CXCursor c)
 	return after_semicolon(w, e);
 }
 
+/* Is the text from FROM (a then-branch's end) to AT (its else-branch) the
+ * word `else`, with blanks and comments around it? */
+static bool else_spelled(const struct walk *w, unsigned from, unsigned at)
+{
+	unsigned i = skip_blank(w, from);
+
+	return i + 4 <= w->len && !memcmp(w->text + i, "else", 4) && (i + 4 == w->len || !is_ident_char(w->text[i + 4]))
+	       && skip_blank(w, i + 4) == at;
+}
+
 /* Offset just after a statement, including its ';'. */
 static unsigned stmt_end(const struct walk *w, CXCursor c)
 {
@@ -1459,8 +1469,14 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 			hook_body(w, k.c[1], depth + 1, false);
 			flow_to(w, after);
 			flow_at(w, split);
-			if (k.n >= 3)
+			/* An `else` a macro writes (`#define OPT(n, v) else if
+			 * (g (n)) ...`, binutils' objcopy.c) is inside the
+			 * expansion: braces around the else-branch would take it
+			 * in.  Such a branch stays as it is. */
+			if (k.n >= 3 && else_spelled(w, stmt_end(w, k.c[1]), start_of(k.c[2], NULL, NULL)))
 				hook_body(w, k.c[2], depth + 1, false);
+			else if (k.n >= 3)
+				flow_hidden(w, k.c[2]);
 			flow_to(w, after);
 			flow_at(w, after);
 		}

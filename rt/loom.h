@@ -391,7 +391,14 @@ struct loom__thread {
 	LOOM__QUIET("-Wsuggest-attribute=format") LOOM__QUIET("-Wsuggest-attribute=pure") \
 	LOOM__QUIET("-Wsuggest-attribute=const") LOOM__QUIET("-Wsuggest-attribute=malloc") \
 	LOOM__QUIET("-Wmissing-noreturn") LOOM__QUIET("-Wunreachable-code") LOOM__QUIET("-Winline") \
-	LOOM__QUIET("-Wvector-operation-performance") LOOM__QUIET("-Wdisabled-optimization")
+	LOOM__QUIET("-Wvector-operation-performance") LOOM__QUIET("-Wdisabled-optimization") \
+	LOOM__QUIET("-Wreturn-local-addr") LOOM__QUIET("-Wfree-nonheap-object") LOOM__QUIET("-Wuse-after-free") \
+	LOOM__QUIET("-Wstringop-overread") LOOM__QUIET("-Warray-parameter") LOOM__QUIET("-Wvla-parameter") \
+	LOOM__QUIET("-Wzero-length-bounds") LOOM__QUIET("-Wmismatched-dealloc") LOOM__QUIET("-Winfinite-recursion") \
+	LOOM__QUIET("-Waggressive-loop-optimizations") LOOM__QUIET("-Wnonnull-compare") \
+	LOOM__QUIET("-Wsizeof-array-div") LOOM__QUIET("-Wsizeof-array-argument") LOOM__QUIET("-Wmemset-elt-size") \
+	LOOM__QUIET("-Wint-to-pointer-cast") LOOM__QUIET("-Wpointer-to-int-cast") LOOM__QUIET("-Walloc-zero") \
+	LOOM__QUIET("-Wbuiltin-declaration-mismatch")
 #define LOOM__QUIET(w) _Pragma(LOOM__STR(GCC diagnostic ignored w))
 #define LOOM__STR(x) #x
 #define LOOM_QUIET_POP _Pragma("GCC diagnostic pop")
