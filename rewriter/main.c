@@ -35,7 +35,10 @@ struct job {
 	int ncflags;
 	CXCompilationDatabase db; /* compile_commands.json, or NULL */
 	char *db_dir;
-	unsigned from_db;        /* C files whose flags came from it */
+	unsigned from_db;        /* C files it lists */
+	unsigned inferred;       /* C files it does not list: libclang inferred their flags */
+	char **listed;           /* real paths of the files it lists, sorted */
+	size_t nlisted, listed_cap;
 	unsigned jobs;           /* parsing threads */
 	bool quiet;
 	bool hybrid;             /* --emit hybrid (the default) */
@@ -213,6 +216,8 @@ struct unit {
 	struct header *headers; /* the tree's headers it includes */
 	size_t nheaders, headers_cap;
 	bool walked;          /* parsed without errors: PLAN holds its hooks */
+	bool unlisted;        /* a database is used and does not list it (its build
+	                       * may well not compile it) */
 	char *messages;       /* its diagnostics, printed when it is emitted */
 	size_t messages_len;
 };
@@ -251,6 +256,8 @@ static bool command_compiles(CXCompileCommand cmd, const char *real)
 	return same;
 }
 
+static int cmp_str(const void *a, const void *b);
+
 /* The flags U is parsed with: its build's own (compile_commands.json,
  * without what only matters to a real compile: the output, dependency files,
  * -Werror, which would turn clang's idea of a warning into a failure), else
@@ -267,6 +274,7 @@ static void unit_flags(struct job *job, struct unit *u)
 		if (command_compiles(clang_CompileCommands_getCommand(cmds, i), real))
 			cmd = clang_CompileCommands_getCommand(cmds, i);
 	if (cmd) {
+		const char *key = real;
 		CXString dirs = clang_CompileCommand_getDirectory(cmd);
 		const char *dir = clang_getCString(dirs);
 		unsigned n = clang_CompileCommand_getNumArgs(cmd);
@@ -293,7 +301,11 @@ static void unit_flags(struct job *job, struct unit *u)
 			clang_disposeString(a);
 		}
 		clang_disposeString(dirs);
-		job->from_db++;
+		u->unlisted = !bsearch(&key, job->listed, job->nlisted, sizeof *job->listed, cmp_str);
+		if (u->unlisted)
+			job->inferred++;
+		else
+			job->from_db++;
 	} else {
 		char *inc = loom_xasprintf("-I%s", job->src);
 
@@ -544,7 +556,7 @@ static int emit_unit(struct job *job, struct unit *u)
 			ret = emit_header(job, &u->headers[i]);
 	} else {
 		job->failed++;
-		job->failed_main += may_define_main(u->text, u->len);
+		job->failed_main += !u->unlisted && may_define_main(u->text, u->len);
 		file->instrumented = false;
 		ret = write_out(job, u->rel, u->text, u->len, u->mode);
 	}
@@ -711,6 +723,31 @@ static char *absolute(const char *path)
 	return res;
 }
 
+
+/* Records the real paths of the files the database lists (libclang answers
+ * any other file with a command inferred from a similar one). */
+static void list_database(struct job *job)
+{
+	CXCompileCommands all = clang_CompilationDatabase_getAllCompileCommands(job->db);
+	char buf[PATH_MAX];
+
+	for (unsigned i = 0; all && i < clang_CompileCommands_getSize(all); i++) {
+		CXCompileCommand cmd = clang_CompileCommands_getCommand(all, i);
+		CXString dir = clang_CompileCommand_getDirectory(cmd), file = clang_CompileCommand_getFilename(cmd);
+		const char *f = clang_getCString(file);
+		char *path = f[0] == '/' ? loom_xstrdup(f) : loom_xasprintf("%s/%s", clang_getCString(dir), f);
+
+		if (realpath(path, buf))
+			*LOOM_PUSH(job->listed, job->nlisted, job->listed_cap) = loom_xstrdup(buf);
+		free(path);
+		clang_disposeString(dir);
+		clang_disposeString(file);
+	}
+	if (all)
+		clang_CompileCommands_dispose(all);
+	qsort(job->listed, job->nlisted, sizeof *job->listed, cmp_str);
+}
+
 /* Opens the compilation database of DIR (-p), or else the first of SRC and
  * SRC/build that holds a compile_commands.json.  Returns -1 (reported) if
  * DIR has none or it cannot be read. */
@@ -749,6 +786,7 @@ static int open_compile_commands(struct job *job, const char *dir)
 			} else {
 				job->db_dir = d;
 				d = NULL;
+				list_database(job);
 			}
 		}
 		free(file);
@@ -770,7 +808,9 @@ static bool inside(const char *a, const char *b)
  * dead weight in the binary and compile time in every build.  Files without
  * main then only declare it.  When no instrumented file defines main (a
  * library) or a C file that could not be parsed may define it (its text
- * has `main (`), every file compiles it, as with --runtime all.  (A tree
+ * has `main (`, and the compilation database, if any, lists it: the build
+ * does not compile the files it does not list), every file compiles it, as
+ * with --runtime all.  (A tree
  * often holds files its build does not compile, for other hosts, which do
  * not parse: binutils has 209.  Counting those made every object of
  * objdump carry the runtime and its tables, 65 MB of bss.) */
@@ -947,12 +987,16 @@ int main(int argc, char **argv)
 		        job.m->nfiles - job.nheaders, job.failed, job.nheaders, job.m->nfunctions,
 		        job.m->nslots, job.m->nskips, out);
 	if (job.db_dir && (!job.quiet || job.failed))
-		fprintf(stderr, PROG ": flags of %u of %zu C files from %s/compile_commands.json\n",
-		        job.from_db, job.m->nfiles - job.nheaders, job.db_dir);
+		fprintf(stderr, PROG ": flags of %u of %zu C files from %s/compile_commands.json%s\n",
+		        job.from_db, job.m->nfiles - job.nheaders, job.db_dir,
+		        job.inferred ? " (the others' inferred from similar files)" : "");
 	if (!ret && job.failed)
 		ret = 1;
 	loom_manifest_free(job.m);
 	free(job.db_dir);
+	for (size_t i = 0; i < job.nlisted; i++)
+		free(job.listed[i]);
+	free(job.listed);
 	free(job.paths);
 	for (size_t i = 0; i < job.nheaders; i++)
 		free(job.headers[i]);

@@ -10,10 +10,12 @@
 3. A library tree without main: every file defines the runtime, so it links
    into a program that is not rewritten, whose runtime then starts.
 4. A file that does not parse (built on another host only) keeps the
-   runtime in main's file, unless its text may define main.
+   runtime in main's file, unless its text may define main and no
+   compilation database says the build does not compile it.
 5. --runtime with a bad value is refused.
 """
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -129,6 +131,19 @@ def unparsed_files(check, args, work):
         out = src + '-rw'
         r = run([args.rewrite, '--quiet', src, out])
         check(r.status == 1 and config_everywhere(out) == want, f'{what} (exit {r.status})', r.stderr)
+    # A compilation database that does not list the file: the build does
+    # not compile it (binutils has 20 such files with a main).
+    src = os.path.join(work, 'unparsed-unlisted')
+    write_line_server(src)
+    write_file(os.path.join(src, 'tools', 'other_host.c'), '#include <windows.h>\nint main (void) { return 0; }\n')
+    with open(os.path.join(src, 'compile_commands.json'), 'w') as f:
+        json.dump([{'directory': src, 'arguments': ['gcc', '-c', n], 'file': n}
+                   for n in sorted(os.listdir(src)) if n.endswith('.c')], f)
+    out = src + '-rw'
+    r = run([args.rewrite, '--quiet', src, out])
+    check(r.status == 1 and config_everywhere(out) == '0',
+          f'a file the database does not list, which does not parse and defines main: the runtime stays '
+          f'in main\'s file (exit {r.status})', r.stderr)
 
 
 def library_tree(check, args, work):
