@@ -468,6 +468,33 @@ static char *line_directive(const struct rw_func *f, unsigned line)
 	return t.s;
 }
 
+/* The condition of do loop L, `while (` COND `);` after its body, as
+ * plain text: *OPEN just after the '(', *CLOSE at the ')'.  False if the
+ * text is not that (a macro writes part of it, say). */
+static bool do_condition(const char *text, const struct rw_loop *l, unsigned *open, unsigned *close)
+{
+	unsigned i = l->body_end, j = l->end;
+
+	while (i < j && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+		i++;
+	if (i + 5 >= j || memcmp(text + i, "while", 5) || ident_char(text[i + 5]))
+		return false;
+	for (i += 5; i < j && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'); i++)
+		;
+	if (i >= j || text[i] != '(')
+		return false;
+	*open = i + 1;
+	if (j == 0 || text[j - 1] != ';')
+		return false;
+	for (j--; j > *open && (text[j - 1] == ' ' || text[j - 1] == '\t' || text[j - 1] == '\n'
+	                        || text[j - 1] == '\r'); j--)
+		;
+	if (j <= *open || text[j - 1] != ')')
+		return false;
+	*close = j - 1;
+	return true;
+}
+
 /* A slow twin for each loop of function FI that can run long: in the fast
  * path, right after the loop, under `#line`; the fast body jumps into it
  * while the function must run slow, and it jumps back when not.  SLOW holds
@@ -485,7 +512,7 @@ static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
 		bool hoist = l->init_start != UINT_MAX;
 		int body_rank = 4 * (l->depth + 1);
 		struct text t = { 0 };
-		unsigned exit_id;
+		unsigned exit_id, cond_open, cond_close;
 		char *s;
 
 		if (l->func != fi)
@@ -505,8 +532,19 @@ static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
 			add(fast, l->start, false, 4 * l->depth + 1, s);
 			replace(fast, l->init_start, l->init_end - l->init_start, loom_xstrdup(";"));
 		}
-		add(fast, l->body_start, false, body_rank - 1,
-		    loom_xasprintf("{ loom__fast_%zu: LOOM_BACKEDGE(%u, %zu); ", li, fn, li));
+		if (l->is_do && do_condition(text, l, &cond_open, &cond_close)) {
+			/* A do loop's back edge is its condition: a check at the
+			 * top of the body would run on the first pass too, where
+			 * gcc then cannot see that the pass sets a variable
+			 * (libiberty's d_unqualified_name: -Wmaybe-uninitialized). */
+			add(fast, l->body_start, false, body_rank - 1, loom_xasprintf("{ loom__fast_%zu: ; ", li));
+			add(fast, cond_open, false, 4 * l->depth, loom_xstrdup("("));
+			add(fast, cond_close, true, 4 * l->depth,
+			    loom_xasprintf(") && LOOM_BACKEDGE_COND(%u, %zu)", fn, li));
+		} else {
+			add(fast, l->body_start, false, body_rank - 1,
+			    loom_xasprintf("{ loom__fast_%zu: LOOM_BACKEDGE(%u, %zu); ", li, fn, li));
+		}
 		add(fast, l->body_end, true, body_rank - 1, loom_xstrdup(" }"));
 
 		/* The twin. */

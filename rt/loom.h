@@ -342,6 +342,11 @@ struct loom__thread {
  * the twin's copy of the body would repeat. */
 #define LOOM_BACKEDGE(fid, n) \
 	do { if (__builtin_expect(loom__slow[fid] == LOOM__SLOW, 0)) goto loom__twin_##n; } while (0)
+/* A do loop's: `while ((COND) && LOOM_BACKEDGE_COND(fid, n));`, so that
+ * the first pass does not jump (leaving a statement expression by goto is
+ * allowed). */
+#define LOOM_BACKEDGE_COND(fid, n) __extension__ ({ \
+	if (__builtin_expect(loom__slow[fid] == LOOM__SLOW, 0)) goto loom__twin_##n; 1; })
 #define LOOM_BACKEDGE_BACK(fid, n) \
 	do { if (loom__slow[fid] != LOOM__SLOW) goto loom__fast_##n; } while (0)
 #ifdef __clang__
