@@ -2,8 +2,8 @@
  * C file, and write OUT/loom-manifest.json.  See docs/user-guide.md. */
 #include <clang-c/CXCompilationDatabase.h>
 #include <clang-c/Index.h>
-#include <dirent.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -508,9 +508,6 @@ static int emit_header(struct job *job, const struct header *h)
 	return ret;
 }
 
-/* Writes U's rewritten text (or, if it did not parse, its original text)
- * and records its functions and hooks in the manifest. */
-
 /* Might TEXT define main: is `main` followed by '(' anywhere in it (a
  * call or a comment counts too)? */
 static bool may_define_main(const char *text, size_t len)
@@ -528,6 +525,8 @@ static bool may_define_main(const char *text, size_t len)
 	return false;
 }
 
+/* Writes U's rewritten text (or, if it did not parse, its original text)
+ * and records its functions and hooks in the manifest. */
 static int emit_unit(struct job *job, struct unit *u)
 {
 	struct loom_file *file = &job->m->files[u->file];
