@@ -445,27 +445,27 @@ static void record_loops(const struct rw_plan *plan, size_t fi, struct loom_mani
 	}
 }
 
-/* `#line N` for F's physical line LINE, as the preprocessor numbers it
- * there (a line directive above F may have moved it, or renamed the file).
- * Between newlines. */
-static char *line_directive(const struct rw_func *f, unsigned line)
+/* Opens (CLOSING false) or closes a copy of F's text placed into the
+ * original (a slow copy, a loop twin): quiet pragmas, so that the warnings
+ * of the original are not given twice, and `#line` for F's physical line
+ * LINE as the preprocessor numbers it there (a line directive above F may
+ * have moved it, or renamed the file).  Ends with a newline. */
+static void frame_copy(struct text *t, const struct rw_func *f, bool closing, unsigned line)
 {
-	struct text t = { 0 };
-	char *s = loom_xasprintf("\n#line %ld", (long)line + f->line_delta);
+	char *s = loom_xasprintf("\nLOOM_QUIET_%s\n#line %ld", closing ? "POP" : "PUSH", (long)line + f->line_delta);
 
-	append(&t, s, strlen(s));
+	append(t, s, strlen(s));
 	free(s);
 	if (f->line_file) {
-		append(&t, " \"", 2);
+		append(t, " \"", 2);
 		for (const char *c = f->line_file; *c; c++) {
 			if (*c == '"' || *c == '\\')
-				append(&t, "\\", 1);
-			append(&t, c, 1);
+				append(t, "\\", 1);
+			append(t, c, 1);
 		}
-		append(&t, "\"", 1);
+		append(t, "\"", 1);
 	}
-	append(&t, "\n", 1);
-	return t.s;
+	append(t, "\n", 1);
 }
 
 /* The condition of do loop L, `while (` COND `);` after its body, as
@@ -548,10 +548,7 @@ static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
 		add(fast, l->body_end, true, body_rank - 1, loom_xstrdup(" }"));
 
 		/* The twin. */
-		append(&t, "\nLOOM_QUIET_PUSH", 16);
-		s = line_directive(&plan->funcs[fi], l->line);
-		append(&t, s, strlen(s));
-		free(s);
+		frame_copy(&t, &plan->funcs[fi], false, l->line);
 		append(&t, "if (0) { ", 9);
 		/* The header (and a do-while's condition) with the slow copy's
 		 * renames: calls made there run slow too.  INT_MAX: none of the
@@ -572,12 +569,10 @@ static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
 		append(&t, " }", 2);
 		if (l->is_do)
 			apply_range(&t, text, l->body_end, l->end, slow, INT_MAX, true);
-		s = loom_xasprintf(" LOOM_SLOT(%u); }\nLOOM_QUIET_POP", exit_id);
+		s = loom_xasprintf(" LOOM_SLOT(%u); }", exit_id);
 		append(&t, s, strlen(s));
 		free(s);
-		s = line_directive(&plan->funcs[fi], l->end_line);
-		append(&t, s, strlen(s));
-		free(s);
+		frame_copy(&t, &plan->funcs[fi], true, l->end_line);
 		if (hoist)
 			append(&t, " }", 2);
 		add(fast, l->end, true, 4 * l->depth + 2, t.s);
@@ -806,16 +801,10 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			 * (A system-header linemarker would rename the file for
 			 * __FILE__.) */
 			struct text t = { 0 };
-			char *s = line_directive(rf, rf->line);
 
-			append(&t, "\nLOOM_QUIET_PUSH", 16);
-			append(&t, s, strlen(s));
-			free(s);
+			frame_copy(&t, rf, false, rf->line);
 			apply(&t, text, rf->decl_start, rf->body_end, &slow);
-			append(&t, "\nLOOM_QUIET_POP", 15);
-			s = line_directive(rf, rf->end_line);
-			append(&t, s, strlen(s));
-			free(s);
+			frame_copy(&t, rf, true, rf->end_line);
 			add(fast, rf->body_end, true, INT_MIN, t.s);
 		}
 	}
