@@ -17,7 +17,6 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <ctype.h>
 #include <string.h>
 
 #include "blocking.h"
@@ -86,83 +85,6 @@ static unsigned offset_of(CXSourceLocation loc, unsigned *line, unsigned *column
 	if (column)
 		*column = c;
 	return off;
-}
-
-/* Is there a preprocessor directive in [FROM, TO) that a copy of the text
- * placed further down would not repeat faithfully?  Conditionals and
- * pragmas mean the same there; a #define or #undef changes what the text
- * after it means (bfd's group_sections undefines a macro it uses), an
- * #include may be guarded, a line directive renames the file. */
-static bool directive_in(const struct walk *w, unsigned from, unsigned to)
-{
-	static const char *const same[] = {
-		"if", "ifdef", "ifndef", "elif", "elifdef", "elifndef", "else", "endif", "pragma",
-	};
-
-	to = to < w->len ? to : (unsigned)w->len;
-	for (unsigned i = from; i < to; i++) {
-		unsigned j = i, k;
-		bool fine = false;
-
-		if (i && w->text[i - 1] != '\n')
-			continue;
-		while (j < to && (w->text[j] == ' ' || w->text[j] == '\t'))
-			j++;
-		if (j >= to || w->text[j] != '#')
-			continue;
-		for (j++; j < to && (w->text[j] == ' ' || w->text[j] == '\t'); j++)
-			;
-		for (k = j; k < to && (isalnum((unsigned char)w->text[k]) || w->text[k] == '_'); k++)
-			;
-		if (k == j)
-			continue; /* the null directive */
-		for (size_t n = 0; n < sizeof same / sizeof same[0] && !fine; n++)
-			fine = strlen(same[n]) == k - j && !memcmp(w->text + j, same[n], k - j);
-		if (!fine)
-			return true;
-	}
-	return false;
-}
-
-/* Could text in [FROM, TO), between the previous declaration and a
- * function, belong to the function's declaration?  Yes if, past blanks,
- * comments and preprocessor lines, its last character does not end a
- * declaration (';' or '}'): perhaps under a conditional the parse did not
- * take (bfd's coff-sh.c: `#ifdef COFF_WITH_PE static #endif bool f (...)`,
- * included by pe-sh.c), and a forward declaration inserted at the
- * function's start would then be in its middle.  (A whole function under
- * an #ifdef the parse skipped ends with '}'.) */
-static bool text_between(const struct walk *w, unsigned from, unsigned to)
-{
-	const char *t = w->text;
-	bool line_start = true;
-	char last = ';';
-
-	for (unsigned i = from; i < to && i < w->len; i++) {
-		if (t[i] == '\n') {
-			line_start = true;
-			continue;
-		}
-		if (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\f' || t[i] == '\v')
-			continue;
-		if (t[i] == '/' && i + 1 < to && t[i + 1] == '*') {
-			for (i += 2; i + 1 < to && !(t[i] == '*' && t[i + 1] == '/'); i++)
-				;
-			i++;
-			continue;
-		}
-		if (t[i] == '/' && i + 1 < to && t[i + 1] == '/') {
-			while (i + 1 < to && t[i + 1] != '\n')
-				i++;
-		} else if (t[i] == '#' && line_start) {
-			while (i + 1 < to && (t[i + 1] != '\n' || t[i] == '\\'))
-				i++;
-		} else {
-			last = t[i];
-		}
-		line_start = false;
-	}
-	return last != ';' && last != '}';
 }
 
 /* Where a line directive above LINE (whose first byte is OFF) puts it:
@@ -1628,6 +1550,73 @@ static bool prefix_has(const struct walk *w, const struct rw_func *f, unsigned o
 			break;
 	}
 	return i < open && has_word(w, i, open, word);
+}
+
+/* Is OFF the '#' of a preprocessor line (only blanks before it on its
+ * line)? */
+static bool directive_at(const struct walk *w, unsigned off)
+{
+	unsigned i = off;
+
+	if (off >= w->len || w->text[off] != '#')
+		return false;
+	while (i && (w->text[i - 1] == ' ' || w->text[i - 1] == '\t'))
+		i--;
+	return !i || w->text[i - 1] == '\n';
+}
+
+/* Is there a preprocessor directive in [FROM, TO) that a copy of the text
+ * placed further down would not repeat faithfully?  Conditionals and
+ * pragmas mean the same there; a #define or #undef changes what the text
+ * after it means (bfd's group_sections undefines a macro it uses), an
+ * #include may be guarded, a line directive renames the file. */
+static bool directive_in(const struct walk *w, unsigned from, unsigned to)
+{
+	static const char *const same[] = {
+		"if", "ifdef", "ifndef", "elif", "elifdef", "elifndef", "else", "endif", "pragma",
+	};
+
+	to = to < w->len ? to : (unsigned)w->len;
+	for (unsigned i = from; i < to; i++) {
+		unsigned j = i + 1, k;
+		bool fine = false;
+
+		if (!directive_at(w, i))
+			continue;
+		while (j < to && (w->text[j] == ' ' || w->text[j] == '\t'))
+			j++;
+		for (k = j; k < to && is_ident_char(w->text[k]); k++)
+			;
+		if (k == j)
+			continue; /* the null directive */
+		for (size_t n = 0; n < sizeof same / sizeof same[0] && !fine; n++)
+			fine = strlen(same[n]) == k - j && !memcmp(w->text + j, same[n], k - j);
+		if (!fine)
+			return true;
+	}
+	return false;
+}
+
+/* Could text in [FROM, TO), between the previous declaration and a
+ * function, belong to the function's declaration?  Yes if, past blanks,
+ * comments and preprocessor lines, its last character does not end a
+ * declaration (';' or '}'): perhaps under a conditional the parse did not
+ * take (bfd's coff-sh.c: `#ifdef COFF_WITH_PE static #endif bool f (...)`,
+ * included by pe-sh.c), and a forward declaration inserted at the
+ * function's start would then be in its middle.  (A whole function under
+ * an #ifdef the parse skipped ends with '}'.) */
+static bool text_between(const struct walk *w, unsigned from, unsigned to)
+{
+	char last = ';';
+
+	for (unsigned i = skip_blank(w, from); i < to && i < w->len; i = skip_blank(w, i)) {
+		if (directive_at(w, i))
+			while (i < w->len && (w->text[i] != '\n' || w->text[i - 1] == '\\'))
+				i++;
+		else
+			last = w->text[i++];
+	}
+	return last != ';' && last != '}';
 }
 
 /* Facts the hybrid emitter needs to outline a slow copy of FN, and the
