@@ -953,7 +953,8 @@ static int compile_events_region(struct resolver *r, const struct loom_region *r
 
 /* Lines of function FN where its fast path skips what this filter needs:
  * its lock-taking ops, and calls to a function without entry switch that
- * must run slow (NEEDS).  Returns false when there are none. */
+ * must run slow (NEEDS), with their statements' slots (a hook on *LO..*HI
+ * marks each).  Returns false when there are none. */
 static bool skipped_lines(const struct resolver *r, size_t fn, const unsigned char *needs,
                           unsigned *lo, unsigned *hi)
 {
@@ -975,10 +976,16 @@ static bool skipped_lines(const struct resolver *r, size_t fn, const unsigned ch
 	}
 	for (size_t c = 0; c < f->ncalls; c++)
 		for (size_t g = 0; g < m->nfunctions && f->calls[c].callee; g++)
-			if (needs[g] && !m->functions[g].entry_switch && m->functions[g].file == f->file
-			    && !strcmp(m->functions[g].name, f->calls[c].callee)) {
+			if (needs[g] && !m->functions[g].entry_switch
+			    && loom_call_may_reach(m, f->file, &f->calls[c], &m->functions[g])) {
+				/* With its statement's slot, which may start a line
+				 * higher; without one (in a macro), the whole function. */
+				const struct loom_slot *s = loom_manifest_slot(m, f->calls[c].slot);
+				unsigned first = s ? s->line : f->line, last = s ? f->calls[c].line : f->end_line;
+
+				*lo = first < *lo ? first : *lo;
 				*lo = f->calls[c].line < *lo ? f->calls[c].line : *lo;
-				*hi = f->calls[c].line > *hi ? f->calls[c].line : *hi;
+				*hi = last > *hi ? last : *hi;
 			}
 	return *lo != UINT_MAX;
 }
@@ -1040,7 +1047,8 @@ static bool wrappable(const struct resolver *r, size_t fn)
 }
 
 /* Which functions must run slow for the filter: those with ops, and, for a
- * function without entry switch, its callers in its file, transitively.
+ * function without entry switch, its callers (loom_call_may_reach),
+ * transitively.
  * Then, for fast frames: a function with a slow copy runs its ops only
  * there and in its loop twins; a thread paused while a fast frame of such a
  * function F is on its stack would, after the install, run the rest of that
@@ -1050,6 +1058,71 @@ static bool wrappable(const struct resolver *r, size_t fn)
  * holds all of it (a thread paused there goes on in the twin, whose exit
  * hook releases what it took). */
 enum { OWN_OPS = 1, CALLS_NEEDED = 2 }; /* why a function must run slow (bits) */
+
+/* Whether a thread paused at hook B of F (a fast frame) passes a loop's
+ * back-edge check before it reaches any of F's skipped lines LO..HI: B
+ * leads only to the body or the exit of a loop whose twin holds all of them
+ * (or to a line outside that loop), and to its exit too, so it is in the
+ * loop's header or at the end of its body: the next iteration checks first,
+ * at the top of a while or for body and in a do loop's condition.  (What
+ * leads only into the body may come before a do loop's unchecked first
+ * pass.)  The case of a server blocked in its request loop's condition. */
+static bool enters_twin(const struct loom_manifest *m, const struct loom_function *f, unsigned b, unsigned lo,
+                        unsigned hi)
+{
+	size_t n;
+	const struct loom_edge *e = loom_function_edges_from(f, b, &n);
+
+	for (size_t l = 0; l < f->nloops; l++) {
+		const struct loom_loop *loop = &f->loops[l];
+		bool exits = false, inside = false;
+
+		if (!loop->twin_exit || !loop->brk || !(loop->line < lo && hi < loop->end_line))
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			const struct loom_slot *s = loom_manifest_slot(m, e[i].to);
+
+			if (e[i].to == loop->twin_exit)
+				exits = true;
+			else if (e[i].to != loop->brk && (!s || (s->line >= loop->line && s->line <= loop->end_line)))
+				inside = true;
+		}
+		if (exits && !inside)
+			return true;
+	}
+	return false;
+}
+
+/* Whether some path of F's edges leads from hook B to a hook on lines
+ * LO..HI (F's skipped lines, and whatever lies between them). */
+static bool reaches_lines(const struct loom_manifest *m, const struct loom_function *f, unsigned b, unsigned lo,
+                          unsigned hi)
+{
+	unsigned char *seen = loom_xcalloc(m->nslots + 1, 1);
+	unsigned *queue = loom_xcalloc(m->nslots + 1, sizeof *queue);
+	size_t head = 0, tail = 0;
+	bool found = false;
+
+	queue[tail++] = b;
+	seen[b] = 1;
+	while (head < tail && !found) {
+		size_t n;
+		const struct loom_edge *e = loom_function_edges_from(f, queue[head++], &n);
+
+		for (size_t i = 0; i < n && !found; i++) {
+			const struct loom_slot *s = loom_manifest_slot(m, e[i].to);
+
+			if (!s || seen[e[i].to])
+				continue;
+			seen[e[i].to] = 1;
+			found = s->line >= lo && s->line <= hi;
+			queue[tail++] = e[i].to;
+		}
+	}
+	free(seen);
+	free(queue);
+	return found;
+}
 
 static void switch_and_fast_frames(struct resolver *r)
 {
@@ -1070,8 +1143,7 @@ static void switch_and_fast_frames(struct resolver *r)
 				/* With ops of its own too: it cannot run wrapped
 				 * either, since its fast body calls G's. */
 				for (size_t c = 0; c < f->ncalls && !(needs[fn] & CALLS_NEEDED); c++)
-					if (f->calls[c].callee && f->file == m->functions[g].file
-					    && !strcmp(f->calls[c].callee, m->functions[g].name))
+					if (loom_call_may_reach(m, f->file, &f->calls[c], &m->functions[g]))
 						needs[fn] |= CALLS_NEEDED, changed = true;
 			}
 		}
@@ -1087,7 +1159,9 @@ static void switch_and_fast_frames(struct resolver *r)
 			continue;
 		danger_callees(r, (unsigned)fn, 0, UINT_MAX);
 		for (size_t h = 0; h < r->fn_nhooks[fn]; h++)
-			if (m->slots[r->fn_hooks[fn][h] - 1].kind == LOOM_KIND_BLOCKING)
+			if (m->slots[r->fn_hooks[fn][h] - 1].kind == LOOM_KIND_BLOCKING
+			    && !enters_twin(m, f, r->fn_hooks[fn][h], lo, hi)
+			    && reaches_lines(m, f, r->fn_hooks[fn][h], lo, hi))
 				danger_hook(r, r->fn_hooks[fn][h]);
 		for (size_t l = 0; l < f->nloops; l++) {
 			const struct loom_loop *loop = &f->loops[l];

@@ -108,6 +108,16 @@ const struct loom_edge *loom_function_edges_from(const struct loom_function *f, 
 	return f->edges + first;
 }
 
+bool loom_call_may_reach(const struct loom_manifest *m, unsigned file, const struct loom_call *call,
+                         const struct loom_function *g)
+{
+	const char *path = m->files[g->file].path;
+	size_t n = strlen(path);
+	bool header = !(n >= 2 && !strcmp(path + n - 2, ".c"));
+
+	return call->callee && !strcmp(call->callee, g->name) && (g->file == file || header);
+}
+
 const struct loom_slot *loom_manifest_slot(const struct loom_manifest *m, unsigned id)
 {
 	return id >= 1 && id <= m->nslots ? &m->slots[id - 1] : NULL;

@@ -296,30 +296,42 @@ static bool address_taken_here(const struct rw_plan *plan, const char *name)
 	return false;
 }
 
-/* Does CALL, made by CALLER, call its callee's slow copy in CALLER's slow
- * copy and loop twins?  Only a direct call spelled in this file, made by a
- * function that has a slow copy, of a function whose slow copy is declared
- * before the call: F__slow's declaration sits where F's definition starts
- * (a call further up, through a prototype, calls F, whose switch decides). */
-static bool calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller,
-                            const struct rw_call *call)
+/* Is NAME one of OPTS's slow callees where a call of it is spelled at
+ * offset OFF? */
+static bool slow_callee(const struct rw_emit_opts *opts, const char *name, unsigned off)
+{
+	for (size_t i = 0; opts && i < opts->nslow_callees; i++)
+		if (opts->slow_callees[i].after < off && !strcmp(opts->slow_callees[i].name, name))
+			return true;
+	return false;
+}
+
+/* A call of a function of the same file goes to its slow copy only below
+ * F__slow's declaration, which sits where F's definition starts (a call
+ * further up, through a prototype, calls F, whose switch decides).  In a
+ * header, only its functions without switch are renamed: the others
+ * switch, and in a file that sees the header otherwise the first unit saw
+ * it a slow copy could be missing. */
+bool rw_calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller, const struct rw_call *call,
+                        const struct rw_emit_opts *opts)
 {
 	if (!call->callee || call->name_off == UINT_MAX || caller->inline_reason)
 		return false;
 	for (size_t i = 0; i < plan->nfuncs; i++)
 		if (!plan->funcs[i].inline_reason && !strcmp(plan->funcs[i].name, call->callee))
-			return plan->funcs[i].decl_start < call->name_off;
-	return false;
+			return plan->funcs[i].decl_start < call->name_off
+			       && (!opts || !opts->header || slow_callee(opts, call->callee, call->name_off));
+	return slow_callee(opts, call->callee, call->name_off);
 }
 
 /* Is NAME called somewhere in the file where the call does not go to its
- * slow copy (see calls_slow_copy)?  Then it needs its own switch. */
-static bool called_unrenamed(const struct rw_plan *plan, const char *name)
+ * slow copy (see rw_calls_slow_copy)?  Then it needs its own switch. */
+static bool called_unrenamed(const struct rw_plan *plan, const char *name, const struct rw_emit_opts *opts)
 {
 	for (size_t i = 0; i < plan->nfuncs; i++)
 		for (size_t c = 0; c < plan->funcs[i].ncalls; c++)
 			if (plan->funcs[i].calls[c].callee && !strcmp(plan->funcs[i].calls[c].callee, name)
-			    && !calls_slow_copy(plan, &plan->funcs[i], &plan->funcs[i].calls[c]))
+			    && !rw_calls_slow_copy(plan, &plan->funcs[i], &plan->funcs[i].calls[c], opts))
 				return true;
 	return false;
 }
@@ -716,9 +728,10 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = falloff;
 	/* A static function whose address is not taken needs no switch (its
 	 * callers switch and call its slow copy): a check in a function the
-	 * compiler inlines would be repeated at every inlined call. */
-	f->entry_switch = outline && (opts->header || !rf->is_static || address_taken_here(plan, rf->name)
-	                              || called_unrenamed(plan, rf->name));
+	 * compiler inlines would be repeated at every inlined call.  In a
+	 * header, only if every file including it does so (SLOW_CALLEES). */
+	f->entry_switch = outline && (!rf->is_static || (opts->header && !slow_callee(opts, rf->name, UINT_MAX))
+	                              || address_taken_here(plan, rf->name) || called_unrenamed(plan, rf->name, opts));
 	/* The slow copy can run wrapped (rt/loom.h): the entry slot's locks
 	 * around a call of the function itself, whose switch lets that call
 	 * through to its fast body.  Not in a header: the check in the switch
@@ -741,6 +754,9 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		point_ids[*pi] = emit_point(ed, fast, &plan->points[*pi], m, file, fn);
 	for (size_t c = 0; c < rf->ncalls; c++)
 		f->calls[c].slot = rf->calls[c].point != SIZE_MAX ? point_ids[rf->calls[c].point] : 0;
+	for (size_t i = 0; i < plan->nfallthroughs; i++)
+		if (plan->fallthroughs[i].func == fi)
+			add(ed, plan->fallthroughs[i].off, false, INT_MIN, loom_xstrdup("LOOM_FALLTHROUGH "));
 	for (size_t i = 0; i < plan->nwraps; i++)
 		if (plan->wraps[i].func == fi)
 			for (struct edits *e = ed; e; e = e == fast ? NULL : fast) {
@@ -780,7 +796,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			/* `g()()` reports g for both calls: rename once. */
 			for (size_t d = 0; d < c && !seen; d++)
 				seen = rf->calls[d].name_off == call->name_off;
-			if (!seen && !opts->header && calls_slow_copy(plan, rf, call))
+			if (!seen && rw_calls_slow_copy(plan, rf, call, opts))
 				add(&slow, call->name_off + (unsigned)strlen(call->callee), false, INT_MIN,
 				    loom_xstrdup("__slow"));
 		}

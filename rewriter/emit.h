@@ -4,6 +4,16 @@
 #include "manifest.h"
 #include "plan.h"
 
+/* A static function of one of the tree's headers whose callers switch for
+ * it in every file that includes the header (rewriter/main.c decides which):
+ * it has no entry switch, and a slow copy or loop twin calls its slow copy
+ * wherever a call of it is spelled after offset AFTER of the file being
+ * written (where that file includes the header). */
+struct rw_slow_callee {
+	const char *name;
+	unsigned after;
+};
+
 /* How a file is written. */
 struct rw_emit_opts {
 	const char *include;  /* the path of loom.h relative to the file */
@@ -16,8 +26,19 @@ struct rw_emit_opts {
 	bool header;          /* a header: every function has an entry switch
 	                       * (its callers, in other files, do not switch),
 	                       * and slow copies call the fast functions, which
-	                       * switch */
+	                       * switch, except those of SLOW_CALLEES */
+	const struct rw_slow_callee *slow_callees;
+	size_t nslow_callees;
 };
+
+/* Does CALL, made by CALLER (a function of PLAN), call its callee's slow
+ * copy from CALLER's slow copy and loop twins, when PLAN's file is written
+ * with OPTS (NULL: no rw_slow_callee)?  Only a direct call spelled in the
+ * file, made by a function that has a slow copy, of a function of the same
+ * file whose slow copy is declared before the call, or of a SLOW_CALLEES
+ * function spelled after its AFTER. */
+bool rw_calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller, const struct rw_call *call,
+                        const struct rw_emit_opts *opts);
 
 /* Gives PLAN's hooks their ids (continuing M's, in walk order), records the
  * functions and slots in M under file index FILE, and returns the rewritten

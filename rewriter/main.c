@@ -54,6 +54,15 @@ struct job {
 	char *src_real;          /* SRC with symbolic links resolved */
 	char **headers;          /* headers of the tree written instrumented, sorted */
 	size_t nheaders, headers_cap;
+	struct switchless *switchless; /* see find_switchless */
+	size_t nswitchless, switchless_cap;
+};
+
+/* A static function of a tree header without entry switch: HEADER's
+ * function NAME, defined at offset DECL_START. */
+struct switchless {
+	const char *header, *name;
+	unsigned decl_start;
 };
 
 __attribute__((format(printf, 1, 2)))
@@ -197,6 +206,7 @@ struct header {
 	char *text;
 	size_t len;
 	CXFile file;
+	unsigned include_off;   /* of the unit's #include that brings it in */
 	struct rw_plan plan;
 };
 
@@ -337,7 +347,6 @@ static void collect_header(CXFile file, CXSourceLocation *stack, unsigned depth,
 	const char *rel;
 	struct header *h;
 
-	(void)stack;
 	if (!depth || !realpath(clang_getCString(name), real)) {
 		clang_disposeString(name);
 		return;
@@ -353,6 +362,7 @@ static void collect_header(CXFile file, CXSourceLocation *stack, unsigned depth,
 	h = LOOM_PUSH(in->u->headers, in->u->nheaders, in->u->headers_cap);
 	memset(h, 0, sizeof *h);
 	h->file = file;
+	clang_getFileLocation(stack[depth - 1], NULL, NULL, NULL, &h->include_off);
 	h->text = loom_read_file(real, &h->len);
 	if (!h->text) {
 		in->u->nheaders--;
@@ -466,6 +476,166 @@ static unsigned add_file(struct job *job, const char *rel, const char *text, siz
 	return (unsigned)(f - job->m->files);
 }
 
+static int cmp_switchless(const void *a, const void *b)
+{
+	const struct switchless *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : strcmp(x->header, y->header);
+}
+
+/* The first of the N candidates C (sorted by name) named NAME, or C + N. */
+static struct switchless *first_named(struct switchless *c, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(c[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return c + lo;
+}
+
+static const struct header *unit_header(const struct unit *u, const char *rel)
+{
+	for (size_t i = 0; i < u->nheaders; i++)
+		if (!strcmp(u->headers[i].rel, rel))
+			return &u->headers[i];
+	return NULL;
+}
+
+/* Marks BAD the candidates named in NAMES (functions whose address a file
+ * takes). */
+static void mark_taken(struct switchless *c, size_t n, bool *bad, char **names, size_t nnames)
+{
+	for (size_t i = 0; i < nnames; i++)
+		for (struct switchless *k = first_named(c, n, names[i]); k < c + n && !strcmp(k->name, names[i]); k++)
+			bad[k - c] = true;
+}
+
+/* Marks BAD the candidates called in PLAN (of unit U, or of its header H)
+ * where the call cannot go to the slow copy. */
+static void mark_calls(struct switchless *c, size_t n, bool *bad, const struct unit *u, const struct header *h,
+                       const struct rw_plan *plan)
+{
+	for (size_t i = 0; i < plan->nfuncs; i++)
+		for (size_t j = 0; j < plan->funcs[i].ncalls; j++) {
+			const struct rw_call *call = &plan->funcs[i].calls[j];
+
+			for (struct switchless *k = call->callee ? first_named(c, n, call->callee) : c + n;
+			     k < c + n && !strcmp(k->name, call->callee); k++) {
+				const struct header *kh = unit_header(u, k->header);
+				struct rw_slow_callee sc = { k->name, h ? 0 : kh ? kh->include_off : 0 };
+				struct rw_emit_opts o = { .header = h != NULL, .slow_callees = &sc, .nslow_callees = 1 };
+
+				/* A file that does not include K's header calls
+				 * another function of that name. */
+				if (!kh)
+					continue;
+				if ((h && strcmp(h->rel, k->header)) || !rw_calls_slow_copy(plan, &plan->funcs[i], call, &o))
+					bad[k - c] = true;
+			}
+		}
+}
+
+/* Finds the static functions of the tree's headers that need no entry
+ * switch because every call of them switches instead, as a static
+ * function's callers in its own file do (see rw_emit): a switch would be
+ * repeated wherever the compiler inlines the function, and it makes the
+ * compiler inline it less (bench/interp: 2.5% more instructions).  That
+ * takes every C file the build compiles to have been read and parsed (a
+ * file copied unchanged would call the fast function), the function to be
+ * defined alike in each file that includes its header, its address never
+ * taken, and every call of it able to call its slow copy: made by a function
+ * with a slow copy, and spelled in a C file after the header's #include or
+ * in the header below the definition (not in another header, not in a macro
+ * expansion).  A program outside the tree that includes the rewritten
+ * header runs these functions fast (docs/design.md). */
+static void find_switchless(struct job *job, const struct unit *units, size_t n, bool all_read)
+{
+	struct switchless *c = NULL;
+	size_t nc = 0, cap = 0;
+	char **seen = NULL;
+	size_t nseen = 0, seen_cap = 0;
+	bool *bad;
+
+	if (!job->hybrid || !all_read)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!units[i].walked && !units[i].unlisted)
+			return;
+	/* The candidates, as the unit that writes each header saw them. */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; units[i].walked && j < units[i].nheaders; j++) {
+			const struct header *h = &units[i].headers[j];
+			bool dup = false;
+
+			for (size_t s = 0; s < nseen && !dup; s++)
+				dup = !strcmp(seen[s], h->rel);
+			if (dup)
+				continue;
+			*LOOM_PUSH(seen, nseen, seen_cap) = h->rel;
+			for (size_t f = 0; f < h->plan.nfuncs; f++)
+				if (h->plan.funcs[f].is_static && !h->plan.funcs[f].inline_reason)
+					*LOOM_PUSH(c, nc, cap) = (struct switchless){ h->rel, h->plan.funcs[f].name,
+					                                              h->plan.funcs[f].decl_start };
+		}
+	free(seen);
+	if (!nc)
+		return;
+	qsort(c, nc, sizeof *c, cmp_switchless);
+	bad = loom_xcalloc(nc, 1);
+	for (size_t i = 0; i < n; i++) {
+		const struct unit *u = &units[i];
+
+		if (!u->walked)
+			continue;
+		for (size_t j = 0; j < nc; j++) {
+			const struct header *h = unit_header(u, c[j].header);
+			const struct rw_func *f = NULL;
+
+			for (size_t g = 0; h && g < h->plan.nfuncs && !f; g++)
+				if (!strcmp(h->plan.funcs[g].name, c[j].name))
+					f = &h->plan.funcs[g];
+			if (h && (!f || f->inline_reason || !f->is_static || f->decl_start != c[j].decl_start))
+				bad[j] = true;
+		}
+		mark_taken(c, nc, bad, u->plan.address_taken, u->plan.naddress_taken);
+		mark_calls(c, nc, bad, u, NULL, &u->plan);
+		for (size_t j = 0; j < u->nheaders; j++) {
+			mark_taken(c, nc, bad, u->headers[j].plan.address_taken, u->headers[j].plan.naddress_taken);
+			mark_calls(c, nc, bad, u, &u->headers[j], &u->headers[j].plan);
+		}
+	}
+	for (size_t j = 0; j < nc; j++)
+		if (!bad[j])
+			*LOOM_PUSH(job->switchless, job->nswitchless, job->switchless_cap) =
+				(struct switchless){ loom_xstrdup(c[j].header), loom_xstrdup(c[j].name), c[j].decl_start };
+	free(bad);
+	free(c);
+}
+
+/* The rw_slow_callee list for a file: for a header REL (U NULL), its own
+ * functions without switch; for unit U, those of the headers it includes,
+ * after their #include.  Free the result. */
+static struct rw_slow_callee *slow_callees(const struct job *job, const struct unit *u, const char *rel, size_t *n)
+{
+	struct rw_slow_callee *sc = loom_xcalloc(job->nswitchless + 1, sizeof *sc);
+
+	*n = 0;
+	for (size_t i = 0; i < job->nswitchless; i++) {
+		const struct header *h = u ? unit_header(u, job->switchless[i].header) : NULL;
+
+		if (u ? h != NULL : !strcmp(job->switchless[i].header, rel))
+			sc[(*n)++] = (struct rw_slow_callee){ job->switchless[i].name, h ? h->include_off : 0 };
+	}
+	return sc;
+}
+
 static bool header_written(const struct job *job, const char *rel)
 {
 	return job->nheaders
@@ -477,7 +647,8 @@ static bool header_written(const struct job *job, const char *rel)
 static int emit_header(struct job *job, const struct header *h)
 {
 	char *inc, *out;
-	size_t outlen, i;
+	size_t outlen, i, nsc;
+	struct rw_slow_callee *sc;
 	unsigned file;
 	struct stat st;
 	char *full;
@@ -492,10 +663,12 @@ static int emit_header(struct job *job, const struct header *h)
 	file = add_file(job, h->rel, h->text, h->len);
 	job->m->files[file].instrumented = true;
 	inc = include_path(h->rel);
+	sc = slow_callees(job, NULL, h->rel, &nsc);
 	out = rw_emit(&h->plan, h->text, h->len,
-	              &(struct rw_emit_opts){ .include = inc, .runtime_home = true,
-	                                      .hybrid = job->hybrid, .header = true },
+	              &(struct rw_emit_opts){ .include = inc, .runtime_home = true, .hybrid = job->hybrid,
+	                                      .header = true, .slow_callees = sc, .nslow_callees = nsc },
 	              job->m, file, &outlen);
+	free(sc);
 	ret = write_out(job, h->rel, out, outlen, st.st_mode);
 	free(out);
 	free(inc);
@@ -536,17 +709,20 @@ static int emit_unit(struct job *job, struct unit *u)
 	if (u->walked) {
 		char *inc = include_path(u->rel), *out;
 		bool home = job->runtime_all;
-		size_t outlen;
+		size_t outlen, nsc;
+		struct rw_slow_callee *sc;
 
 		for (size_t i = 0; i < u->plan.nfuncs && !home; i++)
 			home = !u->plan.funcs[i].is_static && !strcmp(u->plan.funcs[i].name, "main");
 		job->homes += home;
 		for (size_t i = 0; i < u->plan.naddress_taken; i++)
 			*LOOM_PUSH(job->taken, job->ntaken, job->taken_cap) = loom_xstrdup(u->plan.address_taken[i]);
+		sc = slow_callees(job, u, NULL, &nsc);
 		out = rw_emit(&u->plan, u->text, u->len,
-		              &(struct rw_emit_opts){ .include = inc, .runtime_home = home,
-		                                      .hybrid = job->hybrid },
+		              &(struct rw_emit_opts){ .include = inc, .runtime_home = home, .hybrid = job->hybrid,
+		                                      .slow_callees = sc, .nslow_callees = nsc },
 		              job->m, u->file, &outlen);
+		free(sc);
 		ret = write_out(job, u->rel, out, outlen, u->mode);
 		free(out);
 		free(inc);
@@ -947,6 +1123,7 @@ int main(int argc, char **argv)
 			}
 		}
 		parse_all(&job, units, nunits);
+		find_switchless(&job, units, nunits, !memchr(what, 2, job.npaths));
 		for (size_t i = 0, k = 0; i < job.npaths; i++) {
 			if (what[i] == 1) {
 				if (emit_unit(&job, &units[k]) < 0)
@@ -1000,6 +1177,11 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < job.nheaders; i++)
 		free(job.headers[i]);
 	free(job.headers);
+	for (size_t i = 0; i < job.nswitchless; i++) {
+		free((char *)job.switchless[i].header);
+		free((char *)job.switchless[i].name);
+	}
+	free(job.switchless);
 	free(job.src_real);
 	free(src);
 	free(out);

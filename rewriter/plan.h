@@ -51,6 +51,16 @@ struct rw_wrap {
 	unsigned func;
 };
 
+/* Where LOOM_FALLTHROUGH goes: before a case label whose statement is a
+ * goto that gets a hook.  gcc does not warn about falling through into a
+ * label followed by a goto (`if (c) break; default: goto fail;`), but does
+ * once a hook precedes the goto; the attribute says the fall through is
+ * meant, as the original's silence did. */
+struct rw_fallthrough {
+	unsigned off;
+	unsigned func;
+};
+
 /* A loop, for the hybrid emitter's slow twin (docs/design.md). */
 struct rw_loop {
 	unsigned func;
@@ -126,6 +136,8 @@ struct rw_plan {
 	size_t nskips, skips_cap;
 	struct rw_loop *loops;
 	size_t nloops, loops_cap;
+	struct rw_fallthrough *fallthroughs;
+	size_t nfallthroughs, fallthroughs_cap;
 	char **address_taken; /* functions whose address is taken in this file */
 	size_t naddress_taken, address_taken_cap;
 };

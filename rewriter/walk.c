@@ -68,6 +68,10 @@ struct walk {
 	/* The expansion that opened the block being walked, which the text
 	 * after it continues (see hook_body); NULL if none. */
 	const struct range *open_macro;
+	/* The case label hook_stmt is under, when a case label comes earlier
+	 * in the same list (so control may fall into it): its offset, else
+	 * UINT_MAX. */
+	unsigned case_label;
 	unsigned prev_end;      /* end of the last top-level declaration walked */
 	struct label *labels;
 	size_t nlabels, labels_cap;
@@ -913,6 +917,7 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 	enum CXCursorKind kind = clang_getCursorKind(c);
 	unsigned line, column, off = start_of(c, &line, &column);
 	const struct range *m;
+	unsigned case_label;
 	bool covered, decl;
 
 	if (!from_here(w, c)) {
@@ -937,6 +942,8 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 			hook_stmt(w, k.c[k.n - 1], depth, true);
 		return;
 	}
+	case_label = w->case_label;
+	w->case_label = UINT_MAX;
 	decl = kind == CXCursor_DeclStmt && !after_label;
 	if (macro_at(w, off, true)
 	    || (w->open_macro && off >= w->open_macro->start && off < w->open_macro->end)) {
@@ -950,6 +957,9 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 	covered = m && end_of(c) <= m->end;
 	add_point(w, kind == CXCursor_ReturnStmt ? RW_RETURN : RW_SLOT, off, line, column,
 	          4 * depth + 2, decl);
+	if (after_label && case_label != UINT_MAX && (kind == CXCursor_GotoStmt || kind == CXCursor_IndirectGotoStmt))
+		*LOOM_PUSH(w->plan->fallthroughs, w->plan->nfallthroughs, w->plan->fallthroughs_cap) =
+			(struct rw_fallthrough){ case_label, w->func };
 	own_calls(w, off, end_of(c), w->plan->npoints - 1);
 	if (kind == CXCursor_DeclStmt || clang_isExpression(kind)) {
 		const char *blocking = blocking_callee(w, c);
@@ -1352,14 +1362,20 @@ static size_t for_condition(const struct walk *w, CXCursor c, const struct kids 
 struct list_visit {
 	struct walk *w;
 	int depth;
+	bool seen_case; /* a case or default label came earlier in the list */
 };
 
 static enum CXChildVisitResult hook_list_child(CXCursor c, CXCursor parent, CXClientData data)
 {
 	struct list_visit *lv = data;
+	enum CXCursorKind kind = clang_getCursorKind(c);
+	bool is_case = kind == CXCursor_CaseStmt || kind == CXCursor_DefaultStmt;
 
 	(void)parent;
+	lv->w->case_label = is_case && lv->seen_case ? start_of(c, NULL, NULL) : UINT_MAX;
 	hook_stmt(lv->w, c, lv->depth, false);
+	lv->w->case_label = UINT_MAX;
+	lv->seen_case |= is_case;
 	return CXChildVisit_Continue;
 }
 
@@ -1374,7 +1390,7 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 	switch (kind) {
 	case CXCursor_CompoundStmt: {
 		/* { stmt... }: every child is a statement in a list. */
-		struct list_visit lv = { w, depth + 1 };
+		struct list_visit lv = { w, depth + 1, false };
 
 		clang_visitChildren(c, hook_list_child, &lv);
 		break;
@@ -1905,7 +1921,7 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 
 	for (size_t i = 0; i < n; i++)
 		ws.w[i] = (struct walk){ .tu = tu, .file = src[i].file, .text = src[i].text, .len = src[i].len,
-		                         .plan = src[i].plan };
+		                         .plan = src[i].plan, .case_label = UINT_MAX };
 	/* All expansion ranges first: a function may use a macro whose
 	 * expansion the preprocessing record lists after it. */
 	clang_visitChildren(root, collect_macros, &ws);
@@ -1960,5 +1976,6 @@ void rw_plan_free(struct rw_plan *plan)
 	free(plan->wraps);
 	free(plan->skips);
 	free(plan->loops);
+	free(plan->fallthroughs);
 	free(plan->address_taken);
 }

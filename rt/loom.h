@@ -336,6 +336,15 @@ struct loom__thread {
 		} (char)0; }); \
 	LOOM_SLOW_FUNCTION_ENTRY(brk, entry, falloff)
 
+/* Before a case label whose statement is a goto that a hook now precedes
+ * (rewriter/plan.h, struct rw_fallthrough): gcc does not warn about falling
+ * through into a label that a goto follows. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 7
+#define LOOM_FALLTHROUGH __attribute__((__fallthrough__));
+#else
+#define LOOM_FALLTHROUGH
+#endif
+
 /* Loop twins (docs/design.md): a fast loop's body starts by jumping into
  * its slow twin while the function must run slow; the twin's body starts by
  * jumping back once it need not.  LOOM_QUIET_PUSH/POP silence the warnings

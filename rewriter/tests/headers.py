@@ -16,6 +16,12 @@ which defines none:
 3. -j 1 and -j 4 write the same bytes.
 4. Live: `mix <> self` (mix is defined in util.h and inlined into both C
    files) is pushed into the running program, and its lock is taken.
+5. Once nested.c parses too (PARSED), every file that includes util.h
+   switches for its functions: they have no entry switch, the C files' slow
+   copies call mix__slow, the tree builds without a warning with gcc and
+   clang and answers the same, and `mix <> self` pushed live takes the lock
+   in all three callers, in three files: the CLI makes the callers in other
+   files run slow.
 """
 import argparse
 import filecmp
@@ -113,15 +119,26 @@ prog: main.o work.o nested.o quiet.o
 \t$(CC) $(CFLAGS) -Iinclude -c $<
 ''',
 }
+# nested.c without the nested function: every C file parses.
+PARSED = dict(TREE, **{'nested.c': r'''#include "util.h"
+
+int apply_twice(int x)
+{
+	return x + (int)mix(x);
+}
+'''})
 CFLAGS = '-O2 -g -Wall -Wextra'
 INPUT = b'3\n10\n1000\n'
 
 
-def rewrite(check, args, src, out, *flags):
+def rewrite(check, args, src, out, *flags, parsed=False):
     r = run([args.rewrite, '--quiet', *flags, src, out, '--', '-I' + os.path.join(src, 'include')])
-    check.require(r.status == 1 and 'nested.c' in r.stderr,
-                  f'loom-rewrite {" ".join(flags)}: exit 1, nested.c not instrumented',
-                  f'status {r.status}\n{r.stderr}')
+    if parsed:
+        check.require(r.status == 0, f'loom-rewrite {" ".join(flags)}: every file instrumented', r.stderr)
+    else:
+        check.require(r.status == 1 and 'nested.c' in r.stderr,
+                      f'loom-rewrite {" ".join(flags)}: exit 1, nested.c not instrumented',
+                      f'status {r.status}\n{r.stderr}')
     with open(os.path.join(out, 'loom-manifest.json')) as f:
         return json.load(f)
 
@@ -137,6 +154,30 @@ def build(check, tree, cc, what):
     r = run([os.path.join(tree, 'prog')], stdin_data=INPUT)
     check.require(r.status == 0, f'{what}: runs', r.stderr)
     return r.stdout
+
+
+def push_mix(check, args, out, work, want_hits, what):
+    """Pushes `mix <> self` into OUT's program and counts the lock's hits
+    over one more line of input."""
+    env = dict(ENV)
+    env.pop('LOOM_DISABLE', None)
+    env.pop('XDG_RUNTIME_DIR', None)
+    prog = Program([os.path.join(out, 'prog')], env, stdin=True)
+    try:
+        first = prog.ask(10)
+        check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
+        spec = os.path.join(work, 'mix.loom')
+        write_file(spec, 'mix <> self\n')
+        r = run([args.loom, 'push', str(prog.pid), spec])
+        check.require(r.status == 0, 'push "mix <> self" (a function of util.h)', r.stderr)
+        hits0 = loom_ls(args.loom, prog.pid)[0]
+        answer = prog.ask(10)
+        hits1 = loom_ls(args.loom, prog.pid)[0]
+        check(answer == first, 'with the filter the program answers the same', f'{first}\n{answer}')
+        check(hits1 - hits0 >= want_hits, f'{what} ({hits0} -> {hits1} hits for one line, want {want_hits})')
+    finally:
+        prog.proc.stdin.close()
+        prog.stop()
 
 
 def main():
@@ -198,27 +239,33 @@ def main():
         check(same, '-j 1 and -j 4 write the same bytes')
 
         build(check, out, 'gcc', 'the rewritten tree')
-        env = dict(ENV)
-        env.pop('LOOM_DISABLE', None)
-        env.pop('XDG_RUNTIME_DIR', None)
-        prog = Program([os.path.join(out, 'prog')], env, stdin=True)
-        try:
-            first = prog.ask(10)
-            check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
-            spec = os.path.join(work, 'mix.loom')
-            write_file(spec, 'mix <> self\n')
-            r = run([args.loom, 'push', str(prog.pid), spec])
-            check.require(r.status == 0, 'push "mix <> self" (a function of util.h)', r.stderr)
-            hits0 = loom_ls(args.loom, prog.pid)[0]
-            answer = prog.ask(10)
-            hits1 = loom_ls(args.loom, prog.pid)[0]
-            check(answer == first, 'with the filter the program answers the same', f'{first}\n{answer}')
-            # work(10) calls mix 10 times, main once, nested.c's copy twice.
-            check(hits1 - hits0 >= 11, f'the inlined copies of mix take the filter\'s lock '
-                  f'({hits0} -> {hits1} hits for one line)')
-        finally:
-            prog.proc.stdin.close()
-            prog.stop()
+        # work(10) calls mix 10 times, main once, nested.c's copy twice.
+        push_mix(check, args, out, work, 11, 'the inlined copies of mix take the filter\'s lock')
+
+        src = os.path.join(work, 'src-parsed')
+        for name, text in PARSED.items():
+            write_file(os.path.join(src, name), text)
+        orig = os.path.join(work, 'orig-parsed')
+        shutil.copytree(src, orig)
+        want = build(check, orig, 'gcc', 'parsed: the original')
+        out = os.path.join(work, 'out-parsed')
+        m = rewrite(check, args, src, out, parsed=True)
+        fns = {f['name']: f for f in m['functions']}
+        check(all(fns[n]['slow_copy'] and not fns[n]['entry_switch'] for n in ('mix', 'where')),
+              'parsed: mix and where have a slow copy and no entry switch',
+              json.dumps([(f['name'], f['slow_copy'], f['entry_switch']) for f in m['functions']]))
+        calls = {}
+        for name in ('main.c', 'work.c', 'nested.c'):
+            with open(os.path.join(out, name)) as f:
+                calls[name] = f.read().count('mix__slow(')
+        check(all(calls.values()), 'parsed: the slow copies of main, work and apply_twice call mix__slow', calls)
+        for cc in ('gcc', 'clang-19'):
+            got = build(check, out, cc, f'parsed: the rewritten tree ({cc})')
+            check(got == want, f'parsed: the rewritten program built with {cc} answers like the original',
+                  f'original:\n{want}rewritten:\n{got}')
+        # work(10) calls mix 10 times, main once, apply_twice once.
+        push_mix(check, args, out, work, 12, 'parsed: the callers of mix, in three files, run slow and '
+                 'take the filter\'s lock')
     except Failure as e:
         if not e.counted:
             check(False, str(e))

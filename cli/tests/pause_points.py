@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Which pause points of a fast frame are safe, offline (`loom check`).
+
+`step <> self` makes step run slow; step is static and has no entry switch,
+so its callers run slow too, and a thread paused in one of their fast
+frames is in danger if that frame would go on to call step's fast body
+after the install.  Where a blocking call sits decides (pause.c):
+
+- serve: blocked in its request loop's condition.  The loop has a twin, and
+  the next iteration checks first: safe (a server waiting for its next
+  request must not make every push time out).
+- tail: the blocking call ends the loop body; the condition and the check
+  come next: safe.
+- head: the blocking call starts the loop body, before the call of step in
+  the same iteration: unsafe.
+- before_do: the blocking call comes just before a do loop, whose first pass
+  is not checked: unsafe.
+- after: the blocking call follows the loop, whose twin holds the call of
+  step; nothing after it calls step: safe.
+"""
+import argparse
+import os
+import re
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
+from loomtest import Checks, Failure, run, write_file  # noqa: E402
+
+PROGRAM = r'''#include <stdio.h>
+#include <unistd.h>
+
+static int step(int x)
+{
+	return x * 3 + 1;
+}
+
+int serve(int fd)
+{
+	char buf[64];
+	int s = 0;
+
+	while (read(fd, buf, sizeof buf) > 0) { /* SERVE */
+		s += step(buf[0]);
+		printf("%d\n", s);
+	}
+	return s;
+}
+
+int tail(int fd)
+{
+	char buf[64] = { 0 };
+	int s = 0;
+
+	while (s < 100) {
+		s += step(buf[0]);
+		printf("%d\n", s);
+		s += (int)read(fd, buf, sizeof buf); /* TAIL */
+	}
+	return s;
+}
+
+int head(int fd)
+{
+	char buf[64] = { 0 };
+	int s = 0;
+
+	while (s < 100) {
+		s += (int)read(fd, buf, sizeof buf); /* HEAD */
+		s += step(buf[0]);
+		printf("%d\n", s);
+	}
+	return s;
+}
+
+int before_do(int fd)
+{
+	char buf[64] = { 0 };
+	int s = 0;
+
+	s += (int)read(fd, buf, sizeof buf); do { /* BEFORE_DO */
+		s += step(buf[0]);
+		printf("%d\n", s);
+	} while (s < 100);
+	return s;
+}
+
+int after(int fd)
+{
+	char buf[64] = { 0 };
+	int s = 0;
+
+	while (s < 100) {
+		s += step(buf[0]);
+		printf("%d\n", s);
+	}
+	s += (int)read(fd, buf, sizeof buf); /* AFTER */
+	return s;
+}
+
+int main(void)
+{
+	return serve(0) + tail(0) + head(0) + before_do(0) + after(0);
+}
+'''
+CASES = {'SERVE': True, 'TAIL': True, 'HEAD': False, 'BEFORE_DO': False, 'AFTER': True}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--rewrite', required=True)
+    ap.add_argument('--loom', required=True)
+    args = ap.parse_args()
+    check = Checks()
+    work = tempfile.mkdtemp(prefix='loom-pause-')
+    try:
+        write_file(os.path.join(work, 'src', 'pause.c'), PROGRAM)
+        out = os.path.join(work, 'out')
+        r = run([args.rewrite, '--quiet', os.path.join(work, 'src'), out])
+        check.require(r.status == 0, 'loom-rewrite instruments pause.c', r.stderr)
+        spec = os.path.join(work, 'step.loom')
+        write_file(spec, 'step <> self\n')
+        r = run([args.loom, 'check', '--manifest', out, spec])
+        check.require(r.status == 0, 'loom check accepts "step <> self"', r.stderr)
+        slow = re.search(r'functions that run their slow copy: (.*)', r.stdout)
+        check(slow and set(slow.group(1).split(', ')) == {'step', 'serve', 'tail', 'head', 'before_do', 'after'},
+              'step and its callers, which switch for it, run slow', r.stdout)
+        unsafe = set(int(n) for n in re.findall(r'pause\.c:(\d+) \(blocking call read', r.stdout))
+        lines = PROGRAM.split('\n')
+        for marker, safe in CASES.items():
+            line = next(i for i, text in enumerate(lines, 1) if f'/* {marker} */' in text)
+            check((line not in unsafe) == safe,
+                  f'{marker.lower()}: the blocking call at line {line} is {"safe" if safe else "unsafe"}', r.stdout)
+    except Failure as e:
+        if not e.counted:
+            check(False, str(e))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    check.finish()
+
+
+if __name__ == '__main__':
+    main()
