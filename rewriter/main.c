@@ -553,8 +553,9 @@ static void mark_calls(struct switchless *c, size_t n, bool *bad, const struct u
  * taken, and every call of it able to call its slow copy: made by a function
  * with a slow copy, and spelled in a C file after the header's #include or
  * in the header below the definition (not in another header, not in a macro
- * expansion).  A program outside the tree that includes the rewritten
- * header runs these functions fast (docs/design.md). */
+ * expansion), and no C++ or Objective-C file in the tree, which might
+ * include the header.  A program outside the tree that includes the
+ * rewritten header runs these functions fast (docs/design.md). */
 static void find_switchless(struct job *job, const struct unit *units, size_t n, bool all_read)
 {
 	struct switchless *c = NULL;
@@ -563,11 +564,18 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 	size_t nseen = 0, seen_cap = 0;
 	bool *bad;
 
+	static const char *const other_languages[] = { ".cc", ".cpp", ".cxx", ".c++", ".C", ".m", ".mm" };
+
 	if (!job->hybrid || !all_read)
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (!units[i].walked && !units[i].unlisted)
 			return;
+	/* A C++ or Objective-C file of the tree may include the header too. */
+	for (size_t i = 0; i < job->npaths; i++)
+		for (size_t j = 0; j < sizeof other_languages / sizeof *other_languages; j++)
+			if (has_suffix(job->paths[i], other_languages[j]))
+				return;
 	/* The candidates, as the unit that writes each header saw them. */
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; units[i].walked && j < units[i].nheaders; j++) {
