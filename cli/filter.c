@@ -953,8 +953,9 @@ static int compile_events_region(struct resolver *r, const struct loom_region *r
 
 /* Lines of function FN where its fast path skips what this filter needs:
  * its lock-taking ops, and calls to a function without entry switch that
- * must run slow (NEEDS), with their statements' slots (a hook on *LO..*HI
- * marks each).  Returns false when there are none. */
+ * must run slow (NEEDS), with their statements' slots, and a whole loop for
+ * a call in its header (a hook on *LO..*HI marks each).  Returns false when
+ * there are none. */
 static bool skipped_lines(const struct resolver *r, size_t fn, const unsigned char *needs,
                           unsigned *lo, unsigned *hi)
 {
@@ -983,6 +984,13 @@ static bool skipped_lines(const struct resolver *r, size_t fn, const unsigned ch
 				const struct loom_slot *s = loom_manifest_slot(m, f->calls[c].slot);
 				unsigned first = s ? s->line : f->line, last = s ? f->calls[c].line : f->end_line;
 
+				/* A loop's condition or increment: its slot runs once,
+				 * the call on every pass. */
+				for (size_t l = 0; s && l < f->nloops; l++)
+					if (f->loops[l].line == s->line) {
+						first = f->loops[l].line;
+						last = f->loops[l].end_line > last ? f->loops[l].end_line : last;
+					}
 				*lo = first < *lo ? first : *lo;
 				*lo = f->calls[c].line < *lo ? f->calls[c].line : *lo;
 				*hi = last > *hi ? last : *hi;
@@ -1046,27 +1054,47 @@ static bool wrappable(const struct resolver *r, size_t fn)
 	return true;
 }
 
-/* Which functions must run slow for the filter: those with ops, and, for a
- * function without entry switch, its callers (loom_call_may_reach),
- * transitively.
- * Then, for fast frames: a function with a slow copy runs its ops only
- * there and in its loop twins; a thread paused while a fast frame of such a
- * function F is on its stack would, after the install, run the rest of that
- * frame without them.  So wherever F's fast path skips something (see
- * skipped_lines): everything F calls and F's blocking sites are unsafe, and
- * so are F's loop cond_breaks, except that of a loop with a twin whose body
- * holds all of it (a thread paused there goes on in the twin, whose exit
- * hook releases what it took). */
-enum { OWN_OPS = 1, CALLS_NEEDED = 2 }; /* why a function must run slow (bits) */
+/* Whether some path of F's edges leads from hook B, not through its edge to
+ * SKIP (0: none), to hook TARGET (0: none) or to a hook on lines LO..HI. */
+static bool path_to(const struct loom_manifest *m, const struct loom_function *f, unsigned b, unsigned skip,
+                    unsigned target, unsigned lo, unsigned hi)
+{
+	unsigned char *seen = loom_xcalloc(m->nslots + 1, 1);
+	unsigned *queue = loom_xcalloc(m->nslots + 1, sizeof *queue);
+	size_t head = 0, tail = 0;
+	bool found = false;
+
+	queue[tail++] = b;
+	seen[b] = 1;
+	while (head < tail && !found) {
+		unsigned from = queue[head++];
+		size_t n;
+		const struct loom_edge *e = loom_function_edges_from(f, from, &n);
+
+		for (size_t i = 0; i < n && !found; i++) {
+			const struct loom_slot *s = loom_manifest_slot(m, e[i].to);
+
+			if (!s || seen[e[i].to] || (from == b && e[i].to == skip))
+				continue;
+			seen[e[i].to] = 1;
+			found = e[i].to == target || (s->line >= lo && s->line <= hi);
+			queue[tail++] = e[i].to;
+		}
+	}
+	free(seen);
+	free(queue);
+	return found;
+}
 
 /* Whether a thread paused at hook B of F (a fast frame) passes a loop's
  * back-edge check before it reaches any of F's skipped lines LO..HI: B
  * leads only to the body or the exit of a loop whose twin holds all of them
  * (or to a line outside that loop), and to its exit too, so it is in the
- * loop's header or at the end of its body: the next iteration checks first,
- * at the top of a while or for body and in a do loop's condition.  (What
- * leads only into the body may come before a do loop's unchecked first
- * pass.)  The case of a server blocked in its request loop's condition. */
+ * loop's header or at the end of its body: the next pass checks first, at
+ * the top of a while or for body and in a do loop's condition.  And the
+ * way out never comes back to the loop (a do loop's first pass is not
+ * checked; what leads only into the body may precede one).  The case of a
+ * server blocked in its request loop's condition. */
 static bool enters_twin(const struct loom_manifest *m, const struct loom_function *f, unsigned b, unsigned lo,
                         unsigned hi)
 {
@@ -1087,42 +1115,25 @@ static bool enters_twin(const struct loom_manifest *m, const struct loom_functio
 			else if (e[i].to != loop->brk && (!s || (s->line >= loop->line && s->line <= loop->end_line)))
 				inside = true;
 		}
-		if (exits && !inside)
+		if (exits && !inside && !path_to(m, f, b, loop->brk, loop->brk, lo, hi))
 			return true;
 	}
 	return false;
 }
 
-/* Whether some path of F's edges leads from hook B to a hook on lines
- * LO..HI (F's skipped lines, and whatever lies between them). */
-static bool reaches_lines(const struct loom_manifest *m, const struct loom_function *f, unsigned b, unsigned lo,
-                          unsigned hi)
-{
-	unsigned char *seen = loom_xcalloc(m->nslots + 1, 1);
-	unsigned *queue = loom_xcalloc(m->nslots + 1, sizeof *queue);
-	size_t head = 0, tail = 0;
-	bool found = false;
-
-	queue[tail++] = b;
-	seen[b] = 1;
-	while (head < tail && !found) {
-		size_t n;
-		const struct loom_edge *e = loom_function_edges_from(f, queue[head++], &n);
-
-		for (size_t i = 0; i < n && !found; i++) {
-			const struct loom_slot *s = loom_manifest_slot(m, e[i].to);
-
-			if (!s || seen[e[i].to])
-				continue;
-			seen[e[i].to] = 1;
-			found = s->line >= lo && s->line <= hi;
-			queue[tail++] = e[i].to;
-		}
-	}
-	free(seen);
-	free(queue);
-	return found;
-}
+/* Which functions must run slow for the filter: those with ops, and, for a
+ * function without entry switch, its callers (loom_call_may_reach),
+ * transitively.
+ * Then, for fast frames: a function with a slow copy runs its ops only
+ * there and in its loop twins; a thread paused while a fast frame of such a
+ * function F is on its stack would, after the install, run the rest of that
+ * frame without them.  So wherever F's fast path skips something (see
+ * skipped_lines): everything F calls is unsafe, and so are F's blocking
+ * sites from which a path leads there (unless enters_twin), and F's loop
+ * cond_breaks, except that of a loop with a twin whose body holds all of it
+ * (a thread paused there goes on in the twin, whose exit hook releases what
+ * it took). */
+enum { OWN_OPS = 1, CALLS_NEEDED = 2 }; /* why a function must run slow (bits) */
 
 static void switch_and_fast_frames(struct resolver *r)
 {
@@ -1161,7 +1172,7 @@ static void switch_and_fast_frames(struct resolver *r)
 		for (size_t h = 0; h < r->fn_nhooks[fn]; h++)
 			if (m->slots[r->fn_hooks[fn][h] - 1].kind == LOOM_KIND_BLOCKING
 			    && !enters_twin(m, f, r->fn_hooks[fn][h], lo, hi)
-			    && reaches_lines(m, f, r->fn_hooks[fn][h], lo, hi))
+			    && path_to(m, f, r->fn_hooks[fn][h], 0, 0, lo, hi))
 				danger_hook(r, r->fn_hooks[fn][h]);
 		for (size_t l = 0; l < f->nloops; l++) {
 			const struct loom_loop *loop = &f->loops[l];

@@ -115,7 +115,7 @@ bool loom_call_may_reach(const struct loom_manifest *m, unsigned file, const str
 	size_t n = strlen(path);
 	bool header = !(n >= 2 && !strcmp(path + n - 2, ".c"));
 
-	return call->callee && !strcmp(call->callee, g->name) && (g->file == file || header);
+	return call->callee && !strcmp(call->callee, g->name) && (g->file == file || (header && g->is_static));
 }
 
 const struct loom_slot *loom_manifest_slot(const struct loom_manifest *m, unsigned id)

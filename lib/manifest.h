@@ -169,10 +169,10 @@ const struct loom_edge *loom_function_edges_from(const struct loom_function *f, 
 /* Whether CALL, made by a function of file FILE, may call G, a function
  * without entry switch, whose callers switch for it (docs/design.md): the
  * callee is named as G is, and G is defined in FILE or is a static function
- * of a header (the rewriter leaves the switch out of a header's function
- * only when every file including the header switches for it).  By name
- * alone, so a call of another function of that name counts too: that only
- * makes more functions run slow. */
+ * of a header, a file not named *.c (the rewriter leaves the switch out of
+ * a header's function only when every file including the header switches
+ * for it).  By name alone, so a call of another function of that name
+ * counts too: that only makes more functions run slow. */
 bool loom_call_may_reach(const struct loom_manifest *m, unsigned file, const struct loom_call *call,
                          const struct loom_function *g);
 

@@ -39,6 +39,7 @@ struct job {
 	unsigned inferred;       /* C files it does not list: libclang inferred their flags */
 	char **listed;           /* real paths of the files it lists, sorted */
 	size_t nlisted, listed_cap;
+	unsigned unresolved;     /* files it lists that do not exist (yet) */
 	unsigned jobs;           /* parsing threads */
 	bool quiet;
 	bool hybrid;             /* --emit hybrid (the default) */
@@ -206,7 +207,7 @@ struct header {
 	char *text;
 	size_t len;
 	CXFile file;
-	unsigned include_off;   /* of the unit's #include that brings it in */
+	unsigned include_off;   /* of the unit's last #include that brings it in */
 	struct rw_plan plan;
 };
 
@@ -226,6 +227,7 @@ struct unit {
 	struct header *headers; /* the tree's headers it includes */
 	size_t nheaders, headers_cap;
 	bool walked;          /* parsed without errors: PLAN holds its hooks */
+	bool includes_c;      /* it #includes a C file of the tree */
 	bool unlisted;        /* a database is used and does not list it (its build
 	                       * may well not compile it) */
 	char *messages;       /* its diagnostics, printed when it is emitted */
@@ -346,6 +348,7 @@ static void collect_header(CXFile file, CXSourceLocation *stack, unsigned depth,
 	char real[PATH_MAX];
 	const char *rel;
 	struct header *h;
+	unsigned off;
 
 	if (!depth || !realpath(clang_getCString(name), real)) {
 		clang_disposeString(name);
@@ -353,16 +356,26 @@ static void collect_header(CXFile file, CXSourceLocation *stack, unsigned depth,
 	}
 	clang_disposeString(name);
 	rel = real + strlen(in->job->src_real) + 1;
-	if (!inside(real, in->job->src_real) || has_suffix(rel, ".c")
+	if (!inside(real, in->job->src_real)
 	    || !bsearch(&rel, in->job->paths, in->job->npaths, sizeof *in->job->paths, cmp_str))
 		return;
+	if (has_suffix(rel, ".c")) {
+		in->u->includes_c = true;
+		return;
+	}
+	clang_getFileLocation(stack[depth - 1], NULL, NULL, NULL, &off);
 	for (size_t i = 0; i < in->u->nheaders; i++)
-		if (!strcmp(in->u->headers[i].rel, rel))
+		if (!strcmp(in->u->headers[i].rel, rel)) {
+			/* The last inclusion: a header without a guard may
+			 * define a function only in a later one. */
+			if (off > in->u->headers[i].include_off)
+				in->u->headers[i].include_off = off;
 			return;
+		}
 	h = LOOM_PUSH(in->u->headers, in->u->nheaders, in->u->headers_cap);
 	memset(h, 0, sizeof *h);
 	h->file = file;
-	clang_getFileLocation(stack[depth - 1], NULL, NULL, NULL, &h->include_off);
+	h->include_off = off;
 	h->text = loom_read_file(real, &h->len);
 	if (!h->text) {
 		in->u->nheaders--;
@@ -542,20 +555,58 @@ static void mark_calls(struct switchless *c, size_t n, bool *bad, const struct u
 		}
 }
 
+/* The plan of header REL as the unit that writes it walked it. */
+static const struct rw_plan *owner_plan(const struct unit *units, size_t n, const char *rel)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct header *h = units[i].walked ? unit_header(&units[i], rel) : NULL;
+
+		if (h)
+			return &h->plan;
+	}
+	return NULL;
+}
+
+/* Whether a unit saw a header's functions as the one that writes it did:
+ * the same definitions, outlined alike, making the same calls.  (Under other
+ * macros a body may call another function, which the written slow copy
+ * would call unrenamed.) */
+static bool same_view(const struct rw_plan *a, const struct rw_plan *b)
+{
+	if (!b || a->nfuncs != b->nfuncs)
+		return false;
+	for (size_t i = 0; i < a->nfuncs; i++) {
+		const struct rw_func *f = &a->funcs[i], *g = &b->funcs[i];
+
+		if (strcmp(f->name, g->name) || f->decl_start != g->decl_start || !f->inline_reason != !g->inline_reason
+		    || f->is_static != g->is_static || f->ncalls != g->ncalls)
+			return false;
+		for (size_t c = 0; c < f->ncalls; c++)
+			if (f->calls[c].name_off != g->calls[c].name_off || !f->calls[c].callee != !g->calls[c].callee
+			    || (f->calls[c].callee && strcmp(f->calls[c].callee, g->calls[c].callee)))
+				return false;
+	}
+	return true;
+}
+
 /* Finds the static functions of the tree's headers that need no entry
  * switch because every call of them switches instead, as a static
  * function's callers in its own file do (see rw_emit): a switch would be
  * repeated wherever the compiler inlines the function, and it makes the
  * compiler inline it less (bench/interp: 2.5% more instructions).  That
  * takes every C file the build compiles to have been read and parsed (a
- * file copied unchanged would call the fast function), the function to be
- * defined alike in each file that includes its header, its address never
- * taken, and every call of it able to call its slow copy: made by a function
- * with a slow copy, and spelled in a C file after the header's #include or
- * in the header below the definition (not in another header, not in a macro
- * expansion), and no C++ or Objective-C file in the tree, which might
- * include the header.  A program outside the tree that includes the
- * rewritten header runs these functions fast (docs/design.md). */
+ * file copied unchanged would call the fast function), the header's
+ * functions to be seen alike in each file that includes it (same_view),
+ * the function's address never taken (rewriter/walk.c counts cleanup
+ * attributes and references from outside the tree), every call of it able
+ * to call its slow copy (made by a function with a slow copy, spelled in a
+ * C file after the header's last #include or in the header below the
+ * definition; not in another header, not in a macro expansion), and nothing
+ * that could include the header unseen: a C++, Objective-C or parser-
+ * generator source in the tree, a C file included by another, a file of the
+ * compilation database that is not one of the tree's C files.  A program
+ * outside the tree that includes the rewritten header runs these functions
+ * fast (docs/design.md). */
 static void find_switchless(struct job *job, const struct unit *units, size_t n, bool all_read)
 {
 	struct switchless *c = NULL;
@@ -564,18 +615,31 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 	size_t nseen = 0, seen_cap = 0;
 	bool *bad;
 
-	static const char *const other_languages[] = { ".cc", ".cpp", ".cxx", ".c++", ".C", ".m", ".mm" };
+	/* Sources whose code may include the header without being walked:
+	 * other languages, and parser generators' input (their C is made at
+	 * build time). */
+	static const char *const unwalked[] = {
+		".cc", ".cp", ".cpp", ".cxx", ".c++", ".C", ".CPP", ".cppm", ".ixx", ".cu",
+		".m", ".mm", ".M", ".y", ".yy", ".l", ".ll",
+	};
+	size_t src_len = strlen(job->src_real);
 
-	if (!job->hybrid || !all_read)
+	if (!job->hybrid || !all_read || job->unresolved)
 		return;
 	for (size_t i = 0; i < n; i++)
-		if (!units[i].walked && !units[i].unlisted)
+		if ((!units[i].walked && !units[i].unlisted) || units[i].includes_c)
 			return;
-	/* A C++ or Objective-C file of the tree may include the header too. */
 	for (size_t i = 0; i < job->npaths; i++)
-		for (size_t j = 0; j < sizeof other_languages / sizeof *other_languages; j++)
-			if (has_suffix(job->paths[i], other_languages[j]))
+		for (size_t j = 0; j < sizeof unwalked / sizeof *unwalked; j++)
+			if (has_suffix(job->paths[i], unwalked[j]))
 				return;
+	/* Every file the database compiles must be one of the tree's C files
+	 * (not a generated file in the build directory, say). */
+	for (size_t i = 0; i < job->nlisted; i++)
+		if (!inside(job->listed[i], job->src_real) || !has_suffix(job->listed[i], ".c")
+		    || !bsearch(&(const char *){ job->listed[i] + src_len + 1 }, job->paths, job->npaths,
+		                sizeof *job->paths, cmp_str))
+			return;
 	/* The candidates, as the unit that writes each header saw them. */
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; units[i].walked && j < units[i].nheaders; j++) {
@@ -604,12 +668,8 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 			continue;
 		for (size_t j = 0; j < nc; j++) {
 			const struct header *h = unit_header(u, c[j].header);
-			const struct rw_func *f = NULL;
 
-			for (size_t g = 0; h && g < h->plan.nfuncs && !f; g++)
-				if (!strcmp(h->plan.funcs[g].name, c[j].name))
-					f = &h->plan.funcs[g];
-			if (h && (!f || f->inline_reason || !f->is_static || f->decl_start != c[j].decl_start))
+			if (h && !same_view(&h->plan, owner_plan(units, n, c[j].header)))
 				bad[j] = true;
 		}
 		mark_taken(c, nc, bad, u->plan.address_taken, u->plan.naddress_taken);
@@ -922,6 +982,8 @@ static void list_database(struct job *job)
 
 		if (realpath(path, buf))
 			*LOOM_PUSH(job->listed, job->nlisted, job->listed_cap) = loom_xstrdup(buf);
+		else
+			job->unresolved++;
 		free(path);
 		clang_disposeString(dir);
 		clang_disposeString(file);

@@ -1370,9 +1370,12 @@ static enum CXChildVisitResult hook_list_child(CXCursor c, CXCursor parent, CXCl
 	struct list_visit *lv = data;
 	enum CXCursorKind kind = clang_getCursorKind(c);
 	bool is_case = kind == CXCursor_CaseStmt || kind == CXCursor_DefaultStmt;
+	unsigned off = start_of(c, NULL, NULL);
 
 	(void)parent;
-	lv->w->case_label = is_case && lv->seen_case ? start_of(c, NULL, NULL) : UINT_MAX;
+	/* Not before a label a macro writes (`break; case x:`): the
+	 * attribute would land before the macro's break. */
+	lv->w->case_label = is_case && lv->seen_case && !macro_at(lv->w, off, false) ? off : UINT_MAX;
 	hook_stmt(lv->w, c, lv->depth, false);
 	lv->w->case_label = UINT_MAX;
 	lv->seen_case |= is_case;
@@ -1833,8 +1836,41 @@ static struct walk *walk_at(struct walks *ws, CXSourceLocation loc, unsigned *of
 	return NULL;
 }
 
+static void add_address_taken(struct walks *ws, const char *name)
+{
+	/* The program's property: recorded with the C file. */
+	struct rw_plan *plan = ws->w[0].plan;
+
+	*LOOM_PUSH(plan->address_taken, plan->naddress_taken, plan->address_taken_cap) = loom_xstrdup(name);
+}
+
+/* `cleanup(F)` in attribute A calls F with no reference to it in the AST. */
+static void cleanup_callee(struct walks *ws, CXCursor a)
+{
+	CXToken *t;
+	unsigned n;
+
+	clang_tokenize(ws->w[0].tu, clang_getCursorExtent(a), &t, &n);
+	for (unsigned i = 0; i + 2 < n; i++) {
+		CXString s = clang_getTokenSpelling(ws->w[0].tu, t[i]);
+		bool cleanup = !strcmp(clang_getCString(s), "cleanup") || !strcmp(clang_getCString(s), "__cleanup__");
+
+		clang_disposeString(s);
+		if (cleanup && clang_getTokenKind(t[i + 2]) == CXToken_Identifier) {
+			s = clang_getTokenSpelling(ws->w[0].tu, t[i + 2]);
+			add_address_taken(ws, clang_getCString(s));
+			clang_disposeString(s);
+			break;
+		}
+	}
+	clang_disposeTokens(ws->w[0].tu, t, n);
+}
+
 /* Function references that are not the callee of a call take the
- * function's address (a function pointer may call it). */
+ * function's address (a function pointer may call it); so do references
+ * from code the tree does not hold (an inline function of a header outside
+ * it, which is not instrumented, runs the fast function) and cleanup
+ * attributes. */
 static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, CXClientData data)
 {
 	struct walks *ws = data;
@@ -1843,23 +1879,29 @@ static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, C
 	unsigned off;
 
 	(void)parent;
+	if (clang_isAttribute(clang_getCursorKind(c)) && walk_at(ws, clang_getCursorLocation(c), &off)) {
+		cleanup_callee(ws, c);
+		return CXChildVisit_Continue;
+	}
 	if (clang_getCursorKind(c) != CXCursor_DeclRefExpr)
 		return CXChildVisit_Recurse;
 	ref = clang_getCursorReferenced(c);
-	if (clang_getCursorKind(ref) == CXCursor_FunctionDecl
-	    && (w = walk_at(ws, clang_getCursorLocation(c), &off))) {
+	if (clang_getCursorKind(ref) == CXCursor_FunctionDecl && !walk_at(ws, clang_getCursorLocation(c), &off)
+	    && walk_at(ws, clang_getCursorLocation(ref), &off)) {
+		CXString s = clang_getCursorSpelling(ref);
+
+		add_address_taken(ws, clang_getCString(s));
+		clang_disposeString(s);
+	} else if (clang_getCursorKind(ref) == CXCursor_FunctionDecl
+	           && (w = walk_at(ws, clang_getCursorLocation(c), &off))) {
 		bool callee = false;
 		CXString s;
 
 		for (size_t i = 0; i < w->ncallee_locs && !callee; i++)
 			callee = w->callee_locs[i] == off;
 		if (!callee) {
-			/* The program's property: recorded with the C file. */
-			struct rw_plan *plan = ws->w[0].plan;
-
 			s = clang_getCursorSpelling(ref);
-			*LOOM_PUSH(plan->address_taken, plan->naddress_taken,
-			           plan->address_taken_cap) = loom_xstrdup(clang_getCString(s));
+			add_address_taken(ws, clang_getCString(s));
 			clang_disposeString(s);
 		}
 	}

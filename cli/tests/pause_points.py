@@ -17,6 +17,11 @@ after the install.  Where a blocking call sits decides (pause.c):
   is not checked: unsafe.
 - after: the blocking call follows the loop, whose twin holds the call of
   step; nothing after it calls step: safe.
+- in_condition, in_increment: step is called in the loop's condition or
+  increment, which run before the body's check on every pass: unsafe.
+- do_again: the blocking call is a do loop's condition, but an enclosing
+  loop without twin comes back to the do loop's unchecked first pass:
+  unsafe.
 """
 import argparse
 import os
@@ -100,12 +105,53 @@ int after(int fd)
 	return s;
 }
 
+int in_condition(int fd)
+{
+	char buf[64];
+	int s = 0;
+
+	while (step(s) < 1000000) {
+		printf("%d\n", s);
+		s += (int)read(fd, buf, sizeof buf); /* IN_CONDITION */
+	}
+	return s;
+}
+
+int in_increment(int fd)
+{
+	char buf[64];
+	int i;
+
+	for (i = 0; i < 100; i = step(i))
+	{
+		printf("%d\n", i);
+		i += (int)read(fd, buf, sizeof buf); /* IN_INCREMENT */
+	}
+	return i;
+}
+
+int do_again(int fd)
+{
+	char buf[64];
+	int s = 0;
+
+	for (int k = 0; k < 3; k++) {
+		do {
+			s = step(s);
+			printf("%d\n", s);
+		} while (read(fd, buf, sizeof buf) > 0); /* DO_AGAIN */
+	}
+	return s;
+}
+
 int main(void)
 {
-	return serve(0) + tail(0) + head(0) + before_do(0) + after(0);
+	return serve(0) + tail(0) + head(0) + before_do(0) + after(0) + in_condition(0) + in_increment(0)
+	       + do_again(0);
 }
 '''
-CASES = {'SERVE': True, 'TAIL': True, 'HEAD': False, 'BEFORE_DO': False, 'AFTER': True}
+CASES = {'SERVE': True, 'TAIL': True, 'HEAD': False, 'BEFORE_DO': False, 'AFTER': True,
+         'IN_CONDITION': False, 'IN_INCREMENT': False, 'DO_AGAIN': False}
 
 
 def main():
@@ -125,7 +171,8 @@ def main():
         r = run([args.loom, 'check', '--manifest', out, spec])
         check.require(r.status == 0, 'loom check accepts "step <> self"', r.stderr)
         slow = re.search(r'functions that run their slow copy: (.*)', r.stdout)
-        check(slow and set(slow.group(1).split(', ')) == {'step', 'serve', 'tail', 'head', 'before_do', 'after'},
+        check(slow and set(slow.group(1).split(', ')) == {'step', 'serve', 'tail', 'head', 'before_do', 'after',
+                                                          'in_condition', 'in_increment', 'do_again'},
               'step and its callers, which switch for it, run slow', r.stdout)
         unsafe = set(int(n) for n in re.findall(r'pause\.c:(\d+) \(blocking call read', r.stdout))
         lines = PROGRAM.split('\n')

@@ -16,6 +16,10 @@ which defines none:
 3. -j 1 and -j 4 write the same bytes.
 4. Live: `mix <> self` (mix is defined in util.h and inlined into both C
    files) is pushed into the running program, and its lock is taken.
+6. A header function keeps its switch when a file sees its header under
+   other macros (another call in a body), when a cleanup attribute calls
+   it, when the tree holds a C++ file, and when a C file includes another
+   (KEEPS).
 5. Once nested.c parses too (PARSED), every file that includes util.h
    switches for its functions: they have no entry switch, the C files' slow
    copies call mix__slow, the tree builds without a warning with gcc and
@@ -127,6 +131,32 @@ int apply_twice(int x)
 	return x + (int)mix(x);
 }
 '''})
+# Trees where a header function keeps its entry switch: (files, function).
+U_H = r'''#ifndef U_H
+#define U_H
+#include <stdlib.h>
+static inline int helper(int x) { return x + 1; }
+static inline int mix(int x)
+{
+#ifdef ALT
+	return helper(x) * 2;
+#else
+	return x * 2;
+#endif
+}
+static inline void freep(void *p) { free(*(void **)p); }
+#endif
+'''
+A_C = '#include "u.h"\nint a(int x) { return mix(x) + helper(x); }\n'
+KEEPS = {
+    'another view': ({'u.h': U_H, 'a.c': A_C,
+                      'b.c': '#define ALT 1\n#include "u.h"\nint b(int x) { return mix(x); }\n'}, 'helper'),
+    'cleanup attribute': ({'u.h': U_H, 'a.c': A_C,
+                           'c.c': '#include "u.h"\nint c(void)\n{\n\tchar *p __attribute__((cleanup(freep))) '
+                                  '= malloc(4);\n\treturn p != 0;\n}\n'}, 'freep'),
+    'a C++ file': ({'u.h': U_H, 'a.c': A_C, 'x.cc': '#include "u.h"\nint x() { return mix(1); }\n'}, 'mix'),
+    'an included C file': ({'u.h': U_H, 'a.c': A_C, 'i.c': '#include "u.h"\n#include "a.c"\n'}, 'mix'),
+}
 CFLAGS = '-O2 -g -Wall -Wextra'
 INPUT = b'3\n10\n1000\n'
 
@@ -266,6 +296,21 @@ def main():
         # work(10) calls mix 10 times, main once, apply_twice once.
         push_mix(check, args, out, work, 12, 'parsed: the callers of mix, in three files, run slow and '
                  'take the filter\'s lock')
+        # u.h with a.c alone: no switch in its three functions.
+        for what, (files, fn) in dict(KEEPS, control=({'u.h': U_H, 'a.c': A_C}, None)).items():
+            src = os.path.join(work, 'keeps', what.replace(' ', '-'))
+            for name, text in files.items():
+                write_file(os.path.join(src, name), text)
+            r = run([args.rewrite, '--quiet', src, src + '-out'])
+            check.require(r.status == 0, f'{what}: loom-rewrite instruments the tree', r.stderr)
+            with open(os.path.join(src + '-out', 'loom-manifest.json')) as f:
+                fns = {f['name']: f for f in json.load(f)['functions']}
+            if fn:
+                check(fns[fn]['entry_switch'], f'{what}: {fn} keeps its entry switch', json.dumps(fns[fn]))
+            else:
+                check(not any(fns[n]['entry_switch'] for n in ('helper', 'mix', 'freep')),
+                      'u.h included by a.c alone: helper, mix and freep have no entry switch',
+                      json.dumps(list(fns.values())))
     except Failure as e:
         if not e.counted:
             check(False, str(e))
