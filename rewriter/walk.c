@@ -1017,6 +1017,28 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 		w->open_macro = outer;
 		return;
 	}
+	if (!m && !loop) {
+		/* A labelled body (`else <fall-through comment> case X: s;`, gas'
+		 * parse_insn) is braced after its labels: a fall-through comment
+		 * must stay right before the label for gcc to see it.  (Not a
+		 * loop's: its cond_break must stay before the labels, where
+		 * a jump to them does not pass.) */
+		CXCursor inner = body;
+
+		while (is_label(clang_getCursorKind(inner))) {
+			struct kids k = kids_of(inner);
+
+			if (!k.n)
+				break;
+			inner = k.c[k.n - 1];
+		}
+		if (!clang_equalCursors(inner, body) && from_here(w, inner)) {
+			unsigned iline, icolumn, ioff = start_of(inner, &iline, &icolumn);
+
+			if (!macro_at(w, ioff, false))
+				off = ioff, line = iline, column = icolumn;
+		}
+	}
 	{
 		/* A body that is one macro invocation (even one expanding to
 		 * { ... }) is wrapped whole; its extent ends where the macro does. */
