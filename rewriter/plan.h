@@ -52,8 +52,9 @@ struct rw_wrap {
 };
 
 /* Where LOOM_FALLTHROUGH goes: before a case label whose statement is a
- * goto that gets a hook.  gcc does not warn about falling through into a
- * label followed by a goto (`if (c) break; default: goto fail;`), but does
+ * goto (or a block starting with one) that gets a hook.  gcc does not warn
+ * about falling through into a label followed by a goto (`if (c) break;
+ * default: goto fail;`), but does
  * once a hook precedes the goto; the attribute says the fall through is
  * meant, as the original's silence did. */
 struct rw_fallthrough {

@@ -908,6 +908,20 @@ static void hook_cond(struct walk *w, CXCursor cond, unsigned open, char close, 
 	p->callee = loom_xstrdup(blocking);
 }
 
+/* Is C a goto, or a block whose first statement is one (gcc's test for a
+ * label that may be fallen into without a warning)? */
+static bool starts_with_goto(CXCursor c)
+{
+	while (clang_getCursorKind(c) == CXCursor_CompoundStmt) {
+		struct kids k = kids_of(c);
+
+		if (!k.n)
+			return false;
+		c = k.c[0];
+	}
+	return clang_getCursorKind(c) == CXCursor_GotoStmt || clang_getCursorKind(c) == CXCursor_IndirectGotoStmt;
+}
+
 /* A statement in a list (a compound's child or a body): labels first, then
  * the slot, the blocking markers, and the statement's own insides.  Before a
  * declaration the hooks are declarations too, except right after a label
@@ -957,7 +971,7 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 	covered = m && end_of(c) <= m->end;
 	add_point(w, kind == CXCursor_ReturnStmt ? RW_RETURN : RW_SLOT, off, line, column,
 	          4 * depth + 2, decl);
-	if (after_label && case_label != UINT_MAX && (kind == CXCursor_GotoStmt || kind == CXCursor_IndirectGotoStmt))
+	if (after_label && case_label != UINT_MAX && starts_with_goto(c))
 		*LOOM_PUSH(w->plan->fallthroughs, w->plan->nfallthroughs, w->plan->fallthroughs_cap) =
 			(struct rw_fallthrough){ case_label, w->func };
 	own_calls(w, off, end_of(c), w->plan->npoints - 1);
