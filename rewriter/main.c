@@ -555,18 +555,6 @@ static void mark_calls(struct switchless *c, size_t n, bool *bad, const struct u
 		}
 }
 
-/* The plan of header REL as the unit that writes it walked it. */
-static const struct rw_plan *owner_plan(const struct unit *units, size_t n, const char *rel)
-{
-	for (size_t i = 0; i < n; i++) {
-		const struct header *h = units[i].walked ? unit_header(&units[i], rel) : NULL;
-
-		if (h)
-			return &h->plan;
-	}
-	return NULL;
-}
-
 /* Whether a unit saw a header's functions as the one that writes it did:
  * the same definitions, outlined alike, making the same calls.  (Under other
  * macros a body may call another function, which the written slow copy
@@ -611,7 +599,13 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 {
 	struct switchless *c = NULL;
 	size_t nc = 0, cap = 0;
-	char **seen = NULL;
+	/* The tree's headers: as the unit that writes each walked it, and
+	 * whether another unit saw its functions otherwise. */
+	struct seen {
+		const char *rel;
+		const struct rw_plan *owner;
+		bool differs;
+	} *seen = NULL;
 	size_t nseen = 0, seen_cap = 0;
 	bool *bad;
 
@@ -644,34 +638,31 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; units[i].walked && j < units[i].nheaders; j++) {
 			const struct header *h = &units[i].headers[j];
-			bool dup = false;
+			size_t s = 0;
 
-			for (size_t s = 0; s < nseen && !dup; s++)
-				dup = !strcmp(seen[s], h->rel);
-			if (dup)
+			while (s < nseen && strcmp(seen[s].rel, h->rel))
+				s++;
+			if (s < nseen) {
+				seen[s].differs |= !same_view(&h->plan, seen[s].owner);
 				continue;
-			*LOOM_PUSH(seen, nseen, seen_cap) = h->rel;
+			}
+			*LOOM_PUSH(seen, nseen, seen_cap) = (struct seen){ h->rel, &h->plan, false };
 			for (size_t f = 0; f < h->plan.nfuncs; f++)
 				if (h->plan.funcs[f].is_static && !h->plan.funcs[f].inline_reason)
 					*LOOM_PUSH(c, nc, cap) = (struct switchless){ h->rel, h->plan.funcs[f].name,
 					                                              h->plan.funcs[f].decl_start };
 		}
-	free(seen);
-	if (!nc)
-		return;
 	qsort(c, nc, sizeof *c, cmp_switchless);
-	bad = loom_xcalloc(nc, 1);
-	for (size_t i = 0; i < n; i++) {
+	bad = loom_xcalloc(nc + 1, 1);
+	for (size_t j = 0; j < nc; j++)
+		for (size_t s = 0; s < nseen; s++)
+			bad[j] |= seen[s].differs && !strcmp(seen[s].rel, c[j].header);
+	free(seen);
+	for (size_t i = 0; i < n && nc; i++) {
 		const struct unit *u = &units[i];
 
 		if (!u->walked)
 			continue;
-		for (size_t j = 0; j < nc; j++) {
-			const struct header *h = unit_header(u, c[j].header);
-
-			if (h && !same_view(&h->plan, owner_plan(units, n, c[j].header)))
-				bad[j] = true;
-		}
 		mark_taken(c, nc, bad, u->plan.address_taken, u->plan.naddress_taken);
 		mark_calls(c, nc, bad, u, NULL, &u->plan);
 		for (size_t j = 0; j < u->nheaders; j++) {
