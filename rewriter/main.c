@@ -585,8 +585,8 @@ static bool same_view(const struct rw_plan *a, const struct rw_plan *b)
  * takes every C file the build compiles to have been read and parsed (a
  * file copied unchanged would call the fast function), the header's
  * functions to be seen alike in each file that includes it (same_view),
- * the function's address never taken (rewriter/walk.c counts cleanup
- * attributes and references from outside the tree), every call of it able
+ * the function's address never taken (rewriter/walk.c counts cleanup and
+ * alias attributes and references from outside the tree), every call of it able
  * to call its slow copy (made by a function with a slow copy, spelled in a
  * C file after the header's last #include or in the header below the
  * definition; not in another header, not in a macro expansion), and nothing

@@ -1880,8 +1880,9 @@ static void add_address_taken(struct walks *ws, const char *name)
 	*LOOM_PUSH(plan->address_taken, plan->naddress_taken, plan->address_taken_cap) = loom_xstrdup(name);
 }
 
-/* `cleanup(F)` in attribute A calls F with no reference to it in the AST. */
-static void cleanup_callee(struct walks *ws, CXCursor a)
+/* `cleanup(F)` and `alias("F")` in attribute A call F, or make another
+ * name call it, with no reference to F in the AST. */
+static void attribute_callee(struct walks *ws, CXCursor a)
 {
 	CXToken *t;
 	unsigned n;
@@ -1889,12 +1890,27 @@ static void cleanup_callee(struct walks *ws, CXCursor a)
 	clang_tokenize(ws->w[0].tu, clang_getCursorExtent(a), &t, &n);
 	for (unsigned i = 0; i + 2 < n; i++) {
 		CXString s = clang_getTokenSpelling(ws->w[0].tu, t[i]);
-		bool cleanup = !strcmp(clang_getCString(s), "cleanup") || !strcmp(clang_getCString(s), "__cleanup__");
+		const char *word = clang_getCString(s);
+		bool cleanup = !strcmp(word, "cleanup") || !strcmp(word, "__cleanup__");
+		bool alias = !strcmp(word, "alias") || !strcmp(word, "__alias__");
 
 		clang_disposeString(s);
-		if (cleanup && clang_getTokenKind(t[i + 2]) == CXToken_Identifier) {
+		if ((cleanup && clang_getTokenKind(t[i + 2]) == CXToken_Identifier)
+		    || (alias && clang_getTokenKind(t[i + 2]) == CXToken_Literal)) {
+			const char *name;
+			size_t len;
+
 			s = clang_getTokenSpelling(ws->w[0].tu, t[i + 2]);
-			add_address_taken(ws, clang_getCString(s));
+			name = clang_getCString(s);
+			len = strlen(name);
+			if (cleanup) {
+				add_address_taken(ws, name);
+			} else if (len >= 2 && name[0] == '"' && name[len - 1] == '"') {
+				char *target = loom_xasprintf("%.*s", (int)(len - 2), name + 1);
+
+				add_address_taken(ws, target);
+				free(target);
+			}
 			clang_disposeString(s);
 			break;
 		}
@@ -1905,8 +1921,8 @@ static void cleanup_callee(struct walks *ws, CXCursor a)
 /* Function references that are not the callee of a call take the
  * function's address (a function pointer may call it); so do references
  * from code the tree does not hold (an inline function of a header outside
- * it, which is not instrumented, runs the fast function) and cleanup
- * attributes. */
+ * it, which is not instrumented, runs the fast function) and cleanup and
+ * alias attributes. */
 static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, CXClientData data)
 {
 	struct walks *ws = data;
@@ -1916,7 +1932,7 @@ static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, C
 
 	(void)parent;
 	if (clang_isAttribute(clang_getCursorKind(c)) && walk_at(ws, clang_getCursorLocation(c), &off)) {
-		cleanup_callee(ws, c);
+		attribute_callee(ws, c);
 		return CXChildVisit_Continue;
 	}
 	if (clang_getCursorKind(c) != CXCursor_DeclRefExpr)

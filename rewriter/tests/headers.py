@@ -18,8 +18,8 @@ which defines none:
    files) is pushed into the running program, and its lock is taken.
 6. A header function keeps its switch when a file sees its header under
    other macros (another call in a body), when a cleanup attribute calls
-   it, when the tree holds a C++ file, and when a C file includes another
-   (KEEPS).
+   it or an alias attribute names it, when the tree holds a C++ file, and
+   when a C file includes another (KEEPS).
 5. Once nested.c parses too (PARSED), every file that includes util.h
    switches for its functions: they have no entry switch, the C files' slow
    copies call mix__slow, the tree builds without a warning with gcc and
@@ -154,6 +154,8 @@ KEEPS = {
     'cleanup attribute': ({'u.h': U_H, 'a.c': A_C,
                            'c.c': '#include "u.h"\nint c(void)\n{\n\tchar *p __attribute__((cleanup(freep))) '
                                   '= malloc(4);\n\treturn p != 0;\n}\n'}, 'freep'),
+    'an alias': ({'u.h': U_H, 'a.c': A_C,
+                  'd.c': '#include "u.h"\nint twice(int) __attribute__((alias("mix")));\n'}, 'mix'),
     'a C++ file': ({'u.h': U_H, 'a.c': A_C, 'x.cc': '#include "u.h"\nint x() { return mix(1); }\n'}, 'mix'),
     'an included C file': ({'u.h': U_H, 'a.c': A_C, 'i.c': '#include "u.h"\n#include "a.c"\n'}, 'mix'),
 }
