@@ -154,6 +154,12 @@ def write_file(path, text):
         f.write(text)
 
 
+def write_tree(root, files):
+    """Writes FILES (relative path -> text) under ROOT."""
+    for name, text in files.items():
+        write_file(os.path.join(root, name), text)
+
+
 # A two-file program that answers each line N of its stdin with
 # `work(N) = ...` (computed in work.c), so that a test decides when work()
 # runs; between lines its main thread waits in fgets, in the condition of

@@ -37,7 +37,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, ENV, Failure, Program, loom_ls, run, write_file  # noqa: E402
+from loomtest import Checks, ENV, Failure, Program, loom_ls, run, write_file, write_tree  # noqa: E402
 
 TREE = {
     'include/util.h': r'''#ifndef UTIL_H
@@ -188,6 +188,17 @@ def build(check, tree, cc, what):
     return r.stdout
 
 
+def original(check, work, name, files):
+    """Writes FILES as WORK/src[-NAME], builds a copy of it as the original,
+    and returns the source directory and the original's answers."""
+    suffix = '-' + name if name else ''
+    src = os.path.join(work, 'src' + suffix)
+    write_tree(src, files)
+    orig = os.path.join(work, 'orig' + suffix)
+    shutil.copytree(src, orig)
+    return src, build(check, orig, 'gcc', (name + ': ' if name else '') + 'the original')
+
+
 def push_mix(check, args, out, work, want_hits, what):
     """Pushes `mix <> self` into OUT's program and counts the lock's hits
     over one more line of input."""
@@ -220,12 +231,7 @@ def main():
     check = Checks()
     work = tempfile.mkdtemp(prefix='loom-headers-')
     try:
-        src = os.path.join(work, 'src')
-        for name, text in TREE.items():
-            write_file(os.path.join(src, name), text)
-        orig = os.path.join(work, 'orig')
-        shutil.copytree(src, orig)
-        want = build(check, orig, 'gcc', 'the original')
+        src, want = original(check, work, '', TREE)
         for emit in ('inline', 'hybrid'):
             out = os.path.join(work, 'out-' + emit)
             m = rewrite(check, args, src, out, '--emit', emit)
@@ -274,12 +280,7 @@ def main():
         # work(10) calls mix 10 times, main once, nested.c's copy twice.
         push_mix(check, args, out, work, 11, 'the inlined copies of mix take the filter\'s lock')
 
-        src = os.path.join(work, 'src-parsed')
-        for name, text in PARSED.items():
-            write_file(os.path.join(src, name), text)
-        orig = os.path.join(work, 'orig-parsed')
-        shutil.copytree(src, orig)
-        want = build(check, orig, 'gcc', 'parsed: the original')
+        src, want = original(check, work, 'parsed', PARSED)
         out = os.path.join(work, 'out-parsed')
         m = rewrite(check, args, src, out, parsed=True)
         fns = {f['name']: f for f in m['functions']}
@@ -301,8 +302,7 @@ def main():
         # u.h with a.c alone: no switch in its three functions.
         for what, (files, fn) in dict(KEEPS, control=({'u.h': U_H, 'a.c': A_C}, None)).items():
             src = os.path.join(work, 'keeps', what.replace(' ', '-'))
-            for name, text in files.items():
-                write_file(os.path.join(src, name), text)
+            write_tree(src, files)
             r = run([args.rewrite, '--quiet', src, src + '-out'])
             check.require(r.status == 0, f'{what}: loom-rewrite instruments the tree', r.stderr)
             with open(os.path.join(src + '-out', 'loom-manifest.json')) as f:
