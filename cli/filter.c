@@ -1061,26 +1061,16 @@ static bool path_to(const struct loom_manifest *m, const struct loom_function *f
 {
 	unsigned char *seen = loom_xcalloc(m->nslots + 1, 1);
 	unsigned *queue = loom_xcalloc(m->nslots + 1, sizeof *queue);
-	size_t head = 0, tail = 0;
+	size_t n = 0;
 	bool found = false;
 
-	queue[tail++] = b;
-	seen[b] = 1;
-	while (head < tail && !found) {
-		unsigned from = queue[head++];
-		size_t n;
-		const struct loom_edge *e = loom_function_edges_from(f, from, &n);
-
-		for (size_t i = 0; i < n && !found; i++) {
-			const struct loom_slot *s = loom_manifest_slot(m, e[i].to);
-
-			if (!s || seen[e[i].to] || (from == b && e[i].to == skip))
-				continue;
-			seen[e[i].to] = 1;
-			found = e[i].to == target || (s->line >= lo && s->line <= hi);
-			queue[tail++] = e[i].to;
-		}
-	}
+	seen[b] = seen[skip] = 1;
+	queue_successors(f, b, seen, NULL, queue, &n);
+	seen[skip] = 0;
+	for (size_t i = 0; i < n; i++)
+		queue_successors(f, queue[i], seen, NULL, queue, &n);
+	for (size_t i = 0; i < n && !found; i++)
+		found = queue[i] == target || (m->slots[queue[i] - 1].line >= lo && m->slots[queue[i] - 1].line <= hi);
 	free(seen);
 	free(queue);
 	return found;
