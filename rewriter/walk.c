@@ -1406,12 +1406,12 @@ static enum CXChildVisitResult hook_list_child(CXCursor c, CXCursor parent, CXCl
 	struct list_visit *lv = data;
 	enum CXCursorKind kind = clang_getCursorKind(c);
 	bool is_case = kind == CXCursor_CaseStmt || kind == CXCursor_DefaultStmt;
-	unsigned off = start_of(c, NULL, NULL);
+	unsigned off = is_case && lv->seen_case ? start_of(c, NULL, NULL) : UINT_MAX;
 
 	(void)parent;
 	/* Not before a label a macro writes (`break; case x:`): the
 	 * attribute would land before the macro's break. */
-	lv->w->case_label = is_case && lv->seen_case && !macro_at(lv->w, off, false) ? off : UINT_MAX;
+	lv->w->case_label = off != UINT_MAX && !macro_at(lv->w, off, false) ? off : UINT_MAX;
 	hook_stmt(lv->w, c, lv->depth, false);
 	lv->w->case_label = UINT_MAX;
 	lv->seen_case |= is_case;
