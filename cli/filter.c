@@ -977,7 +977,7 @@ static bool skipped_lines(const struct resolver *r, size_t fn, const unsigned ch
 	}
 	for (size_t c = 0; c < f->ncalls; c++)
 		for (size_t g = 0; g < m->nfunctions && f->calls[c].callee; g++)
-			if (needs[g] && !m->functions[g].entry_switch
+			if (needs[g] && loom_callers_switch(&m->functions[g])
 			    && loom_call_may_reach(m, f->file, &f->calls[c], &m->functions[g])) {
 				/* With its statement's slot, which may start a line
 				 * higher; without one (in a macro), the whole function. */
@@ -1136,7 +1136,7 @@ static void switch_and_fast_frames(struct resolver *r)
 	while (changed) {
 		changed = false;
 		for (size_t g = 0; g < m->nfunctions; g++) {
-			if (!needs[g] || m->functions[g].entry_switch || !m->functions[g].slow_copy)
+			if (!needs[g] || !loom_callers_switch(&m->functions[g]))
 				continue;
 			for (size_t fn = 0; fn < m->nfunctions; fn++) {
 				const struct loom_function *f = &m->functions[fn];

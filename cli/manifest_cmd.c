@@ -66,7 +66,7 @@ enum {
 	C_KIND,
 	C_COPY = C_KIND + LOOM_KIND_COUNT,
 	C_FUNCTIONS = C_COPY + LOOM_COPY_COUNT,
-	C_SLOW_COPY, C_SWITCH, C_STATIC, C_ADDRESS, C_LOOPS, C_TWINS, C_SKIPPED,
+	C_SLOW_COPY, C_SWITCH, C_FAST_ENTRY, C_STATIC, C_ADDRESS, C_LOOPS, C_TWINS, C_SKIPPED,
 	C_COUNT
 };
 
@@ -120,7 +120,7 @@ static int cmd_stat(const char *arg)
 	};
 	static const struct column fn_cols[] = {
 		{ "FUNCTIONS", C_FUNCTIONS }, { "SLOW_COPY", C_SLOW_COPY },
-		{ "ENTRY_SWITCH", C_SWITCH }, { "STATIC", C_STATIC },
+		{ "ENTRY_SWITCH", C_SWITCH }, { "FAST_ENTRY", C_FAST_ENTRY }, { "STATIC", C_STATIC },
 		{ "ADDRESS_TAKEN", C_ADDRESS }, { "LOOPS", C_LOOPS }, { "TWINS", C_TWINS },
 		{ "MACRO_SKIPPED", C_SKIPPED },
 	};
@@ -146,6 +146,7 @@ static int cmd_stat(const char *arg)
 		c[C_FUNCTIONS]++;
 		c[C_SLOW_COPY] += f->slow_copy;
 		c[C_SWITCH] += f->entry_switch;
+		c[C_FAST_ENTRY] += f->fast_entry;
 		c[C_STATIC] += f->is_static;
 		c[C_ADDRESS] += f->address_taken;
 		c[C_LOOPS] += f->nloops;
@@ -615,6 +616,7 @@ static void diff_function(struct differ *d, unsigned fo, unsigned fn)
 	ATTR(address_taken, "address taken");
 	ATTR(slow_copy, "slow copy");
 	ATTR(entry_switch, "entry switch");
+	ATTR(fast_entry, "fast entry");
 #undef ATTR
 	if (f->line != g->line)
 		out(d, "~ function %s %s:%u-%u: moved from %s:%u-%u\n", g->name, path, g->line, g->end_line,

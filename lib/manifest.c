@@ -115,7 +115,13 @@ bool loom_call_may_reach(const struct loom_manifest *m, unsigned file, const str
 	size_t n = strlen(path);
 	bool header = !(n >= 2 && !strcmp(path + n - 2, ".c"));
 
-	return call->callee && !strcmp(call->callee, g->name) && (g->file == file || (header && g->is_static));
+	return call->callee && !strcmp(call->callee, g->name)
+	       && (g->fast_entry || g->file == file || (header && g->is_static));
+}
+
+bool loom_callers_switch(const struct loom_function *g)
+{
+	return g->slow_copy && (!g->entry_switch || g->fast_entry);
 }
 
 const struct loom_slot *loom_manifest_slot(const struct loom_manifest *m, unsigned id)
@@ -288,9 +294,9 @@ static void put_function(struct text *t, const struct loom_manifest *m, const st
 	put_string(t, f->name);
 	put_key_string(t, "file", m->files[f->file].path);
 	putf(t, ",\"line\":%u,\"end_line\":%u,\"static\":%s,\"address_taken\":%s,\"slow_copy\":%s,"
-	     "\"entry_switch\":%s,\"wraps\":%s,\"entry\":%u,\"break\":%u,\"exits\":[", f->line, f->end_line,
-	     json_bool(f->is_static), json_bool(f->address_taken), json_bool(f->slow_copy),
-	     json_bool(f->entry_switch), json_bool(f->wraps), f->entry, f->brk);
+	     "\"entry_switch\":%s,\"fast_entry\":%s,\"wraps\":%s,\"entry\":%u,\"break\":%u,\"exits\":[",
+	     f->line, f->end_line, json_bool(f->is_static), json_bool(f->address_taken), json_bool(f->slow_copy),
+	     json_bool(f->entry_switch), json_bool(f->fast_entry), json_bool(f->wraps), f->entry, f->brk);
 	for (size_t j = 0; j < f->nexits; j++)
 		putf(t, "%s%u", j ? "," : "", f->exits[j]);
 	put_str(t, "],\"calls\":[");
@@ -501,6 +507,7 @@ static int read_functions(struct reader *r, json_t *fns)
 		    || !json_is_boolean(json_object_get(o, "address_taken"))
 		    || !json_is_boolean(json_object_get(o, "slow_copy"))
 		    || !json_is_boolean(json_object_get(o, "entry_switch"))
+		    || !json_is_boolean(json_object_get(o, "fast_entry"))
 		    || !json_is_boolean(json_object_get(o, "wraps"))
 		    || !json_is_array(exits) || !json_is_array(calls) || !json_is_array(loops)
 		    || !json_is_array(edges))
@@ -510,7 +517,10 @@ static int read_functions(struct reader *r, json_t *fns)
 		f->address_taken = json_is_true(json_object_get(o, "address_taken"));
 		f->slow_copy = json_is_true(json_object_get(o, "slow_copy"));
 		f->entry_switch = json_is_true(json_object_get(o, "entry_switch"));
+		f->fast_entry = json_is_true(json_object_get(o, "fast_entry"));
 		f->wraps = json_is_true(json_object_get(o, "wraps"));
+		if (f->fast_entry && !(f->slow_copy && f->entry_switch))
+			return bad(r, "functions", i, "fast_entry without slow_copy and entry_switch in function", name);
 		json_array_foreach(exits, j, v) {
 			json_int_t id = json_integer_value(v);
 

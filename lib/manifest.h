@@ -9,7 +9,7 @@
 
 #include "util.h"
 
-#define LOOM_MANIFEST_VERSION 4
+#define LOOM_MANIFEST_VERSION 5
 #define LOOM_MANIFEST_NAME "loom-manifest.json"
 
 /* Every hook has one id, unique across the tree, starting at 1. */
@@ -88,6 +88,10 @@ struct loom_function {
 	bool entry_switch;     /* its fast path switches to it at entry; without a
 	                        * switch (static, address not taken) its callers
 	                        * switch instead and call the slow copy */
+	bool fast_entry;       /* it also has an unchecked entry, F__fast: its
+	                        * original body, which the fast bodies of the
+	                        * tree's functions call, so they switch for it
+	                        * (F itself switches for other callers) */
 	bool wraps;            /* its slow copy can run its fast body between the
 	                        * locks of its entry slot and the unlocks of its exits
 	                        * (rt/loom.h LOOM_SLOW_FUNCTION_ENTRY_WRAP) */
@@ -166,13 +170,19 @@ char *loom_join_path(const char *dir, const char *name);
  * sorted (the loader checks), so this is a binary search. */
 const struct loom_edge *loom_function_edges_from(const struct loom_function *f, unsigned from, size_t *n);
 
-/* Whether CALL, made by a function of file FILE, may call G, a function
- * without entry switch, whose callers switch for it (docs/design.md): the
- * callee is named as G is, and G is defined in FILE or is a static function
- * of a header, a file not named *.c (the rewriter leaves the switch out of
- * a header's function only when every file including the header switches
- * for it).  By name alone, so a call of another function of that name
- * counts too: that only makes more functions run slow. */
+/* Whether the fast bodies of G's callers may run G's fast body without a
+ * switch, so that they must switch for G (run slow) while G must: G has a
+ * slow copy and no entry switch, or a fast entry. */
+bool loom_callers_switch(const struct loom_function *g);
+
+/* Whether CALL, made by a function of file FILE, may call G's fast body
+ * without a switch, G being a function whose callers switch for it
+ * (loom_callers_switch; docs/design.md): the callee is named as G is, and
+ * G has a fast entry (any file may call it), is defined in FILE, or is a
+ * static function of a header, a file not named *.c (the rewriter leaves
+ * the switch out of a header's function only when every file including the
+ * header switches for it).  By name alone, so a call of another function of
+ * that name counts too: that only makes more functions run slow. */
 bool loom_call_may_reach(const struct loom_manifest *m, unsigned file, const struct loom_call *call,
                          const struct loom_function *g);
 

@@ -111,8 +111,9 @@ static void apply_range(struct text *out, const char *text, size_t from, size_t 
 		}
 		/* A hook right after an identifier or a number (a statement
 		 * after `GET_RELOC;`, a macro carrying its own `;`) must not
-		 * join it; the one edit meant to join is the rename suffix. */
-		if (out->len && ident_char(out->s[out->len - 1]) && ident_char(t[0]) && strcmp(t, "__slow"))
+		 * join it; the edits meant to join are the rename suffixes. */
+		if (out->len && ident_char(out->s[out->len - 1]) && ident_char(t[0]) && strcmp(t, "__slow")
+		    && strcmp(t, "__fast"))
 			append(out, " ", 1);
 		append(out, t, strlen(t));
 		p += e->del;
@@ -227,8 +228,9 @@ static void append_one_line(struct text *out, const char *text, size_t from, siz
 	}
 }
 
-/* `static RET NAME__slow(PARAMS);` for F, on one line. */
-static char *forward_declaration(const struct rw_func *f, const char *text)
+/* `static RET NAME__slow(PARAMS);` for F, on one line; with SLOW false,
+ * `RET NAME__fast(PARAMS);` (see struct rw_fast_entry). */
+static char *forward_declaration(const struct rw_func *f, const char *text, bool slow)
 {
 	struct text out = { 0 };
 	struct edits ed = { 0 };
@@ -244,13 +246,13 @@ static char *forward_declaration(const struct rw_func *f, const char *text)
 	/* Quiet: gcc warns about noinline beside an `inline` a macro spells
 	 * (binutils' `static INLINE int fits_in_signed_byte (...)`). */
 	append(&out, "LOOM_QUIET_PUSH ", 16);
-	if (!memmem(text + f->decl_start, f->body_open - f->decl_start, "always_inline", 13))
+	if (slow && !memmem(text + f->decl_start, f->body_open - f->decl_start, "always_inline", 13))
 		append(&out, "__attribute__((__noinline__, __cold__)) ", 40);
-	if (!f->is_static)
+	if (slow && !f->is_static)
 		append(&out, "static ", 7);
 	append_one_line(&out, prefix.s ? prefix.s : "", 0, prefix.len);
 	append(&out, f->name, n);
-	append(&out, "__slow", 6);
+	append(&out, slow ? "__slow" : "__fast", 6);
 	if (f->no_prototype)
 		append(&out, "()", 2);
 	else
@@ -322,6 +324,41 @@ bool rw_calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller
 			return plan->funcs[i].decl_start < call->name_off
 			       && (!opts || !opts->header || slow_callee(opts, call->callee, call->name_off));
 	return slow_callee(opts, call->callee, call->name_off);
+}
+
+static int cmp_fast_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct rw_fast_entry *)a)->name, ((const struct rw_fast_entry *)b)->name);
+}
+
+/* The index of NAME in OPTS's fast entries (sorted by name), or -1. */
+static long fast_entry_index(const struct rw_emit_opts *opts, const char *name)
+{
+	const struct rw_fast_entry key = { name }, *e;
+
+	if (!name || !opts->nfast_entries)
+		return -1;
+	e = bsearch(&key, opts->fast_entries, opts->nfast_entries, sizeof key, cmp_fast_entry);
+	return e ? e - opts->fast_entries : -1;
+}
+
+/* Does CALL, in CALLER's fast body, go to its callee's unchecked NAME__fast
+ * (struct rw_fast_entry)?  Only a direct call spelled in the file, by a
+ * function with a slow copy (the callers switch for the callee), of the
+ * function with external linkage declared at file scope above CALLER
+ * (where `extern __typeof__(NAME) NAME__fast;` can go), not of a static
+ * function of this file that bears the name. */
+static bool calls_fast_entry(const struct rw_plan *plan, const struct rw_func *caller, const struct rw_call *call,
+                             const struct rw_emit_opts *opts)
+{
+	if (!opts->hybrid || opts->header || caller->inline_reason || call->name_off == UINT_MAX
+	    || call->decl_off == UINT_MAX || (call->decl_off && call->decl_off >= caller->decl_start)
+	    || fast_entry_index(opts, call->callee) < 0)
+		return false;
+	for (size_t i = 0; i < plan->nfuncs; i++)
+		if (plan->funcs[i].is_static && !strcmp(plan->funcs[i].name, call->callee))
+			return false;
+	return true;
 }
 
 /* Is NAME called somewhere in the file where the call does not go to its
@@ -689,12 +726,64 @@ static void record_edges(const struct rw_plan *plan, size_t fi, size_t p0, size_
 	free(seen);
 }
 
+/* Points the calls in function FI's fast body that calls_fast_entry
+ * allows to their callee's NAME__fast, and declares NAME__fast above FI
+ * when FI is the file's first function to need it (DECLARED: per fast
+ * entry of OPTS, whether it is declared above), with its weak fallback
+ * (rt/loom.h LOOM_FAST_FALLBACK) when the file does not define it. */
+static void call_fast_entries(const struct rw_plan *plan, size_t fi, const struct rw_emit_opts *opts,
+                              char *declared, struct edits *fast)
+{
+	const struct rw_func *rf = &plan->funcs[fi];
+
+	for (size_t c = 0; c < rf->ncalls; c++) {
+		const struct rw_call *call = &rf->calls[c];
+		bool seen = false;
+		long k;
+
+		for (size_t d = 0; d < c && !seen; d++)
+			seen = rf->calls[d].name_off == call->name_off;
+		if (seen || !calls_fast_entry(plan, rf, call, opts))
+			continue;
+		add(fast, call->name_off + (unsigned)strlen(call->callee), false, INT_MIN, loom_xstrdup("__fast"));
+		k = fast_entry_index(opts, call->callee);
+		if (!declared[k]) {
+			bool here = false;
+
+			for (size_t i = 0; i < plan->nfuncs && !here; i++)
+				here = !plan->funcs[i].is_static && !strcmp(plan->funcs[i].name, call->callee);
+			add(fast, rf->decl_start, false, INT_MIN,
+			    loom_xasprintf("extern __typeof__(%s) %s__fast;%s%s%s ", call->callee, call->callee,
+			                   here ? "" : " LOOM_FAST_FALLBACK(", here ? "" : call->callee, here ? "" : ")"));
+			declared[k] = 1;
+		}
+	}
+}
+
+/* The public entry of a function with a fast entry, after its slow copy:
+ * its declaration as written, then the switch, then a call of NAME__fast. */
+static void fast_entry_wrapper(struct text *t, const struct rw_func *rf, const struct loom_function *f,
+                               unsigned fn, const char *text)
+{
+	char *slow = call_text(rf, "__slow"), *body = call_text(rf, "__fast");
+	char *s = loom_xasprintf(" LOOM_SWITCH%s%s(%u, %s); %s%s; }", f->wraps ? "_WRAPPED" : "",
+	                         rf->returns_void ? "_VOID" : "", fn, slow, rf->returns_void ? "" : "return ", body);
+
+	frame_copy(t, rf, false, rf->line);
+	append(t, text + rf->decl_start, rf->body_open - rf->decl_start);
+	append(t, s, strlen(s));
+	frame_copy(t, rf, true, rf->end_line);
+	free(s);
+	free(slow);
+	free(body);
+}
+
 /* Records function RF in M and emits its hooks: into FAST for an inline
  * function, else into a slow copy placed right after the function. */
 static void emit_function(const struct rw_plan *plan, size_t fi, const char *text,
                           const struct rw_emit_opts *opts, struct loom_manifest *m,
                           unsigned file, struct edits *fast, size_t *pi,
-                          unsigned *point_ids)
+                          unsigned *point_ids, char *declared)
 {
 	const struct rw_func *rf = &plan->funcs[fi];
 	struct loom_function *f = LOOM_PUSH(m->functions, m->nfunctions, m->functions_cap);
@@ -738,6 +827,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	 * made the compiler inline interp's small helpers less (10% more
 	 * instructions). */
 	f->wraps = f->entry_switch && !opts->header && !rf->noreturn && !param_named(rf, rf->name);
+	f->fast_entry = outline && !rf->is_static && !opts->header && fast_entry_index(opts, rf->name) >= 0;
 	if (f->wraps) {
 		char *self_call = call_text(rf, "");
 
@@ -769,9 +859,22 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		return;
 	}
 
-	/* The fast path: the forward declaration and the switch. */
-	add(fast, rf->decl_start, false, INT_MIN, forward_declaration(rf, text));
-	if (f->entry_switch) {
+	/* The fast path: the forward declaration and the switch.  With a fast
+	 * entry, the body is NAME__fast, without switch (its __func__ still
+	 * names the function), and NAME is written after the slow copy. */
+	add(fast, rf->decl_start, false, INT_MIN, forward_declaration(rf, text, true));
+	if (f->fast_entry) {
+		struct ident_edit ie = { text, fast, rf->name };
+		long k = fast_entry_index(opts, rf->name);
+
+		if (!declared[k])
+			add(fast, rf->decl_start, false, INT_MIN, forward_declaration(rf, text, false));
+		declared[k] = 1;
+		add(fast, rf->name_off + (unsigned)strlen(rf->name), false, INT_MIN, loom_xstrdup("__fast"));
+		each_identifier(text, rf->body_open, rf->body_end, keep_func_name, &ie);
+	}
+	call_fast_entries(plan, fi, opts, declared, fast);
+	if (f->entry_switch && !f->fast_entry) {
 		char *call = call_text(rf, "__slow");
 
 		add(fast, rf->body_open, false, INT_MIN,
@@ -821,6 +924,8 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			frame_copy(&t, rf, false, rf->line);
 			apply(&t, text, rf->decl_start, rf->body_end, &slow);
 			frame_copy(&t, rf, true, rf->end_line);
+			if (f->fast_entry)
+				fast_entry_wrapper(&t, rf, f, fn, text);
 			add(fast, rf->body_end, true, INT_MIN, t.s);
 		}
 	}
@@ -835,9 +940,11 @@ char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const st
 	char *prologue = loom_xasprintf("%s#include \"%s\"\n#line 1\n",
 	                                opts->runtime_home ? "" : "#define LOOM_RT_CLIENT 1\n", opts->include);
 	unsigned *point_ids = loom_xcalloc(plan->npoints + 1, sizeof *point_ids);
+	char *declared = loom_xcalloc(opts->nfast_entries + 1, 1);
 
 	for (size_t fi = 0, pi = 0; fi < plan->nfuncs; fi++)
-		emit_function(plan, fi, text, opts, m, file, &fast, &pi, point_ids);
+		emit_function(plan, fi, text, opts, m, file, &fast, &pi, point_ids, declared);
+	free(declared);
 	for (size_t i = 0; i < plan->nskips; i++) {
 		struct loom_skip *s = LOOM_PUSH(m->skips, m->nskips, m->skips_cap);
 

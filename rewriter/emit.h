@@ -14,6 +14,15 @@ struct rw_slow_callee {
 	unsigned after;
 };
 
+/* A function of the tree with a fast entry (rewriter/main.c decides which):
+ * a small non-static function whose original body becomes NAME__fast, with
+ * no switch, called by the fast bodies of the tree's functions, which switch
+ * for it; NAME itself switches and calls NAME__fast, for every other caller
+ * and for function pointers. */
+struct rw_fast_entry {
+	const char *name;
+};
+
 /* How a file is written. */
 struct rw_emit_opts {
 	const char *include;  /* the path of loom.h relative to the file */
@@ -29,6 +38,10 @@ struct rw_emit_opts {
 	                       * switch, except those of SLOW_CALLEES */
 	const struct rw_slow_callee *slow_callees;
 	size_t nslow_callees;
+	/* Functions with a fast entry that this file defines or calls by it
+	 * (never a header's). */
+	const struct rw_fast_entry *fast_entries;
+	size_t nfast_entries;
 };
 
 /* Does CALL, made by CALLER (a function of PLAN), call its callee's slow

@@ -57,6 +57,17 @@ struct job {
 	size_t nheaders, headers_cap;
 	struct switchless *switchless; /* see find_switchless */
 	size_t nswitchless, switchless_cap;
+	struct fast_entry *fast;  /* see find_fast_entries; sorted by name */
+	size_t nfast, fast_cap;
+	bool fast_across;         /* other files call them by their fast entry too */
+	bool no_fast;             /* --no-fast-entries */
+};
+
+/* A function with a fast entry (struct rw_fast_entry): NAME, defined in
+ * the unit UNIT (an index into the units). */
+struct fast_entry {
+	const char *name;
+	size_t unit;
 };
 
 /* A static function of a tree header without entry switch: HEADER's
@@ -678,6 +689,106 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 	free(c);
 }
 
+/* Functions whose entry switch would cost a noticeable part of a call: no
+ * loop and at most this many statements. */
+#define FAST_ENTRY_STATEMENTS 8
+
+static int cmp_fast_entry(const void *a, const void *b)
+{
+	const struct fast_entry *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : x->unit < y->unit ? -1 : x->unit > y->unit;
+}
+
+/* Chooses the functions that get a fast entry (struct rw_fast_entry):
+ * small ones (FAST_ENTRY_STATEMENTS, no loop) with external linkage and a
+ * slow copy, defined once in the tree (not in a header), neither main nor
+ * noreturn, with a prototype, and declared at file scope above the
+ * definition (the renamed body and the slow copy may still name the
+ * function; adding the declaration would lose a -Wmissing-prototypes
+ * warning of the original), and without a macro that writes __func__ or
+ * the like into the body (assert: the renamed body would print its own
+ * name), in a file the compilation database (if any) lists.  Their public
+ * entry keeps its switch, so callers outside the tree, in files that do not
+ * parse and through pointers stay exact.  Files other than the definition's
+ * call the fast entry only when no file is compiled as position-independent
+ * code or with a default visibility (-fPIC, -fpic, -fvisibility=): the tree
+ * may build shared libraries, and a call into another one would go through
+ * the weak fallback (LOOM_FAST_FALLBACK) and the switch anyway. */
+static void find_fast_entries(struct job *job, const struct unit *units, size_t n)
+{
+	struct fast_entry *c = NULL;
+	size_t nc = 0, cap = 0;
+	char **headers = NULL; /* names of the headers' external functions */
+	size_t nheaders = 0, headers_cap = 0;
+
+	if (!job->hybrid || job->no_fast)
+		return;
+	job->fast_across = true;
+	for (size_t i = 0; i < n; i++) {
+		const struct rw_plan *plan = &units[i].plan;
+		unsigned *statements, *loops;
+
+		for (size_t a = 0; a < units[i].nargs; a++)
+			if (!strcmp(units[i].args[a], "-fPIC") || !strcmp(units[i].args[a], "-fpic")
+			    || !strncmp(units[i].args[a], "-fvisibility=", 13))
+				job->fast_across = false;
+		if (!units[i].walked)
+			continue;
+		for (size_t j = 0; j < units[i].nheaders; j++)
+			for (size_t f = 0; f < units[i].headers[j].plan.nfuncs; f++)
+				if (!units[i].headers[j].plan.funcs[f].is_static)
+					*LOOM_PUSH(headers, nheaders, headers_cap) = units[i].headers[j].plan.funcs[f].name;
+		statements = loom_xcalloc(plan->nfuncs + 1, sizeof *statements);
+		loops = loom_xcalloc(plan->nfuncs + 1, sizeof *loops);
+		for (size_t p = 0; p < plan->npoints; p++)
+			statements[plan->points[p].func] += plan->points[p].kind == RW_SLOT
+			                                    || plan->points[p].kind == RW_RETURN;
+		for (size_t l = 0; l < plan->nloops; l++)
+			loops[plan->loops[l].func]++;
+		for (size_t f = 0; f < plan->nfuncs; f++) {
+			const struct rw_func *rf = &plan->funcs[f];
+
+			/* Every external definition goes in, so that a name
+			 * defined twice (two programs of the tree) drops out. */
+			if (rf->is_static)
+				continue;
+			*LOOM_PUSH(c, nc, cap) = (struct fast_entry){ rf->name, i };
+			if (units[i].unlisted || rf->inline_reason || rf->noreturn || rf->no_prototype
+			    || !rf->declared_above || rf->name_in_macro || !strcmp(rf->name, "main")
+			    || loops[f] || statements[f] > FAST_ENTRY_STATEMENTS)
+				c[nc - 1].unit = SIZE_MAX;
+		}
+		free(statements);
+		free(loops);
+	}
+	qsort(c, nc, sizeof *c, cmp_fast_entry);
+	qsort(headers, nheaders, sizeof *headers, cmp_str);
+	for (size_t j = 0; j < nc; j++) {
+		bool once = (j == 0 || strcmp(c[j - 1].name, c[j].name)) && (j + 1 == nc || strcmp(c[j + 1].name, c[j].name));
+
+		if (once && c[j].unit != SIZE_MAX && !bsearch(&c[j].name, headers, nheaders, sizeof *headers, cmp_str))
+			*LOOM_PUSH(job->fast, job->nfast, job->fast_cap) = (struct fast_entry){ loom_xstrdup(c[j].name),
+			                                                                         c[j].unit };
+	}
+	free(headers);
+	free(c);
+}
+
+/* The rw_fast_entry list for unit U (index UI), sorted by name: the fast
+ * entries it defines, and the others' if other files call them. */
+static struct rw_fast_entry *fast_entries(const struct job *job, size_t ui, size_t *n)
+{
+	struct rw_fast_entry *fe = loom_xcalloc(job->nfast + 1, sizeof *fe);
+
+	*n = 0;
+	for (size_t i = 0; i < job->nfast; i++)
+		if (job->fast_across || job->fast[i].unit == ui)
+			fe[(*n)++] = (struct rw_fast_entry){ job->fast[i].name };
+	return fe;
+}
+
 /* The rw_slow_callee list for a file: for a header REL (U NULL), its own
  * functions without switch; for unit U, those of the headers it includes,
  * after their #include.  Free the result. */
@@ -759,7 +870,7 @@ static bool may_define_main(const char *text, size_t len)
 
 /* Writes U's rewritten text (or, if it did not parse, its original text)
  * and records its functions and hooks in the manifest. */
-static int emit_unit(struct job *job, struct unit *u)
+static int emit_unit(struct job *job, struct unit *u, size_t ui)
 {
 	struct loom_file *file = &job->m->files[u->file];
 	int ret;
@@ -768,8 +879,9 @@ static int emit_unit(struct job *job, struct unit *u)
 	if (u->walked) {
 		char *inc = include_path(u->rel), *out;
 		bool home = job->runtime_all;
-		size_t outlen, nsc;
+		size_t outlen, nsc, nfe;
 		struct rw_slow_callee *sc;
+		struct rw_fast_entry *fe;
 
 		for (size_t i = 0; i < u->plan.nfuncs && !home; i++)
 			home = !u->plan.funcs[i].is_static && !strcmp(u->plan.funcs[i].name, "main");
@@ -777,11 +889,14 @@ static int emit_unit(struct job *job, struct unit *u)
 		for (size_t i = 0; i < u->plan.naddress_taken; i++)
 			*LOOM_PUSH(job->taken, job->ntaken, job->taken_cap) = loom_xstrdup(u->plan.address_taken[i]);
 		sc = slow_callees(job, u, NULL, &nsc);
+		fe = fast_entries(job, ui, &nfe);
 		out = rw_emit(&u->plan, u->text, u->len,
 		              &(struct rw_emit_opts){ .include = inc, .runtime_home = home, .hybrid = job->hybrid,
-		                                      .slow_callees = sc, .nslow_callees = nsc },
+		                                      .slow_callees = sc, .nslow_callees = nsc,
+		                                      .fast_entries = fe, .nfast_entries = nfe },
 		              job->m, u->file, &outlen);
 		free(sc);
+		free(fe);
 		ret = write_out(job, u->rel, out, outlen, u->mode);
 		free(out);
 		free(inc);
@@ -917,7 +1032,7 @@ static int prepare_out(const char *out)
 static void usage(FILE *f)
 {
 	fputs("usage: " PROG " [-p BUILD_DIR] [-j N] [--blocking NAME]... [--emit inline|hybrid]\n"
-	      "                    [--runtime main|all] [--quiet] SRC OUT [-- CFLAG...]\n"
+	      "                    [--runtime main|all] [--no-fast-entries] [--quiet] SRC OUT [-- CFLAG...]\n"
 	      "Copies the C source tree SRC to OUT with Loom hooks in every C file and writes\n"
 	      "OUT/" LOOM_MANIFEST_NAME ". Each file is parsed with its flags from\n"
 	      "BUILD_DIR/compile_commands.json (default: SRC's or SRC/build's, if there is one),\n"
@@ -928,6 +1043,9 @@ static void usage(FILE *f)
 	      "--runtime main (default): the runtime is compiled in the files that define\n"
 	      "main (in every file if none does); all: in every file (for a library linked\n"
 	      "into a program that is not rewritten).\n"
+	      "--no-fast-entries: every call of a small external function goes through its\n"
+	      "entry switch (by default the tree's callers call its unchecked NAME__fast and\n"
+	      "run slow while a filter needs the function; see docs/design.md).\n"
 	      "Exit status: 0 all C files instrumented, 1 some were copied unchanged because\n"
 	      "they do not compile, 2 nothing usable was written.\n", f);
 }
@@ -1079,6 +1197,7 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "emit", required_argument, NULL, 'e' },
 		{ "runtime", required_argument, NULL, 'r' },
+		{ "no-fast-entries", no_argument, NULL, 'F' },
 		{ "build-dir", required_argument, NULL, 'p' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1100,6 +1219,9 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			job.quiet = true;
+			break;
+		case 'F':
+			job.no_fast = true;
 			break;
 		case 'e':
 			if (strcmp(optarg, "inline") && strcmp(optarg, "hybrid"))
@@ -1185,9 +1307,10 @@ int main(int argc, char **argv)
 		}
 		parse_all(&job, units, nunits);
 		find_switchless(&job, units, nunits, !memchr(what, 2, job.npaths));
+		find_fast_entries(&job, units, nunits);
 		for (size_t i = 0, k = 0; i < job.npaths; i++) {
 			if (what[i] == 1) {
-				if (emit_unit(&job, &units[k]) < 0)
+				if (emit_unit(&job, &units[k], k) < 0)
 					ret = 2;
 				unit_free(&units[k++]);
 			} else if (what[i] == 0 && !header_written(&job, job.paths[i])
@@ -1243,6 +1366,9 @@ int main(int argc, char **argv)
 		free((char *)job.switchless[i].name);
 	}
 	free(job.switchless);
+	for (size_t i = 0; i < job.nfast; i++)
+		free((char *)job.fast[i].name);
+	free(job.fast);
 	free(job.src_real);
 	free(src);
 	free(out);

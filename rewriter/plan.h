@@ -87,6 +87,10 @@ struct rw_call {
 	size_t point;      /* the slot of the statement making it (SIZE_MAX: none) */
 	unsigned name_off; /* direct call spelled in this file: offset of the callee's
 	                    * name (to call its slow copy); else UINT_MAX */
+	unsigned decl_off; /* direct call: where the callee's declaration it sees is,
+	                    * the offset of one at file scope in this file, 0 in a
+	                    * header of the tree, UINT_MAX elsewhere, at block scope,
+	                    * static (or an indirect call) */
 };
 
 struct rw_func {
@@ -104,6 +108,8 @@ struct rw_func {
 	bool returns_void;
 	bool no_prototype;   /* K&R definition */
 	bool noreturn;
+	bool declared_above; /* its first declaration is an earlier one at file scope */
+	bool name_in_macro;  /* a macro in its body writes __func__ or the like (assert) */
 	/* Line directives above the function: its presumed line is LINE +
 	 * LINE_DELTA, in file LINE_FILE if one renamed the file (else NULL).
 	 * For the `#line` of its copies. */

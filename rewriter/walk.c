@@ -43,6 +43,8 @@ struct call_at {
 struct walk {
 	CXTranslationUnit tu;
 	CXFile file;
+	const struct rw_source *tree; /* the unit's files of the tree (rw_walk's SRC) */
+	size_t ntree;
 	const char *text;
 	size_t len;
 	struct rw_plan *plan;
@@ -458,6 +460,29 @@ static char *called_type(CXCursor c)
 	return clang_Cursor_isNull(callee) ? NULL : function_type(clang_getCursorType(callee));
 }
 
+/* Where the declaration D that a call names is: its offset in this file,
+ * 0 in another file of the tree (a header included above the call),
+ * UINT_MAX when it is in a file outside the tree (a library's header: a
+ * program of the tree may link the library's definition instead of the
+ * tree's), not at file scope (a block-scope `extern` ends with its block),
+ * or names a static function. */
+static unsigned visible_declaration(const struct walk *w, CXCursor d)
+{
+	CXFile file;
+	unsigned off;
+
+	if (clang_getCursorKind(clang_getCursorLexicalParent(d)) != CXCursor_TranslationUnit
+	    || clang_getCursorLinkage(d) != CXLinkage_External)
+		return UINT_MAX;
+	clang_getExpansionLocation(clang_getCursorLocation(d), &file, NULL, NULL, &off);
+	if (file && clang_File_isEqual(file, w->file))
+		return off;
+	for (size_t i = 0; file && i < w->ntree; i++)
+		if (clang_File_isEqual(file, w->tree[i].file))
+			return 0;
+	return UINT_MAX;
+}
+
 static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientData data)
 {
 	struct call_scan *cs = data;
@@ -493,7 +518,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 
 			*call = (struct rw_call){ .callee = name, .line = line, .column = column,
 			                          .off = start_of(c, NULL, NULL), .name_off = UINT_MAX,
-			                          .point = SIZE_MAX, .type = name ? NULL : called_type(c) };
+			                          .decl_off = UINT_MAX, .point = SIZE_MAX, .type = name ? NULL : called_type(c) };
 			if (!from_here(w, c)) {
 				/* In a file #included in the body: somewhere in
 				 * the function, at no statement of it. */
@@ -509,6 +534,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 				if (at + n <= w->len && !memcmp(w->text + at, name, n)
 				    && !macro_at(w, at, true) && !macro_at(w, at, false))
 					call->name_off = at;
+				call->decl_off = visible_declaration(w, clang_getCursorReferenced(c));
 			}
 			name = NULL;
 		}
@@ -544,7 +570,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 
 			start_of(c, &line, &column);
 			*call = (struct rw_call){ .callee = NULL, .line = line, .column = column,
-			                          .off = at, .name_off = UINT_MAX, .point = SIZE_MAX,
+			                          .off = at, .name_off = UINT_MAX, .decl_off = UINT_MAX, .point = SIZE_MAX,
 			                          .type = function_type(clang_getCursorType(c)) };
 		}
 	}
@@ -1563,14 +1589,26 @@ static enum CXChildVisitResult find_body(CXCursor c, CXCursor parent, CXClientDa
 	return CXChildVisit_Continue;
 }
 
-/* A static local would be two objects in two copies of the function. */
-static enum CXChildVisitResult find_static_local(CXCursor c, CXCursor parent, CXClientData data)
+struct fn_scan {
+	const struct walk *w;
+	bool statics;        /* a static local: two copies would be two objects */
+	bool name_in_macro;  /* __func__ or the like produced by a macro (assert) */
+};
+
+static enum CXChildVisitResult scan_fn(CXCursor c, CXCursor parent, CXClientData data)
 {
+	struct fn_scan *bs = data;
+	enum CXCursorKind k = clang_getCursorKind(c);
+
 	(void)parent;
-	if (clang_getCursorKind(c) == CXCursor_VarDecl && clang_Cursor_getStorageClass(c) == CX_SC_Static) {
-		*(bool *)data = true;
-		return CXChildVisit_Break;
-	}
+	if (k == CXCursor_VarDecl && clang_Cursor_getStorageClass(c) == CX_SC_Static)
+		bs->statics = true;
+	/* In C only a predefined identifier is a string of const chars;
+	 * one a macro writes cannot be made to name the function again. */
+	if (k == CXCursor_StringLiteral
+	    && clang_isConstQualifiedType(clang_getArrayElementType(clang_getCursorType(c)))
+	    && macro_at(bs->w, offset_of(clang_getCursorLocation(c), NULL, NULL), false))
+		bs->name_in_macro = true;
 	return CXChildVisit_Recurse;
 }
 
@@ -1680,12 +1718,18 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 {
 	CXType type = clang_getCursorType(fn);
 	unsigned open = f->body_open - 1;
-	bool statics = false;
+	struct fn_scan bs = { .w = w };
 	int nargs = clang_Cursor_getNumArguments(fn);
 	size_t n = strlen(f->name);
 
 	f->decl_start = start_of(fn, NULL, NULL);
 	f->name_off = offset_of(clang_getCursorLocation(fn), NULL, NULL);
+	{
+		CXCursor first = clang_getCanonicalCursor(fn);
+
+		f->declared_above = !clang_equalCursors(first, fn)
+		                    && clang_getCursorKind(clang_getCursorLexicalParent(first)) == CXCursor_TranslationUnit;
+	}
 	/* Through typedefs: `typedef void V; V f(void)` returns nothing either. */
 	f->returns_void = clang_getCanonicalType(clang_getResultType(type)).kind == CXType_Void;
 	/* K&R: parameter declarations between ')' and '{' (a prototype seen
@@ -1702,7 +1746,8 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 		              || strstr(clang_getCString(spelling), "__attribute__((noreturn))");
 		clang_disposeString(spelling);
 	}
-	clang_visitChildren(body, find_static_local, &statics);
+	clang_visitChildren(body, scan_fn, &bs);
+	f->name_in_macro = bs.name_in_macro;
 	for (int i = 0; i < nargs; i++) {
 		CXString s = clang_getCursorSpelling(clang_Cursor_getArgument(fn, (unsigned)i));
 
@@ -1714,7 +1759,7 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 	}
 	if (clang_isFunctionTypeVariadic(type))
 		f->inline_reason = "variadic";
-	else if (statics)
+	else if (bs.statics)
 		f->inline_reason = "static local variables";
 	else if (f->decl_start > f->name_off || f->name_off + n > open
 	         || memcmp(w->text + f->name_off, f->name, n) || macro_at(w, f->decl_start, true)
@@ -2014,8 +2059,8 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 	struct rw_plan *plan = src[0].plan;
 
 	for (size_t i = 0; i < n; i++)
-		ws.w[i] = (struct walk){ .tu = tu, .file = src[i].file, .text = src[i].text, .len = src[i].len,
-		                         .plan = src[i].plan, .case_label = UINT_MAX };
+		ws.w[i] = (struct walk){ .tu = tu, .file = src[i].file, .tree = src, .ntree = n, .text = src[i].text,
+		                         .len = src[i].len, .plan = src[i].plan, .case_label = UINT_MAX };
 	/* All expansion ranges first: a function may use a macro whose
 	 * expansion the preprocessing record lists after it. */
 	clang_visitChildren(root, collect_macros, &ws);

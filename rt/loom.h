@@ -345,19 +345,44 @@ struct loom__thread {
 #define LOOM_FALLTHROUGH
 #endif
 
+/* NAME__fast, a fast entry's unchecked body (docs/design.md), for a program
+ * that links NAME but not the NAME__fast of NAME's file: that file is not
+ * compiled, or it is in a shared library that does not export the new
+ * name.  A weak definition that jumps to NAME, whose switch decides; one
+ * copy per program (a comdat group), and a strong NAME__fast wins.  After
+ * `extern __typeof__(NAME) NAME__fast;` in a file that calls NAME__fast
+ * and does not define it. */
+#if defined(__ELF__) && defined(__x86_64__)
+#define LOOM__JUMP_TO(f) "jmp " #f "@PLT"
+#elif defined(__ELF__) && defined(__aarch64__)
+#define LOOM__JUMP_TO(f) "b " #f
+#endif
+#ifdef LOOM__JUMP_TO
+#define LOOM_FAST_FALLBACK(f) __asm__( \
+	".pushsection .text.loom_fallback." #f ",\"axG\",%progbits,loom_fallback." #f ",comdat\n\t" \
+	".weak " #f "__fast\n\t.type " #f "__fast,%function\n" #f "__fast:\n\t" \
+	LOOM__JUMP_TO(f) "\n\t.size " #f "__fast,.-" #f "__fast\n\t.popsection");
+#else
+#define LOOM_FAST_FALLBACK(f)
+#endif
+
 /* Loop twins (docs/design.md): a fast loop's body starts by jumping into
  * its slow twin while the function must run slow; the twin's body starts by
  * jumping back once it need not.  LOOM_QUIET_PUSH/POP silence the warnings
  * the twin's copy of the body would repeat. */
 #define LOOM_BACKEDGE(fid, n) \
-	do { if (__builtin_expect(loom__slow[fid] == LOOM__SLOW, 0)) goto loom__twin_##n; } while (0)
+	do { if (__builtin_expect(LOOM__SLOW_NOW(fid) == LOOM__SLOW, 0)) goto loom__twin_##n; } while (0)
 /* A do loop's: `while ((COND) && LOOM_BACKEDGE_COND(fid, n));`, so that
  * the first pass does not jump (leaving a statement expression by goto is
  * allowed). */
 #define LOOM_BACKEDGE_COND(fid, n) __extension__ ({ \
-	if (__builtin_expect(loom__slow[fid] == LOOM__SLOW, 0)) goto loom__twin_##n; 1; })
+	if (__builtin_expect(LOOM__SLOW_NOW(fid) == LOOM__SLOW, 0)) goto loom__twin_##n; 1; })
 #define LOOM_BACKEDGE_BACK(fid, n) \
-	do { if (loom__slow[fid] != LOOM__SLOW) goto loom__fast_##n; } while (0)
+	do { if (LOOM__SLOW_NOW(fid) != LOOM__SLOW) goto loom__fast_##n; } while (0)
+/* Read on every pass: a plain load is hoisted out of a loop that makes no
+ * call once the compiler has inlined what it called (a small function's
+ * fast entry), and the thread would never see the flag. */
+#define LOOM__SLOW_NOW(fid) __atomic_load_n(&loom__slow[fid], __ATOMIC_RELAXED)
 #ifdef __clang__
 #define LOOM_QUIET_PUSH \
 	_Pragma("clang diagnostic push") _Pragma("clang diagnostic ignored \"-Weverything\"")
@@ -412,7 +437,7 @@ struct loom__thread {
 	LOOM__QUIET("-Waggressive-loop-optimizations") LOOM__QUIET("-Wnonnull-compare") \
 	LOOM__QUIET("-Wsizeof-array-div") LOOM__QUIET("-Wsizeof-array-argument") LOOM__QUIET("-Wmemset-elt-size") \
 	LOOM__QUIET("-Wint-to-pointer-cast") LOOM__QUIET("-Wpointer-to-int-cast") LOOM__QUIET("-Walloc-zero") \
-	LOOM__QUIET("-Wbuiltin-declaration-mismatch")
+	LOOM__QUIET("-Wbuiltin-declaration-mismatch") LOOM__QUIET("-Wredundant-decls") LOOM__QUIET("-Wnested-externs")
 #define LOOM__QUIET(w) _Pragma(LOOM__STR(GCC diagnostic ignored w))
 #define LOOM__STR(x) #x
 #define LOOM_QUIET_POP _Pragma("GCC diagnostic pop")

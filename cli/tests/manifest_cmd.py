@@ -63,7 +63,7 @@ def expected_counts(m):
     """Per file and 'total': every stat column, from the manifest JSON."""
     def zero():
         return {c: 0 for c in ["SLOTS", *[k.upper() for k in KINDS], *[c.upper() for c in COPIES],
-                               "FUNCTIONS", "SLOW_COPY", "ENTRY_SWITCH", "STATIC", "ADDRESS_TAKEN",
+                               "FUNCTIONS", "SLOW_COPY", "ENTRY_SWITCH", "FAST_ENTRY", "STATIC", "ADDRESS_TAKEN",
                                "LOOPS", "TWINS", "MACRO_SKIPPED"]}
     rows = {f["path"]: zero() for f in m["files"]}
     rows["total"] = zero()
@@ -77,6 +77,7 @@ def expected_counts(m):
             r["FUNCTIONS"] += 1
             r["SLOW_COPY"] += f["slow_copy"]
             r["ENTRY_SWITCH"] += f["entry_switch"]
+            r["FAST_ENTRY"] += f["fast_entry"]
             r["STATIC"] += f["static"]
             r["ADDRESS_TAKEN"] += f["address_taken"]
             r["LOOPS"] += len(f["loops"])

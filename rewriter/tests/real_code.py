@@ -10,7 +10,8 @@ elf.c, elflink.c and elf32-arm.c is rewritten alone with bfd's flags, and
 then compiled original and rewritten with gcc and clang-19 at -O2 with
 -W -Wall; a combination passes when both compile, give the same warnings
 (line and text), and define the same global functions (the rewritten one
-also the runtime's loom_* names).  Then smaller files with rarer shapes
+also the runtime's loom_* names and NAME__fast for the manifest's fast
+entries).  Then smaller files with rarer shapes
 (loombfd.SHAPE_FILES: bodies that #include a file, macros carrying their
 own ';', noreturn from a header, a C file included by another under other
 macros) are rewritten as one tree and checked with -fsyntax-only: the
@@ -137,10 +138,15 @@ def main():
                     continue
                 check(o[2] == r[2], f'{what}: the same warnings (line and text)',
                          f'original: {o[2][:20]}\nrewritten: {r[2][:20]}')
+                # Plus NAME__fast for each function with a fast entry.
+                with open(os.path.join(outs[name], 'loom-manifest.json')) as f:
+                    fast = {fn['name'] + '__fast' for fn in json.load(f)['functions'] if fn['fast_entry']}
                 rw_funcs = {f for f in r[3] if not f.startswith('loom_')}
-                check(o[3] == rw_funcs, f'{what}: the same global functions ({len(o[3])})',
+                check(o[3] | fast == rw_funcs,
+                      f'{what}: the same global functions ({len(o[3])}), and {len(fast)} fast entries',
                       f'only original: {sorted(o[3] - rw_funcs)[:10]}, '
-                      f'only rewritten: {sorted(rw_funcs - o[3])[:10]}')
+                      f'only rewritten: {sorted(rw_funcs - o[3] - fast)[:10]}, '
+                      f'fast entries missing: {sorted(fast - rw_funcs)[:10]}')
         check_shapes(check, args, bfd, flags, work, ccs)
     except Failure as e:
         if not e.counted:

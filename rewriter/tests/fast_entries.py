@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""Fast entries: small external functions called across files without a switch.
+
+A tree where counter.c defines bump (two statements, no loop), spread (a loop
+calling bump) and a pointer to bump, and main.c calls all three:
+
+1. The manifest gives bump a fast entry, and extra, defined by spare.c,
+   which the build does not compile (the program links a library's extra
+   instead), but not spread.  bump's original body becomes bump__fast on its
+   original line; main.c declares `extern __typeof__(bump) bump__fast;` and
+   its fast body calls bump__fast, as spread's does in counter.c; counter.o
+   defines bump and bump__fast.  main.c also declares extra__fast's weak
+   fallback, which jumps to extra: without it the program would not link.
+2. The rewritten tree builds with gcc and clang (-Wall -Wextra
+   -Wmissing-prototypes -Wredundant-decls) without a warning and answers
+   like the original, also with LOOM_FORCE_SLOW=1.
+3. Live: `bump <> self` pushed into the running program takes the lock on
+   every call of bump, 21 per line of input: the 10 from main.c's loop and
+   the 10 from spread, which call bump__fast in their fast bodies (the CLI
+   makes them run slow), and the one through the pointer (bump's own
+   switch).  After `loom pop`, the program still answers the same.
+4. --no-fast-entries: no fast entry, every external function switches.
+5. A tree compiled with -fPIC (compile_commands.json) may link into shared
+   libraries that would not export bump__fast: main.c calls bump, counter.c
+   still calls bump__fast, and the tree builds and answers the same.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
+from loomtest import Checks, ENV, Failure, Program, live_env, loom_ls, loom_rows, run, write_file, write_tree  # noqa: E402
+
+TREE = {
+    'counter.h': r'''#ifndef COUNTER_H
+#define COUNTER_H
+long bump(long x);
+long spread(long n);
+long extra(long x);
+extern long (*const bumper)(long);
+#endif
+''',
+    'counter.c': r'''#include "counter.h"
+
+long bump(long x)
+{
+	long v = x * 3 % 11;
+
+	return v + 1;
+}
+
+/* A loop: no fast entry. */
+long spread(long n)
+{
+	long s = 0;
+
+	for (long i = 0; i < n; i++)
+		s += bump(i);
+	return s;
+}
+
+long (*const bumper)(long) = bump;
+''',
+    'main.c': r'''#include <stdio.h>
+#include "counter.h"
+
+int main(void)
+{
+	char line[64];
+
+	while (fgets(line, sizeof line, stdin)) {
+		long n = 0, s = 0;
+
+		sscanf(line, "%ld", &n);
+		for (long i = 0; i < n; i++)
+			s += bump(i);
+		printf("%ld %ld %ld %ld\n", s, spread(n), bumper(n), extra(n));
+		fflush(stdout);
+	}
+	return 0;
+}
+''',
+    # A replacement the build does not compile (as libiberty's for what the
+    # C library has): the program links the library's extra.
+    'spare.c': r'''#include "counter.h"
+
+long extra(long x)
+{
+	return x + 1000;
+}
+''',
+    'Makefile': '''prog: main.o counter.o
+\t$(CC) $(CFLAGS) -pthread -o prog main.o counter.o $(LDLIBS)
+
+%.o: %.c counter.h
+\t$(CC) $(CFLAGS) -c $<
+''',
+}
+CFLAGS = '-O2 -g -Wall -Wextra -Wmissing-prototypes -Wredundant-decls'
+INPUT = b'3\n10\n1000\n'
+BUMP_LINE = 3  # of `long bump(long x)` in counter.c
+LIBEXTRA = None  # the library outside the tree that defines extra (main sets it)
+
+
+def build(check, tree, cc, what, cflags=CFLAGS):
+    for name in os.listdir(tree):
+        if name.endswith('.o') or name == 'prog':
+            os.remove(os.path.join(tree, name))
+    r = run(['make', '-C', tree, f'CC={cc}', f'LDLIBS={LIBEXTRA}'], env=dict(ENV, CFLAGS=cflags))
+    check.require(r.status == 0, f'{what}: builds with {cc}', r.stdout + r.stderr)
+    warnings = [line for line in r.stderr.splitlines() if 'warning' in line]
+    check(not warnings, f'{what}: no warning with {cc}', '\n'.join(warnings))
+    r = run([os.path.join(tree, 'prog')], stdin_data=INPUT)
+    check.require(r.status == 0, f'{what}: runs', r.stderr)
+    slow = run([os.path.join(tree, 'prog')], stdin_data=INPUT, env=dict(ENV, LOOM_FORCE_SLOW='1'))
+    return r.stdout, slow.stdout
+
+
+def original_line(text, needle):
+    """The line TEXT (a rewritten file) gives NEEDLE's first occurrence,
+    counting from its `#line 1`."""
+    start = text.index('#line 1\n') + len('#line 1\n')
+    at = text.index(needle, start)
+    return text.count('\n', start, at) + 1
+
+
+def global_functions(check, obj):
+    r = run(['nm', '--defined-only', obj])
+    check.require(r.status == 0, f'nm {obj}', r.stderr)
+    return {f[2] for f in (line.split() for line in r.stdout.splitlines()) if len(f) == 3 and f[1] == 'T'}
+
+
+def push_bump(check, args, out, work):
+    prog = Program([os.path.join(out, 'prog')], live_env(), stdin=True)
+    try:
+        first = prog.ask(10)
+        check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
+        spec = os.path.join(work, 'bump.loom')
+        write_file(spec, 'bump <> self\n')
+        r = run([args.loom, 'push', str(prog.pid), spec])
+        check.require(r.status == 0, 'push "bump <> self"', r.stderr)
+        hits0 = loom_ls(args.loom, prog.pid)[0]
+        answer = prog.ask(10)
+        hits1 = loom_ls(args.loom, prog.pid)[0]
+        check(answer == first, 'with the filter the program answers the same', f'{first}\n{answer}')
+        check(hits1 - hits0 == 21,
+              'every call of bump takes the lock: main.c\'s 10 and spread\'s 10 through bump__fast, '
+              f'whose callers run slow, and 1 through the pointer ({hits0} -> {hits1} hits, want 21 more)')
+        rows, text = loom_rows(args.loom, prog.pid)
+        check.require(rows and len(rows) == 1, 'loom ls lists the filter', text)
+        r = run([args.loom, 'pop', str(prog.pid), rows[0].split()[0]])
+        check.require(r.status == 0, 'loom pop', r.stderr)
+        check(loom_ls(args.loom, prog.pid)[1] == 0, 'after the pop no filter is installed')
+        answer = prog.ask(10)
+        check(answer == first, 'after the pop the program answers the same', f'{first}\n{answer}')
+    finally:
+        prog.proc.stdin.close()
+        prog.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--rewrite', required=True)
+    ap.add_argument('--loom', required=True)
+    args = ap.parse_args()
+    check = Checks()
+    work = tempfile.mkdtemp(prefix='loom-fast-entries-')
+    global LIBEXTRA
+    try:
+        LIBEXTRA = os.path.join(work, 'lib', 'libextra.a')
+        write_file(os.path.join(work, 'lib', 'extra.c'), 'long extra(long x);\nlong extra(long x) { return x + 7; }\n')
+        r = run(['gcc', '-O2', '-c', '-o', os.path.join(work, 'lib', 'extra.o'), os.path.join(work, 'lib', 'extra.c')])
+        check.require(r.status == 0, 'the library outside the tree compiles', r.stderr)
+        r = run(['ar', 'rcs', LIBEXTRA, os.path.join(work, 'lib', 'extra.o')])
+        check.require(r.status == 0, 'ar libextra.a', r.stderr)
+        src = os.path.join(work, 'src')
+        write_tree(src, TREE)
+        orig = os.path.join(work, 'orig')
+        shutil.copytree(src, orig)
+        want, _ = build(check, orig, 'gcc', 'the original')
+
+        out = os.path.join(work, 'out')
+        r = run([args.rewrite, '--quiet', src, out])
+        check.require(r.status == 0, 'loom-rewrite', r.stderr)
+        with open(os.path.join(out, 'loom-manifest.json')) as f:
+            m = json.load(f)
+        fast = sorted(f['name'] for f in m['functions'] if f['fast_entry'])
+        check(fast == ['bump', 'extra'], 'bump and extra, and only they, have a fast entry', fast)
+        texts = {}
+        for name in ('main.c', 'counter.c'):
+            with open(os.path.join(out, name)) as f:
+                texts[name] = f.read()
+        check(original_line(texts['counter.c'], 'long bump__fast(long x)\n') == BUMP_LINE,
+              f'bump\'s body is bump__fast, on its original line {BUMP_LINE}', texts['counter.c'])
+        check('extern __typeof__(bump) bump__fast;' in texts['main.c']
+              and re.search(r's \+= bump__fast\(i\);', texts['main.c'])
+              and re.search(r's \+= bump__fast\(i\);', texts['counter.c']),
+              'main.c declares bump__fast, and main\'s and spread\'s fast bodies call it', texts['main.c'])
+        check('extern __typeof__(extra) extra__fast; LOOM_FAST_FALLBACK(extra)' in texts['main.c'],
+              'main.c declares extra__fast with its weak fallback', texts['main.c'])
+        for cc in ('gcc', 'clang-19'):
+            got, slow = build(check, out, cc, f'the rewritten tree ({cc})')
+            check(got == want and slow == want,
+                  f'the rewritten program built with {cc} answers like the original, also with LOOM_FORCE_SLOW=1',
+                  f'original:\n{want}rewritten:\n{got}slow:\n{slow}')
+            defined = global_functions(check, os.path.join(out, 'counter.o'))
+            check({'bump', 'bump__fast', 'spread'} <= defined,
+                  f'{cc}: counter.o defines bump, bump__fast and spread', sorted(defined))
+        build(check, out, 'gcc', 'the rewritten tree, again with gcc')
+        push_bump(check, args, out, work)
+
+        out = os.path.join(work, 'out-none')
+        r = run([args.rewrite, '--quiet', '--no-fast-entries', src, out])
+        check.require(r.status == 0, '--no-fast-entries: loom-rewrite', r.stderr)
+        with open(os.path.join(out, 'loom-manifest.json')) as f:
+            m = json.load(f)
+        texts = ''.join(open(os.path.join(out, n)).read() for n in ('main.c', 'counter.c'))
+        check(not any(f['fast_entry'] for f in m['functions']) and not re.search(r'\w__fast\b(?!_)', texts)
+              and all(f['entry_switch'] for f in m['functions'] if not f['static']),
+              '--no-fast-entries: no fast entry, every external function keeps its switch')
+
+        # Position-independent code: no file calls another's fast entry.
+        pic = os.path.join(work, 'src-pic')
+        write_tree(pic, TREE)
+        write_file(os.path.join(pic, 'compile_commands.json'), json.dumps([
+            {'directory': pic, 'file': name, 'arguments': ['cc', '-fPIC', '-O2', '-c', name]}
+            for name in ('main.c', 'counter.c')]))
+        out = os.path.join(work, 'out-pic')
+        r = run([args.rewrite, '--quiet', pic, out])
+        check.require(r.status == 0, '-fPIC: loom-rewrite', r.stderr)
+        with open(os.path.join(out, 'main.c')) as f:
+            main_c = f.read()
+        with open(os.path.join(out, 'counter.c')) as f:
+            counter_c = f.read()
+        check('bump__fast' not in main_c and 's += bump__fast(i);' in counter_c,
+              '-fPIC: main.c calls bump, counter.c\'s spread calls bump__fast', main_c)
+        got, slow = build(check, out, 'gcc', '-fPIC: the rewritten tree', CFLAGS + ' -fPIC')
+        check(got == want and slow == want, '-fPIC: the rewritten program answers like the original',
+              f'original:\n{want}rewritten:\n{got}slow:\n{slow}')
+    except Failure as e:
+        if not e.counted:
+            check(False, str(e))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    check.finish()
+
+
+if __name__ == '__main__':
+    main()
