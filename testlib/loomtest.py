@@ -147,6 +147,23 @@ def build_program(check, rewrite, work, files, cflags='-O2 -g -Wall -Wextra'):
     return out
 
 
+def make_and_run(check, tree, cc, what, cflags, stdin_data, make_args=(), env=None):
+    """Removes TREE's objects and its program `prog`, builds it with
+    `make CC=CC MAKE_ARGS` and CFLAGS (a required check; a warning fails a
+    check), runs TREE/prog with STDIN_DATA in ENV (default: ENV) and returns
+    its standard output (running is a required check)."""
+    for name in os.listdir(tree):
+        if name.endswith('.o') or name == 'prog':
+            os.remove(os.path.join(tree, name))
+    r = run(['make', '-C', tree, f'CC={cc}', *make_args], env=dict(ENV, CFLAGS=cflags))
+    check.require(r.status == 0, f'{what}: builds with {cc}', r.stdout + r.stderr)
+    warnings = [line for line in r.stderr.splitlines() if 'warning' in line]
+    check(not warnings, f'{what}: no warning with {cc}', '\n'.join(warnings))
+    r = run([os.path.join(tree, 'prog')], stdin_data=stdin_data, env=env)
+    check.require(r.status == 0, f'{what}: runs', r.stderr)
+    return r.stdout
+
+
 def write_file(path, text):
     """Writes TEXT to PATH, creating its directories."""
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -34,7 +34,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, ENV, Failure, Program, live_env, loom_ls, loom_rows, run, write_file, write_tree  # noqa: E402
+from loomtest import (Checks, ENV, Failure, Program, live_env, loom_ls, loom_rows, make_and_run, run,  # noqa: E402
+                      write_file, write_tree)
 
 TREE = {
     'counter.h': r'''#ifndef COUNTER_H
@@ -108,17 +109,12 @@ LIBEXTRA = None  # the library outside the tree that defines extra (main sets it
 
 
 def build(check, tree, cc, what, cflags=CFLAGS):
-    for name in os.listdir(tree):
-        if name.endswith('.o') or name == 'prog':
-            os.remove(os.path.join(tree, name))
-    r = run(['make', '-C', tree, f'CC={cc}', f'LDLIBS={LIBEXTRA}'], env=dict(ENV, CFLAGS=cflags))
-    check.require(r.status == 0, f'{what}: builds with {cc}', r.stdout + r.stderr)
-    warnings = [line for line in r.stderr.splitlines() if 'warning' in line]
-    check(not warnings, f'{what}: no warning with {cc}', '\n'.join(warnings))
-    r = run([os.path.join(tree, 'prog')], stdin_data=INPUT)
-    check.require(r.status == 0, f'{what}: runs', r.stderr)
-    slow = run([os.path.join(tree, 'prog')], stdin_data=INPUT, env=dict(ENV, LOOM_FORCE_SLOW='1'))
-    return r.stdout, slow.stdout
+    """The program's answers, and with LOOM_FORCE_SLOW=1 (every function in
+    its slow copy)."""
+    make = (f'LDLIBS={LIBEXTRA}',)
+    return (make_and_run(check, tree, cc, what, cflags, INPUT, make),
+            make_and_run(check, tree, cc, what + ', all slow', cflags, INPUT, make,
+                         env=dict(ENV, LOOM_FORCE_SLOW='1')))
 
 
 def original_line(text, needle):

@@ -37,7 +37,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, ENV, Failure, Program, loom_ls, run, write_file, write_tree  # noqa: E402
+from loomtest import Checks, ENV, Failure, Program, loom_ls, make_and_run, run, write_file, write_tree  # noqa: E402
 
 TREE = {
     'include/util.h': r'''#ifndef UTIL_H
@@ -176,16 +176,7 @@ def rewrite(check, args, src, out, *flags, parsed=False):
 
 
 def build(check, tree, cc, what):
-    for name in os.listdir(tree):
-        if name.endswith('.o') or name == 'prog':
-            os.remove(os.path.join(tree, name))
-    r = run(['make', '-C', tree, f'CC={cc}'], env=dict(ENV, CFLAGS=CFLAGS))
-    check.require(r.status == 0, f'{what}: builds with {cc}', r.stdout + r.stderr)
-    warnings = [line for line in r.stderr.splitlines() if 'warning' in line]
-    check(not warnings, f'{what}: no warning with {cc}', '\n'.join(warnings))
-    r = run([os.path.join(tree, 'prog')], stdin_data=INPUT)
-    check.require(r.status == 0, f'{what}: runs', r.stderr)
-    return r.stdout
+    return make_and_run(check, tree, cc, what, CFLAGS, INPUT)
 
 
 def original(check, work, name, files):
