@@ -22,8 +22,13 @@ after the install.  Where a blocking call sits decides (pause.c):
 - do_again: the blocking call is a do loop's condition, but an enclosing
   loop without twin comes back to the do loop's unchecked first pass:
   unsafe.
+
+The same again with step external and small: it has a fast entry
+(step__fast, which the callers' fast bodies call), and its callers switch
+for it just the same.
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -162,24 +167,36 @@ def main():
     check = Checks()
     work = tempfile.mkdtemp(prefix='loom-pause-')
     try:
-        write_file(os.path.join(work, 'src', 'pause.c'), PROGRAM)
-        out = os.path.join(work, 'out')
-        r = run([args.rewrite, '--quiet', os.path.join(work, 'src'), out])
-        check.require(r.status == 0, 'loom-rewrite instruments pause.c', r.stderr)
-        spec = os.path.join(work, 'step.loom')
-        write_file(spec, 'step <> self\n')
-        r = run([args.loom, 'check', '--manifest', out, spec])
-        check.require(r.status == 0, 'loom check accepts "step <> self"', r.stderr)
-        slow = re.search(r'functions that run their slow copy: (.*)', r.stdout)
-        check(slow and set(slow.group(1).split(', ')) == {'step', 'serve', 'tail', 'head', 'before_do', 'after',
-                                                          'in_condition', 'in_increment', 'do_again'},
-              'step and its callers, which switch for it, run slow', r.stdout)
-        unsafe = set(int(n) for n in re.findall(r'pause\.c:(\d+) \(blocking call read', r.stdout))
-        lines = PROGRAM.split('\n')
-        for marker, safe in CASES.items():
-            line = next(i for i, text in enumerate(lines, 1) if f'/* {marker} */' in text)
-            check((line not in unsafe) == safe,
-                  f'{marker.lower()}: the blocking call at line {line} is {"safe" if safe else "unsafe"}', r.stdout)
+        # The external step keeps the lines: its prototype shares the line.
+        external = PROGRAM.replace('static int step(int x)', 'int step(int x); int step(int x)')
+        for kind, program in (('static', PROGRAM), ('fast entry', external)):
+            src, out = os.path.join(work, kind, 'src'), os.path.join(work, kind, 'out')
+            write_file(os.path.join(src, 'pause.c'), program)
+            r = run([args.rewrite, '--quiet', src, out])
+            check.require(r.status == 0, f'{kind}: loom-rewrite instruments pause.c', r.stderr)
+            with open(os.path.join(out, 'loom-manifest.json')) as f:
+                step = next(fn for fn in json.load(f)['functions'] if fn['name'] == 'step')
+            check((step['entry_switch'], step['fast_entry']) == ((False, False) if kind == 'static' else (True, True)),
+                  f'{kind}: step has ' + ('no entry switch' if kind == 'static' else 'a fast entry'), step)
+            spec = os.path.join(work, 'step.loom')
+            write_file(spec, 'step <> self\n')
+            r = run([args.loom, 'check', '--manifest', out, spec])
+            check.require(r.status == 0, f'{kind}: loom check accepts "step <> self"', r.stderr)
+            # An external step with a switch of its own runs wrapped.
+            listed = set()
+            for what in ('run their slow copy', 'run wrapped'):
+                m = re.search(f'functions that {what}[^:]*: (.*)', r.stdout)
+                listed |= set(m.group(1).split(', ')) if m else set()
+            check(listed == {'step', 'serve', 'tail', 'head', 'before_do', 'after', 'in_condition', 'in_increment',
+                             'do_again'},
+                  f'{kind}: step and its callers, which switch for it, run slow (or step wrapped)', r.stdout)
+            unsafe = set(int(n) for n in re.findall(r'pause\.c:(\d+) \(blocking call read', r.stdout))
+            lines = program.split('\n')
+            for marker, safe in CASES.items():
+                line = next(i for i, text in enumerate(lines, 1) if f'/* {marker} */' in text)
+                check((line not in unsafe) == safe,
+                      f'{kind}, {marker.lower()}: the blocking call at line {line} is {"safe" if safe else "unsafe"}',
+                      r.stdout)
     except Failure as e:
         if not e.counted:
             check(False, str(e))
