@@ -59,12 +59,12 @@ struct job {
 	size_t nswitchless, switchless_cap;
 	struct fast_entry *fast;  /* see find_fast_entries; sorted by name */
 	size_t nfast, fast_cap;
-	bool fast_across;         /* other files call them by their fast entry too */
 	bool no_fast;             /* --no-fast-entries */
 };
 
 /* A function with a fast entry (struct rw_fast_entry): NAME, defined in
- * the unit UNIT (an index into the units). */
+ * the unit UNIT (an index into the units; while choosing, SIZE_MAX for an
+ * external function that does not qualify). */
 struct fast_entry {
 	const char *name;
 	size_t unit;
@@ -165,6 +165,21 @@ static int write_out(struct job *job, const char *rel, const void *data, size_t 
 
 /* Prints libclang's error diagnostics for TU in compiler style to OUT;
  * returns how many there are. */
+/* Gives OUT/REL the times TIMES (access, modification) of the original:
+ * for a file written unchanged, so that the build's make sees the tree's
+ * files in their original order.  A generated file (bison's output) stays
+ * newer than its source, which make would otherwise run the generator on,
+ * replacing a rewritten file with a plain one.  Rewritten files keep the
+ * time they were written: newer than the objects of an earlier rewrite. */
+static int keep_times(const struct job *job, const char *rel, const struct timespec times[2])
+{
+	char *dst = loom_xasprintf("%s/%s", job->out, rel);
+	int ret = utimensat(AT_FDCWD, dst, times, AT_SYMLINK_NOFOLLOW);
+
+	free(dst);
+	return ret;
+}
+
 static unsigned report_diagnostics(CXTranslationUnit tu, FILE *out)
 {
 	unsigned n = clang_getNumDiagnostics(tu), errors = 0;
@@ -231,6 +246,7 @@ struct unit {
 	char *text;
 	size_t len;
 	mode_t mode;
+	struct timespec times[2]; /* its access and modification times */
 	char **args;          /* the parse's arguments (see unit_flags) */
 	size_t nargs, args_cap;
 	unsigned file;        /* its index in the manifest's files */
@@ -711,11 +727,9 @@ static int cmp_fast_entry(const void *a, const void *b)
  * the like into the body (assert: the renamed body would print its own
  * name), in a file the compilation database (if any) lists.  Their public
  * entry keeps its switch, so callers outside the tree, in files that do not
- * parse and through pointers stay exact.  Files other than the definition's
- * call the fast entry only when no file is compiled as position-independent
- * code or with a default visibility (-fPIC, -fpic, -fvisibility=): the tree
- * may build shared libraries, and a call into another one would go through
- * the weak fallback (LOOM_FAST_FALLBACK) and the switch anyway. */
+ * parse and through pointers stay exact; a program or shared library that
+ * links a caller but not the function's NAME__fast gets the caller's weak
+ * fallback (rt/loom.h LOOM_FAST_FALLBACK). */
 static void find_fast_entries(struct job *job, const struct unit *units, size_t n)
 {
 	struct fast_entry *c = NULL;
@@ -725,15 +739,10 @@ static void find_fast_entries(struct job *job, const struct unit *units, size_t 
 
 	if (!job->hybrid || job->no_fast)
 		return;
-	job->fast_across = true;
 	for (size_t i = 0; i < n; i++) {
 		const struct rw_plan *plan = &units[i].plan;
 		unsigned *statements, *loops;
 
-		for (size_t a = 0; a < units[i].nargs; a++)
-			if (!strcmp(units[i].args[a], "-fPIC") || !strcmp(units[i].args[a], "-fpic")
-			    || !strncmp(units[i].args[a], "-fvisibility=", 13))
-				job->fast_across = false;
 		if (!units[i].walked)
 			continue;
 		for (size_t j = 0; j < units[i].nheaders; j++)
@@ -776,16 +785,14 @@ static void find_fast_entries(struct job *job, const struct unit *units, size_t 
 	free(c);
 }
 
-/* The rw_fast_entry list for unit U (index UI), sorted by name: the fast
- * entries it defines, and the others' if other files call them. */
-static struct rw_fast_entry *fast_entries(const struct job *job, size_t ui, size_t *n)
+/* The rw_fast_entry list, sorted by name (every file may call them). */
+static struct rw_fast_entry *fast_entries(const struct job *job, size_t *n)
 {
 	struct rw_fast_entry *fe = loom_xcalloc(job->nfast + 1, sizeof *fe);
 
-	*n = 0;
 	for (size_t i = 0; i < job->nfast; i++)
-		if (job->fast_across || job->fast[i].unit == ui)
-			fe[(*n)++] = (struct rw_fast_entry){ job->fast[i].name };
+		fe[i] = (struct rw_fast_entry){ job->fast[i].name };
+	*n = job->nfast;
 	return fe;
 }
 
@@ -870,7 +877,7 @@ static bool may_define_main(const char *text, size_t len)
 
 /* Writes U's rewritten text (or, if it did not parse, its original text)
  * and records its functions and hooks in the manifest. */
-static int emit_unit(struct job *job, struct unit *u, size_t ui)
+static int emit_unit(struct job *job, struct unit *u)
 {
 	struct loom_file *file = &job->m->files[u->file];
 	int ret;
@@ -889,7 +896,7 @@ static int emit_unit(struct job *job, struct unit *u, size_t ui)
 		for (size_t i = 0; i < u->plan.naddress_taken; i++)
 			*LOOM_PUSH(job->taken, job->ntaken, job->taken_cap) = loom_xstrdup(u->plan.address_taken[i]);
 		sc = slow_callees(job, u, NULL, &nsc);
-		fe = fast_entries(job, ui, &nfe);
+		fe = fast_entries(job, &nfe);
 		out = rw_emit(&u->plan, u->text, u->len,
 		              &(struct rw_emit_opts){ .include = inc, .runtime_home = home, .hybrid = job->hybrid,
 		                                      .slow_callees = sc, .nslow_callees = nsc,
@@ -908,6 +915,10 @@ static int emit_unit(struct job *job, struct unit *u, size_t ui)
 		job->failed_main += !u->unlisted && may_define_main(u->text, u->len);
 		file->instrumented = false;
 		ret = write_out(job, u->rel, u->text, u->len, u->mode);
+		if (ret == 0 && keep_times(job, u->rel, u->times) < 0) {
+			fprintf(stderr, PROG ": error: %s/%s: %s\n", job->out, u->rel, strerror(errno));
+			ret = -1;
+		}
 	}
 	return ret;
 }
@@ -968,6 +979,8 @@ static int copy_entry(struct job *job, const char *rel)
 		ret = text ? write_out(job, rel, text, len, st.st_mode) : -1;
 		free(text);
 	}
+	if (ret == 0)
+		ret = keep_times(job, rel, (struct timespec[2]){ st.st_atim, st.st_mtim });
 	if (ret < 0)
 		fprintf(stderr, PROG ": error: %s: %s\n", full, strerror(errno));
 	free(full);
@@ -982,6 +995,8 @@ static int load_unit(struct job *job, const char *rel, const struct stat *st, st
 	u->rel = loom_xstrdup(rel);
 	u->full = loom_xasprintf("%s/%s", job->src, rel);
 	u->mode = st->st_mode;
+	u->times[0] = st->st_atim;
+	u->times[1] = st->st_mtim;
 	u->text = loom_read_file(u->full, &u->len);
 	if (!u->text) {
 		fprintf(stderr, PROG ": error: %s: %s\n", u->full, strerror(errno));
@@ -1310,7 +1325,7 @@ int main(int argc, char **argv)
 		find_fast_entries(&job, units, nunits);
 		for (size_t i = 0, k = 0; i < job.npaths; i++) {
 			if (what[i] == 1) {
-				if (emit_unit(&job, &units[k], k) < 0)
+				if (emit_unit(&job, &units[k]) < 0)
 					ret = 2;
 				unit_free(&units[k++]);
 			} else if (what[i] == 0 && !header_written(&job, job.paths[i])

@@ -20,9 +20,6 @@ calling bump) and a pointer to bump, and main.c calls all three:
    makes them run slow), and the one through the pointer (bump's own
    switch).  After `loom pop`, the program still answers the same.
 4. --no-fast-entries: no fast entry, every external function switches.
-5. A tree compiled with -fPIC (compile_commands.json) may link into shared
-   libraries that would not export bump__fast: main.c calls bump, counter.c
-   still calls bump__fast, and the tree builds and answers the same.
 """
 import argparse
 import json
@@ -220,24 +217,6 @@ def main():
               and all(f['entry_switch'] for f in m['functions'] if not f['static']),
               '--no-fast-entries: no fast entry, every external function keeps its switch')
 
-        # Position-independent code: no file calls another's fast entry.
-        pic = os.path.join(work, 'src-pic')
-        write_tree(pic, TREE)
-        write_file(os.path.join(pic, 'compile_commands.json'), json.dumps([
-            {'directory': pic, 'file': name, 'arguments': ['cc', '-fPIC', '-O2', '-c', name]}
-            for name in ('main.c', 'counter.c')]))
-        out = os.path.join(work, 'out-pic')
-        r = run([args.rewrite, '--quiet', pic, out])
-        check.require(r.status == 0, '-fPIC: loom-rewrite', r.stderr)
-        with open(os.path.join(out, 'main.c')) as f:
-            main_c = f.read()
-        with open(os.path.join(out, 'counter.c')) as f:
-            counter_c = f.read()
-        check('bump__fast' not in main_c and 's += bump__fast(i);' in counter_c,
-              '-fPIC: main.c calls bump, counter.c\'s spread calls bump__fast', main_c)
-        got, slow = build(check, out, 'gcc', '-fPIC: the rewritten tree', CFLAGS + ' -fPIC')
-        check(got == want and slow == want, '-fPIC: the rewritten program answers like the original',
-              f'original:\n{want}rewritten:\n{got}slow:\n{slow}')
     except Failure as e:
         if not e.counted:
             check(False, str(e))

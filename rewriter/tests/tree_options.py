@@ -16,6 +16,10 @@ do not parse, and parallel parsing that does not change the output.
 5. The manifest's call sites: direct calls by name, indirect ones (through
    a pointer, a typedef, a struct member, a callback passed on) with the
    function type they call through.
+6. Times: a file written unchanged (copied, or a C file that does not
+   parse) keeps its original access and modification times, a rewritten
+   file is newer, so the build's make does not run a generator again on a
+   source that was older than its output (bison's gram.y and gram.c).
 """
 import argparse
 import filecmp
@@ -246,6 +250,40 @@ def call_types(check, args, work):
     check(got == want, 'call sites: callee or the function type of an indirect call', f'got  {got}\nwant {want}')
 
 
+GRAM_C = '#include <stdio.h>\n\nint main(void)\n{\n\tputs("generated");\n\treturn 0;\n}\n'
+GRAM_MAKEFILE = '''prog: gram.c
+\t$(CC) $(CFLAGS) -pthread -o prog gram.c
+
+gram.c: gram.y
+\tcp gram.y gram.c
+'''
+
+
+def times(check, args, work):
+    src = os.path.join(work, 'gram')
+    write_file(os.path.join(src, 'gram.y'), 'int main(void) { return 9; }\n')
+    write_file(os.path.join(src, 'gram.c'), GRAM_C)
+    write_file(os.path.join(src, 'nested.c'), NESTED_C)
+    write_file(os.path.join(src, 'Makefile'), GRAM_MAKEFILE)
+    t0 = 1_600_000_000_123_456_789
+    for name, t in (('gram.y', t0), ('gram.c', t0 + 10**11), ('nested.c', t0 + 5), ('Makefile', t0 + 7)):
+        os.utime(os.path.join(src, name), ns=(t - 1000, t))
+    out = os.path.join(work, 'gram-rw')
+    r = run([args.rewrite, '--quiet', src, out])
+    check.require(r.status == 1, 'rewrite the generated-file tree (nested.c does not parse)', r.stderr)
+    kept = {name: (os.stat(os.path.join(out, name)).st_atime_ns, os.stat(os.path.join(out, name)).st_mtime_ns)
+            for name in ('gram.y', 'nested.c', 'Makefile')}
+    check(kept == {'gram.y': (t0 - 1000, t0), 'nested.c': (t0 + 5 - 1000, t0 + 5),
+                   'Makefile': (t0 + 7 - 1000, t0 + 7)},
+          'files written unchanged keep their access and modification times', kept)
+    check(os.stat(os.path.join(out, 'gram.c')).st_mtime_ns > t0 + 10**11, 'the rewritten gram.c is newer')
+    r = run(['make', '-C', out, 'prog'], env=dict(ENV, CFLAGS='-O2'))
+    check.require(r.status == 0, 'OUT builds', r.stdout + r.stderr)
+    check('cp gram.y' not in r.stdout, 'make does not generate gram.c again from gram.y', r.stdout)
+    r = run([os.path.join(out, 'prog')], env=dict(ENV, LOOM_DISABLE='1'))
+    check(r.status == 0 and r.stdout == 'generated\n', 'the program is the rewritten gram.c', r.stdout + r.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--rewrite', required=True)
@@ -253,7 +291,7 @@ def main():
     check = Checks()
     work = tempfile.mkdtemp(prefix='loom-tree-options-')
     try:
-        for part in (compile_commands, unlisted_files, parse_failure, parallel, call_types):
+        for part in (compile_commands, unlisted_files, parse_failure, parallel, call_types, times):
             try:
                 part(check, args, work)
             except Failure as e:
