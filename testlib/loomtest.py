@@ -164,6 +164,24 @@ def make_and_run(check, tree, cc, what, cflags, stdin_data, make_args=(), env=No
     return r.stdout
 
 
+def push_and_count(check, loom, prog, spec, text, line):
+    """With PROG (a Program started with stdin=True, Loom enabled) answering
+    one line of input per line: asks LINE, waits for the update channel,
+    writes TEXT to the file SPEC and pushes it, then asks LINE again.  A
+    required check each step; the answers must agree (a check).  Returns
+    the lock hits the second answer took."""
+    first = prog.ask(line)
+    check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
+    write_file(spec, text)
+    r = run([loom, 'push', str(prog.pid), spec])
+    check.require(r.status == 0, f'push {text.strip()!r}', r.stderr)
+    hits0 = loom_ls(loom, prog.pid)[0]
+    answer = prog.ask(line)
+    hits1 = loom_ls(loom, prog.pid)[0]
+    check(answer == first, 'with the filter the program answers the same', f'{first}\n{answer}')
+    return hits1 - hits0
+
+
 def write_file(path, text):
     """Writes TEXT to PATH, creating its directories."""
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -31,8 +31,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import (Checks, ENV, Failure, Program, live_env, loom_ls, loom_rows, make_and_run, run,  # noqa: E402
-                      write_file, write_tree)
+from loomtest import (Checks, ENV, Failure, Program, live_env, loom_ls, loom_rows, make_and_run,  # noqa: E402
+                      push_and_count, run, write_file, write_tree)
 
 TREE = {
     'counter.h': r'''#ifndef COUNTER_H
@@ -132,18 +132,10 @@ def push_bump(check, args, out, work):
     prog = Program([os.path.join(out, 'prog')], live_env(), stdin=True)
     try:
         first = prog.ask(10)
-        check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
-        spec = os.path.join(work, 'bump.loom')
-        write_file(spec, 'bump <> self\n')
-        r = run([args.loom, 'push', str(prog.pid), spec])
-        check.require(r.status == 0, 'push "bump <> self"', r.stderr)
-        hits0 = loom_ls(args.loom, prog.pid)[0]
-        answer = prog.ask(10)
-        hits1 = loom_ls(args.loom, prog.pid)[0]
-        check(answer == first, 'with the filter the program answers the same', f'{first}\n{answer}')
-        check(hits1 - hits0 == 21,
+        hits = push_and_count(check, args.loom, prog, os.path.join(work, 'bump.loom'), 'bump <> self\n', 10)
+        check(hits == 21,
               'every call of bump takes the lock: main.c\'s 10 and spread\'s 10 through bump__fast, '
-              f'whose callers run slow, and 1 through the pointer ({hits0} -> {hits1} hits, want 21 more)')
+              f'whose callers run slow, and 1 through the pointer ({hits} hits, want 21)')
         rows, text = loom_rows(args.loom, prog.pid)
         check.require(rows and len(rows) == 1, 'loom ls lists the filter', text)
         r = run([args.loom, 'pop', str(prog.pid), rows[0].split()[0]])

@@ -37,7 +37,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, ENV, Failure, Program, loom_ls, make_and_run, run, write_file, write_tree  # noqa: E402
+from loomtest import (Checks, Failure, Program, live_env, make_and_run, push_and_count, run,  # noqa: E402
+                      write_tree)
 
 TREE = {
     'include/util.h': r'''#ifndef UTIL_H
@@ -193,22 +194,10 @@ def original(check, work, name, files):
 def push_mix(check, args, out, work, want_hits, what):
     """Pushes `mix <> self` into OUT's program and counts the lock's hits
     over one more line of input."""
-    env = dict(ENV)
-    env.pop('LOOM_DISABLE', None)
-    env.pop('XDG_RUNTIME_DIR', None)
-    prog = Program([os.path.join(out, 'prog')], env, stdin=True)
+    prog = Program([os.path.join(out, 'prog')], live_env(), stdin=True)
     try:
-        first = prog.ask(10)
-        check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
-        spec = os.path.join(work, 'mix.loom')
-        write_file(spec, 'mix <> self\n')
-        r = run([args.loom, 'push', str(prog.pid), spec])
-        check.require(r.status == 0, 'push "mix <> self" (a function of util.h)', r.stderr)
-        hits0 = loom_ls(args.loom, prog.pid)[0]
-        answer = prog.ask(10)
-        hits1 = loom_ls(args.loom, prog.pid)[0]
-        check(answer == first, 'with the filter the program answers the same', f'{first}\n{answer}')
-        check(hits1 - hits0 >= want_hits, f'{what} ({hits0} -> {hits1} hits for one line, want {want_hits})')
+        hits = push_and_count(check, args.loom, prog, os.path.join(work, 'mix.loom'), 'mix <> self\n', 10)
+        check(hits >= want_hits, f'{what} ({hits} hits for one line, want {want_hits})')
     finally:
         prog.proc.stdin.close()
         prog.stop()
