@@ -57,17 +57,16 @@ struct job {
 	size_t nheaders, headers_cap;
 	struct switchless *switchless; /* see find_switchless */
 	size_t nswitchless, switchless_cap;
-	struct fast_entry *fast;  /* see find_fast_entries; sorted by name */
+	struct rw_fast_entry *fast; /* see find_fast_entries; sorted by name */
 	size_t nfast, fast_cap;
 	bool no_fast;             /* --no-fast-entries */
 };
 
-/* A function with a fast entry (struct rw_fast_entry): NAME, defined in
- * the unit UNIT (an index into the units; while choosing, SIZE_MAX for an
- * external function that does not qualify). */
-struct fast_entry {
+/* An external function definition, while choosing fast entries: whether
+ * it qualifies. */
+struct external {
 	const char *name;
-	size_t unit;
+	bool qualifies;
 };
 
 /* A static function of a tree header without entry switch: HEADER's
@@ -709,12 +708,9 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
  * loop and at most this many statements. */
 #define FAST_ENTRY_STATEMENTS 8
 
-static int cmp_fast_entry(const void *a, const void *b)
+static int cmp_external(const void *a, const void *b)
 {
-	const struct fast_entry *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-
-	return c ? c : x->unit < y->unit ? -1 : x->unit > y->unit;
+	return strcmp(((const struct external *)a)->name, ((const struct external *)b)->name);
 }
 
 /* Chooses the functions that get a fast entry (struct rw_fast_entry):
@@ -732,7 +728,7 @@ static int cmp_fast_entry(const void *a, const void *b)
  * fallback (rt/loom.h LOOM_FAST_FALLBACK). */
 static void find_fast_entries(struct job *job, const struct unit *units, size_t n)
 {
-	struct fast_entry *c = NULL;
+	struct external *c = NULL;
 	size_t nc = 0, cap = 0;
 	char **headers = NULL; /* names of the headers' external functions */
 	size_t nheaders = 0, headers_cap = 0;
@@ -763,37 +759,24 @@ static void find_fast_entries(struct job *job, const struct unit *units, size_t 
 			 * defined twice (two programs of the tree) drops out. */
 			if (rf->is_static)
 				continue;
-			*LOOM_PUSH(c, nc, cap) = (struct fast_entry){ rf->name, i };
-			if (units[i].unlisted || rf->inline_reason || rf->noreturn || rf->no_prototype
-			    || !rf->declared_above || rf->name_in_macro || !strcmp(rf->name, "main")
-			    || loops[f] || statements[f] > FAST_ENTRY_STATEMENTS)
-				c[nc - 1].unit = SIZE_MAX;
+			*LOOM_PUSH(c, nc, cap) = (struct external){
+				rf->name, !units[i].unlisted && !rf->inline_reason && !rf->noreturn && !rf->no_prototype
+				          && rf->declared_above && !rf->name_in_macro && strcmp(rf->name, "main")
+				          && !loops[f] && statements[f] <= FAST_ENTRY_STATEMENTS };
 		}
 		free(statements);
 		free(loops);
 	}
-	qsort(c, nc, sizeof *c, cmp_fast_entry);
+	qsort(c, nc, sizeof *c, cmp_external);
 	qsort(headers, nheaders, sizeof *headers, cmp_str);
 	for (size_t j = 0; j < nc; j++) {
 		bool once = (j == 0 || strcmp(c[j - 1].name, c[j].name)) && (j + 1 == nc || strcmp(c[j + 1].name, c[j].name));
 
-		if (once && c[j].unit != SIZE_MAX && !bsearch(&c[j].name, headers, nheaders, sizeof *headers, cmp_str))
-			*LOOM_PUSH(job->fast, job->nfast, job->fast_cap) = (struct fast_entry){ loom_xstrdup(c[j].name),
-			                                                                         c[j].unit };
+		if (once && c[j].qualifies && !bsearch(&c[j].name, headers, nheaders, sizeof *headers, cmp_str))
+			*LOOM_PUSH(job->fast, job->nfast, job->fast_cap) = (struct rw_fast_entry){ loom_xstrdup(c[j].name) };
 	}
 	free(headers);
 	free(c);
-}
-
-/* The rw_fast_entry list, sorted by name (every file may call them). */
-static struct rw_fast_entry *fast_entries(const struct job *job, size_t *n)
-{
-	struct rw_fast_entry *fe = loom_xcalloc(job->nfast + 1, sizeof *fe);
-
-	for (size_t i = 0; i < job->nfast; i++)
-		fe[i] = (struct rw_fast_entry){ job->fast[i].name };
-	*n = job->nfast;
-	return fe;
 }
 
 /* The rw_slow_callee list for a file: for a header REL (U NULL), its own
@@ -886,9 +869,8 @@ static int emit_unit(struct job *job, struct unit *u)
 	if (u->walked) {
 		char *inc = include_path(u->rel), *out;
 		bool home = job->runtime_all;
-		size_t outlen, nsc, nfe;
+		size_t outlen, nsc;
 		struct rw_slow_callee *sc;
-		struct rw_fast_entry *fe;
 
 		for (size_t i = 0; i < u->plan.nfuncs && !home; i++)
 			home = !u->plan.funcs[i].is_static && !strcmp(u->plan.funcs[i].name, "main");
@@ -896,14 +878,12 @@ static int emit_unit(struct job *job, struct unit *u)
 		for (size_t i = 0; i < u->plan.naddress_taken; i++)
 			*LOOM_PUSH(job->taken, job->ntaken, job->taken_cap) = loom_xstrdup(u->plan.address_taken[i]);
 		sc = slow_callees(job, u, NULL, &nsc);
-		fe = fast_entries(job, &nfe);
 		out = rw_emit(&u->plan, u->text, u->len,
 		              &(struct rw_emit_opts){ .include = inc, .runtime_home = home, .hybrid = job->hybrid,
 		                                      .slow_callees = sc, .nslow_callees = nsc,
-		                                      .fast_entries = fe, .nfast_entries = nfe },
+		                                      .fast_entries = job->fast, .nfast_entries = job->nfast },
 		              job->m, u->file, &outlen);
 		free(sc);
-		free(fe);
 		ret = write_out(job, u->rel, out, outlen, u->mode);
 		free(out);
 		free(inc);
