@@ -345,20 +345,15 @@ static long fast_entry_index(const struct rw_emit_opts *opts, const char *name)
 /* Does CALL, in CALLER's fast body, go to its callee's unchecked NAME__fast
  * (struct rw_fast_entry)?  Only a direct call spelled in the file, by a
  * function with a slow copy (the callers switch for the callee), of the
- * function with external linkage declared at file scope above CALLER
- * (where `extern __typeof__(NAME) NAME__fast;` can go), not of a static
- * function of this file that bears the name. */
-static bool calls_fast_entry(const struct rw_plan *plan, const struct rw_func *caller, const struct rw_call *call,
+ * function with external linkage declared at file scope in the tree above
+ * CALLER (where `extern __typeof__(NAME) NAME__fast;` can go; see
+ * rw_call.decl_off, which also rules out a static function of the name). */
+static bool calls_fast_entry(const struct rw_func *caller, const struct rw_call *call,
                              const struct rw_emit_opts *opts)
 {
-	if (!opts->hybrid || opts->header || caller->inline_reason || call->name_off == UINT_MAX
-	    || call->decl_off == UINT_MAX || (call->decl_off && call->decl_off >= caller->decl_start)
-	    || fast_entry_index(opts, call->callee) < 0)
-		return false;
-	for (size_t i = 0; i < plan->nfuncs; i++)
-		if (plan->funcs[i].is_static && !strcmp(plan->funcs[i].name, call->callee))
-			return false;
-	return true;
+	return opts->hybrid && !opts->header && !caller->inline_reason && call->name_off != UINT_MAX
+	       && call->decl_off != UINT_MAX && !(call->decl_off && call->decl_off >= caller->decl_start)
+	       && fast_entry_index(opts, call->callee) >= 0;
 }
 
 /* Is NAME called somewhere in the file where the call does not go to its
@@ -743,7 +738,7 @@ static void call_fast_entries(const struct rw_plan *plan, size_t fi, const struc
 
 		for (size_t d = 0; d < c && !seen; d++)
 			seen = rf->calls[d].name_off == call->name_off;
-		if (seen || !calls_fast_entry(plan, rf, call, opts))
+		if (seen || !calls_fast_entry(rf, call, opts))
 			continue;
 		add(fast, call->name_off + (unsigned)strlen(call->callee), false, INT_MIN, loom_xstrdup("__fast"));
 		k = fast_entry_index(opts, call->callee);
