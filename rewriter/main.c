@@ -339,6 +339,9 @@ static void unit_flags(struct job *job, struct unit *u)
 			clang_disposeString(a);
 		}
 		clang_disposeString(dirs);
+		/* A gcc build's warning options (-Wstack-usage=N, ...) are
+		 * nothing to the rewrite; clang would name them for every file. */
+		push_arg(u, "-Wno-unknown-warning-option");
 		u->unlisted = !bsearch(&key, job->listed, job->nlisted, sizeof *job->listed, cmp_str);
 		if (u->unlisted)
 			job->inferred++;

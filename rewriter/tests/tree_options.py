@@ -89,7 +89,7 @@ def compile_commands(check, args, work):
     build = os.path.join(src, 'build')
     os.makedirs(build)
     db = [{'directory': build,
-           'arguments': ['gcc', '-I../include', '-DMODE=2', '-Werror', '-MD', '-MF', 'prog.d',
+           'arguments': ['gcc', '-I../include', '-DMODE=2', '-Werror', '-Wstack-usage=262144', '-MD', '-MF', 'prog.d',
                          '-c', '-o', 'prog.o', '../prog.c'],
            'file': '../prog.c'}]
 
@@ -109,6 +109,8 @@ def compile_commands(check, args, work):
     check(r.status == 0, f'SRC/build/compile_commands.json is used by default: exit 0 (got {r.status})', r.stderr)
     check(f'flags of 1 of 1 C files from {build}/compile_commands.json' in r.stderr,
           'the summary says where the flags came from', r.stderr)
+    check('unknown warning option' not in r.stderr,
+          'a gcc-only warning option of the build (-Wstack-usage=N) is not reported', r.stderr)
     functions = [f['name'] for f in manifest(out)['functions']]
     check(functions == ['scale', 'main'], f'both functions are instrumented ({functions})')
     exe = os.path.join(out, 'prog')
