@@ -317,13 +317,16 @@ static bool slow_callee(const struct rw_emit_opts *opts, const char *name, unsig
 bool rw_calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller, const struct rw_call *call,
                         const struct rw_emit_opts *opts)
 {
-	if (!call->callee || call->name_off == UINT_MAX || caller->inline_reason)
+	/* A name a macro writes is renamed around the caller's copies
+	 * (rw_call.macro_name, macro_renames). */
+	unsigned at = call->name_off != UINT_MAX ? call->name_off : call->macro_name ? call->off : UINT_MAX;
+
+	if (!call->callee || at == UINT_MAX || caller->inline_reason)
 		return false;
 	for (size_t i = 0; i < plan->nfuncs; i++)
 		if (!plan->funcs[i].inline_reason && !strcmp(plan->funcs[i].name, call->callee))
-			return plan->funcs[i].decl_start < call->name_off
-			       && (!opts || !opts->header || slow_callee(opts, call->callee, call->name_off));
-	return slow_callee(opts, call->callee, call->name_off);
+			return plan->funcs[i].decl_start < at && (!opts || !opts->header || slow_callee(opts, call->callee, at));
+	return slow_callee(opts, call->callee, at);
 }
 
 static int cmp_fast_entry(const void *a, const void *b)
@@ -489,15 +492,49 @@ static void record_loops(const struct rw_plan *plan, size_t fi, struct loom_mani
 	}
 }
 
+/* The callees whose names macros write in a function's body that its
+ * copies call slow (rw_call.macro_name): `#define NAME NAME__slow` opens
+ * each copy (the slow copy, a loop twin) and `#undef NAME` closes it. */
+struct renames {
+	const char **names;
+	size_t n, cap;
+};
+
+static void macro_renames(const struct rw_plan *plan, const struct rw_func *rf, const struct rw_emit_opts *opts,
+                          struct renames *r)
+{
+	for (size_t c = 0; c < rf->ncalls; c++) {
+		const struct rw_call *call = &rf->calls[c];
+		bool seen = false;
+
+		if (call->name_off != UINT_MAX || !rw_calls_slow_copy(plan, rf, call, opts))
+			continue;
+		for (size_t i = 0; i < r->n && !seen; i++)
+			seen = !strcmp(r->names[i], call->callee);
+		if (!seen)
+			*LOOM_PUSH(r->names, r->n, r->cap) = call->callee;
+	}
+}
+
 /* Opens (CLOSING false) or closes a copy of F's text placed into the
  * original (a slow copy, a loop twin): quiet pragmas, so that the warnings
  * of the original are not given twice, and `#line` for F's physical line
  * LINE as the preprocessor numbers it there (a line directive above F may
  * have moved it, or renamed the file).  Ends with a newline. */
-static void frame_copy(struct text *t, const struct rw_func *f, bool closing, unsigned line)
+static void frame_copy(struct text *t, const struct rw_func *f, bool closing, unsigned line,
+                       const struct renames *r)
 {
-	char *s = loom_xasprintf("\nLOOM_QUIET_%s\n#line %ld", closing ? "POP" : "PUSH", (long)line + f->line_delta);
+	char *s = loom_xasprintf("\nLOOM_QUIET_%s\n", closing ? "POP" : "PUSH");
 
+	append(t, s, strlen(s));
+	free(s);
+	for (size_t i = 0; r && i < r->n; i++) {
+		s = closing ? loom_xasprintf("#undef %s\n", r->names[i])
+		            : loom_xasprintf("#define %s %s__slow\n", r->names[i], r->names[i]);
+		append(t, s, strlen(s));
+		free(s);
+	}
+	s = loom_xasprintf("#line %ld", (long)line + f->line_delta);
 	append(t, s, strlen(s));
 	free(s);
 	if (f->line_file) {
@@ -545,7 +582,7 @@ static bool do_condition(const char *text, const struct rw_loop *l, unsigned *op
  * the slow copy's (sorted) edits, whose text the twin's body reuses. */
 static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
                        struct loom_manifest *m, unsigned file, unsigned fn,
-                       struct edits *fast, const struct edits *slow)
+                       struct edits *fast, const struct edits *slow, const struct renames *r)
 {
 	size_t k = 0;
 
@@ -592,7 +629,7 @@ static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
 		add(fast, l->body_end, true, body_rank - 1, loom_xstrdup(" }"));
 
 		/* The twin. */
-		frame_copy(&t, &plan->funcs[fi], false, l->line);
+		frame_copy(&t, &plan->funcs[fi], false, l->line, r);
 		append(&t, "if (0) { ", 9);
 		/* The header (and a do-while's condition) with the slow copy's
 		 * renames: calls made there run slow too.  INT_MAX: none of the
@@ -616,7 +653,7 @@ static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
 		s = loom_xasprintf(" LOOM_SLOT(%u); }", exit_id);
 		append(&t, s, strlen(s));
 		free(s);
-		frame_copy(&t, &plan->funcs[fi], true, l->end_line);
+		frame_copy(&t, &plan->funcs[fi], true, l->end_line, r);
 		if (hoist)
 			append(&t, " }", 2);
 		add(fast, l->end, true, 4 * l->depth + 2, t.s);
@@ -764,10 +801,10 @@ static void fast_entry_wrapper(struct text *t, const struct rw_func *rf, const s
 	char *s = loom_xasprintf(" LOOM_SWITCH%s%s(%u, %s); %s%s; }", f->wraps ? "_WRAPPED" : "",
 	                         rf->returns_void ? "_VOID" : "", fn, slow, rf->returns_void ? "" : "return ", body);
 
-	frame_copy(t, rf, false, rf->line);
+	frame_copy(t, rf, false, rf->line, NULL);
 	append(t, text + rf->decl_start, rf->body_open - rf->decl_start);
 	append(t, s, strlen(s));
-	frame_copy(t, rf, true, rf->end_line);
+	frame_copy(t, rf, true, rf->end_line, NULL);
 	free(s);
 	free(slow);
 	free(body);
@@ -880,6 +917,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	/* The slow copy: static, renamed, calling slow copies, still named F. */
 	{
 		struct ident_edit ie = { text, &slow, rf->name };
+		struct renames renames = { 0 };
 		size_t n = strlen(rf->name);
 
 		if (!rf->is_static)
@@ -894,7 +932,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			/* `g()()` reports g for both calls: rename once. */
 			for (size_t d = 0; d < c && !seen; d++)
 				seen = rf->calls[d].name_off == call->name_off;
-			if (!seen && rw_calls_slow_copy(plan, rf, call, opts))
+			if (!seen && call->name_off != UINT_MAX && rw_calls_slow_copy(plan, rf, call, opts))
 				add(&slow, call->name_off + (unsigned)strlen(call->callee), false, INT_MIN,
 				    loom_xstrdup("__slow"));
 		}
@@ -902,7 +940,8 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		if (!strcmp(rf->name, "main") && !rf->returns_void)
 			add(&slow, rf->body_end - 1, false, INT_MAX, loom_xstrdup("return 0; "));
 		qsort(slow.e, slow.n, sizeof *slow.e, cmp_edit);
-		emit_twins(plan, fi, text, m, file, fn, fast, &slow);
+		macro_renames(plan, rf, opts, &renames);
+		emit_twins(plan, fi, text, m, file, fn, fast, &slow, &renames);
 		record_edges(plan, fi, p0, *pi, point_ids, falloff, &m->functions[fn]);
 		{
 			/* Right after the function, where the macros the function
@@ -916,13 +955,14 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			 * __FILE__.) */
 			struct text t = { 0 };
 
-			frame_copy(&t, rf, false, rf->line);
+			frame_copy(&t, rf, false, rf->line, &renames);
 			apply(&t, text, rf->decl_start, rf->body_end, &slow);
-			frame_copy(&t, rf, true, rf->end_line);
+			frame_copy(&t, rf, true, rf->end_line, &renames);
 			if (f->fast_entry)
 				fast_entry_wrapper(&t, rf, f, fn, text);
 			add(fast, rf->body_end, true, INT_MIN, t.s);
 		}
+		free(renames.names);
 	}
 }
 

@@ -599,11 +599,88 @@ static bool same_view(const struct rw_plan *a, const struct rw_plan *b)
 		    || f->is_static != g->is_static || f->ncalls != g->ncalls)
 			return false;
 		for (size_t c = 0; c < f->ncalls; c++)
-			if (f->calls[c].name_off != g->calls[c].name_off || !f->calls[c].callee != !g->calls[c].callee
+			if (f->calls[c].name_off != g->calls[c].name_off || f->calls[c].macro_name != g->calls[c].macro_name
+			    || !f->calls[c].callee != !g->calls[c].callee
 			    || (f->calls[c].callee && strcmp(f->calls[c].callee, g->calls[c].callee)))
 				return false;
 	}
 	return true;
+}
+
+/* The tree's files that sources the rewrite does not walk may include
+ * (find_switchless), by file name: their include paths are unknown. */
+struct unseen {
+	const struct job *job;
+	bool *mark;       /* per job->paths entry */
+	size_t *queue;    /* marked, not scanned yet */
+	size_t nqueue, queue_cap;
+};
+
+/* Marks the tree's files named like what TEXT's #include (and
+ * #include_next) lines name, and queues them to be scanned in turn.
+ * Every such line counts, whatever conditional or comment it is in.
+ * False if a line does not write the name out (a macro names it). */
+static bool mark_includes(struct unseen *u, const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		size_t j = i, k, base;
+		char close;
+
+		if (i && text[i - 1] != '\n')
+			continue;
+		while (j < len && (text[j] == ' ' || text[j] == '\t'))
+			j++;
+		if (j >= len || text[j++] != '#')
+			continue;
+		while (j < len && (text[j] == ' ' || text[j] == '\t'))
+			j++;
+		if (len - j < 7 || memcmp(text + j, "include", 7))
+			continue;
+		j += 7;
+		if (len - j >= 5 && !memcmp(text + j, "_next", 5))
+			j += 5;
+		while (j < len && (text[j] == ' ' || text[j] == '\t'))
+			j++;
+		if (j >= len || (text[j] != '"' && text[j] != '<'))
+			return false;
+		close = text[j] == '"' ? '"' : '>';
+		for (k = ++j, base = j; k < len && text[k] != close && text[k] != '\n'; k++)
+			if (text[k] == '/')
+				base = k + 1;
+		if (k >= len || text[k] != close)
+			return false;
+		for (size_t p = 0; p < u->job->npaths; p++) {
+			const char *path = u->job->paths[p], *slash = strrchr(path, '/');
+			const char *name = slash ? slash + 1 : path;
+
+			if (!u->mark[p] && strlen(name) == k - base && !memcmp(name, text + base, k - base)) {
+				u->mark[p] = true;
+				*LOOM_PUSH(u->queue, u->nqueue, u->queue_cap) = p;
+			}
+		}
+	}
+	return true;
+}
+
+/* Reads the file PATH and marks what it may include (mark_includes), then
+ * every tree file queued meanwhile; false if a file cannot be read or
+ * names an include by a macro. */
+static bool mark_unseen(struct unseen *u, const char *path)
+{
+	size_t len;
+	char *text = loom_read_file(path, &len);
+	bool ok = text && mark_includes(u, text, len);
+
+	free(text);
+	while (ok && u->nqueue) {
+		char *full = loom_xasprintf("%s/%s", u->job->src, u->job->paths[u->queue[--u->nqueue]]);
+
+		text = loom_read_file(full, &len);
+		ok = text && mark_includes(u, text, len);
+		free(text);
+		free(full);
+	}
+	return ok;
 }
 
 /* Finds the static functions of the tree's headers that need no entry
@@ -618,10 +695,14 @@ static bool same_view(const struct rw_plan *a, const struct rw_plan *b)
  * alias attributes and references from outside the tree), every call of it able
  * to call its slow copy (made by a function with a slow copy, spelled in a
  * C file after the header's last #include or in the header below the
- * definition; not in another header, not in a macro expansion), and nothing
- * that could include the header unseen: a C++, Objective-C or parser-
- * generator source in the tree, a C file included by another, a file of the
- * compilation database that is not one of the tree's C files.  A program
+ * definition, or written there by a macro that the caller's copies can
+ * rename (rw_call.macro_name); not in another header), and nothing
+ * that could include the header unseen: no C++, Objective-C or parser-
+ * generator source of the tree, no file of the compilation database that
+ * is not one of the tree's C files (a file generated in the build
+ * directory) and no C file that includes another includes it, directly
+ * or through other files of the tree, going by their #include lines and
+ * file names (mark_unseen).  A program
  * outside the tree that includes the rewritten header runs these functions
  * fast (docs/design.md). */
 static void find_switchless(struct job *job, const struct unit *units, size_t n, bool all_read)
@@ -646,23 +727,41 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 		".m", ".mm", ".M", ".y", ".yy", ".l", ".ll",
 	};
 	size_t src_len = strlen(job->src_real);
+	struct unseen unseen = { job, NULL, NULL, 0, 0 };
+	bool ok = true;
 
 	if (!job->hybrid || !all_read || job->unresolved)
 		return;
 	for (size_t i = 0; i < n; i++)
-		if ((!units[i].walked && !units[i].unlisted) || units[i].includes_c)
+		if (!units[i].walked && !units[i].unlisted)
 			return;
-	for (size_t i = 0; i < job->npaths; i++)
-		for (size_t j = 0; j < sizeof unwalked / sizeof *unwalked; j++)
-			if (has_suffix(job->paths[i], unwalked[j]))
-				return;
-	/* Every file the database compiles must be one of the tree's C files
-	 * (not a generated file in the build directory, say). */
-	for (size_t i = 0; i < job->nlisted; i++)
+	unseen.mark = loom_xcalloc(job->npaths + 1, sizeof *unseen.mark);
+	/* A C file that includes another: the included file's code, written
+	 * once as its own unit saw it, is compiled here under other macros
+	 * too, and may call what this file includes. */
+	for (size_t i = 0; i < n && ok; i++)
+		if (units[i].includes_c)
+			ok = mark_unseen(&unseen, units[i].full);
+	for (size_t i = 0; i < job->npaths && ok; i++)
+		for (size_t j = 0; j < sizeof unwalked / sizeof *unwalked && ok; j++)
+			if (has_suffix(job->paths[i], unwalked[j])) {
+				char *full = loom_xasprintf("%s/%s", job->src, job->paths[i]);
+
+				ok = mark_unseen(&unseen, full);
+				free(full);
+			}
+	/* A file the database compiles that is not one of the tree's C files
+	 * (generated in the build directory, say). */
+	for (size_t i = 0; i < job->nlisted && ok; i++)
 		if (!inside(job->listed[i], job->src_real) || !has_suffix(job->listed[i], ".c")
 		    || !bsearch(&(const char *){ job->listed[i] + src_len + 1 }, job->paths, job->npaths,
 		                sizeof *job->paths, cmp_str))
-			return;
+			ok = mark_unseen(&unseen, job->listed[i]);
+	free(unseen.queue);
+	if (!ok) {
+		free(unseen.mark);
+		return;
+	}
 	/* The candidates, as the unit that writes each header saw them. */
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; units[i].walked && j < units[i].nheaders; j++) {
@@ -683,9 +782,14 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 		}
 	qsort(c, nc, sizeof *c, cmp_switchless);
 	bad = loom_xcalloc(nc + 1, 1);
-	for (size_t j = 0; j < nc; j++)
+	for (size_t j = 0; j < nc; j++) {
+		char **at = bsearch(&c[j].header, job->paths, job->npaths, sizeof *job->paths, cmp_str);
+
+		bad[j] = !at || unseen.mark[at - job->paths];
 		for (size_t s = 0; s < nseen; s++)
 			bad[j] |= seen[s].differs && !strcmp(seen[s].rel, c[j].header);
+	}
+	free(unseen.mark);
 	free(seen);
 	for (size_t i = 0; i < n && nc; i++) {
 		const struct unit *u = &units[i];

@@ -534,6 +534,9 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 				if (at + n <= w->len && !memcmp(w->text + at, name, n)
 				    && !macro_at(w, at, true) && !macro_at(w, at, false))
 					call->name_off = at;
+				else /* a slow copy needs a definition here; macro_names decides */
+					call->macro_name = !clang_Cursor_isNull(
+						clang_getCursorDefinition(clang_getCursorReferenced(c)));
 				call->decl_off = visible_declaration(w, clang_getCursorReferenced(c));
 			}
 			name = NULL;
@@ -1835,6 +1838,94 @@ static int cmp_call_at(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* How a body uses the names of its macro-written callees (macro_names). */
+struct name_uses {
+	const char *name;
+	unsigned calls, refs; /* calls of the function NAME, references to it */
+	bool other;           /* NAME spelled as anything else */
+};
+
+struct body_uses {
+	struct name_uses *u;
+	size_t n, cap;
+};
+
+static struct name_uses *uses_of(struct body_uses *b, CXCursor c)
+{
+	CXString s = clang_getCursorSpelling(c);
+	const char *name = clang_getCString(s);
+	struct name_uses *hit = NULL;
+
+	for (size_t i = 0; i < b->n && !hit; i++)
+		if (!strcmp(b->u[i].name, name))
+			hit = &b->u[i];
+	clang_disposeString(s);
+	return hit;
+}
+
+static enum CXChildVisitResult count_uses(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct body_uses *b = data;
+	enum CXCursorKind k = clang_getCursorKind(c);
+	CXCursor ref = clang_getCursorReferenced(c);
+	bool function = clang_getCursorKind(ref) == CXCursor_FunctionDecl;
+	struct name_uses *u;
+
+	(void)parent;
+	if ((k == CXCursor_CallExpr && function) || k == CXCursor_DeclRefExpr) {
+		if (!(u = uses_of(b, ref)))
+			;
+		else if (k == CXCursor_CallExpr)
+			u->calls++;
+		else if (function)
+			u->refs++;
+		else
+			u->other = true;
+	} else if (clang_isDeclaration(k) || k == CXCursor_LabelStmt) {
+		if ((u = uses_of(b, c)))
+			u->other = true;
+	} else if (k == CXCursor_MemberRefExpr || k == CXCursor_MemberRef || k == CXCursor_TypeRef
+	           || k == CXCursor_LabelRef) {
+		if (!clang_Cursor_isNull(ref) && (u = uses_of(b, ref)))
+			u->other = true;
+	}
+	return CXChildVisit_Recurse;
+}
+
+/* The calls of function F (with body BODY) whose callee's name a macro
+ * writes keep rw_call.macro_name only where `#define NAME NAME__slow`
+ * around F's copies renames those calls and nothing else: NAME is not F
+ * (its slow copy calls F itself), and in the body every token NAME is the
+ * callee of a call, not a member, tag, label, variable or the function's
+ * address.  (That NAME is no macro is rw_walk's to check.)  One visit of
+ * the body for all the names. */
+static void macro_names(struct rw_func *f, CXCursor body)
+{
+	struct body_uses b = { 0 };
+
+	for (size_t i = 0; i < f->ncalls; i++) {
+		bool seen = false;
+
+		for (size_t j = 0; f->calls[i].macro_name && j < b.n && !seen; j++)
+			seen = !strcmp(b.u[j].name, f->calls[i].callee);
+		if (f->calls[i].macro_name && !seen)
+			*LOOM_PUSH(b.u, b.n, b.cap) = (struct name_uses){ f->calls[i].callee, 0, 0, false };
+	}
+	if (!b.n)
+		return;
+	clang_visitChildren(body, count_uses, &b);
+	for (size_t i = 0; i < f->ncalls; i++) {
+		struct name_uses *u = NULL;
+
+		for (size_t j = 0; f->calls[i].macro_name && j < b.n && !u; j++)
+			if (!strcmp(b.u[j].name, f->calls[i].callee))
+				u = &b.u[j];
+		if (u && (u->other || u->refs != u->calls || !strcmp(u->name, f->name)))
+			f->calls[i].macro_name = false;
+	}
+	free(b.u);
+}
+
 static void walk_function(struct walk *w, CXCursor fn)
 {
 	CXCursor body = clang_getNullCursor();
@@ -1876,6 +1967,7 @@ static void walk_function(struct walk *w, CXCursor fn)
 	w->func = (unsigned)(w->plan->nfuncs - 1);
 	w->nstmt_exprs = 0;
 	clang_visitChildren(body, scan_calls, &cs);
+	macro_names(&w->plan->funcs[w->func], body);
 	w->ncalls = 0;
 	for (size_t i = 0; i < f->ncalls; i++)
 		*LOOM_PUSH(w->calls, w->ncalls, w->calls_cap) = (struct call_at){ f->calls[i].off, i };
@@ -2052,6 +2144,67 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The names of macro-written callees (rw_call.macro_name), sorted and
+ * unique, and which of them a macro of the unit is named. */
+struct macro_callees {
+	char **names;
+	size_t n, cap;
+	bool *macro;
+};
+
+static enum CXChildVisitResult find_macro_named(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct macro_callees *mc = data;
+
+	(void)parent;
+	if (clang_getCursorKind(c) == CXCursor_MacroDefinition) {
+		CXString s = clang_getCursorSpelling(c);
+		const char *name = clang_getCString(s);
+		char **hit = bsearch(&name, mc->names, mc->n, sizeof *mc->names, cmp_str);
+
+		if (hit)
+			mc->macro[hit - mc->names] = true;
+		clang_disposeString(s);
+	}
+	return CXChildVisit_Continue;
+}
+
+/* `#define NAME NAME__slow` would also change a macro NAME, and its #undef
+ * end it: calls whose callee a macro is named after keep the callee's
+ * switch.  (Top-level cursors only, and only when some call needs it.) */
+static void drop_macro_names(CXCursor root, struct walks *ws)
+{
+	struct macro_callees mc = { 0 };
+	size_t out = 0;
+
+	for (size_t i = 0; i < ws->n; i++)
+		for (size_t f = 0; f < ws->w[i].plan->nfuncs; f++)
+			for (size_t c = 0; c < ws->w[i].plan->funcs[f].ncalls; c++)
+				if (ws->w[i].plan->funcs[f].calls[c].macro_name)
+					*LOOM_PUSH(mc.names, mc.n, mc.cap) = ws->w[i].plan->funcs[f].calls[c].callee;
+	if (!mc.n)
+		return;
+	qsort(mc.names, mc.n, sizeof *mc.names, cmp_str);
+	for (size_t i = 0; i < mc.n; i++)
+		if (!out || strcmp(mc.names[i], mc.names[out - 1]))
+			mc.names[out++] = mc.names[i];
+	mc.n = out;
+	mc.macro = loom_xcalloc(mc.n, sizeof *mc.macro);
+	clang_visitChildren(root, find_macro_named, &mc);
+	for (size_t i = 0; i < ws->n; i++)
+		for (size_t f = 0; f < ws->w[i].plan->nfuncs; f++)
+			for (size_t c = 0; c < ws->w[i].plan->funcs[f].ncalls; c++) {
+				struct rw_call *call = &ws->w[i].plan->funcs[f].calls[c];
+				char **hit = call->macro_name
+				             ? bsearch(&call->callee, mc.names, mc.n, sizeof *mc.names, cmp_str) : NULL;
+
+				if (hit && mc.macro[hit - mc.names])
+					call->macro_name = false;
+			}
+	free(mc.macro);
+	free(mc.names);
+}
+
 void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 {
 	struct walks ws = { loom_xcalloc(n, sizeof *ws.w), src, n };
@@ -2067,6 +2220,7 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 	for (size_t i = 0; i < n; i++)
 		qsort(ws.w[i].macros, ws.w[i].nmacros, sizeof *ws.w[i].macros, cmp_range);
 	clang_visitChildren(root, walk_functions, &ws);
+	drop_macro_names(root, &ws);
 	clang_visitChildren(root, find_address_taken, &ws);
 	if (plan->naddress_taken) {
 		size_t out = 1;

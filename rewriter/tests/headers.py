@@ -18,14 +18,19 @@ which defines none:
    files) is pushed into the running program, and its lock is taken.
 6. A header function keeps its switch when a file sees its header under
    other macros (another call in a body), when a cleanup attribute calls
-   it or an alias attribute names it, when the tree holds a C++ file, and
-   when a C file includes another (KEEPS).
+   it or an alias attribute names it, when the tree holds a C++ file, when
+   a C file includes another, when a parser source includes it through
+   another header, and when a body that calls it through a macro also
+   names a struct member like it (KEEPS); not for a call through a macro
+   alone, nor for a C++ file or a C file including another that do not
+   include it (FREES).
 5. Once nested.c parses too (PARSED), every file that includes util.h
-   switches for its functions: they have no entry switch, the C files' slow
-   copies call mix__slow, the tree builds without a warning with gcc and
-   clang and answers the same, and `mix <> self` pushed live takes the lock
-   in all three callers, in three files: the CLI makes the callers in other
-   files run slow.
+   switches for its functions (work.c calls mix through a macro): they
+   have no entry switch, the C files' slow copies call mix__slow (work.c's
+   through `#define mix mix__slow`), the tree builds without a warning
+   with gcc and clang and answers the same, and `mix <> self` pushed live
+   takes the lock in all three callers, in three files: the CLI makes the
+   callers in other files run slow.
 """
 import argparse
 import filecmp
@@ -124,12 +129,26 @@ prog: main.o work.o nested.o quiet.o
 \t$(CC) $(CFLAGS) -Iinclude -c $<
 ''',
 }
-# nested.c without the nested function: every C file parses.
+# nested.c without the nested function: every C file parses; work.c calls
+# mix through a macro, whose name `#define mix mix__slow` renames in its
+# slow copy and loop twin.
 PARSED = dict(TREE, **{'nested.c': r'''#include "util.h"
 
 int apply_twice(int x)
 {
 	return x + (int)mix(x);
+}
+''', 'work.c': r'''#include "util.h"
+
+#define MIX(i) mix(i)
+
+count_t work(count_t n)
+{
+	count_t s = 0;
+
+	for (long i = 1; i <= n; i++)
+		s += MIX(i);
+	return s;
 }
 '''})
 # Trees where a header function keeps its entry switch: (files, function).
@@ -148,7 +167,7 @@ static inline int mix(int x)
 static inline void freep(void *p) { free(*(void **)p); }
 #endif
 '''
-A_C = '#include "u.h"\nint a(int x) { return mix(x) + helper(x); }\n'
+A_C = '#include "u.h"\n#define MIX(x) mix(x)\nint a(int x) { return MIX(x) + helper(x); }\n'
 KEEPS = {
     'another view': ({'u.h': U_H, 'a.c': A_C,
                       'b.c': '#define ALT 1\n#include "u.h"\nint b(int x) { return mix(x); }\n'}, 'helper'),
@@ -159,6 +178,20 @@ KEEPS = {
                   'd.c': '#include "u.h"\nint twice(int) __attribute__((alias("mix")));\n'}, 'mix'),
     'a C++ file': ({'u.h': U_H, 'a.c': A_C, 'x.cc': '#include "u.h"\nint x() { return mix(1); }\n'}, 'mix'),
     'an included C file': ({'u.h': U_H, 'a.c': A_C, 'i.c': '#include "u.h"\n#include "a.c"\n'}, 'mix'),
+    'a parser source including it through another header':
+        ({'u.h': U_H, 'a.c': A_C, 'w.h': '#include "u.h"\n',
+          'p.y': '%{\n#include "w.h"\n%}\n%%\nstart: ;\n'}, 'mix'),
+    'a member named like it': ({'u.h': U_H, 'a.c': A_C,
+                                'e.c': '#include "u.h"\n#define MIX(x) mix(x)\nstruct h { int mix; };\n'
+                                       'int e(struct h *p) { return p->mix + MIX(2); }\n'}, 'mix'),
+}
+# Trees where nothing unseen includes u.h: no switch in its functions.
+FREES = {
+    'control': {'u.h': U_H, 'a.c': A_C},
+    'a C++ file that does not include it': {'u.h': U_H, 'a.c': A_C, 'x.cc': 'int x() { return 1; }\n'},
+    'a C file including another, neither including it':
+        {'u.h': U_H, 'a.c': A_C, 'v.c': 'static int v(void) { return 1; }\n',
+         'i.c': '#include "v.c"\nint i(void);\nint i(void) { return v(); }\n'},
 }
 CFLAGS = '-O2 -g -Wall -Wextra'
 INPUT = b'3\n10\n1000\n'
@@ -270,8 +303,10 @@ def main():
         calls = {}
         for name in ('main.c', 'work.c', 'nested.c'):
             with open(os.path.join(out, name)) as f:
-                calls[name] = f.read().count('mix__slow(')
-        check(all(calls.values()), 'parsed: the slow copies of main, work and apply_twice call mix__slow', calls)
+                text = f.read()
+                calls[name] = text.count('mix__slow(') + text.count('\n#define mix mix__slow\n')
+        check(all(calls.values()), 'parsed: the slow copies of main, work and apply_twice call mix__slow '
+              '(work.c\'s through its macro: #define mix mix__slow around its copies)', calls)
         for cc in ('gcc', 'clang-19'):
             got = build(check, out, cc, f'parsed: the rewritten tree ({cc})')
             check(got == want, f'parsed: the rewritten program built with {cc} answers like the original',
@@ -279,8 +314,7 @@ def main():
         # work(10) calls mix 10 times, main once, apply_twice once.
         push_mix(check, args, out, work, 12, 'parsed: the callers of mix, in three files, run slow and '
                  'take the filter\'s lock')
-        # u.h with a.c alone: no switch in its three functions.
-        for what, (files, fn) in dict(KEEPS, control=({'u.h': U_H, 'a.c': A_C}, None)).items():
+        for what, (files, fn) in dict(KEEPS, **{w: (f, None) for w, f in FREES.items()}).items():
             src = os.path.join(work, 'keeps', what.replace(' ', '-'))
             write_tree(src, files)
             r = run([args.rewrite, '--quiet', src, src + '-out'])
@@ -291,8 +325,7 @@ def main():
                 check(fns[fn]['entry_switch'], f'{what}: {fn} keeps its entry switch', json.dumps(fns[fn]))
             else:
                 check(not any(fns[n]['entry_switch'] for n in ('helper', 'mix', 'freep')),
-                      'u.h included by a.c alone: helper, mix and freep have no entry switch',
-                      json.dumps(list(fns.values())))
+                      f'{what}: helper, mix and freep have no entry switch', json.dumps(list(fns.values())))
     except Failure as e:
         if not e.counted:
             check(False, str(e))
