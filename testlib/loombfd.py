@@ -26,26 +26,33 @@ class Missing(Exception):
     """binutils-source is not installed."""
 
 
-def prepare_bfd(work, log=None):
-    """Extracts bfd under WORK and configures it for this host (once, about
-    10 s; later calls reuse it); returns bfd's directory.  Raises Missing
-    without the tarball.  LOG: a file for the progress line."""
+def binutils_tarball():
+    """The newest /usr/src/binutils/binutils-*.tar.xz; raises Missing if
+    there is none."""
     tars = sorted(glob.glob('/usr/src/binutils/binutils-*.tar.xz'))
     if not tars:
         raise Missing('/usr/src/binutils/binutils-*.tar.xz not found: install binutils-source '
                       '(./run installs it)')
-    top = os.path.join(work, os.path.basename(tars[-1])[:-len('.tar.xz')])
+    return tars[-1]
+
+
+def prepare_bfd(work, log=None):
+    """Extracts bfd under WORK and configures it for this host (once, about
+    10 s; later calls reuse it); returns bfd's directory.  Raises Missing
+    without the tarball.  LOG: a file for the progress line."""
+    tar = binutils_tarball()
+    top = os.path.join(work, os.path.basename(tar)[:-len('.tar.xz')])
     bfd = os.path.join(top, 'bfd')
     if os.path.exists(os.path.join(bfd, 'elf64-target.h')):
         return bfd
     if log:
-        print(f'configuring bfd from {tars[-1]} in {work} ...', file=log, flush=True)
+        print(f'configuring bfd from {tar} in {work} ...', file=log, flush=True)
     name = os.path.basename(top)
     members = [f'{name}/{m}' for m in ('bfd', 'include', 'config', 'zlib', 'config.guess', 'config.sub',
                                         'install-sh', 'ltmain.sh', 'missing', 'mkinstalldirs',
                                         'move-if-change', 'depcomp', 'compile', 'ar-lib', 'libtool.m4',
                                         'ltoptions.m4', 'ltversion.m4', 'lt~obsolete.m4', 'ltsugar.m4')]
-    subprocess.run(['tar', 'xJf', tars[-1], '-C', work, *members], check=True)
+    subprocess.run(['tar', 'xJf', tar, '-C', work, *members], check=True)
     subprocess.run(['./configure', '--quiet', '--disable-nls'], cwd=bfd, check=True,
                    stdout=subprocess.DEVNULL)
     subprocess.run(['make', '-s', 'bfd.h', 'bfdver.h', 'elf32-target.h', 'elf64-target.h'], cwd=bfd,
