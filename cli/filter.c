@@ -454,6 +454,11 @@ struct resolver {
 	unsigned char *in_region; /* per hook: inside an exclusion region (for warnings) */
 	bool exclusion;           /* compiling an exclusion region: mark in_region too */
 	bool all_slow;            /* a unilateral region: every thread must meet hooks */
+	/* For queue_callees: the functions by name, and those whose address
+	 * is taken (what an indirect call may reach). */
+	struct named { const char *name; unsigned fn; } *by_name;
+	unsigned *taken;
+	size_t ntaken;
 };
 
 static int at(struct resolver *r, struct loom_loc loc, const char *fmt, ...)
@@ -519,28 +524,70 @@ static void danger_hook(struct resolver *r, unsigned id)
 		r->in_region[id] = 1;
 }
 
+static int cmp_named(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->fn > y->fn) - (x->fn < y->fn);
+}
+
+/* Builds R's function index (by_name, taken): a search of every function
+ * per call made `loom check` of a line range in binutils' objdump take 8 s. */
+static void index_functions(struct resolver *r)
+{
+	const struct loom_manifest *m = r->m;
+
+	r->by_name = loom_xcalloc(m->nfunctions + 1, sizeof *r->by_name);
+	r->taken = loom_xcalloc(m->nfunctions + 1, sizeof *r->taken);
+	for (size_t g = 0; g < m->nfunctions; g++) {
+		r->by_name[g] = (struct named){ m->functions[g].name, (unsigned)g };
+		if (m->functions[g].address_taken)
+			r->taken[r->ntaken++] = (unsigned)g;
+	}
+	qsort(r->by_name, m->nfunctions, sizeof *r->by_name, cmp_named);
+}
+
+static void queue_one(unsigned g, unsigned char *seen, unsigned *queue, size_t *tail)
+{
+	if (!seen[g]) {
+		seen[g] = 1;
+		queue[(*tail)++] = g;
+	}
+}
+
 /* Queues every function that call C may reach: by name, or for an
  * indirect call every address-taken function. */
-static void queue_callees(const struct loom_manifest *m, const struct loom_call *c,
+static void queue_callees(const struct resolver *r, const struct loom_call *c,
                           unsigned char *seen, unsigned *queue, size_t *tail)
 {
-	for (size_t g = 0; g < m->nfunctions; g++) {
-		bool hit = c->callee ? !strcmp(c->callee, m->functions[g].name) : m->functions[g].address_taken;
+	size_t lo = 0, hi = r->m->nfunctions;
 
-		if (hit && !seen[g]) {
-			seen[g] = 1;
-			queue[(*tail)++] = (unsigned)g;
-		}
+	if (!c->callee) {
+		for (size_t i = 0; i < r->ntaken; i++)
+			queue_one(r->taken[i], seen, queue, tail);
+		return;
 	}
+	while (lo < hi) { /* the first function named c->callee or after */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(r->by_name[mid].name, c->callee) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < r->m->nfunctions && !strcmp(r->by_name[lo].name, c->callee); lo++)
+		queue_one(r->by_name[lo].fn, seen, queue, tail);
 }
 
 /* Every function that the calls of function FN may reach, transitively,
  * counting only its calls on lines FIRST..LAST or, with SLOT nonzero, only
  * those of the statement whose slot that is: a malloc'd flag per
  * function. */
-static unsigned char *reachable(const struct loom_manifest *m, unsigned fn, unsigned first, unsigned last,
+static unsigned char *reachable(const struct resolver *r, unsigned fn, unsigned first, unsigned last,
                                 unsigned slot)
 {
+	const struct loom_manifest *m = r->m;
 	const struct loom_function *f = &m->functions[fn];
 	unsigned char *seen = loom_xcalloc(m->nfunctions + 1, 1);
 	unsigned *queue = loom_xcalloc(m->nfunctions + 1, sizeof *queue);
@@ -548,12 +595,12 @@ static unsigned char *reachable(const struct loom_manifest *m, unsigned fn, unsi
 
 	for (size_t c = 0; c < f->ncalls; c++)
 		if (slot ? f->calls[c].slot == slot : f->calls[c].line >= first && f->calls[c].line <= last)
-			queue_callees(m, &f->calls[c], seen, queue, &tail);
+			queue_callees(r, &f->calls[c], seen, queue, &tail);
 	while (head < tail) {
 		const struct loom_function *g = &m->functions[queue[head++]];
 
 		for (size_t c = 0; c < g->ncalls; c++)
-			queue_callees(m, &g->calls[c], seen, queue, &tail);
+			queue_callees(r, &g->calls[c], seen, queue, &tail);
 	}
 	free(queue);
 	return seen;
@@ -577,7 +624,7 @@ static bool danger_functions(struct resolver *r, unsigned char *seen, unsigned f
  * FIRST..LAST as dangerous.  Returns whether FN itself is reachable. */
 static bool danger_callees(struct resolver *r, unsigned fn, unsigned first, unsigned last)
 {
-	return danger_functions(r, reachable(r->m, fn, first, last, 0), fn);
+	return danger_functions(r, reachable(r, fn, first, last, 0), fn);
 }
 
 /* Whether exit slot HOOK leaves its function (and not a loop twin, back to
@@ -661,7 +708,7 @@ static int compile_lines_region(struct resolver *r, const struct loom_region *rg
 	{
 		/* A recursive call would leave the outer frame's range from the
 		 * inner one (the runtime tracks ranges per thread, not per frame). */
-		unsigned char *seen = reachable(m, fn, 0, UINT_MAX, 0);
+		unsigned char *seen = reachable(r, fn, 0, UINT_MAX, 0);
 		bool recursive = seen[fn];
 
 		free(seen);
@@ -775,7 +822,7 @@ static void danger_statement(struct resolver *r, unsigned id)
 	size_t ne;
 	const struct loom_edge *e = loom_function_edges_from(&m->functions[fn], id, &ne);
 
-	danger_functions(r, reachable(m, fn, 0, 0, id), fn);
+	danger_functions(r, reachable(r, fn, 0, 0, id), fn);
 	for (size_t i = 0; i < ne; i++)
 		if (m->slots[e[i].to - 1].kind == LOOM_KIND_BLOCKING)
 			danger_hook(r, e[i].to);
@@ -1254,6 +1301,7 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 	r.fn_caps = loom_xcalloc(m->nfunctions + 1, sizeof *r.fn_caps);
 	r.in_danger = loom_xcalloc(m->nslots + 1, 1);
 	r.in_region = loom_xcalloc(m->nslots + 1, 1);
+	index_functions(&r);
 	for (size_t i = 0; i < m->nslots; i++) {
 		unsigned fn = m->slots[i].function;
 
@@ -1307,6 +1355,8 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 	free(r.fn_caps);
 	free(r.in_danger);
 	free(r.in_region);
+	free(r.by_name);
+	free(r.taken);
 	if (ret)
 		loom_compiled_free(out);
 	return ret ? -1 : 0;

@@ -411,6 +411,8 @@ struct reader {
 	const char *path;
 	struct loom_error *err;
 	struct loom_manifest *m;
+	size_t last_function; /* find_function's last answer + 1, 0 if none */
+	size_t last_file;     /* find_file's, the same way */
 };
 
 static int bad(struct reader *r, const char *what, size_t index, const char *fmt, const char *name)
@@ -453,12 +455,18 @@ size_t loom_manifest_file_index(const struct loom_manifest *m, const char *path)
 	return path ? i : m->nfiles;
 }
 
+/* Slots of one file follow one another: the last answer first (see
+ * find_function). */
 static int find_file(struct reader *r, const char *path, unsigned *out)
 {
-	size_t i = loom_manifest_file_index(r->m, path);
+	size_t i = r->last_file && path && !strcmp(r->m->files[r->last_file - 1].path, path)
+	           ? r->last_file - 1 : loom_manifest_file_index(r->m, path);
 
 	*out = (unsigned)i;
-	return i < r->m->nfiles ? 0 : -1;
+	if (i >= r->m->nfiles)
+		return -1;
+	r->last_file = i + 1;
+	return 0;
 }
 
 static int read_files(struct reader *r, json_t *files)
@@ -565,17 +573,27 @@ static int read_functions(struct reader *r, json_t *fns)
 	return 0;
 }
 
+static bool function_is(const struct loom_function *f, const char *name, unsigned file, unsigned line)
+{
+	return f->file == file && line >= f->line && line <= f->end_line && !strcmp(f->name, name);
+}
+
+/* The function a slot names.  A function's slots follow one another, so
+ * the last answer is tried first: a search per slot made loading
+ * binutils' manifest (13,861 functions, 422,149 slots) take 11 s. */
 static int find_function(struct reader *r, const char *name, unsigned file, unsigned line,
                          unsigned *out)
 {
-	for (size_t i = 0; name && i < r->m->nfunctions; i++) {
-		const struct loom_function *f = &r->m->functions[i];
-
-		if (f->file == file && line >= f->line && line <= f->end_line && !strcmp(f->name, name)) {
+	if (name && r->last_function && function_is(&r->m->functions[r->last_function - 1], name, file, line)) {
+		*out = (unsigned)(r->last_function - 1);
+		return 0;
+	}
+	for (size_t i = 0; name && i < r->m->nfunctions; i++)
+		if (function_is(&r->m->functions[i], name, file, line)) {
 			*out = (unsigned)i;
+			r->last_function = i + 1;
 			return 0;
 		}
-	}
 	return -1;
 }
 
