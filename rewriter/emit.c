@@ -498,6 +498,7 @@ static void record_loops(const struct rw_plan *plan, size_t fi, struct loom_mani
 struct renames {
 	const char **names;
 	size_t n, cap;
+	const char *resets;  /* the slow copy's: rw_func.macro_resets, first */
 };
 
 static void macro_renames(const struct rw_plan *plan, const struct rw_func *rf, const struct rw_emit_opts *opts,
@@ -528,6 +529,8 @@ static void frame_copy(struct text *t, const struct rw_func *f, bool closing, un
 
 	append(t, s, strlen(s));
 	free(s);
+	if (r && r->resets && !closing)
+		append(t, r->resets, strlen(r->resets));
 	for (size_t i = 0; r && i < r->n; i++) {
 		s = closing ? loom_xasprintf("#undef %s\n", r->names[i])
 		            : loom_xasprintf("#define %s %s__slow\n", r->names[i], r->names[i]);
@@ -955,6 +958,9 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			 * __FILE__.) */
 			struct text t = { 0 };
 
+			/* Its macros as they were where F starts (a twin has
+			 * none: no twin for a loop with a #define or #undef). */
+			renames.resets = rf->macro_resets;
 			frame_copy(&t, rf, false, rf->line, &renames);
 			apply(&t, text, rf->decl_start, rf->body_end, &slow);
 			frame_copy(&t, rf, true, rf->end_line, &renames);

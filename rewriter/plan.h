@@ -121,6 +121,9 @@ struct rw_func {
 	char *line_file;
 	/* Why the function cannot get an outlined slow copy (NULL: it can):
 	 * its hooks then sit inline in its one body. */
+	char *macro_resets;  /* for a body that #defines or #undefs macros: the
+	                      * directives that put them back as they were where
+	                      * the function starts, for its slow copy; or NULL */
 	const char *inline_reason;
 	struct rw_call *calls;
 	size_t ncalls, calls_cap;

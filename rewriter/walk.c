@@ -713,6 +713,8 @@ static bool is_jump(enum CXCursorKind k)
 }
 
 static bool has_word(const struct walk *w, unsigned from, unsigned to, const char *word);
+struct macro_list;
+static bool directive_in(const struct walk *w, unsigned from, unsigned to, struct macro_list *macros);
 
 /* `asm goto` may jump to any label of the function (the labels it lists;
  * libclang does not give them), as a computed goto may. */
@@ -1369,6 +1371,8 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
 		l->no_twin = "it comes from a macro";
 	else if (init && memchr(w->text + l->init_start, '\n', l->init_end - l->init_start))
 		l->no_twin = "its for-declaration spans lines";
+	else if (directive_in(w, l->start, end, NULL))
+		l->no_twin = "a #define or #undef in it: the macros differ where its twin would start";
 	else if (for_kids && fixed_passes(w, for_kids, cond))
 		l->no_twin = "a fixed number of passes: it cannot run long by itself";
 	/* The line the loop's last character is on: where the text after it
@@ -1661,12 +1665,20 @@ static bool directive_at(const struct walk *w, unsigned off)
 	return !i || w->text[i - 1] == '\n';
 }
 
+/* The names a body's #define and #undef lines name (directive_in). */
+struct macro_list {
+	char **names;
+	size_t n, cap;
+};
+
 /* Is there a preprocessor directive in [FROM, TO) that a copy of the text
  * placed further down would not repeat faithfully?  Conditionals and
- * pragmas mean the same there; a #define or #undef changes what the text
- * after it means (bfd's group_sections undefines a macro it uses), an
- * #include may be guarded, a line directive renames the file. */
-static bool directive_in(const struct walk *w, unsigned from, unsigned to)
+ * pragmas mean the same there; an #include may be guarded, a line
+ * directive renames the file.  A #define or #undef changes what the text
+ * after it means (bfd's group_sections undefines a macro it uses): with
+ * MACROS, their names are added there instead (the copy puts those macros
+ * back first: macro_resets); without, they count too. */
+static bool directive_in(const struct walk *w, unsigned from, unsigned to, struct macro_list *macros)
 {
 	static const char *const same[] = {
 		"if", "ifdef", "ifndef", "elif", "elifdef", "elifndef", "else", "endif", "pragma",
@@ -1674,7 +1686,7 @@ static bool directive_in(const struct walk *w, unsigned from, unsigned to)
 
 	to = to < w->len ? to : (unsigned)w->len;
 	for (unsigned i = from; i < to; i++) {
-		unsigned j = i + 1, k;
+		unsigned j = i + 1, k, a, b;
 		bool fine = false;
 
 		if (!directive_at(w, i))
@@ -1687,10 +1699,136 @@ static bool directive_in(const struct walk *w, unsigned from, unsigned to)
 			continue; /* the null directive */
 		for (size_t n = 0; n < sizeof same / sizeof same[0] && !fine; n++)
 			fine = strlen(same[n]) == k - j && !memcmp(w->text + j, same[n], k - j);
-		if (!fine)
+		if (fine)
+			continue;
+		if (!macros || !((k - j == 6 && !memcmp(w->text + j, "define", 6))
+		                 || (k - j == 5 && !memcmp(w->text + j, "undef", 5))))
 			return true;
+		for (a = k; a < to && (w->text[a] == ' ' || w->text[a] == '\t'); a++)
+			;
+		for (b = a; b < to && is_ident_char(w->text[b]); b++)
+			;
+		if (b == a)
+			return true;
+		*LOOM_PUSH(macros->names, macros->n, macros->cap) = loom_xasprintf("%.*s", (int)(b - a), w->text + a);
 	}
 	return false;
+}
+
+/* Definitions of the macros named in a macro_list, as the unit has them. */
+struct macro_defs {
+	const struct walk *w;
+	const struct macro_list *names;
+	unsigned before;        /* the function's start */
+	unsigned *last, *end;   /* per name: the last definition in this file
+	                         * before BEFORE (offset + 1, 0 if none), its end */
+	bool elsewhere;         /* one is defined in another file */
+};
+
+static enum CXChildVisitResult find_macro_defs(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct macro_defs *d = data;
+	CXString s;
+	const char *name;
+
+	(void)parent;
+	if (clang_getCursorKind(c) != CXCursor_MacroDefinition)
+		return CXChildVisit_Continue;
+	s = clang_getCursorSpelling(c);
+	name = clang_getCString(s);
+	for (size_t i = 0; i < d->names->n; i++) {
+		CXFile file;
+		unsigned off;
+
+		if (strcmp(d->names->names[i], name))
+			continue;
+		clang_getExpansionLocation(clang_getCursorLocation(c), &file, NULL, NULL, &off);
+		if (!file || !clang_File_isEqual(file, d->w->file))
+			d->elsewhere = true;
+		else if (off < d->before && off + 1 > d->last[i]) {
+			d->last[i] = off + 1;
+			d->end[i] = end_of(c);
+		}
+	}
+	clang_disposeString(s);
+	return CXChildVisit_Continue;
+}
+
+/* Is there an `#undef NAME` line in [FROM, TO) that the preprocessor
+ * ran (not in a skipped conditional branch)? */
+static bool undef_between(const struct walk *w, unsigned from, unsigned to, const char *name)
+{
+	CXSourceRangeList *skipped = clang_getSkippedRanges(w->tu, w->file);
+	size_t n = strlen(name);
+	bool found = false;
+
+	to = to < w->len ? to : (unsigned)w->len;
+	for (unsigned i = from; i < to && !found; i++) {
+		unsigned j = i + 1, k;
+		bool live = true;
+
+		if (!directive_at(w, i))
+			continue;
+		while (j < to && (w->text[j] == ' ' || w->text[j] == '\t'))
+			j++;
+		if (to - j < 5 || memcmp(w->text + j, "undef", 5))
+			continue;
+		for (j += 5; j < to && (w->text[j] == ' ' || w->text[j] == '\t'); j++)
+			;
+		for (k = j; k < to && is_ident_char(w->text[k]); k++)
+			;
+		if (k - j != n || memcmp(w->text + j, name, n))
+			continue;
+		for (unsigned r = 0; skipped && r < skipped->count && live; r++)
+			live = !(offset_of(clang_getRangeStart(skipped->ranges[r]), NULL, NULL) <= i
+			         && i < offset_of(clang_getRangeEnd(skipped->ranges[r]), NULL, NULL));
+		found = live;
+	}
+	if (skipped)
+		clang_disposeSourceRangeList(skipped);
+	return found;
+}
+
+/* The directives that put the macros F's body defines or undefines (ML)
+ * back as they are where F starts: `#undef NAME`, then the definition in
+ * force there, if any.  NULL if that cannot be known, because a macro is
+ * also defined in another file (an #undef there is not in the
+ * preprocessing record), or if F's declaration names one (the copy's
+ * forward declaration and F's fast entry would read it otherwise). */
+static char *macro_resets(const struct walk *w, const struct rw_func *f, const struct macro_list *ml)
+{
+	struct macro_defs d = { w, ml, f->decl_start, loom_xcalloc(ml->n + 1, sizeof *d.last),
+	                        loom_xcalloc(ml->n + 1, sizeof *d.end), false };
+	char *out = loom_xstrdup(""), *s;
+	bool ok = true;
+
+	for (size_t i = 0; i < ml->n && ok; i++)
+		ok = !has_word(w, f->decl_start, f->body_open, ml->names[i]);
+	if (ok)
+		clang_visitChildren(clang_getTranslationUnitCursor(w->tu), find_macro_defs, &d);
+	ok = ok && !d.elsewhere;
+	for (size_t i = 0; i < ml->n && ok; i++) {
+		bool defined = d.last[i] && d.end[i] <= w->len
+		               && !undef_between(w, d.end[i], f->decl_start, ml->names[i]), again = false;
+
+		for (size_t j = 0; j < i && !again; j++)
+			again = !strcmp(ml->names[j], ml->names[i]);
+		if (again)
+			continue;
+
+		s = defined ? loom_xasprintf("%s#undef %s\n#define %.*s\n", out, ml->names[i],
+		                             (int)(d.end[i] - (d.last[i] - 1)), w->text + d.last[i] - 1)
+		            : loom_xasprintf("%s#undef %s\n", out, ml->names[i]);
+		free(out);
+		out = s;
+	}
+	free(d.last);
+	free(d.end);
+	if (!ok) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }
 
 /* Could text in [FROM, TO), between the previous declaration and a
@@ -1961,8 +2099,18 @@ static void walk_function(struct walk *w, CXCursor fn)
 	outline_facts(w, fn, body, f);
 	/* Its copies follow it (see directive_in; a copy under `#line` cannot
 	 * say the file name the compiler was given, either). */
-	if (!f->inline_reason && directive_in(w, open, close))
-		f->inline_reason = "a #define, #undef, #include or line directive inside it";
+	{
+		struct macro_list ml = { 0 };
+
+		if (!f->inline_reason && directive_in(w, open, close, &ml))
+			f->inline_reason = "an #include, line or other directive inside it";
+		else if (!f->inline_reason && ml.n && !(f->macro_resets = macro_resets(w, f, &ml)))
+			f->inline_reason = "a #define or #undef inside it of a macro also defined in another "
+			                   "file or named in its declaration";
+		for (size_t i = 0; i < ml.n; i++)
+			free(ml.names[i]);
+		free(ml.names);
+	}
 	presumed_place(w, f->decl_start, line, f);
 	w->func = (unsigned)(w->plan->nfuncs - 1);
 	w->nstmt_exprs = 0;
@@ -2259,6 +2407,7 @@ void rw_plan_free(struct rw_plan *plan)
 		free(plan->funcs[i].edges);
 		free(plan->funcs[i].name);
 		free(plan->funcs[i].line_file);
+		free(plan->funcs[i].macro_resets);
 	}
 	for (size_t i = 0; i < plan->npoints; i++)
 		free(plan->points[i].callee);
