@@ -521,7 +521,10 @@ static void macro_renames(const struct rw_plan *plan, const struct rw_func *rf, 
  * original (a slow copy, a loop twin): quiet pragmas, so that the warnings
  * of the original are not given twice, and `#line` for F's physical line
  * LINE as the preprocessor numbers it there (a line directive above F may
- * have moved it, or renamed the file).  Ends with a newline. */
+ * have moved it, or renamed the file).  Before the `#line`, R's directives
+ * (R may be NULL): the macro-written callees' #define (opening) or #undef
+ * (closing), and, opening a slow copy, its macro resets.  Ends with a
+ * newline. */
 static void frame_copy(struct text *t, const struct rw_func *f, bool closing, unsigned line,
                        const struct renames *r)
 {
