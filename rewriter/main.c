@@ -616,6 +616,15 @@ struct unseen {
 	size_t nqueue, queue_cap;
 };
 
+/* Marks tree file P (job->paths index) and queues it to be scanned. */
+static void queue_unseen(struct unseen *u, size_t p)
+{
+	if (!u->mark[p]) {
+		u->mark[p] = true;
+		*LOOM_PUSH(u->queue, u->nqueue, u->queue_cap) = p;
+	}
+}
+
 /* Marks the tree's files named like what TEXT's #include (and
  * #include_next) lines name, and queues them to be scanned in turn.
  * Every such line counts, whatever conditional or comment it is in.
@@ -653,31 +662,34 @@ static bool mark_includes(struct unseen *u, const char *text, size_t len)
 			const char *path = u->job->paths[p], *slash = strrchr(path, '/');
 			const char *name = slash ? slash + 1 : path;
 
-			if (!u->mark[p] && strlen(name) == k - base && !memcmp(name, text + base, k - base)) {
-				u->mark[p] = true;
-				*LOOM_PUSH(u->queue, u->nqueue, u->queue_cap) = p;
-			}
+			if (strlen(name) == k - base && !memcmp(name, text + base, k - base))
+				queue_unseen(u, p);
 		}
 	}
 	return true;
 }
 
-/* Reads the file PATH and marks what it may include (mark_includes), then
- * every tree file queued meanwhile; false if a file cannot be read or
- * names an include by a macro. */
-static bool mark_unseen(struct unseen *u, const char *path)
+/* Reads the file PATH and marks what it may include (mark_includes);
+ * false if it cannot be read or names an include by a macro. */
+static bool scan_unseen(struct unseen *u, const char *path)
 {
 	size_t len;
 	char *text = loom_read_file(path, &len);
 	bool ok = text && mark_includes(u, text, len);
 
 	free(text);
+	return ok;
+}
+
+/* Scans the queued tree files, and those they queue in turn. */
+static bool drain_unseen(struct unseen *u)
+{
+	bool ok = true;
+
 	while (ok && u->nqueue) {
 		char *full = loom_xasprintf("%s/%s", u->job->src, u->job->paths[u->queue[--u->nqueue]]);
 
-		text = loom_read_file(full, &len);
-		ok = text && mark_includes(u, text, len);
-		free(text);
+		ok = scan_unseen(u, full);
 		free(full);
 	}
 	return ok;
@@ -702,7 +714,7 @@ static bool mark_unseen(struct unseen *u, const char *path)
  * is not one of the tree's C files (a file generated in the build
  * directory) and no C file that includes another includes it, directly
  * or through other files of the tree, going by their #include lines and
- * file names (mark_unseen).  A program
+ * file names (mark_includes).  A program
  * outside the tree that includes the rewritten header runs these functions
  * fast (docs/design.md). */
 static void find_switchless(struct job *job, const struct unit *units, size_t n, bool all_read)
@@ -741,22 +753,19 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 	 * too, and may call what this file includes. */
 	for (size_t i = 0; i < n && ok; i++)
 		if (units[i].includes_c)
-			ok = mark_unseen(&unseen, units[i].full);
-	for (size_t i = 0; i < job->npaths && ok; i++)
-		for (size_t j = 0; j < sizeof unwalked / sizeof *unwalked && ok; j++)
-			if (has_suffix(job->paths[i], unwalked[j])) {
-				char *full = loom_xasprintf("%s/%s", job->src, job->paths[i]);
-
-				ok = mark_unseen(&unseen, full);
-				free(full);
-			}
+			ok = scan_unseen(&unseen, units[i].full);
+	for (size_t i = 0; i < job->npaths; i++)
+		for (size_t j = 0; j < sizeof unwalked / sizeof *unwalked; j++)
+			if (has_suffix(job->paths[i], unwalked[j]))
+				queue_unseen(&unseen, i);
 	/* A file the database compiles that is not one of the tree's C files
 	 * (generated in the build directory, say). */
 	for (size_t i = 0; i < job->nlisted && ok; i++)
 		if (!inside(job->listed[i], job->src_real) || !has_suffix(job->listed[i], ".c")
 		    || !bsearch(&(const char *){ job->listed[i] + src_len + 1 }, job->paths, job->npaths,
 		                sizeof *job->paths, cmp_str))
-			ok = mark_unseen(&unseen, job->listed[i]);
+			ok = scan_unseen(&unseen, job->listed[i]);
+	ok = ok && drain_unseen(&unseen);
 	free(unseen.queue);
 	if (!ok) {
 		free(unseen.mark);

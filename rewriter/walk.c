@@ -1665,6 +1665,17 @@ static bool directive_at(const struct walk *w, unsigned off)
 	return !i || w->text[i - 1] == '\n';
 }
 
+/* In a directive's line: the identifier after the spaces and tabs from I
+ * on (before TO); *END is just past it, the start itself if there is none. */
+static unsigned line_word(const struct walk *w, unsigned i, unsigned to, unsigned *end)
+{
+	while (i < to && (w->text[i] == ' ' || w->text[i] == '\t'))
+		i++;
+	for (*end = i; *end < to && is_ident_char(w->text[*end]); (*end)++)
+		;
+	return i;
+}
+
 /* The names a body's #define and #undef lines name (directive_in). */
 struct macro_list {
 	char **names;
@@ -1686,15 +1697,12 @@ static bool directive_in(const struct walk *w, unsigned from, unsigned to, struc
 
 	to = to < w->len ? to : (unsigned)w->len;
 	for (unsigned i = from; i < to; i++) {
-		unsigned j = i + 1, k, a, b;
+		unsigned j, k, a, b;
 		bool fine = false;
 
 		if (!directive_at(w, i))
 			continue;
-		while (j < to && (w->text[j] == ' ' || w->text[j] == '\t'))
-			j++;
-		for (k = j; k < to && is_ident_char(w->text[k]); k++)
-			;
+		j = line_word(w, i + 1, to, &k);
 		if (k == j)
 			continue; /* the null directive */
 		for (size_t n = 0; n < sizeof same / sizeof same[0] && !fine; n++)
@@ -1704,10 +1712,7 @@ static bool directive_in(const struct walk *w, unsigned from, unsigned to, struc
 		if (!macros || !((k - j == 6 && !memcmp(w->text + j, "define", 6))
 		                 || (k - j == 5 && !memcmp(w->text + j, "undef", 5))))
 			return true;
-		for (a = k; a < to && (w->text[a] == ' ' || w->text[a] == '\t'); a++)
-			;
-		for (b = a; b < to && is_ident_char(w->text[b]); b++)
-			;
+		a = line_word(w, k, to, &b);
 		if (b == a)
 			return true;
 		*LOOM_PUSH(macros->names, macros->n, macros->cap) = loom_xasprintf("%.*s", (int)(b - a), w->text + a);
@@ -1764,19 +1769,15 @@ static bool undef_between(const struct walk *w, unsigned from, unsigned to, cons
 
 	to = to < w->len ? to : (unsigned)w->len;
 	for (unsigned i = from; i < to && !found; i++) {
-		unsigned j = i + 1, k;
+		unsigned j, k;
 		bool live = true;
 
 		if (!directive_at(w, i))
 			continue;
-		while (j < to && (w->text[j] == ' ' || w->text[j] == '\t'))
-			j++;
-		if (to - j < 5 || memcmp(w->text + j, "undef", 5))
+		j = line_word(w, i + 1, to, &k);
+		if (k - j != 5 || memcmp(w->text + j, "undef", 5))
 			continue;
-		for (j += 5; j < to && (w->text[j] == ' ' || w->text[j] == '\t'); j++)
-			;
-		for (k = j; k < to && is_ident_char(w->text[k]); k++)
-			;
+		j = line_word(w, k, to, &k);
 		if (k - j != n || memcmp(w->text + j, name, n))
 			continue;
 		for (unsigned r = 0; skipped && r < skipped->count && live; r++)
