@@ -1,8 +1,9 @@
 #include "manifest.h"
 
+#include "json_reader.h"
+
 #include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -380,14 +381,13 @@ static char *dump_lines(const struct loom_manifest *m, size_t *id_at, size_t *le
 /* The id of manifest TEXT (LEN bytes) whose id digits start at ID_AT: the
  * FNV-1a 64 of the text with those digits as zeros, so that the loader can
  * recompute it from the file's bytes and any edit shows. */
-static void text_id(char *text, size_t len, size_t id_at, char out[17])
+static void text_id(const char *text, size_t len, size_t id_at, char out[17])
 {
-	char saved[16];
+	uint64_t h = loom_fnv64(LOOM_FNV_SEED, text, id_at);
 
-	memcpy(saved, text + id_at, 16);
-	memcpy(text + id_at, ID_PLACEHOLDER, 16);
-	snprintf(out, 17, "%016" PRIx64, loom_fnv64(LOOM_FNV_SEED, text, len));
-	memcpy(text + id_at, saved, 16);
+	h = loom_fnv64(h, ID_PLACEHOLDER, 16);
+	h = loom_fnv64(h, text + id_at + 16, len - id_at - 16);
+	snprintf(out, 17, "%016" PRIx64, h);
 }
 
 int loom_manifest_save(struct loom_manifest *m, const char *path,
@@ -407,44 +407,24 @@ int loom_manifest_save(struct loom_manifest *m, const char *path,
 
 /* ---- reading ---- */
 
+/* Read with a pull reader (json_reader.h), straight into the model: a
+ * jansson tree of binutils' 74 MB manifest took 826 MB and 5 s.  Members
+ * may come in any order inside an object; the top level's arrays must come
+ * as loom-rewrite writes them (files, functions, slots, macro_skipped),
+ * since each names entries of the one before. */
+
+#define MALFORMED "malformed manifest"
+
 struct reader {
 	const char *path;
 	struct loom_error *err;
 	struct loom_manifest *m;
+	struct loom_json j;
 	size_t last_function; /* find_function's last answer + 1, 0 if none */
 	size_t last_file;     /* find_file's, the same way */
+	char *name;           /* a slot's or skip's function name, until its line is known */
+	size_t name_cap;
 };
-
-static int bad(struct reader *r, const char *what, size_t index, const char *fmt, const char *name)
-{
-	char where[128];
-
-	if (index == (size_t)-1)
-		snprintf(where, sizeof where, "%s", what);
-	else
-		snprintf(where, sizeof where, "%s[%zu]", what, index);
-	return loom_error_set(r->err, r->path, 0, 0, "malformed manifest: %s: %s%s%s",
-	                      where, fmt, name ? " " : "", name ? name : "");
-}
-
-static int get_uint(json_t *o, const char *key, unsigned *out)
-{
-	json_t *v = json_object_get(o, key);
-	json_int_t i;
-
-	if (!json_is_integer(v))
-		return -1;
-	i = json_integer_value(v);
-	if (i < 0 || i > 0x7fffffff)
-		return -1;
-	*out = (unsigned)i;
-	return 0;
-}
-
-static const char *get_str(json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
 
 size_t loom_manifest_file_index(const struct loom_manifest *m, const char *path)
 {
@@ -455,121 +435,95 @@ size_t loom_manifest_file_index(const struct loom_manifest *m, const char *path)
 	return path ? i : m->nfiles;
 }
 
-/* Slots of one file follow one another: the last answer first (see
- * find_function). */
-static int find_file(struct reader *r, const char *path, unsigned *out)
+/* The index of KEY in KEYS (N of them), or -1.  With *SEEN, the bit of
+ * each key read so far: a key read twice is an error. */
+static int member_index(struct reader *r, const char *key, const char *const keys[], int n, unsigned *seen)
 {
-	size_t i = r->last_file && path && !strcmp(r->m->files[r->last_file - 1].path, path)
-	           ? r->last_file - 1 : loom_manifest_file_index(r->m, path);
+	for (int k = 0; k < n; k++)
+		if (!strcmp(key, keys[k])) {
+			if (*seen & 1u << k)
+				return loom_json_fail(&r->j, MALFORMED, "\"%s\" given twice", key), -2;
+			*seen |= 1u << k;
+			return k;
+		}
+	return -1;
+}
 
-	*out = (unsigned)i;
-	if (i >= r->m->nfiles)
+/* Fails at AT, the start of the object just read, if one of the keys of
+ * REQUIRED (bits of KEYS) was not in it. */
+static int check_required(struct reader *r, const char *at, const char *const keys[], unsigned required,
+                          unsigned seen)
+{
+	for (int k = 0; k < 32; k++)
+		if ((required & ~seen) & 1u << k) {
+			r->j.value_at = at;
+			return loom_json_fail(&r->j, MALFORMED, "missing \"%s\"", keys[k]);
+		}
+	return 0;
+}
+
+static int get_count(struct reader *r, unsigned *out)
+{
+	unsigned long long v;
+
+	if (loom_json_uint(&r->j, 0x7fffffff, &v) < 0)
 		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int get_id(struct reader *r, unsigned *out)
+{
+	if (get_count(r, out) < 0)
+		return -1;
+	return *out ? 0 : loom_json_fail(&r->j, MALFORMED, "a hook id is at least 1");
+}
+
+static int get_bool(struct reader *r, bool *out)
+{
+	return loom_json_bool(&r->j, out);
+}
+
+/* A string, copied. */
+static int get_string(struct reader *r, char **out)
+{
+	const char *s;
+
+	if (loom_json_string(&r->j, &s, NULL) < 0)
+		return -1;
+	*out = loom_xstrdup(s);
+	return 0;
+}
+
+/* A string, copied into R's name buffer (valid until the next call). */
+static int get_name(struct reader *r)
+{
+	const char *s;
+	size_t n;
+
+	if (loom_json_string(&r->j, &s, &n) < 0)
+		return -1;
+	while (r->name_cap < n + 1)
+		loom_grow((void **)&r->name, &r->name_cap, r->name_cap, 1);
+	memcpy(r->name, s, n + 1);
+	return 0;
+}
+
+/* A file path, as the index of that file.  Slots of one file follow one
+ * another: the last answer is tried first (see find_function). */
+static int get_file(struct reader *r, unsigned *out)
+{
+	const char *path;
+	size_t i;
+
+	if (loom_json_string(&r->j, &path, NULL) < 0)
+		return -1;
+	i = r->last_file && !strcmp(r->m->files[r->last_file - 1].path, path)
+	    ? r->last_file - 1 : loom_manifest_file_index(r->m, path);
+	if (i >= r->m->nfiles)
+		return loom_json_fail(&r->j, MALFORMED, "no file \"%s\" in files", path);
+	*out = (unsigned)i;
 	r->last_file = i + 1;
-	return 0;
-}
-
-static int read_files(struct reader *r, json_t *files)
-{
-	size_t i;
-	json_t *o;
-
-	if (!json_is_array(files))
-		return bad(r, "files", (size_t)-1, "expected an array", NULL);
-	json_array_foreach(files, i, o) {
-		struct loom_file *f = LOOM_PUSH(r->m->files, r->m->nfiles, r->m->files_cap);
-		const char *path = get_str(o, "path"), *hash = get_str(o, "hash");
-
-		memset(f, 0, sizeof *f);
-		if (!path || !hash || strlen(hash) != 16 || get_uint(o, "lines", &f->lines) < 0
-		    || !json_is_boolean(json_object_get(o, "instrumented")))
-			return bad(r, "files", i, "missing or invalid path, hash, lines or instrumented", NULL);
-		f->path = loom_xstrdup(path);
-		memcpy(f->hash, hash, 17);
-		f->instrumented = json_is_true(json_object_get(o, "instrumented"));
-	}
-	return 0;
-}
-
-static int read_functions(struct reader *r, json_t *fns)
-{
-	size_t i;
-	json_t *o;
-
-	if (!json_is_array(fns))
-		return bad(r, "functions", (size_t)-1, "expected an array", NULL);
-	json_array_foreach(fns, i, o) {
-		struct loom_function *f = LOOM_PUSH(r->m->functions, r->m->nfunctions,
-		                                    r->m->functions_cap);
-		json_t *exits = json_object_get(o, "exits"), *calls = json_object_get(o, "calls");
-		json_t *loops = json_object_get(o, "loops"), *edges = json_object_get(o, "edges");
-		const char *name = get_str(o, "name");
-		size_t j;
-		json_t *v;
-
-		memset(f, 0, sizeof *f);
-		if (!name || find_file(r, get_str(o, "file"), &f->file) < 0
-		    || get_uint(o, "line", &f->line) < 0 || get_uint(o, "end_line", &f->end_line) < 0
-		    || get_uint(o, "entry", &f->entry) < 0 || get_uint(o, "break", &f->brk) < 0
-		    || !json_is_boolean(json_object_get(o, "static"))
-		    || !json_is_boolean(json_object_get(o, "address_taken"))
-		    || !json_is_boolean(json_object_get(o, "slow_copy"))
-		    || !json_is_boolean(json_object_get(o, "entry_switch"))
-		    || !json_is_boolean(json_object_get(o, "fast_entry"))
-		    || !json_is_boolean(json_object_get(o, "wraps"))
-		    || !json_is_array(exits) || !json_is_array(calls) || !json_is_array(loops)
-		    || !json_is_array(edges))
-			return bad(r, "functions", i, "missing or invalid field in function", name);
-		f->name = loom_xstrdup(name);
-		f->is_static = json_is_true(json_object_get(o, "static"));
-		f->address_taken = json_is_true(json_object_get(o, "address_taken"));
-		f->slow_copy = json_is_true(json_object_get(o, "slow_copy"));
-		f->entry_switch = json_is_true(json_object_get(o, "entry_switch"));
-		f->fast_entry = json_is_true(json_object_get(o, "fast_entry"));
-		f->wraps = json_is_true(json_object_get(o, "wraps"));
-		if (f->fast_entry && !(f->slow_copy && f->entry_switch))
-			return bad(r, "functions", i, "fast_entry without slow_copy and entry_switch in function", name);
-		json_array_foreach(exits, j, v) {
-			json_int_t id = json_integer_value(v);
-
-			if (!json_is_integer(v) || id < 1 || id > 0x7fffffff)
-				return bad(r, "functions", i, "invalid exit id in", name);
-			*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = (unsigned)id;
-		}
-		json_array_foreach(loops, j, v) {
-			struct loom_loop *l = LOOM_PUSH(f->loops, f->nloops, f->loops_cap);
-
-			if (get_uint(v, "line", &l->line) < 0 || get_uint(v, "end_line", &l->end_line) < 0
-			    || get_uint(v, "break", &l->brk) < 0 || get_uint(v, "twin_exit", &l->twin_exit) < 0)
-				return bad(r, "functions", i, "invalid loop in", name);
-		}
-		json_array_foreach(calls, j, v) {
-			struct loom_call *c = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
-			json_t *callee = json_object_get(v, "callee");
-
-			json_t *type = json_object_get(v, "type");
-
-			memset(c, 0, sizeof *c);
-			if ((!json_is_string(callee) && !json_is_null(callee))
-			    || (type && (!json_is_string(type) || json_is_string(callee)))
-			    || get_uint(v, "line", &c->line) < 0 || get_uint(v, "column", &c->column) < 0
-			    || get_uint(v, "slot", &c->slot) < 0)
-				return bad(r, "functions", i, "invalid call in", name);
-			c->callee = json_is_string(callee) ? loom_xstrdup(json_string_value(callee)) : NULL;
-			c->type = type ? loom_xstrdup(json_string_value(type)) : NULL;
-		}
-		json_array_foreach(edges, j, v) {
-			struct loom_edge *e = LOOM_PUSH(f->edges, f->nedges, f->edges_cap);
-			json_t *from = json_array_get(v, 0), *to = json_array_get(v, 1);
-
-			if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_integer(from)
-			    || !json_is_integer(to) || json_integer_value(from) < 1 || json_integer_value(to) < 1
-			    || json_integer_value(from) > 0x7fffffff || json_integer_value(to) > 0x7fffffff)
-				return bad(r, "functions", i, "invalid edge in", name);
-			e->from = (unsigned)json_integer_value(from);
-			e->to = (unsigned)json_integer_value(to);
-		}
-	}
 	return 0;
 }
 
@@ -578,74 +532,295 @@ static bool function_is(const struct loom_function *f, const char *name, unsigne
 	return f->file == file && line >= f->line && line <= f->end_line && !strcmp(f->name, name);
 }
 
-/* The function a slot names.  A function's slots follow one another, so
- * the last answer is tried first: a search per slot made loading
- * binutils' manifest (13,861 functions, 422,149 slots) take 11 s. */
-static int find_function(struct reader *r, const char *name, unsigned file, unsigned line,
+/* The function named NAME in FILE around LINE.  A function's slots follow
+ * one another, and functions come in the order of their slots: the last
+ * answer and the one after it are tried first (a search per slot made
+ * loading binutils' manifest, 13,861 functions and 422,149 slots, take
+ * 11 s).  AT is where the object naming it starts. */
+static int find_function(struct reader *r, const char *at, const char *name, unsigned file, unsigned line,
                          unsigned *out)
 {
-	if (name && r->last_function && function_is(&r->m->functions[r->last_function - 1], name, file, line)) {
-		*out = (unsigned)(r->last_function - 1);
-		return 0;
+	size_t n = r->m->nfunctions, i = r->last_function ? r->last_function - 1 : 0;
+
+	if (i < n && !function_is(&r->m->functions[i], name, file, line))
+		i++;
+	if (i >= n || !function_is(&r->m->functions[i], name, file, line))
+		for (i = 0; i < n && !function_is(&r->m->functions[i], name, file, line); i++)
+			;
+	if (i >= n) {
+		r->j.value_at = at;
+		return loom_json_fail(&r->j, MALFORMED, "no function \"%s\" around %s:%u in functions", name,
+		                      r->m->files[file].path, line);
 	}
-	for (size_t i = 0; name && i < r->m->nfunctions; i++)
-		if (function_is(&r->m->functions[i], name, file, line)) {
-			*out = (unsigned)i;
-			r->last_function = i + 1;
-			return 0;
+	*out = (unsigned)i;
+	r->last_function = i + 1;
+	return 0;
+}
+
+static const char *const file_keys[] = { "path", "hash", "lines", "instrumented" };
+
+static int read_file(struct reader *r)
+{
+	struct loom_file *f = LOOM_PUSH(r->m->files, r->m->nfiles, r->m->files_cap);
+	const char *key, *at, *hash;
+	unsigned seen = 0;
+	size_t len;
+	int rc;
+
+	memset(f, 0, sizeof *f);
+	if (loom_json_object(&r->j) < 0)
+		return -1;
+	at = r->j.value_at;
+	while ((rc = loom_json_member(&r->j, &key)) > 0) {
+		switch (member_index(r, key, file_keys, 4, &seen)) {
+		case 0: rc = get_string(r, &f->path); break;
+		case 1:
+			rc = loom_json_string(&r->j, &hash, &len);
+			if (!rc && len != 16)
+				rc = loom_json_fail(&r->j, MALFORMED, "a hash has 16 hex digits");
+			if (!rc)
+				memcpy(f->hash, hash, 17);
+			break;
+		case 2: rc = get_count(r, &f->lines); break;
+		case 3: rc = get_bool(r, &f->instrumented); break;
+		case -1: rc = loom_json_skip(&r->j); break;
+		default: rc = -1;
 		}
-	return -1;
+		if (rc < 0)
+			return -1;
+	}
+	return rc < 0 ? -1 : check_required(r, at, file_keys, 0xf, seen);
 }
 
-static int read_slots(struct reader *r, json_t *slots, unsigned hooks)
+static const char *const call_keys[] = { "callee", "type", "line", "column", "slot" };
+
+static int read_call(struct reader *r, struct loom_call *c)
 {
-	size_t i;
-	json_t *o;
+	const char *key, *at;
+	unsigned seen = 0;
+	int rc;
 
-	if (!json_is_array(slots) || json_array_size(slots) != hooks)
-		return bad(r, "slots", (size_t)-1, "expected an array of `hooks` entries", NULL);
-	json_array_foreach(slots, i, o) {
-		struct loom_slot *s = LOOM_PUSH(r->m->slots, r->m->nslots, r->m->slots_cap);
-		const char *kind = get_str(o, "kind"), *callee = get_str(o, "callee");
-		const char *copy = get_str(o, "copy");
-
-		memset(s, 0, sizeof *s);
-		s->kind = LOOM_KIND_COUNT;
-		for (int k = 0; kind && k < LOOM_KIND_COUNT; k++)
-			if (!strcmp(kind, kind_names[k]))
-				s->kind = (enum loom_slot_kind)k;
-		s->copy = LOOM_COPY_COUNT;
-		for (int k = 0; copy && k < LOOM_COPY_COUNT; k++)
-			if (!strcmp(copy, copy_names[k]))
-				s->copy = (enum loom_copy)k;
-		if (get_uint(o, "id", &s->id) < 0 || s->id != i + 1 || s->kind == LOOM_KIND_COUNT
-		    || s->copy == LOOM_COPY_COUNT
-		    || find_file(r, get_str(o, "file"), &s->file) < 0
-		    || get_uint(o, "line", &s->line) < 0 || get_uint(o, "column", &s->column) < 0
-		    || find_function(r, get_str(o, "function"), s->file, s->line, &s->function) < 0)
-			return bad(r, "slots", i, "missing or invalid id, kind, copy, file, line, column or function", NULL);
-		s->callee = callee ? loom_xstrdup(callee) : NULL;
+	memset(c, 0, sizeof *c);
+	if (loom_json_object(&r->j) < 0)
+		return -1;
+	at = r->j.value_at;
+	while ((rc = loom_json_member(&r->j, &key)) > 0) {
+		switch (member_index(r, key, call_keys, 5, &seen)) {
+		case 0:
+			rc = loom_json_null(&r->j);
+			rc = rc ? (rc < 0 ? -1 : 0) : get_string(r, &c->callee);
+			break;
+		case 1: rc = get_string(r, &c->type); break;
+		case 2: rc = get_count(r, &c->line); break;
+		case 3: rc = get_count(r, &c->column); break;
+		case 4: rc = get_count(r, &c->slot); break;
+		case -1: rc = loom_json_skip(&r->j); break;
+		default: rc = -1;
+		}
+		if (rc < 0)
+			return -1;
+	}
+	if (rc < 0 || check_required(r, at, call_keys, 0x1d, seen) < 0)
+		return -1;
+	if (c->type && c->callee) {
+		r->j.value_at = at;
+		return loom_json_fail(&r->j, MALFORMED, "a direct call has no \"type\"");
 	}
 	return 0;
 }
 
-static int read_skips(struct reader *r, json_t *skips)
+static const char *const loop_keys[] = { "line", "end_line", "break", "twin_exit" };
+
+static int read_loop(struct reader *r, struct loom_loop *l)
 {
-	size_t i;
-	json_t *o;
+	const char *key, *at;
+	unsigned seen = 0;
+	int rc;
 
-	if (!json_is_array(skips))
-		return bad(r, "macro_skipped", (size_t)-1, "expected an array", NULL);
-	json_array_foreach(skips, i, o) {
-		struct loom_skip *s = LOOM_PUSH(r->m->skips, r->m->nskips, r->m->skips_cap);
+	if (loom_json_object(&r->j) < 0)
+		return -1;
+	at = r->j.value_at;
+	while ((rc = loom_json_member(&r->j, &key)) > 0) {
+		int k = member_index(r, key, loop_keys, 4, &seen);
+		unsigned *field[] = { &l->line, &l->end_line, &l->brk, &l->twin_exit };
 
-		memset(s, 0, sizeof *s);
-		if (find_file(r, get_str(o, "file"), &s->file) < 0
-		    || get_uint(o, "line", &s->line) < 0 || get_uint(o, "column", &s->column) < 0
-		    || find_function(r, get_str(o, "function"), s->file, s->line, &s->function) < 0)
-			return bad(r, "macro_skipped", i, "missing or invalid file, line, column or function", NULL);
+		rc = k >= 0 ? get_count(r, field[k]) : k == -1 ? loom_json_skip(&r->j) : -1;
+		if (rc < 0)
+			return -1;
+	}
+	return rc < 0 ? -1 : check_required(r, at, loop_keys, 0xf, seen);
+}
+
+static int read_edge(struct reader *r, struct loom_edge *e)
+{
+	unsigned *ends[] = { &e->from, &e->to };
+	int n = 0, rc;
+
+	if (loom_json_array(&r->j) < 0)
+		return -1;
+	while ((rc = loom_json_item(&r->j)) > 0) {
+		if (n == 2)
+			return loom_json_fail(&r->j, MALFORMED, "an edge is [FROM, TO]");
+		if (get_id(r, ends[n++]) < 0)
+			return -1;
+	}
+	if (rc == 0 && n < 2)
+		return loom_json_fail(&r->j, MALFORMED, "an edge is [FROM, TO]");
+	return rc;
+}
+
+static const char *const function_keys[] = {
+	"name", "file", "line", "end_line", "static", "address_taken", "slow_copy", "entry_switch",
+	"fast_entry", "wraps", "entry", "break", "exits", "calls", "loops", "edges",
+};
+
+/* One of a function's arrays (KEY is its index in function_keys). */
+static int read_function_list(struct reader *r, struct loom_function *f, int key)
+{
+	int rc;
+
+	if (loom_json_array(&r->j) < 0)
+		return -1;
+	while ((rc = loom_json_item(&r->j)) > 0) {
+		if (key == 12)
+			rc = get_id(r, LOOM_PUSH(f->exits, f->nexits, f->exits_cap));
+		else if (key == 13)
+			rc = read_call(r, LOOM_PUSH(f->calls, f->ncalls, f->calls_cap));
+		else if (key == 14)
+			rc = read_loop(r, LOOM_PUSH(f->loops, f->nloops, f->loops_cap));
+		else
+			rc = read_edge(r, LOOM_PUSH(f->edges, f->nedges, f->edges_cap));
+		if (rc < 0)
+			return -1;
+	}
+	return rc;
+}
+
+static int read_function(struct reader *r)
+{
+	struct loom_function *f = LOOM_PUSH(r->m->functions, r->m->nfunctions, r->m->functions_cap);
+	bool *flags[] = { &f->is_static, &f->address_taken, &f->slow_copy, &f->entry_switch, &f->fast_entry,
+	                  &f->wraps };
+	const char *key, *at;
+	unsigned seen = 0;
+	int rc;
+
+	memset(f, 0, sizeof *f);
+	if (loom_json_object(&r->j) < 0)
+		return -1;
+	at = r->j.value_at;
+	while ((rc = loom_json_member(&r->j, &key)) > 0) {
+		int k = member_index(r, key, function_keys, 16, &seen);
+
+		if (k == 0)
+			rc = get_string(r, &f->name);
+		else if (k == 1)
+			rc = get_file(r, &f->file);
+		else if (k == 2 || k == 3)
+			rc = get_count(r, k == 2 ? &f->line : &f->end_line);
+		else if (k >= 4 && k <= 9)
+			rc = get_bool(r, flags[k - 4]);
+		else if (k == 10 || k == 11)
+			rc = get_count(r, k == 10 ? &f->entry : &f->brk);
+		else if (k >= 12)
+			rc = read_function_list(r, f, k);
+		else
+			rc = k == -1 ? loom_json_skip(&r->j) : -1;
+		if (rc < 0)
+			return -1;
+	}
+	if (rc < 0 || check_required(r, at, function_keys, 0xffff, seen) < 0)
+		return -1;
+	if (f->fast_entry && !(f->slow_copy && f->entry_switch)) {
+		r->j.value_at = at;
+		return loom_json_fail(&r->j, MALFORMED, "fast_entry without slow_copy and entry_switch in function %s",
+		                      f->name);
 	}
 	return 0;
+}
+
+static const char *const slot_keys[] = { "id", "kind", "copy", "file", "line", "column", "function", "callee" };
+
+static int read_slot(struct reader *r)
+{
+	struct loom_slot *s = LOOM_PUSH(r->m->slots, r->m->nslots, r->m->slots_cap);
+	const char *key, *at, *name;
+	unsigned seen = 0;
+	int rc;
+
+	memset(s, 0, sizeof *s);
+	if (loom_json_object(&r->j) < 0)
+		return -1;
+	at = r->j.value_at;
+	while ((rc = loom_json_member(&r->j, &key)) > 0) {
+		switch (member_index(r, key, slot_keys, 8, &seen)) {
+		case 0:
+			rc = get_count(r, &s->id);
+			if (!rc && s->id != r->m->nslots)
+				rc = loom_json_fail(&r->j, MALFORMED, "slot %zu has id %u: ids run from 1, in order",
+				                    r->m->nslots, s->id);
+			break;
+		case 1:
+		case 2: {
+			bool kind = key[0] == 'k';
+			const char *const *names = kind ? kind_names : copy_names;
+			int n = kind ? LOOM_KIND_COUNT : LOOM_COPY_COUNT, v = 0;
+
+			rc = loom_json_string(&r->j, &name, NULL);
+			while (!rc && v < n && strcmp(name, names[v]))
+				v++;
+			if (!rc && v == n)
+				rc = loom_json_fail(&r->j, MALFORMED, "unknown %s \"%s\"", key, name);
+			if (kind)
+				s->kind = (enum loom_slot_kind)v;
+			else
+				s->copy = (enum loom_copy)v;
+			break;
+		}
+		case 3: rc = get_file(r, &s->file); break;
+		case 4: rc = get_count(r, &s->line); break;
+		case 5: rc = get_count(r, &s->column); break;
+		case 6: rc = get_name(r); break;
+		case 7: rc = get_string(r, &s->callee); break;
+		case -1: rc = loom_json_skip(&r->j); break;
+		default: rc = -1;
+		}
+		if (rc < 0)
+			return -1;
+	}
+	if (rc < 0 || check_required(r, at, slot_keys, 0x7f, seen) < 0)
+		return -1;
+	return find_function(r, at, r->name, s->file, s->line, &s->function);
+}
+
+static const char *const skip_keys[] = { "file", "line", "column", "function" };
+
+static int read_skip(struct reader *r)
+{
+	struct loom_skip *s = LOOM_PUSH(r->m->skips, r->m->nskips, r->m->skips_cap);
+	const char *key, *at;
+	unsigned seen = 0;
+	int rc;
+
+	memset(s, 0, sizeof *s);
+	if (loom_json_object(&r->j) < 0)
+		return -1;
+	at = r->j.value_at;
+	while ((rc = loom_json_member(&r->j, &key)) > 0) {
+		switch (member_index(r, key, skip_keys, 4, &seen)) {
+		case 0: rc = get_file(r, &s->file); break;
+		case 1: rc = get_count(r, &s->line); break;
+		case 2: rc = get_count(r, &s->column); break;
+		case 3: rc = get_name(r); break;
+		case -1: rc = loom_json_skip(&r->j); break;
+		default: rc = -1;
+		}
+		if (rc < 0)
+			return -1;
+	}
+	if (rc < 0 || check_required(r, at, skip_keys, 0xf, seen) < 0)
+		return -1;
+	return find_function(r, at, r->name, s->file, s->line, &s->function);
 }
 
 static int check_refs(struct reader *r, unsigned hooks)
@@ -671,62 +846,139 @@ static int check_refs(struct reader *r, unsigned hooks)
 			     && (!j || fn->edges[j - 1].from < fn->edges[j].from
 			         || (fn->edges[j - 1].from == fn->edges[j].from && fn->edges[j - 1].to < fn->edges[j].to));
 		if (!ok)
-			return bad(r, "functions", f, "slot id out of range in", fn->name);
+			return loom_error_set(r->err, r->path, 0, 0, MALFORMED ": functions[%zu]: slot id out of range in %s",
+			                      f, fn->name);
 	}
 	return 0;
 }
 
-struct loom_manifest *loom_manifest_load(const char *path, struct loom_error *err)
-{
-	json_error_t jerr;
-	size_t len;
-	char *text = loom_read_file(path, &len);
-	json_t *root = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
-	struct reader r = { .path = path, .err = err };
-	const char *id_at;
-	const char *format, *id, *tool, *rootdir;
-	json_int_t version;
+/* The top level's members before its arrays. */
+struct header {
+	bool format_ok;
+	const char *version_at; /* the version's text, where it starts and ends */
+	const char *version_end;
+	char *id, *tool, *root;
 	unsigned hooks;
+	unsigned seen;
+	bool checked;
+};
+
+static const char *const top_keys[] = {
+	"format", "version", "tool", "id", "root", "hooks", "files", "functions", "slots", "macro_skipped",
+};
+
+/* Checks what comes before the arrays, once: whether this is a manifest of
+ * this version at all, before its entries are read. */
+static int check_header(struct reader *r, struct header *h)
+{
+	size_t vlen = (size_t)(h->version_end - h->version_at);
+	char version[16];
+
+	if (h->checked)
+		return 0;
+	h->checked = true;
+	snprintf(version, sizeof version, "%d", LOOM_MANIFEST_VERSION);
+	if (!h->format_ok)
+		return loom_error_set(r->err, r->path, 0, 0, "not a Loom manifest (no \"format\": \"loom-manifest\")");
+	if (!h->version_at || vlen != strlen(version) || memcmp(h->version_at, version, vlen))
+		return loom_error_set(r->err, r->path, 0, 0, "manifest version %.*s is not supported (this loom reads version %d)",
+		                      h->version_at ? (int)(vlen > 20 ? 20 : vlen) : 4,
+		                      h->version_at ? h->version_at : "none", LOOM_MANIFEST_VERSION);
+	if (!h->id || strlen(h->id) != 16 || !h->tool || !h->root || !(h->seen & 1u << 5))
+		return loom_error_set(r->err, r->path, 0, 0, MALFORMED ": missing id, tool, root or hooks");
+	r->m = loom_manifest_new(h->tool, h->root);
+	memcpy(r->m->id, h->id, 17);
+	return 0;
+}
+
+/* One of the top level's members (its index K in top_keys). */
+static int read_top_member(struct reader *r, struct header *h, int k, int *stage)
+{
+	const char *s;
+	int rc;
+
+	switch (k) {
+	case 0:
+		if (loom_json_peek(&r->j) != '"')
+			return loom_json_skip(&r->j);
+		rc = loom_json_string(&r->j, &s, NULL);
+		h->format_ok = !rc && !strcmp(s, "loom-manifest");
+		return rc;
+	case 1:
+		/* Any value: its text goes into the error if it is not ours. */
+		loom_json_peek(&r->j);
+		h->version_at = r->j.p;
+		rc = loom_json_skip(&r->j);
+		h->version_end = r->j.p;
+		return rc;
+	case 2: return get_string(r, &h->tool);
+	case 3: return get_string(r, &h->id);
+	case 4: return get_string(r, &h->root);
+	case 5: return get_count(r, &h->hooks);
+	case -1: return loom_json_skip(&r->j);
+	case -2: return -1;
+	}
+	/* An array of entries: files (k 6), functions, slots, macro_skipped. */
+	if (check_header(r, h) < 0)
+		return -1;
+	if (*stage != k - 6)
+		return loom_json_fail(&r->j, MALFORMED, "out of place: the arrays come as files, functions, slots, "
+		                      "macro_skipped");
+	*stage = k - 5;
+	if (loom_json_array(&r->j) < 0)
+		return -1;
+	while ((rc = loom_json_item(&r->j)) > 0) {
+		if (k == 8 && r->m->nslots == h->hooks)
+			return loom_json_fail(&r->j, MALFORMED, "more slots than \"hooks\" (%u)", h->hooks);
+		rc = k == 6 ? read_file(r) : k == 7 ? read_function(r) : k == 8 ? read_slot(r) : read_skip(r);
+		if (rc < 0)
+			return -1;
+	}
+	if (rc == 0 && k == 8 && r->m->nslots != h->hooks)
+		return loom_json_fail(&r->j, MALFORMED, "%zu slots, but \"hooks\" is %u", r->m->nslots, h->hooks);
+	return rc;
+}
+
+static int read_manifest(struct reader *r, struct header *h)
+{
+	const char *key;
+	int stage = 0, rc;
+
+	if (loom_json_peek(&r->j) != '{') {
+		if (loom_json_skip(&r->j) < 0 || loom_json_end(&r->j) < 0)
+			return -1;
+		return check_header(r, h);
+	}
+	if (loom_json_object(&r->j) < 0)
+		return -1;
+	while ((rc = loom_json_member(&r->j, &key)) > 0)
+		if (read_top_member(r, h, member_index(r, key, top_keys, 10, &h->seen), &stage) < 0)
+			return -1;
+	if (rc < 0 || loom_json_end(&r->j) < 0 || check_header(r, h) < 0)
+		return -1;
+	if (stage < 4)
+		return loom_error_set(r->err, r->path, 0, 0, MALFORMED ": missing \"%s\"", top_keys[6 + stage]);
+	return check_refs(r, h->hooks);
+}
+
+struct loom_manifest *loom_manifest_parse(const char *text, size_t len, const char *path,
+                                         struct loom_error *err)
+{
+	struct reader r = { .path = path, .err = err };
+	struct header h = { 0 };
+	const char *id_at;
 	char want[17];
 
-	if (!text) {
-		loom_error_set(err, path, 0, 0, "cannot read manifest: %s", strerror(errno));
-		return NULL;
-	}
-	if (!root) {
-		if (jerr.line <= 0)
-			loom_error_set(err, path, 0, 0, "cannot read manifest: %s", jerr.text);
-		else
-			loom_error_set(err, path, (unsigned)jerr.line, (unsigned)jerr.column,
-			               "invalid JSON: %s", jerr.text);
-		return NULL;
-	}
-	format = get_str(root, "format");
-	version = json_integer_value(json_object_get(root, "version"));
-	id = get_str(root, "id");
-	tool = get_str(root, "tool");
-	rootdir = get_str(root, "root");
-	if (!format || strcmp(format, "loom-manifest")) {
-		loom_error_set(err, path, 0, 0, "not a Loom manifest (no \"format\": \"loom-manifest\")");
+	/* The syntax first, as a whole: a damaged file is reported as such,
+	 * not by whatever the damage made of the entries before it. */
+	loom_json_init(&r.j, text, len, path, err);
+	if (loom_json_skip(&r.j) < 0 || loom_json_end(&r.j) < 0)
 		goto fail;
-	}
-	if (version != LOOM_MANIFEST_VERSION) {
-		loom_error_set(err, path, 0, 0, "manifest version %lld is not supported (this loom reads version %d)",
-		               (long long)version, LOOM_MANIFEST_VERSION);
+	loom_json_fini(&r.j);
+	loom_json_init(&r.j, text, len, path, err);
+	r.j.what = MALFORMED;
+	if (read_manifest(&r, &h) < 0)
 		goto fail;
-	}
-	if (!id || strlen(id) != 16 || !tool || !rootdir || get_uint(root, "hooks", &hooks) < 0) {
-		loom_error_set(err, path, 0, 0, "malformed manifest: missing id, tool, root or hooks");
-		goto fail;
-	}
-	r.m = loom_manifest_new(tool, rootdir);
-	if (read_files(&r, json_object_get(root, "files")) < 0
-	    || read_functions(&r, json_object_get(root, "functions")) < 0
-	    || read_slots(&r, json_object_get(root, "slots"), hooks) < 0
-	    || check_refs(&r, hooks) < 0
-	    || read_skips(&r, json_object_get(root, "macro_skipped")) < 0)
-		goto fail;
-	memcpy(r.m->id, id, 17);
 	/* The id's digits as the writer placed them: the one string-valued
 	 * "id" (slot ids are numbers). */
 	id_at = memmem(text, len, "\n \"id\":\"", 8);
@@ -741,14 +993,32 @@ struct loom_manifest *loom_manifest_load(const char *path, struct loom_error *er
 		               r.m->id, want);
 		goto fail;
 	}
-	json_decref(root);
-	free(text);
-	return r.m;
+	goto done;
 fail:
 	loom_manifest_free(r.m);
-	json_decref(root);
+	r.m = NULL;
+done:
+	loom_json_fini(&r.j);
+	free(h.id);
+	free(h.tool);
+	free(h.root);
+	free(r.name);
+	return r.m;
+}
+
+struct loom_manifest *loom_manifest_load(const char *path, struct loom_error *err)
+{
+	size_t len;
+	char *text = loom_read_file(path, &len);
+	struct loom_manifest *m;
+
+	if (!text) {
+		loom_error_set(err, path, 0, 0, "cannot read manifest: %s", strerror(errno));
+		return NULL;
+	}
+	m = loom_manifest_parse(text, len, path, err);
 	free(text);
-	return NULL;
+	return m;
 }
 
 char *loom_join_path(const char *dir, const char *name)

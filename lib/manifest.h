@@ -156,6 +156,11 @@ int loom_manifest_save(struct loom_manifest *m, const char *path,
  * the caller frees, or NULL with ERR located at PATH. */
 struct loom_manifest *loom_manifest_load(const char *path, struct loom_error *err);
 
+/* The same for the LEN bytes at TEXT (not copied, not changed, no NUL
+ * needed), read from PATH: errors are located there. */
+struct loom_manifest *loom_manifest_parse(const char *text, size_t len, const char *path,
+                                         struct loom_error *err);
+
 /* Loads the manifest ARG names: the manifest file itself, or the rewritten
  * tree that holds it (the directory a reviewer has at hand).  As
  * loom_manifest_load; a directory without a manifest is an error saying
