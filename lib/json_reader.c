@@ -286,26 +286,6 @@ static int hex4(const char *p, const char *end, unsigned *out)
 	return 0;
 }
 
-/* The length of the UTF-8 sequence at P (before END), 0 if it is not one:
- * no overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_length(const unsigned char *p, const unsigned char *end)
-{
-	size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : 2;
-	unsigned cp;
-
-	if (p[0] < 0xc2 || p[0] > 0xf4 || (size_t)(end - p) < n)
-		return 0;
-	cp = p[0] & (n == 2 ? 0x1fu : n == 3 ? 0x0fu : 0x07u);
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3fu);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* A \u escape at P (the backslash), with the low half of a surrogate pair
  * after it: the code point in *CP, the bytes read in *LEN. */
 static int unicode_escape(struct loom_json *j, const char *p, unsigned *cp, size_t *len)
@@ -352,7 +332,7 @@ int loom_json_string(struct loom_json *j, const char **s, size_t *len)
 		if (c == '"')
 			break;
 		if (c >= 0x80) {
-			size_t k = utf8_length((const unsigned char *)p, (const unsigned char *)j->end);
+			size_t k = loom_utf8_length((const unsigned char *)p, (const unsigned char *)j->end);
 
 			if (!k)
 				return invalid(j, p, "a string is not valid UTF-8");

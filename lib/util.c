@@ -76,6 +76,36 @@ size_t loom_edit_distance(const char *a, const char *b)
 	return d;
 }
 
+size_t loom_utf8_length(const unsigned char *p, const unsigned char *end)
+{
+	size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : 2;
+	unsigned cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] < 0xc2 || p[0] > 0xf4 || (size_t)(end - p) < n)
+		return 0;
+	cp = p[0] & (n == 2 ? 0x1fu : n == 3 ? 0x0fu : 0x07u);
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3fu);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+bool loom_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+
+	for (size_t n; p < end; p += n)
+		if (!(n = loom_utf8_length(p, end)))
+			return false;
+	return true;
+}
+
 char *loom_read_file(const char *path, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

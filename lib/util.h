@@ -41,6 +41,15 @@ uint64_t loom_fnv64(uint64_t seed, const void *data, size_t len);
  * names closest to a misspelt one. */
 size_t loom_edit_distance(const char *a, const char *b);
 
+/* The length of the UTF-8 sequence at P (before END): 1 for ASCII, 2 to 4
+ * for a valid multi-byte sequence (no overlong form, no surrogate, nothing
+ * above U+10FFFF), 0 if none starts there. */
+size_t loom_utf8_length(const unsigned char *p, const unsigned char *end);
+
+/* Whether the string S is valid UTF-8: what a JSON string (the manifest's
+ * paths and names) can hold. */
+bool loom_utf8_valid(const char *s);
+
 /* Reads a whole file into a NUL-terminated malloc'd buffer; *LEN gets its size.
  * Returns NULL and sets errno on failure. */
 char *loom_read_file(const char *path, size_t *len);

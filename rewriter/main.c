@@ -47,6 +47,7 @@ struct job {
 	char **paths;            /* relative paths of the tree, sorted */
 	size_t npaths, paths_cap;
 	unsigned failed;         /* C files copied unchanged after a parse failure */
+	unsigned unnamed;        /* C files copied unchanged because their path is not UTF-8 */
 	bool runtime_all;        /* --runtime all: every file compiles the runtime */
 	unsigned homes;          /* files that define main, where the runtime is compiled */
 	unsigned failed_main;    /* files copied unchanged that may define main */
@@ -392,6 +393,10 @@ static void collect_header(CXFile file, CXSourceLocation *stack, unsigned depth,
 		in->u->includes_c = true;
 		return;
 	}
+	/* The manifest could not name it (see unnamed_file): left alone, as a
+	 * header from outside the tree would be. */
+	if (!loom_utf8_valid(rel))
+		return;
 	clang_getFileLocation(stack[depth - 1], NULL, NULL, NULL, &off);
 	for (size_t i = 0; i < in->u->nheaders; i++)
 		if (!strcmp(in->u->headers[i].rel, rel)) {
@@ -1038,6 +1043,23 @@ static void unit_free(struct unit *u)
 	free(u->rel);
 }
 
+/* The C file REL, whose path is not UTF-8: JSON strings are Unicode, so
+ * the manifest cannot name it, and it is copied unchanged like a file that
+ * does not parse.  If it may define main, the runtime goes everywhere. */
+static void unnamed_file(struct job *job, const char *rel)
+{
+	char *full = loom_xasprintf("%s/%s", job->src, rel);
+	size_t len;
+	char *text = loom_read_file(full, &len);
+
+	fprintf(stderr, PROG ": warning: %s: copied unchanged (not instrumented): its path is not UTF-8, "
+	        "which the manifest cannot hold\n", full);
+	job->unnamed++;
+	job->failed_main += !text || may_define_main(text, len);
+	free(text);
+	free(full);
+}
+
 /* Whether REL is a C file to instrument (a regular file named *.c). */
 static bool is_c_file(const struct job *job, const char *rel, struct stat *st)
 {
@@ -1158,7 +1180,7 @@ static void usage(FILE *f)
 	      "entry switch (by default the tree's callers call its unchecked NAME__fast and\n"
 	      "run slow while a filter needs the function; see docs/design.md).\n"
 	      "Exit status: 0 all C files instrumented, 1 some were copied unchanged because\n"
-	      "they do not compile, 2 nothing usable was written.\n", f);
+	      "they do not compile (or their path is not UTF-8), 2 nothing usable was written.\n", f);
 }
 
 /* The absolute form of PATH, which need not exist yet (its parent must). */
@@ -1396,6 +1418,8 @@ int main(int argc, char **argv)
 	job.out = out;
 	if (open_compile_commands(&job, build_dir) < 0)
 		return 2;
+	if (!loom_utf8_valid(src))
+		return die("%s: the path is not UTF-8, which the manifest (JSON) cannot hold", src);
 	job.m = loom_manifest_new("loom-rewrite " LOOM_VERSION, src);
 	if (list_tree(&job, "") < 0)
 		return 2;
@@ -1410,7 +1434,9 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < job.npaths; i++) {
 			struct stat cst;
 
-			if (is_c_file(&job, job.paths[i], &cst)) {
+			if (is_c_file(&job, job.paths[i], &cst) && !loom_utf8_valid(job.paths[i])) {
+				unnamed_file(&job, job.paths[i]);
+			} else if (is_c_file(&job, job.paths[i], &cst)) {
 				what[i] = load_unit(&job, job.paths[i], &cst, &units[nunits]) < 0 ? 2 : 1;
 				nunits += what[i] == 1;
 				ret = what[i] == 2 ? 2 : ret;
@@ -1452,16 +1478,17 @@ int main(int argc, char **argv)
 		}
 		free(path);
 	}
-	if (!job.quiet || job.failed)
+	if (!job.quiet || job.failed || job.unnamed)
 		fprintf(stderr, PROG ": %zu C files (%u not instrumented), %zu headers with functions, "
 		        "%zu functions, %zu hooks, %zu statements skipped inside macros -> %s\n",
-		        job.m->nfiles - job.nheaders, job.failed, job.nheaders, job.m->nfunctions,
+		        job.m->nfiles - job.nheaders + job.unnamed, job.failed + job.unnamed, job.nheaders,
+		        job.m->nfunctions,
 		        job.m->nslots, job.m->nskips, out);
 	if (job.db_dir && (!job.quiet || job.failed))
 		fprintf(stderr, PROG ": flags of %u of %zu C files from %s/compile_commands.json%s\n",
 		        job.from_db, job.m->nfiles - job.nheaders, job.db_dir,
 		        job.inferred ? " (the others' inferred from similar files)" : "");
-	if (!ret && job.failed)
+	if (!ret && (job.failed || job.unnamed))
 		ret = 1;
 	loom_manifest_free(job.m);
 	free(job.db_dir);

@@ -20,6 +20,10 @@ do not parse, and parallel parsing that does not change the output.
    parse) keeps its original access and modification times, a rewritten
    file is newer, so the build's make does not run a generator again on a
    source that was older than its output (bison's gram.y and gram.c).
+7. Paths that are not UTF-8 (a Latin-1 file name), which a JSON manifest
+   cannot hold: such a C file is copied unchanged with a warning (exit 1),
+   such a header is left alone, the manifest names neither and is UTF-8
+   JSON, and OUT builds and runs like the original.
 """
 import argparse
 import filecmp
@@ -286,6 +290,37 @@ def times(check, args, work):
     check(r.status == 0 and r.stdout == 'generated\n', 'the program is the rewritten gram.c', r.stdout + r.stderr)
 
 
+def non_utf8_paths(check, args, work):
+    src, out = os.path.join(work, 'latin1'), os.path.join(work, 'latin1-rw')
+    files = {
+        b'main.c': b'#include <stdio.h>\n#include "d\xe9f.h"\n\nint cafe(int x);\n\n'
+                   b'int main(void)\n{\n\tprintf("%d\\n", cafe(twice(10)));\n\treturn 0;\n}\n',
+        b'd\xe9f.h': b'static inline int twice(int x)\n{\n\treturn 2 * x;\n}\n',
+        b'caf\xe9.c': b'int cafe(int x);\n\nint cafe(int x)\n{\n\treturn x + 1;\n}\n',
+    }
+    os.makedirs(src)
+    for name, text in files.items():
+        with open(os.path.join(os.fsencode(src), name), 'wb') as f:
+            f.write(text)
+    r = run([args.rewrite, '--quiet', src, out])
+    check(r.status == 1 and 'loom-rewrite: warning: ' in r.stderr
+          and 'copied unchanged (not instrumented): its path is not UTF-8, which the manifest cannot hold' in r.stderr,
+          f'a C file named in Latin-1: exit 1 (got {r.status}), a warning that it was copied unchanged', r.stderr)
+    try:
+        with open(os.path.join(out, 'loom-manifest.json'), encoding='utf-8') as f:
+            m = json.load(f)
+    except (OSError, ValueError) as e:
+        raise Failure(f'the manifest is UTF-8 JSON: {e}')
+    paths = {f['path']: f['instrumented'] for f in m['files']}
+    check(paths == {'main.c': True}, f'the manifest names main.c only ({paths})')
+    for name in (b'd\xe9f.h', b'caf\xe9.c'):
+        with open(os.path.join(os.fsencode(out), name), 'rb') as f:
+            check(f.read() == files[name], f'{name!r} is copied unchanged')
+    r = run(['sh', '-c', 'cc -O2 -Wall -o prog *.c -lpthread && ./prog'], cwd=out)
+    check(r.status == 0 and r.stdout == '21\n' and r.stderr == '', 'OUT builds without warnings and runs like the '
+          'original', f'status {r.status}\n{r.stdout}{r.stderr}')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--rewrite', required=True)
@@ -293,7 +328,8 @@ def main():
     check = Checks()
     work = tempfile.mkdtemp(prefix='loom-tree-options-')
     try:
-        for part in (compile_commands, unlisted_files, parse_failure, parallel, call_types, times):
+        for part in (compile_commands, unlisted_files, parse_failure, parallel, call_types, times,
+                     non_utf8_paths):
             try:
                 part(check, args, work)
             except Failure as e:
