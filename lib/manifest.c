@@ -557,70 +557,91 @@ static int find_function(struct reader *r, const char *at, const char *name, uns
 	return 0;
 }
 
+/* Reads the value of member K (an index into the object's keys) into OBJ. */
+typedef int member_reader(struct reader *r, void *obj, int k);
+
+/* Reads one object whose members are KEYS (N of them; those of the bits
+ * of REQUIRED must be there): READ reads each known member's value into
+ * OBJ, unknown members are skipped.  *AT gets where the object starts. */
+static int read_object(struct reader *r, const char *const keys[], int n, unsigned required,
+                       member_reader *read, void *obj, const char **at)
+{
+	const char *key;
+	unsigned seen = 0;
+	int rc;
+
+	if (loom_json_object(&r->j) < 0)
+		return -1;
+	*at = r->j.value_at;
+	while ((rc = loom_json_member(&r->j, &key)) > 0) {
+		int k = member_index(r, key, keys, n, &seen);
+
+		if ((k >= 0 ? read(r, obj, k) : k == -1 ? loom_json_skip(&r->j) : -1) < 0)
+			return -1;
+	}
+	return rc < 0 ? -1 : check_required(r, *at, keys, required, seen);
+}
+
+#define ALL(n) ((1u << (n)) - 1)
+
 static const char *const file_keys[] = { "path", "hash", "lines", "instrumented" };
+
+static int file_member(struct reader *r, void *obj, int k)
+{
+	struct loom_file *f = obj;
+	const char *hash;
+	size_t len;
+
+	switch (k) {
+	case 0:
+		return get_string(r, &f->path);
+	case 1:
+		if (loom_json_string(&r->j, &hash, &len) < 0)
+			return -1;
+		if (len != 16)
+			return loom_json_fail(&r->j, MALFORMED, "a hash has 16 hex digits");
+		memcpy(f->hash, hash, 17);
+		return 0;
+	case 2:
+		return get_count(r, &f->lines);
+	default:
+		return get_bool(r, &f->instrumented);
+	}
+}
 
 static int read_file(struct reader *r)
 {
 	struct loom_file *f = LOOM_PUSH(r->m->files, r->m->nfiles, r->m->files_cap);
-	const char *key, *at, *hash;
-	unsigned seen = 0;
-	size_t len;
-	int rc;
+	const char *at;
 
 	memset(f, 0, sizeof *f);
-	if (loom_json_object(&r->j) < 0)
-		return -1;
-	at = r->j.value_at;
-	while ((rc = loom_json_member(&r->j, &key)) > 0) {
-		switch (member_index(r, key, file_keys, 4, &seen)) {
-		case 0: rc = get_string(r, &f->path); break;
-		case 1:
-			rc = loom_json_string(&r->j, &hash, &len);
-			if (!rc && len != 16)
-				rc = loom_json_fail(&r->j, MALFORMED, "a hash has 16 hex digits");
-			if (!rc)
-				memcpy(f->hash, hash, 17);
-			break;
-		case 2: rc = get_count(r, &f->lines); break;
-		case 3: rc = get_bool(r, &f->instrumented); break;
-		case -1: rc = loom_json_skip(&r->j); break;
-		default: rc = -1;
-		}
-		if (rc < 0)
-			return -1;
-	}
-	return rc < 0 ? -1 : check_required(r, at, file_keys, 0xf, seen);
+	return read_object(r, file_keys, 4, ALL(4), file_member, f, &at);
 }
 
 static const char *const call_keys[] = { "callee", "type", "line", "column", "slot" };
 
-static int read_call(struct reader *r, struct loom_call *c)
+static int call_member(struct reader *r, void *obj, int k)
 {
-	const char *key, *at;
-	unsigned seen = 0;
+	struct loom_call *c = obj;
 	int rc;
 
-	memset(c, 0, sizeof *c);
-	if (loom_json_object(&r->j) < 0)
-		return -1;
-	at = r->j.value_at;
-	while ((rc = loom_json_member(&r->j, &key)) > 0) {
-		switch (member_index(r, key, call_keys, 5, &seen)) {
-		case 0:
-			rc = loom_json_null(&r->j);
-			rc = rc ? (rc < 0 ? -1 : 0) : get_string(r, &c->callee);
-			break;
-		case 1: rc = get_string(r, &c->type); break;
-		case 2: rc = get_count(r, &c->line); break;
-		case 3: rc = get_count(r, &c->column); break;
-		case 4: rc = get_count(r, &c->slot); break;
-		case -1: rc = loom_json_skip(&r->j); break;
-		default: rc = -1;
-		}
-		if (rc < 0)
-			return -1;
+	switch (k) {
+	case 0:
+		rc = loom_json_null(&r->j);
+		return rc ? (rc < 0 ? -1 : 0) : get_string(r, &c->callee);
+	case 1: return get_string(r, &c->type);
+	case 2: return get_count(r, &c->line);
+	case 3: return get_count(r, &c->column);
+	default: return get_count(r, &c->slot);
 	}
-	if (rc < 0 || check_required(r, at, call_keys, 0x1d, seen) < 0)
+}
+
+static int read_call(struct reader *r, struct loom_call *c)
+{
+	const char *at;
+
+	memset(c, 0, sizeof *c);
+	if (read_object(r, call_keys, 5, ALL(5) & ~2u, call_member, c, &at) < 0)
 		return -1;
 	if (c->type && c->callee) {
 		r->j.value_at = at;
@@ -631,24 +652,20 @@ static int read_call(struct reader *r, struct loom_call *c)
 
 static const char *const loop_keys[] = { "line", "end_line", "break", "twin_exit" };
 
+static int loop_member(struct reader *r, void *obj, int k)
+{
+	struct loom_loop *l = obj;
+	unsigned *field[] = { &l->line, &l->end_line, &l->brk, &l->twin_exit };
+
+	return get_count(r, field[k]);
+}
+
 static int read_loop(struct reader *r, struct loom_loop *l)
 {
-	const char *key, *at;
-	unsigned seen = 0;
-	int rc;
+	const char *at;
 
-	if (loom_json_object(&r->j) < 0)
-		return -1;
-	at = r->j.value_at;
-	while ((rc = loom_json_member(&r->j, &key)) > 0) {
-		int k = member_index(r, key, loop_keys, 4, &seen);
-		unsigned *field[] = { &l->line, &l->end_line, &l->brk, &l->twin_exit };
-
-		rc = k >= 0 ? get_count(r, field[k]) : k == -1 ? loom_json_skip(&r->j) : -1;
-		if (rc < 0)
-			return -1;
-	}
-	return rc < 0 ? -1 : check_required(r, at, loop_keys, 0xf, seen);
+	memset(l, 0, sizeof *l);
+	return read_object(r, loop_keys, 4, ALL(4), loop_member, l, &at);
 }
 
 static int read_edge(struct reader *r, struct loom_edge *e)
@@ -674,19 +691,19 @@ static const char *const function_keys[] = {
 	"fast_entry", "wraps", "entry", "break", "exits", "calls", "loops", "edges",
 };
 
-/* One of a function's arrays (KEY is its index in function_keys). */
-static int read_function_list(struct reader *r, struct loom_function *f, int key)
+/* One of a function's arrays (K is its index in function_keys). */
+static int read_function_list(struct reader *r, struct loom_function *f, int k)
 {
 	int rc;
 
 	if (loom_json_array(&r->j) < 0)
 		return -1;
 	while ((rc = loom_json_item(&r->j)) > 0) {
-		if (key == 12)
+		if (k == 12)
 			rc = get_id(r, LOOM_PUSH(f->exits, f->nexits, f->exits_cap));
-		else if (key == 13)
+		else if (k == 13)
 			rc = read_call(r, LOOM_PUSH(f->calls, f->ncalls, f->calls_cap));
-		else if (key == 14)
+		else if (k == 14)
 			rc = read_loop(r, LOOM_PUSH(f->loops, f->nloops, f->loops_cap));
 		else
 			rc = read_edge(r, LOOM_PUSH(f->edges, f->nedges, f->edges_cap));
@@ -696,40 +713,32 @@ static int read_function_list(struct reader *r, struct loom_function *f, int key
 	return rc;
 }
 
+static int function_member(struct reader *r, void *obj, int k)
+{
+	struct loom_function *f = obj;
+	bool *flags[] = { &f->is_static, &f->address_taken, &f->slow_copy, &f->entry_switch, &f->fast_entry,
+	                  &f->wraps };
+
+	if (k == 0)
+		return get_string(r, &f->name);
+	if (k == 1)
+		return get_file(r, &f->file);
+	if (k == 2 || k == 3)
+		return get_count(r, k == 2 ? &f->line : &f->end_line);
+	if (k >= 4 && k <= 9)
+		return get_bool(r, flags[k - 4]);
+	if (k == 10 || k == 11)
+		return get_count(r, k == 10 ? &f->entry : &f->brk);
+	return read_function_list(r, f, k);
+}
+
 static int read_function(struct reader *r)
 {
 	struct loom_function *f = LOOM_PUSH(r->m->functions, r->m->nfunctions, r->m->functions_cap);
-	bool *flags[] = { &f->is_static, &f->address_taken, &f->slow_copy, &f->entry_switch, &f->fast_entry,
-	                  &f->wraps };
-	const char *key, *at;
-	unsigned seen = 0;
-	int rc;
+	const char *at;
 
 	memset(f, 0, sizeof *f);
-	if (loom_json_object(&r->j) < 0)
-		return -1;
-	at = r->j.value_at;
-	while ((rc = loom_json_member(&r->j, &key)) > 0) {
-		int k = member_index(r, key, function_keys, 16, &seen);
-
-		if (k == 0)
-			rc = get_string(r, &f->name);
-		else if (k == 1)
-			rc = get_file(r, &f->file);
-		else if (k == 2 || k == 3)
-			rc = get_count(r, k == 2 ? &f->line : &f->end_line);
-		else if (k >= 4 && k <= 9)
-			rc = get_bool(r, flags[k - 4]);
-		else if (k == 10 || k == 11)
-			rc = get_count(r, k == 10 ? &f->entry : &f->brk);
-		else if (k >= 12)
-			rc = read_function_list(r, f, k);
-		else
-			rc = k == -1 ? loom_json_skip(&r->j) : -1;
-		if (rc < 0)
-			return -1;
-	}
-	if (rc < 0 || check_required(r, at, function_keys, 0xffff, seen) < 0)
+	if (read_object(r, function_keys, 16, ALL(16), function_member, f, &at) < 0)
 		return -1;
 	if (f->fast_entry && !(f->slow_copy && f->entry_switch)) {
 		r->j.value_at = at;
@@ -741,84 +750,82 @@ static int read_function(struct reader *r)
 
 static const char *const slot_keys[] = { "id", "kind", "copy", "file", "line", "column", "function", "callee" };
 
+/* A slot's kind or copy, by name (NAMES, N of them) into *OUT. */
+static int get_enum(struct reader *r, const char *what, const char *const names[], int n, int *out)
+{
+	const char *name;
+
+	if (loom_json_string(&r->j, &name, NULL) < 0)
+		return -1;
+	for (*out = 0; *out < n; ++*out)
+		if (!strcmp(name, names[*out]))
+			return 0;
+	return loom_json_fail(&r->j, MALFORMED, "unknown %s \"%s\"", what, name);
+}
+
+static int slot_member(struct reader *r, void *obj, int k)
+{
+	struct loom_slot *s = obj;
+	int v;
+
+	switch (k) {
+	case 0:
+		if (get_count(r, &s->id) < 0)
+			return -1;
+		if (s->id != r->m->nslots)
+			return loom_json_fail(&r->j, MALFORMED, "slot %zu has id %u: ids run from 1, in order",
+			                      r->m->nslots, s->id);
+		return 0;
+	case 1:
+		if (get_enum(r, "kind", kind_names, LOOM_KIND_COUNT, &v) < 0)
+			return -1;
+		s->kind = (enum loom_slot_kind)v;
+		return 0;
+	case 2:
+		if (get_enum(r, "copy", copy_names, LOOM_COPY_COUNT, &v) < 0)
+			return -1;
+		s->copy = (enum loom_copy)v;
+		return 0;
+	case 3: return get_file(r, &s->file);
+	case 4: return get_count(r, &s->line);
+	case 5: return get_count(r, &s->column);
+	case 6: return get_name(r);
+	default: return get_string(r, &s->callee);
+	}
+}
+
 static int read_slot(struct reader *r)
 {
 	struct loom_slot *s = LOOM_PUSH(r->m->slots, r->m->nslots, r->m->slots_cap);
-	const char *key, *at, *name;
-	unsigned seen = 0;
-	int rc;
+	const char *at;
 
 	memset(s, 0, sizeof *s);
-	if (loom_json_object(&r->j) < 0)
-		return -1;
-	at = r->j.value_at;
-	while ((rc = loom_json_member(&r->j, &key)) > 0) {
-		switch (member_index(r, key, slot_keys, 8, &seen)) {
-		case 0:
-			rc = get_count(r, &s->id);
-			if (!rc && s->id != r->m->nslots)
-				rc = loom_json_fail(&r->j, MALFORMED, "slot %zu has id %u: ids run from 1, in order",
-				                    r->m->nslots, s->id);
-			break;
-		case 1:
-		case 2: {
-			bool kind = key[0] == 'k';
-			const char *const *names = kind ? kind_names : copy_names;
-			int n = kind ? LOOM_KIND_COUNT : LOOM_COPY_COUNT, v = 0;
-
-			rc = loom_json_string(&r->j, &name, NULL);
-			while (!rc && v < n && strcmp(name, names[v]))
-				v++;
-			if (!rc && v == n)
-				rc = loom_json_fail(&r->j, MALFORMED, "unknown %s \"%s\"", key, name);
-			if (kind)
-				s->kind = (enum loom_slot_kind)v;
-			else
-				s->copy = (enum loom_copy)v;
-			break;
-		}
-		case 3: rc = get_file(r, &s->file); break;
-		case 4: rc = get_count(r, &s->line); break;
-		case 5: rc = get_count(r, &s->column); break;
-		case 6: rc = get_name(r); break;
-		case 7: rc = get_string(r, &s->callee); break;
-		case -1: rc = loom_json_skip(&r->j); break;
-		default: rc = -1;
-		}
-		if (rc < 0)
-			return -1;
-	}
-	if (rc < 0 || check_required(r, at, slot_keys, 0x7f, seen) < 0)
+	if (read_object(r, slot_keys, 8, ALL(7), slot_member, s, &at) < 0)
 		return -1;
 	return find_function(r, at, r->name, s->file, s->line, &s->function);
 }
 
 static const char *const skip_keys[] = { "file", "line", "column", "function" };
 
+static int skip_member(struct reader *r, void *obj, int k)
+{
+	struct loom_skip *s = obj;
+
+	switch (k) {
+	case 0: return get_file(r, &s->file);
+	case 1: return get_count(r, &s->line);
+	case 2: return get_count(r, &s->column);
+	default: return get_name(r);
+	}
+}
+
 static int read_skip(struct reader *r)
 {
 	struct loom_skip *s = LOOM_PUSH(r->m->skips, r->m->nskips, r->m->skips_cap);
-	const char *key, *at;
-	unsigned seen = 0;
-	int rc;
+	const char *at;
 
 	memset(s, 0, sizeof *s);
-	if (loom_json_object(&r->j) < 0)
-		return -1;
-	at = r->j.value_at;
-	while ((rc = loom_json_member(&r->j, &key)) > 0) {
-		switch (member_index(r, key, skip_keys, 4, &seen)) {
-		case 0: rc = get_file(r, &s->file); break;
-		case 1: rc = get_count(r, &s->line); break;
-		case 2: rc = get_count(r, &s->column); break;
-		case 3: rc = get_name(r); break;
-		case -1: rc = loom_json_skip(&r->j); break;
-		default: rc = -1;
-		}
-		if (rc < 0)
-			return -1;
-	}
-	if (rc < 0 || check_required(r, at, skip_keys, 0xf, seen) < 0)
+	if (read_object(r, skip_keys, 4, ALL(4), skip_member, s, &at) < 0)
 		return -1;
 	return find_function(r, at, r->name, s->file, s->line, &s->function);
 }
