@@ -671,18 +671,22 @@ static int read_loop(struct reader *r, struct loom_loop *l)
 static int read_edge(struct reader *r, struct loom_edge *e)
 {
 	unsigned *ends[] = { &e->from, &e->to };
+	const char *at;
 	int n = 0, rc;
 
 	if (loom_json_array(&r->j) < 0)
 		return -1;
+	at = r->j.value_at;
 	while ((rc = loom_json_item(&r->j)) > 0) {
 		if (n == 2)
 			return loom_json_fail(&r->j, MALFORMED, "an edge is [FROM, TO]");
 		if (get_id(r, ends[n++]) < 0)
 			return -1;
 	}
-	if (rc == 0 && n < 2)
+	if (rc == 0 && n < 2) {
+		r->j.value_at = at;
 		return loom_json_fail(&r->j, MALFORMED, "an edge is [FROM, TO]");
+	}
 	return rc;
 }
 
@@ -859,13 +863,16 @@ static int check_refs(struct reader *r, unsigned hooks)
 	return 0;
 }
 
-/* The top level's members before its arrays. */
+/* The top level's members before its arrays, read without failing on a
+ * value of another type: whether this is a manifest of this version at
+ * all is said first (check_header). */
 struct header {
 	bool format_ok;
 	const char *version_at; /* the version's text, where it starts and ends */
 	const char *version_end;
-	char *id, *tool, *root;
+	char *id, *tool, *root; /* NULL: missing, or not a string */
 	unsigned hooks;
+	bool hooks_ok;
 	unsigned seen;
 	bool checked;
 };
@@ -891,17 +898,23 @@ static int check_header(struct reader *r, struct header *h)
 		return loom_error_set(r->err, r->path, 0, 0, "manifest version %.*s is not supported (this loom reads version %d)",
 		                      h->version_at ? (int)(vlen > 20 ? 20 : vlen) : 4,
 		                      h->version_at ? h->version_at : "none", LOOM_MANIFEST_VERSION);
-	if (!h->id || strlen(h->id) != 16 || !h->tool || !h->root || !(h->seen & 1u << 5))
-		return loom_error_set(r->err, r->path, 0, 0, MALFORMED ": missing id, tool, root or hooks");
+	if (!h->id || strlen(h->id) != 16 || !h->tool || !h->root || !h->hooks_ok)
+		return loom_error_set(r->err, r->path, 0, 0, MALFORMED ": missing or invalid id, tool, root or hooks");
 	r->m = loom_manifest_new(h->tool, h->root);
 	memcpy(r->m->id, h->id, 17);
 	return 0;
 }
 
+/* A header member's string into *OUT, or nothing if it is another value. */
+static int header_string(struct reader *r, char **out)
+{
+	return loom_json_peek(&r->j) == '"' ? get_string(r, out) : loom_json_skip(&r->j);
+}
+
 /* One of the top level's members (its index K in top_keys). */
 static int read_top_member(struct reader *r, struct header *h, int k, int *stage)
 {
-	const char *s;
+	const char *s, *at, *arr_at;
 	int rc;
 
 	switch (k) {
@@ -912,16 +925,26 @@ static int read_top_member(struct reader *r, struct header *h, int k, int *stage
 		h->format_ok = !rc && !strcmp(s, "loom-manifest");
 		return rc;
 	case 1:
-		/* Any value: its text goes into the error if it is not ours. */
+	case 5:
+		/* Any value: the version's text goes into the error if it is not
+		 * ours; hooks must be digits, a count. */
 		loom_json_peek(&r->j);
-		h->version_at = r->j.p;
+		at = r->j.p;
 		rc = loom_json_skip(&r->j);
-		h->version_end = r->j.p;
+		if (k == 1) {
+			h->version_at = at;
+			h->version_end = r->j.p;
+			return rc;
+		}
+		h->hooks_ok = !rc && r->j.p > at && r->j.p - at <= 10;
+		for (h->hooks = 0; h->hooks_ok && at < r->j.p; at++) {
+			h->hooks_ok = *at >= '0' && *at <= '9' && h->hooks <= (0x7fffffffu - (unsigned)(*at - '0')) / 10;
+			h->hooks = h->hooks * 10 + (unsigned)(*at - '0');
+		}
 		return rc;
-	case 2: return get_string(r, &h->tool);
-	case 3: return get_string(r, &h->id);
-	case 4: return get_string(r, &h->root);
-	case 5: return get_count(r, &h->hooks);
+	case 2: return header_string(r, &h->tool);
+	case 3: return header_string(r, &h->id);
+	case 4: return header_string(r, &h->root);
 	case -1: return loom_json_skip(&r->j);
 	case -2: return -1;
 	}
@@ -934,6 +957,7 @@ static int read_top_member(struct reader *r, struct header *h, int k, int *stage
 	*stage = k - 5;
 	if (loom_json_array(&r->j) < 0)
 		return -1;
+	arr_at = r->j.value_at;
 	while ((rc = loom_json_item(&r->j)) > 0) {
 		if (k == 8 && r->m->nslots == h->hooks)
 			return loom_json_fail(&r->j, MALFORMED, "more slots than \"hooks\" (%u)", h->hooks);
@@ -941,8 +965,10 @@ static int read_top_member(struct reader *r, struct header *h, int k, int *stage
 		if (rc < 0)
 			return -1;
 	}
-	if (rc == 0 && k == 8 && r->m->nslots != h->hooks)
+	if (rc == 0 && k == 8 && r->m->nslots != h->hooks) {
+		r->j.value_at = arr_at;
 		return loom_json_fail(&r->j, MALFORMED, "%zu slots, but \"hooks\" is %u", r->m->nslots, h->hooks);
+	}
 	return rc;
 }
 

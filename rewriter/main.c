@@ -253,6 +253,9 @@ struct unit {
 	struct rw_plan plan;
 	struct header *headers; /* the tree's headers it includes */
 	size_t nheaders, headers_cap;
+	char **unnamed;       /* headers of the tree it includes whose paths are not
+	                       * UTF-8: left alone (see unnamed_file) */
+	size_t nunnamed, unnamed_cap;
 	bool walked;          /* parsed without errors: PLAN holds its hooks */
 	bool includes_c;      /* it #includes a C file of the tree */
 	bool unlisted;        /* a database is used and does not list it (its build
@@ -395,8 +398,13 @@ static void collect_header(CXFile file, CXSourceLocation *stack, unsigned depth,
 	}
 	/* The manifest could not name it (see unnamed_file): left alone, as a
 	 * header from outside the tree would be. */
-	if (!loom_utf8_valid(rel))
+	if (!loom_utf8_valid(rel)) {
+		for (size_t i = 0; i < in->u->nunnamed; i++)
+			if (!strcmp(in->u->unnamed[i], rel))
+				return;
+		*LOOM_PUSH(in->u->unnamed, in->u->nunnamed, in->u->unnamed_cap) = loom_xstrdup(rel);
 		return;
+	}
 	clang_getFileLocation(stack[depth - 1], NULL, NULL, NULL, &off);
 	for (size_t i = 0; i < in->u->nheaders; i++)
 		if (!strcmp(in->u->headers[i].rel, rel)) {
@@ -717,7 +725,8 @@ static bool drain_unseen(struct unseen *u)
  * that could include the header unseen: no C++, Objective-C or parser-
  * generator source of the tree, no file of the compilation database that
  * is not one of the tree's C files (a file generated in the build
- * directory) and no C file that includes another includes it, directly
+ * directory), no C file whose path is not UTF-8 (copied unchanged, see
+ * unnamed_file) and no C file that includes another includes it, directly
  * or through other files of the tree, going by their #include lines and
  * file names (mark_includes).  A program
  * outside the tree that includes the rewritten header runs these functions
@@ -759,10 +768,14 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 	for (size_t i = 0; i < n && ok; i++)
 		if (units[i].includes_c)
 			ok = scan_unseen(&unseen, units[i].full);
-	for (size_t i = 0; i < job->npaths; i++)
+	for (size_t i = 0; i < job->npaths; i++) {
 		for (size_t j = 0; j < sizeof unwalked / sizeof *unwalked; j++)
 			if (has_suffix(job->paths[i], unwalked[j]))
 				queue_unseen(&unseen, i);
+		/* A C file copied unchanged because its path is not UTF-8. */
+		if (has_suffix(job->paths[i], ".c") && !loom_utf8_valid(job->paths[i]))
+			queue_unseen(&unseen, i);
+	}
 	/* A file the database compiles that is not one of the tree's C files
 	 * (generated in the build directory, say). */
 	for (size_t i = 0; i < job->nlisted && ok; i++)
@@ -1040,7 +1053,32 @@ static void unit_free(struct unit *u)
 		free(u->headers[i].text);
 	}
 	free(u->headers);
+	for (size_t i = 0; i < u->nunnamed; i++)
+		free(u->unnamed[i]);
+	free(u->unnamed);
 	free(u->rel);
+}
+
+/* Warns, once each, of the headers the N units include that are left
+ * alone because their paths are not UTF-8. */
+static void warn_unnamed_headers(const struct job *job, const struct unit *units, size_t n)
+{
+	const char **warned = NULL;
+	size_t nwarned = 0, cap = 0;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < units[i].nunnamed; j++) {
+			size_t k = 0;
+
+			while (k < nwarned && strcmp(warned[k], units[i].unnamed[j]))
+				k++;
+			if (k < nwarned)
+				continue;
+			*LOOM_PUSH(warned, nwarned, cap) = units[i].unnamed[j];
+			fprintf(stderr, PROG ": warning: %s/%s: header left alone (not instrumented): its path is "
+			        "not UTF-8, which the manifest cannot hold\n", job->src, units[i].unnamed[j]);
+		}
+	free(warned);
 }
 
 /* The C file REL, whose path is not UTF-8: JSON strings are Unicode, so
@@ -1401,6 +1439,9 @@ int main(int argc, char **argv)
 		return die("%s: %s", argv[optind + 1], strerror(errno));
 	if (inside(out, src) || inside(src, out))
 		return die("OUT (%s) and SRC (%s) must not contain each other", out, src);
+	/* The manifest records SRC: a JSON string, which holds Unicode only. */
+	if (!loom_utf8_valid(src))
+		return die("%s: the path is not UTF-8, which the manifest (JSON) cannot hold", src);
 	probe = loom_xasprintf("%s/" LOOM_MANIFEST_NAME, src);
 	if (access(probe, F_OK) == 0)
 		return die("%s is already a loom-rewrite output (it has %s); rewrite the original tree",
@@ -1418,8 +1459,6 @@ int main(int argc, char **argv)
 	job.out = out;
 	if (open_compile_commands(&job, build_dir) < 0)
 		return 2;
-	if (!loom_utf8_valid(src))
-		return die("%s: the path is not UTF-8, which the manifest (JSON) cannot hold", src);
 	job.m = loom_manifest_new("loom-rewrite " LOOM_VERSION, src);
 	if (list_tree(&job, "") < 0)
 		return 2;
@@ -1443,6 +1482,7 @@ int main(int argc, char **argv)
 			}
 		}
 		parse_all(&job, units, nunits);
+		warn_unnamed_headers(&job, units, nunits);
 		find_switchless(&job, units, nunits, !memchr(what, 2, job.npaths));
 		find_fast_entries(&job, units, nunits);
 		for (size_t i = 0, k = 0; i < job.npaths; i++) {

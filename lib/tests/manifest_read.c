@@ -331,6 +331,9 @@ static void errors(void)
 		  "invalid JSON: unexpected end of text, expected ',' or '}'", "" },
 		{ "\"files\":[],\"functions\":[],\"slots\":[]}",
 		  "malformed manifest: missing \"macro_skipped\"", NULL },
+		{ "\"files\":[{\"path\":\"a.c\",\"hash\":\"0123456789abcdef\",\"lines\":3,\"instrumented\":true}],"
+		  "\"functions\":[{\"name\":\"f\",\"edges\":[[1]]}],\"slots\":[],\"macro_skipped\":[]}",
+		  "malformed manifest: functions[0].edges[0]: an edge is [FROM, TO]", "[1]]" },
 	};
 	const char *header = "{\n \"format\":\"loom-manifest\",\n \"version\":5,\n \"tool\":\"t\",\n"
 	                     " \"id\":\"0000000000000000\",\n \"root\":\"/r\",\n \"hooks\":0,";
@@ -355,6 +358,56 @@ static void errors(void)
 			      i, err.text, err.line, cases[i].want);
 		loom_manifest_free(m);
 		free(text);
+	}
+
+	/* Fewer slots than "hooks" says: at the array. */
+	{
+		const char *body = "{\n \"format\":\"loom-manifest\",\n \"version\":5,\n \"tool\":\"t\",\n"
+		                   " \"id\":\"0000000000000000\",\n \"root\":\"/r\",\n \"hooks\":2,\"files\":[],"
+		                   "\"functions\":[],\"slots\":[ ],\"macro_skipped\":[]}";
+		char *text = loom_xstrdup(body);
+		struct loom_error err;
+		struct loom_manifest *m;
+		const char *line7;
+
+		fix_id(text, strlen(text));
+		m = load_text(text, strlen(text), &err);
+		line7 = strrchr(text, '\n') + 1; /* the body is the last line */
+
+		check(!m && !strcmp(err.text, "malformed manifest: slots: 0 slots, but \"hooks\" is 2") && err.line == 7
+		      && err.column >= 1 && err.column <= strlen(line7) && !strncmp(line7 + err.column - 1, "[ ]", 3),
+		      "fewer slots than hooks: \"%s\" at %u:%u", err.text, err.line, err.column);
+		loom_manifest_free(m);
+		free(text);
+	}
+
+	/* What is not a manifest of this version is said first, whatever the
+	 * other members hold. */
+	{
+		static const struct {
+			const char *text, *want;
+		} first[] = {
+			{ "{\"name\":\"pkg\",\"id\":42}", "not a Loom manifest (no \"format\": \"loom-manifest\")" },
+			{ "{\"format\":\"loom-manifest\",\"version\":6,\"hooks\":{},\"tool\":[],\"files\":[]}",
+			  "manifest version 6 is not supported (this loom reads version 5)" },
+			{ "{\"format\":\"loom-manifest\",\"version\":\"5\",\"files\":[]}",
+			  "manifest version \"5\" is not supported (this loom reads version 5)" },
+			{ "{\"format\":\"loom-manifest\",\"version\":5,\"tool\":\"t\",\"id\":\"0123456789abcdef\","
+			  "\"root\":\"/\",\"hooks\":-1,\"files\":[]}",
+			  "malformed manifest: missing or invalid id, tool, root or hooks" },
+			{ "{\"format\":\"loom-manifest\",\"version\":5,\"tool\":\"t\",\"id\":7,"
+			  "\"root\":\"/\",\"hooks\":0,\"files\":[]}",
+			  "malformed manifest: missing or invalid id, tool, root or hooks" },
+		};
+
+		for (size_t i = 0; i < sizeof first / sizeof first[0]; i++) {
+			struct loom_error err;
+			struct loom_manifest *m = load_text(first[i].text, strlen(first[i].text), &err);
+
+			check(!m && !err.line && !strcmp(err.text, first[i].want), "header case %zu: got \"%s\", want \"%s\"",
+			      i, err.text, first[i].want);
+			loom_manifest_free(m);
+		}
 	}
 
 	/* Another version, and not a manifest at all. */

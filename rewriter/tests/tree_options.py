@@ -22,8 +22,9 @@ do not parse, and parallel parsing that does not change the output.
    source that was older than its output (bison's gram.y and gram.c).
 7. Paths that are not UTF-8 (a Latin-1 file name), which a JSON manifest
    cannot hold: such a C file is copied unchanged with a warning (exit 1),
-   such a header is left alone, the manifest names neither and is UTF-8
-   JSON, and OUT builds and runs like the original.
+   such a header is left alone with a warning, the manifest names neither
+   and is UTF-8 JSON, a header function that the copied file calls keeps
+   its entry switch, and OUT builds and runs like the original.
 """
 import argparse
 import filecmp
@@ -293,10 +294,12 @@ def times(check, args, work):
 def non_utf8_paths(check, args, work):
     src, out = os.path.join(work, 'latin1'), os.path.join(work, 'latin1-rw')
     files = {
-        b'main.c': b'#include <stdio.h>\n#include "d\xe9f.h"\n\nint cafe(int x);\n\n'
-                   b'int main(void)\n{\n\tprintf("%d\\n", cafe(twice(10)));\n\treturn 0;\n}\n',
+        b'main.c': b'#include <stdio.h>\n#include "d\xe9f.h"\n#include "h.h"\n\nint cafe(int x);\n\n'
+                   b'int main(void)\n{\n\tprintf("%d\\n", cafe(twice(10)) + helper(4));\n\treturn 0;\n}\n',
         b'd\xe9f.h': b'static inline int twice(int x)\n{\n\treturn 2 * x;\n}\n',
-        b'caf\xe9.c': b'int cafe(int x);\n\nint cafe(int x)\n{\n\treturn x + 1;\n}\n',
+        b'h.h': b'static int helper(int x)\n{\n\tint s = 0;\n\n\tfor (int i = 0; i < x; i++)\n\t\ts += i;\n'
+                b'\treturn s;\n}\n',
+        b'caf\xe9.c': b'#include "h.h"\n\nint cafe(int x);\n\nint cafe(int x)\n{\n\treturn helper(x) + 1;\n}\n',
     }
     os.makedirs(src)
     for name, text in files.items():
@@ -311,14 +314,27 @@ def non_utf8_paths(check, args, work):
             m = json.load(f)
     except (OSError, ValueError) as e:
         raise Failure(f'the manifest is UTF-8 JSON: {e}')
+    check('warning: ' in r.stderr and 'f.h: header left alone (not instrumented): its path is not UTF-8' in r.stderr,
+          'a warning that the header named in Latin-1 is left alone', r.stderr)
     paths = {f['path']: f['instrumented'] for f in m['files']}
-    check(paths == {'main.c': True}, f'the manifest names main.c only ({paths})')
+    check(paths == {'main.c': True, 'h.h': True}, f'the manifest names main.c and h.h only ({paths})')
+    helper = [f for f in m['functions'] if f['name'] == 'helper']
+    check(len(helper) == 1 and helper[0]['entry_switch'],
+          'helper, which the copied file calls, keeps its entry switch', json.dumps(helper))
     for name in (b'd\xe9f.h', b'caf\xe9.c'):
         with open(os.path.join(os.fsencode(out), name), 'rb') as f:
             check(f.read() == files[name], f'{name!r} is copied unchanged')
     r = run(['sh', '-c', 'cc -O2 -Wall -o prog *.c -lpthread && ./prog'], cwd=out)
-    check(r.status == 0 and r.stdout == '21\n' and r.stderr == '', 'OUT builds without warnings and runs like the '
+    check(r.status == 0 and r.stdout == '197\n' and r.stderr == '', 'OUT builds without warnings and runs like the '
           'original', f'status {r.status}\n{r.stdout}{r.stderr}')
+    # SRC itself named so: refused before OUT (an earlier output) is touched.
+    latin_src = os.fsdecode(os.path.join(os.fsencode(work), b'l\xe4tin1'))
+    shutil.copytree(src, latin_src)
+    r = run([args.rewrite, '--quiet', latin_src, out])
+    check(r.status == 2 and r.stderr.startswith('loom-rewrite: error: ')
+          and r.stderr.endswith(': the path is not UTF-8, which the manifest (JSON) cannot hold\n')
+          and os.path.exists(os.path.join(out, 'loom-manifest.json')),
+          'a SRC named in Latin-1: exit 2, said so, the earlier OUT left as it was', f'status {r.status}\n{r.stderr}')
 
 
 def main():
