@@ -370,6 +370,10 @@ int loom_json_string(struct loom_json *j, const char **s, size_t *len)
 		} else {
 			const char *esc = p + 1 < j->end ? strchr("\"\\/bfnrt", p[1]) : NULL;
 
+			if (p + 1 >= j->end) {
+				j->p = p + 1;
+				return unexpected(j, "'\"' (the end of the string)");
+			}
 			if (!esc || !p[1])
 				return invalid(j, p, "an unknown escape in a string");
 			buf_put(j, &n, &"\"\\/\b\f\n\r\t"[esc - "\"\\/bfnrt"], 1);
@@ -463,7 +467,7 @@ int loom_json_bool(struct loom_json *j, bool *out)
 		*out = false;
 		j->p += 5;
 	} else {
-		return unexpected(j, "true or false");
+		return invalid(j, j->p, "a word that is not true, false or null");
 	}
 	return 0;
 }
@@ -473,7 +477,7 @@ int loom_json_null(struct loom_json *j)
 	if (!starts(j, 'n'))
 		return j->failed ? -1 : 0;
 	if (j->end - j->p < 4 || memcmp(j->p, "null", 4))
-		return unexpected(j, "null");
+		return invalid(j, j->p, "a word that is not true, false or null");
 	j->p += 4;
 	return 1;
 }
