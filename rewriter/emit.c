@@ -472,6 +472,28 @@ static bool loop_runs_long(const struct rw_plan *plan, const struct rw_loop *l)
 	return false;
 }
 
+/* Does loop L get a slow twin (emit_twins)? */
+static bool gets_twin(const struct rw_plan *plan, const struct rw_loop *l)
+{
+	return !l->no_twin && loop_runs_long(plan, l);
+}
+
+/* Is OFF in the for-declaration of a loop of function FI that gets a
+ * twin?  The fast path moves that declaration before the loop, into a
+ * block shared with the twin (emit_twins), so an edit of the fast path
+ * inside it goes with it rather than where the declaration was. */
+static bool in_hoisted_init(const struct rw_plan *plan, size_t fi, unsigned off)
+{
+	for (size_t li = 0; li < plan->nloops; li++) {
+		const struct rw_loop *l = &plan->loops[li];
+
+		if (l->func == fi && l->init_start != UINT_MAX && off >= l->init_start && off < l->init_end
+		    && gets_twin(plan, l))
+			return true;
+	}
+	return false;
+}
+
 /* Records the loops of function FI (FN in M) with their cond_breaks. */
 static void record_loops(const struct rw_plan *plan, size_t fi, struct loom_manifest *m,
                          unsigned fn, const unsigned *point_ids)
@@ -582,12 +604,46 @@ static bool do_condition(const char *text, const struct rw_loop *l, unsigned *op
 	return true;
 }
 
+/* "{ DECL " for loop L of function FI, whose for-declaration DECL the
+ * fast path moves before the loop: with the calls in it that go to their
+ * callee's NAME__fast renamed, as call_fast_entries does elsewhere. */
+static char *hoisted_init(const struct rw_plan *plan, size_t fi, const struct rw_loop *l, const char *text,
+                          const struct rw_emit_opts *opts)
+{
+	const struct rw_func *rf = &plan->funcs[fi];
+	struct text t = { 0 };
+	unsigned at = l->init_start;
+
+	append(&t, "{ ", 2);
+	for (;;) {
+		const struct rw_call *next = NULL;
+
+		/* The next call to rename, in offset order (`g()()` names g
+		 * twice, at one offset). */
+		for (size_t c = 0; c < rf->ncalls; c++) {
+			const struct rw_call *call = &rf->calls[c];
+
+			if (call->name_off != UINT_MAX && call->name_off >= at && call->name_off < l->init_end
+			    && (!next || call->name_off < next->name_off) && calls_fast_entry(rf, call, opts))
+				next = call;
+		}
+		if (!next)
+			break;
+		append(&t, text + at, next->name_off + strlen(next->callee) - at);
+		append(&t, "__fast", 6);
+		at = next->name_off + (unsigned)strlen(next->callee);
+	}
+	append(&t, text + at, l->init_end - at);
+	append(&t, " ", 1);
+	return t.s;
+}
+
 /* A slow twin for each loop of function FI that can run long: in the fast
  * path, right after the loop, under `#line`; the fast body jumps into it
  * while the function must run slow, and it jumps back when not.  SLOW holds
  * the slow copy's (sorted) edits, whose text the twin's body reuses. */
 static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
-                       struct loom_manifest *m, unsigned file, unsigned fn,
+                       struct loom_manifest *m, unsigned file, unsigned fn, const struct rw_emit_opts *opts,
                        struct edits *fast, const struct edits *slow, const struct renames *r)
 {
 	size_t k = 0;
@@ -605,7 +661,7 @@ static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
 		if (l->func != fi)
 			continue;
 		ml = &f->loops[k++];
-		if (l->no_twin || !loop_runs_long(plan, l))
+		if (!gets_twin(plan, l))
 			continue;
 		exit_id = loom_manifest_add_slot(m, LOOM_KIND_EXIT, file, l->end_line, 1, fn);
 		m->slots[exit_id - 1].copy = LOOM_COPY_TWIN;
@@ -615,7 +671,7 @@ static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
 		/* The fast loop: its own declarations hoisted into a block
 		 * shared with the twin, and the back-edge check around its body. */
 		if (hoist) {
-			s = loom_xasprintf("{ %.*s ", (int)(l->init_end - l->init_start), text + l->init_start);
+			s = hoisted_init(plan, fi, l, text, opts);
 			add(fast, l->start, false, 4 * l->depth + 1, s);
 			replace(fast, l->init_start, l->init_end - l->init_start, loom_xstrdup(";"));
 		}
@@ -783,7 +839,8 @@ static void call_fast_entries(const struct rw_plan *plan, size_t fi, const struc
 			seen = rf->calls[d].name_off == call->name_off;
 		if (seen || !calls_fast_entry(rf, call, opts))
 			continue;
-		add(fast, call->name_off + (unsigned)strlen(call->callee), false, INT_MIN, loom_xstrdup("__fast"));
+		if (!in_hoisted_init(plan, fi, call->name_off)) /* else hoisted_init renames it */
+			add(fast, call->name_off + (unsigned)strlen(call->callee), false, INT_MIN, loom_xstrdup("__fast"));
 		k = fast_entry_index(opts, call->callee);
 		if (!declared[k]) {
 			bool here = false;
@@ -947,7 +1004,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			add(&slow, rf->body_end - 1, false, INT_MAX, loom_xstrdup("return 0; "));
 		qsort(slow.e, slow.n, sizeof *slow.e, cmp_edit);
 		macro_renames(plan, rf, opts, &renames);
-		emit_twins(plan, fi, text, m, file, fn, fast, &slow, &renames);
+		emit_twins(plan, fi, text, m, file, fn, opts, fast, &slow, &renames);
 		record_edges(plan, fi, p0, *pi, point_ids, falloff, &m->functions[fn]);
 		{
 			/* Right after the function, where the macros the function

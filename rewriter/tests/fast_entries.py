@@ -15,10 +15,12 @@ calling bump) and a pointer to bump, and main.c calls all three:
    -Wmissing-prototypes -Wredundant-decls) without a warning and answers
    like the original, also with LOOM_FORCE_SLOW=1.
 3. Live: `bump <> self` pushed into the running program takes the lock on
-   every call of bump, 21 per line of input: the 10 from main.c's loop and
-   the 10 from spread, which call bump__fast in their fast bodies (the CLI
-   makes them run slow), and the one through the pointer (bump's own
-   switch).  After `loom pop`, the program still answers the same.
+   every call of bump, 24 per line of input: the 10 from main.c's first
+   loop and the 10 from spread, which call bump__fast in their fast bodies
+   (the CLI makes them run slow), the one through the pointer (bump's own
+   switch), and the second loop's 3 (its declaration's call, which the
+   fast path moved before the loop, and spread's 2).  After `loom pop`, the
+   program still answers the same.
 4. --no-fast-entries: no fast entry, every external function switches.
 """
 import argparse
@@ -77,6 +79,10 @@ int main(void)
 		sscanf(line, "%ld", &n);
 		for (long i = 0; i < n; i++)
 			s += bump(i);
+		/* A twin, and a declaration calling bump's fast entry, which
+		 * the fast path moves before the loop. */
+		for (long k = bump(n); k > 0; k -= 5)
+			s += spread(1);
 		printf("%ld %ld %ld %ld\n", s, spread(n), bumper(n), extra(n));
 		fflush(stdout);
 	}
@@ -133,9 +139,10 @@ def push_bump(check, args, out, work):
     try:
         first = prog.ask(10)
         hits = push_and_count(check, args.loom, prog, os.path.join(work, 'bump.loom'), 'bump <> self\n', 10)
-        check(hits == 21,
+        check(hits == 24,
               'every call of bump takes the lock: main.c\'s 10 and spread\'s 10 through bump__fast, '
-              f'whose callers run slow, and 1 through the pointer ({hits} hits, want 21)')
+              'whose callers run slow, 1 through the pointer, and the second loop\'s 3 '
+              f'({hits} hits, want 24)')
         rows, text = loom_rows(args.loom, prog.pid)
         check.require(rows and len(rows) == 1, 'loom ls lists the filter', text)
         r = run([args.loom, 'pop', str(prog.pid), rows[0].split()[0]])
@@ -184,8 +191,10 @@ def main():
               f'bump\'s body is bump__fast, on its original line {BUMP_LINE}', texts['counter.c'])
         check('extern __typeof__(bump) bump__fast;' in texts['main.c']
               and re.search(r's \+= bump__fast\(i\);', texts['main.c'])
-              and re.search(r's \+= bump__fast\(i\);', texts['counter.c']),
-              'main.c declares bump__fast, and main\'s and spread\'s fast bodies call it', texts['main.c'])
+              and re.search(r's \+= bump__fast\(i\);', texts['counter.c'])
+              and re.search(r'\{ long k = bump__fast\(n\); for \(; k > 0;', texts['main.c']),
+              'main.c declares bump__fast, and main\'s and spread\'s fast bodies call it, also in the '
+              'declaration the fast path moves before a loop with a twin', texts['main.c'])
         check('extern __typeof__(extra) extra__fast; LOOM_FAST_FALLBACK(extra)' in texts['main.c'],
               'main.c declares extra__fast with its weak fallback', texts['main.c'])
         for cc in ('gcc', 'clang-19'):
