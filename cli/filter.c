@@ -556,27 +556,29 @@ static void queue_one(unsigned g, unsigned char *seen, unsigned *queue, size_t *
 	}
 }
 
-/* Queues every function that call C may reach: by name, or for an
- * indirect call every address-taken function. */
+/* Queues every function that call C may reach: by name (a direct call,
+ * or a function's address taken, which whatever it is passed to may
+ * call), or for any other indirect call every address-taken function. */
 static void queue_callees(const struct resolver *r, const struct loom_call *c,
                           unsigned char *seen, unsigned *queue, size_t *tail)
 {
+	const char *name = c->callee ? c->callee : c->taken;
 	size_t lo = 0, hi = r->m->nfunctions;
 
-	if (!c->callee) {
+	if (!name) {
 		for (size_t i = 0; i < r->ntaken; i++)
 			queue_one(r->taken[i], seen, queue, tail);
 		return;
 	}
-	while (lo < hi) { /* the first function named c->callee or after */
+	while (lo < hi) { /* the first function named NAME or after */
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (strcmp(r->by_name[mid].name, c->callee) < 0)
+		if (strcmp(r->by_name[mid].name, name) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (; lo < r->m->nfunctions && !strcmp(r->by_name[lo].name, c->callee); lo++)
+	for (; lo < r->m->nfunctions && !strcmp(r->by_name[lo].name, name); lo++)
 		queue_one(r->by_name[lo].fn, seen, queue, tail);
 }
 
@@ -953,7 +955,9 @@ static void danger_between(struct resolver *r, const unsigned *starts, size_t ns
 			for (size_t c = 0; c < caller->ncalls; c++) {
 				const struct loom_call *call = &caller->calls[c];
 
-				if (call->slot && (call->callee ? !strcmp(call->callee, f->name) : f->address_taken))
+				if (call->slot && (call->callee || call->taken ? !strcmp(call->callee ? call->callee : call->taken,
+				                                                         f->name)
+				                                               : f->address_taken))
 					queue_successors(caller, call->slot, seen, end, todo, &ntodo);
 			}
 		}

@@ -61,6 +61,7 @@ void loom_manifest_free(struct loom_manifest *m)
 		for (size_t j = 0; j < f->ncalls; j++) {
 			free(f->calls[j].callee);
 			free(f->calls[j].type);
+			free(f->calls[j].taken);
 		}
 		free(f->calls);
 		free(f->loops);
@@ -309,6 +310,8 @@ static void put_function(struct text *t, const struct loom_manifest *m, const st
 			put_str(t, "null");
 		if (f->calls[j].type)
 			put_key_string(t, "type", f->calls[j].type);
+		if (f->calls[j].taken)
+			put_key_string(t, "taken", f->calls[j].taken);
 		putf(t, ",\"line\":%u,\"column\":%u,\"slot\":%u}", f->calls[j].line, f->calls[j].column,
 		     f->calls[j].slot);
 	}
@@ -618,7 +621,7 @@ static int read_file(struct reader *r)
 	return read_object(r, file_keys, 4, ALL(4), file_member, f, &at);
 }
 
-static const char *const call_keys[] = { "callee", "type", "line", "column", "slot" };
+static const char *const call_keys[] = { "callee", "type", "line", "column", "slot", "taken" };
 
 static int call_member(struct reader *r, void *obj, int k)
 {
@@ -632,7 +635,8 @@ static int call_member(struct reader *r, void *obj, int k)
 	case 1: return get_string(r, &c->type);
 	case 2: return get_count(r, &c->line);
 	case 3: return get_count(r, &c->column);
-	default: return get_count(r, &c->slot);
+	case 4: return get_count(r, &c->slot);
+	default: return get_string(r, &c->taken);
 	}
 }
 
@@ -641,11 +645,11 @@ static int read_call(struct reader *r, struct loom_call *c)
 	const char *at;
 
 	memset(c, 0, sizeof *c);
-	if (read_object(r, call_keys, 5, ALL(5) & ~2u, call_member, c, &at) < 0)
+	if (read_object(r, call_keys, 6, ALL(5) & ~2u, call_member, c, &at) < 0)
 		return -1;
-	if (c->type && c->callee) {
+	if ((c->type || c->taken) && c->callee) {
 		r->j.value_at = at;
-		return loom_json_fail(&r->j, MALFORMED, "a direct call has no \"type\"");
+		return loom_json_fail(&r->j, MALFORMED, "a direct call has no \"type\" or \"taken\"");
 	}
 	return 0;
 }

@@ -60,6 +60,9 @@ struct loom_call {
 	char *callee; /* NULL: an indirect call */
 	char *type;   /* an indirect call: the function type it calls through
 	               * (canonical, e.g. "int (void *)"), or NULL if unknown */
+	char *taken;  /* an indirect call that is a function's address taken
+	               * (passed to qsort, pthread_once...): that function, which
+	               * whatever it is passed to may call; NULL otherwise */
 	unsigned line, column;
 	unsigned slot; /* the slot of the statement making it (0: none) */
 };

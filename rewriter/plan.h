@@ -82,6 +82,8 @@ struct rw_loop {
 struct rw_call {
 	char *callee;      /* NULL: indirect */
 	char *type;        /* indirect: the function type called through, or NULL */
+	char *taken;       /* the function whose address is taken here (then callee
+	                    * is NULL): whatever it is passed to may call it */
 	unsigned line, column;
 	unsigned off;      /* where the call starts */
 	size_t point;      /* the slot of the statement making it (SIZE_MAX: none) */

@@ -570,11 +570,14 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 		if (!callee && cs->record && !cs->thread_start) {
 			struct rw_func *f = &w->plan->funcs[w->func];
 			struct rw_call *call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
+			CXString taken = clang_getCursorSpelling(clang_getCursorReferenced(c));
 
 			start_of(c, &line, &column);
 			*call = (struct rw_call){ .callee = NULL, .line = line, .column = column,
 			                          .off = at, .name_off = UINT_MAX, .decl_off = UINT_MAX, .point = SIZE_MAX,
-			                          .type = function_type(clang_getCursorType(c)) };
+			                          .type = function_type(clang_getCursorType(c)),
+			                          .taken = loom_xstrdup(clang_getCString(taken)) };
+			clang_disposeString(taken);
 		}
 	}
 	return CXChildVisit_Recurse;
@@ -2400,6 +2403,7 @@ void rw_plan_free(struct rw_plan *plan)
 		for (size_t j = 0; j < plan->funcs[i].ncalls; j++) {
 			free(plan->funcs[i].calls[j].callee);
 			free(plan->funcs[i].calls[j].type);
+			free(plan->funcs[i].calls[j].taken);
 		}
 		for (size_t j = 0; j < plan->funcs[i].nparams; j++)
 			free(plan->funcs[i].params[j]);

@@ -26,6 +26,13 @@ after the install.  Where a blocking call sits decides (pause.c):
 The same again with step external and small: it has a fast entry
 (step__fast, which the callers' fast bodies call), and its callers switch
 for it just the same.
+
+Then a function that takes another's address (`pthread_once(&once,
+setup)`, taken.c): the manifest names setup at that call, and
+`init_once <> self` reaches setup only, so the blocking read in an
+unrelated callback whose address is taken elsewhere (a thread's start
+function) stays safe.  An indirect call through a pointer still reaches
+every address-taken function.
 """
 import argparse
 import json
@@ -155,8 +162,71 @@ int main(void)
 	       + do_again(0);
 }
 '''
+TAKEN = r'''#include <pthread.h>
+#include <unistd.h>
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int ready;
+
+static void setup(void)
+{
+	ready = 1;
+}
+
+int init_once(void)
+{
+	pthread_once(&once, setup);
+	return ready;
+}
+
+int call_through(void (*f)(void))
+{
+	f();
+	return ready;
+}
+
+static void *waiter(void *arg)
+{
+	char c;
+
+	while (read(0, &c, 1) > 0) /* WAITER */
+		;
+	return arg;
+}
+
+int main(void)
+{
+	pthread_t t;
+
+	pthread_create(&t, NULL, waiter, NULL);
+	call_through(setup);
+	return init_once();
+}
+'''
 CASES = {'SERVE': True, 'TAIL': True, 'HEAD': False, 'BEFORE_DO': False, 'AFTER': True,
          'IN_CONDITION': False, 'IN_INCREMENT': False, 'DO_AGAIN': False}
+
+
+def taken(check, args, work):
+    src, out = os.path.join(work, 'taken', 'src'), os.path.join(work, 'taken', 'out')
+    write_file(os.path.join(src, 'taken.c'), TAKEN)
+    r = run([args.rewrite, '--quiet', src, out])
+    check.require(r.status == 0, 'loom-rewrite instruments taken.c', r.stderr)
+    with open(os.path.join(out, 'loom-manifest.json')) as f:
+        fns = {fn['name']: fn for fn in json.load(f)['functions']}
+    check([c for c in fns['init_once']['calls'] if c['callee'] is None and c.get('taken') == 'setup'],
+          'the manifest names setup where init_once takes its address', fns['init_once']['calls'])
+    line = next(i for i, text in enumerate(TAKEN.split('\n'), 1) if '/* WAITER */' in text)
+    for fn, safe in (('init_once', True), ('call_through', False)):
+        spec = os.path.join(work, 'taken.loom')
+        write_file(spec, f'{fn} <> self\n')
+        r = run([args.loom, 'check', '--manifest', out, spec])
+        check.require(r.status == 0, f'loom check accepts "{fn} <> self"', r.stderr)
+        unsafe = set(int(n) for n in re.findall(r'taken\.c:(\d+) \(blocking call read', r.stdout))
+        check((line not in unsafe) == safe,
+              f'{fn} <> self: the read in the thread\'s start function is ' + ('safe: ' if safe else 'unsafe: ')
+              + ('init_once passes setup\'s address only' if safe else 'call_through calls through a pointer'),
+              r.stdout)
 
 
 def main():
@@ -197,6 +267,7 @@ def main():
                 check((line not in unsafe) == safe,
                       f'{kind}, {marker.lower()}: the blocking call at line {line} is {"safe" if safe else "unsafe"}',
                       r.stdout)
+        taken(check, args, work)
     except Failure as e:
         if not e.counted:
             check(False, str(e))

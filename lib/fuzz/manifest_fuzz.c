@@ -114,8 +114,8 @@ static void check_model(const struct loom_manifest *m)
 		for (size_t j = 0; j < f->nexits; j++)
 			CHECK(f->exits[j] >= 1 && f->exits[j] <= nh, "function %zu: exit %zu", i, j);
 		for (size_t j = 0; j < f->ncalls; j++)
-			CHECK(f->calls[j].slot <= nh && !(f->calls[j].callee && f->calls[j].type), "function %zu: call %zu",
-			      i, j);
+			CHECK(f->calls[j].slot <= nh && !(f->calls[j].callee && (f->calls[j].type || f->calls[j].taken)),
+			      "function %zu: call %zu", i, j);
 		for (size_t j = 0; j < f->nloops; j++)
 			CHECK(f->loops[j].brk <= nh && f->loops[j].twin_exit <= nh, "function %zu: loop %zu", i, j);
 		for (size_t j = 0; j < f->nedges; j++) {

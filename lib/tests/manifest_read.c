@@ -125,6 +125,7 @@ static struct loom_manifest *sample(void)
 		memset(c, 0, sizeof *c);
 		c->callee = i ? NULL : loom_xstrdup("helper");
 		c->type = i ? loom_xstrdup("int (const void *, const void *)") : NULL;
+		c->taken = i ? loom_xstrdup("worker") : NULL;
 		c->line = fn->line + 2;
 		c->column = 12;
 		c->slot = base + 3;
@@ -151,7 +152,8 @@ static bool same_function(const struct loom_function *a, const struct loom_funct
 	for (size_t i = 0; ok && i < a->nexits; i++)
 		SAME(exits[i]);
 	for (size_t i = 0; ok && i < a->ncalls; i++) {
-		SAME_STR(calls[i].callee); SAME_STR(calls[i].type); SAME(calls[i].line); SAME(calls[i].column);
+		SAME_STR(calls[i].callee); SAME_STR(calls[i].type); SAME_STR(calls[i].taken); SAME(calls[i].line);
+		SAME(calls[i].column);
 		SAME(calls[i].slot);
 	}
 	for (size_t i = 0; ok && i < a->nloops; i++) {
