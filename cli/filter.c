@@ -562,7 +562,7 @@ static void queue_one(unsigned g, unsigned char *seen, unsigned *queue, size_t *
 static void queue_callees(const struct resolver *r, const struct loom_call *c,
                           unsigned char *seen, unsigned *queue, size_t *tail)
 {
-	const char *name = c->callee ? c->callee : c->taken;
+	const char *name = loom_call_target(c);
 	size_t lo = 0, hi = r->m->nfunctions;
 
 	if (!name) {
@@ -955,9 +955,8 @@ static void danger_between(struct resolver *r, const unsigned *starts, size_t ns
 			for (size_t c = 0; c < caller->ncalls; c++) {
 				const struct loom_call *call = &caller->calls[c];
 
-				if (call->slot && (call->callee || call->taken ? !strcmp(call->callee ? call->callee : call->taken,
-				                                                         f->name)
-				                                               : f->address_taken))
+				if (call->slot && (loom_call_target(call) ? !strcmp(loom_call_target(call), f->name)
+				                                          : f->address_taken))
 					queue_successors(caller, call->slot, seen, end, todo, &ntodo);
 			}
 		}

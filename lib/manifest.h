@@ -67,6 +67,14 @@ struct loom_call {
 	unsigned slot; /* the slot of the statement making it (0: none) */
 };
 
+/* The function CALL may reach by name: its callee, or the function whose
+ * address it takes; NULL for a call through a pointer, which may reach any
+ * function whose address is taken. */
+static inline const char *loom_call_target(const struct loom_call *call)
+{
+	return call->callee ? call->callee : call->taken;
+}
+
 /* Control flow: the hook TO may run next after FROM, in the same call of
  * the function. */
 struct loom_edge {
