@@ -585,6 +585,8 @@ static int read_object(struct reader *r, const char *const keys[], int n, unsign
 	return rc < 0 ? -1 : check_required(r, *at, keys, required, seen);
 }
 
+/* KEYS and their number, for member_index and read_object. */
+#define KEYS(keys) keys, (int)(sizeof keys / sizeof *keys)
 #define ALL(n) ((1u << (n)) - 1)
 
 static const char *const file_keys[] = { "path", "hash", "lines", "instrumented" };
@@ -618,7 +620,7 @@ static int read_file(struct reader *r)
 	const char *at;
 
 	memset(f, 0, sizeof *f);
-	return read_object(r, file_keys, 4, ALL(4), file_member, f, &at);
+	return read_object(r, KEYS(file_keys), ALL(4), file_member, f, &at);
 }
 
 static const char *const call_keys[] = { "callee", "type", "line", "column", "slot", "taken" };
@@ -645,7 +647,7 @@ static int read_call(struct reader *r, struct loom_call *c)
 	const char *at;
 
 	memset(c, 0, sizeof *c);
-	if (read_object(r, call_keys, 6, ALL(5) & ~2u, call_member, c, &at) < 0)
+	if (read_object(r, KEYS(call_keys), ALL(5) & ~2u, call_member, c, &at) < 0)
 		return -1;
 	if ((c->type || c->taken) && c->callee) {
 		r->j.value_at = at;
@@ -669,7 +671,7 @@ static int read_loop(struct reader *r, struct loom_loop *l)
 	const char *at;
 
 	memset(l, 0, sizeof *l);
-	return read_object(r, loop_keys, 4, ALL(4), loop_member, l, &at);
+	return read_object(r, KEYS(loop_keys), ALL(4), loop_member, l, &at);
 }
 
 static int read_edge(struct reader *r, struct loom_edge *e)
@@ -746,7 +748,7 @@ static int read_function(struct reader *r)
 	const char *at;
 
 	memset(f, 0, sizeof *f);
-	if (read_object(r, function_keys, 16, ALL(16), function_member, f, &at) < 0)
+	if (read_object(r, KEYS(function_keys), ALL(16), function_member, f, &at) < 0)
 		return -1;
 	if (f->fast_entry && !(f->slow_copy && f->entry_switch)) {
 		r->j.value_at = at;
@@ -808,7 +810,7 @@ static int read_slot(struct reader *r)
 	const char *at;
 
 	memset(s, 0, sizeof *s);
-	if (read_object(r, slot_keys, 8, ALL(7), slot_member, s, &at) < 0)
+	if (read_object(r, KEYS(slot_keys), ALL(7), slot_member, s, &at) < 0)
 		return -1;
 	return find_function(r, at, r->name, s->file, s->line, &s->function);
 }
@@ -833,7 +835,7 @@ static int read_skip(struct reader *r)
 	const char *at;
 
 	memset(s, 0, sizeof *s);
-	if (read_object(r, skip_keys, 4, ALL(4), skip_member, s, &at) < 0)
+	if (read_object(r, KEYS(skip_keys), ALL(4), skip_member, s, &at) < 0)
 		return -1;
 	return find_function(r, at, r->name, s->file, s->line, &s->function);
 }
@@ -989,7 +991,7 @@ static int read_manifest(struct reader *r, struct header *h)
 	if (loom_json_object(&r->j) < 0)
 		return -1;
 	while ((rc = loom_json_member(&r->j, &key)) > 0)
-		if (read_top_member(r, h, member_index(r, key, top_keys, 10, &h->seen), &stage) < 0)
+		if (read_top_member(r, h, member_index(r, key, KEYS(top_keys), &h->seen), &stage) < 0)
 			return -1;
 	if (rc < 0 || loom_json_end(&r->j) < 0 || check_header(r, h) < 0)
 		return -1;

@@ -1473,13 +1473,15 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < job.npaths; i++) {
 			struct stat cst;
 
-			if (is_c_file(&job, job.paths[i], &cst) && !loom_utf8_valid(job.paths[i])) {
+			if (!is_c_file(&job, job.paths[i], &cst))
+				continue;
+			if (!loom_utf8_valid(job.paths[i])) {
 				unnamed_file(&job, job.paths[i]);
-			} else if (is_c_file(&job, job.paths[i], &cst)) {
-				what[i] = load_unit(&job, job.paths[i], &cst, &units[nunits]) < 0 ? 2 : 1;
-				nunits += what[i] == 1;
-				ret = what[i] == 2 ? 2 : ret;
+				continue;
 			}
+			what[i] = load_unit(&job, job.paths[i], &cst, &units[nunits]) < 0 ? 2 : 1;
+			nunits += what[i] == 1;
+			ret = what[i] == 2 ? 2 : ret;
 		}
 		parse_all(&job, units, nunits);
 		warn_unnamed_headers(&job, units, nunits);
