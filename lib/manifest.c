@@ -38,6 +38,32 @@ const char *loom_kind_name(enum loom_slot_kind kind)
 	return kind < LOOM_KIND_COUNT ? kind_names[kind] : "?";
 }
 
+static int cmp_conversion(const void *a, const void *b)
+{
+	const struct loom_conversion *x = a, *y = b;
+	int c = strcmp(x->from, y->from);
+
+	return c ? c : strcmp(x->to, y->to);
+}
+
+void loom_conversions_unique(struct loom_conversion *c, size_t *n)
+{
+	size_t out = 0;
+
+	if (!*n)
+		return; /* qsort's base may not be NULL */
+	qsort(c, *n, sizeof *c, cmp_conversion);
+	for (size_t i = 0; i < *n; i++) {
+		if (out && !cmp_conversion(&c[i], &c[out - 1])) {
+			free(c[i].from);
+			free(c[i].to);
+		} else {
+			c[out++] = c[i];
+		}
+	}
+	*n = out;
+}
+
 struct loom_manifest *loom_manifest_new(const char *tool, const char *root)
 {
 	struct loom_manifest *m = loom_xcalloc(1, sizeof *m);
@@ -63,10 +89,18 @@ void loom_manifest_free(struct loom_manifest *m)
 			free(f->calls[j].type);
 			free(f->calls[j].taken);
 		}
+		for (size_t j = 0; j < f->ntaken_as; j++)
+			free(f->taken_as[j]);
+		free(f->taken_as);
 		free(f->calls);
 		free(f->loops);
 		free(f->edges);
 	}
+	for (size_t i = 0; i < m->nconversions; i++) {
+		free(m->conversions[i].from);
+		free(m->conversions[i].to);
+	}
+	free(m->conversions);
 	for (size_t i = 0; i < m->nslots; i++)
 		free(m->slots[i].callee);
 	free(m->files);
@@ -295,10 +329,18 @@ static void put_function(struct text *t, const struct loom_manifest *m, const st
 	put_str(t, "{\"name\":");
 	put_string(t, f->name);
 	put_key_string(t, "file", m->files[f->file].path);
-	putf(t, ",\"line\":%u,\"end_line\":%u,\"static\":%s,\"address_taken\":%s,\"slow_copy\":%s,"
-	     "\"entry_switch\":%s,\"fast_entry\":%s,\"wraps\":%s,\"entry\":%u,\"break\":%u,\"exits\":[",
-	     f->line, f->end_line, json_bool(f->is_static), json_bool(f->address_taken), json_bool(f->slow_copy),
-	     json_bool(f->entry_switch), json_bool(f->fast_entry), json_bool(f->wraps), f->entry, f->brk);
+	putf(t, ",\"line\":%u,\"end_line\":%u,\"static\":%s,\"address_taken\":%s", f->line, f->end_line,
+	     json_bool(f->is_static), json_bool(f->address_taken));
+	if (f->ntaken_as) {
+		for (size_t j = 0; j < f->ntaken_as; j++) {
+			put_str(t, j ? "," : ",\"taken_as\":[");
+			put_string(t, f->taken_as[j]);
+		}
+		put_str(t, "]");
+	}
+	putf(t, ",\"slow_copy\":%s,\"entry_switch\":%s,\"fast_entry\":%s,\"wraps\":%s,\"entry\":%u,\"break\":%u,"
+	     "\"exits\":[", json_bool(f->slow_copy), json_bool(f->entry_switch), json_bool(f->fast_entry),
+	     json_bool(f->wraps), f->entry, f->brk);
 	for (size_t j = 0; j < f->nexits; j++)
 		putf(t, "%s%u", j ? "," : "", f->exits[j]);
 	put_str(t, "],\"calls\":[");
@@ -376,7 +418,18 @@ static char *dump_lines(const struct loom_manifest *m, size_t *id_at, size_t *le
 		put_string(&t, m->functions[s->function].name);
 		put_str(&t, "}");
 	}
-	put_str(&t, m->nskips ? "\n ]\n}\n" : "]\n}\n");
+	put_str(&t, m->nskips ? "\n ]" : "]");
+	if (m->typed) {
+		put_str(&t, ",\n \"conversions\":[");
+		for (size_t i = 0; i < m->nconversions; i++) {
+			put_str(&t, i ? ",\n  {\"from\":" : "\n  {\"from\":");
+			put_string(&t, m->conversions[i].from);
+			put_key_string(&t, "to", m->conversions[i].to);
+			put_str(&t, "}");
+		}
+		put_str(&t, m->nconversions ? "\n ]" : "]");
+	}
+	put_str(&t, "\n}\n");
 	*len = t.len;
 	return t.s;
 }
@@ -413,8 +466,8 @@ int loom_manifest_save(struct loom_manifest *m, const char *path,
 /* Read with a pull reader (json_reader.h), straight into the model: a
  * jansson tree of binutils' 74 MB manifest took 826 MB and 5 s.  Members
  * may come in any order inside an object; the top level's arrays must come
- * as loom-rewrite writes them (files, functions, slots, macro_skipped),
- * since each names entries of the one before. */
+ * as loom-rewrite writes them (files, functions, slots, macro_skipped,
+ * conversions), since each names entries of the one before. */
 
 #define MALFORMED "malformed manifest"
 
@@ -496,6 +549,14 @@ static int get_string(struct reader *r, char **out)
 		return -1;
 	*out = loom_xstrdup(s);
 	return 0;
+}
+
+/* SLOT, a pointer just pushed, set to NULL: freeing the model frees it
+ * whether or not a value is read into it. */
+static char **push_null(char **slot)
+{
+	*slot = NULL;
+	return slot;
 }
 
 /* A string, copied into R's name buffer (valid until the next call). */
@@ -698,7 +759,7 @@ static int read_edge(struct reader *r, struct loom_edge *e)
 
 static const char *const function_keys[] = {
 	"name", "file", "line", "end_line", "static", "address_taken", "slow_copy", "entry_switch",
-	"fast_entry", "wraps", "entry", "break", "exits", "calls", "loops", "edges",
+	"fast_entry", "wraps", "entry", "break", "exits", "calls", "loops", "edges", "taken_as",
 };
 
 /* One of a function's arrays (K is its index in function_keys). */
@@ -715,8 +776,10 @@ static int read_function_list(struct reader *r, struct loom_function *f, int k)
 			rc = read_call(r, LOOM_PUSH(f->calls, f->ncalls, f->calls_cap));
 		else if (k == 14)
 			rc = read_loop(r, LOOM_PUSH(f->loops, f->nloops, f->loops_cap));
-		else
+		else if (k == 15)
 			rc = read_edge(r, LOOM_PUSH(f->edges, f->nedges, f->edges_cap));
+		else
+			rc = get_string(r, push_null(LOOM_PUSH(f->taken_as, f->ntaken_as, f->taken_as_cap)));
 		if (rc < 0)
 			return -1;
 	}
@@ -750,6 +813,10 @@ static int read_function(struct reader *r)
 	memset(f, 0, sizeof *f);
 	if (read_object(r, KEYS(function_keys), ALL(16), function_member, f, &at) < 0)
 		return -1;
+	if (f->ntaken_as && !f->address_taken) {
+		r->j.value_at = at;
+		return loom_json_fail(&r->j, MALFORMED, "taken_as without address_taken in function %s", f->name);
+	}
 	if (f->fast_entry && !(f->slow_copy && f->entry_switch)) {
 		r->j.value_at = at;
 		return loom_json_fail(&r->j, MALFORMED, "fast_entry without slow_copy and entry_switch in function %s",
@@ -813,6 +880,24 @@ static int read_slot(struct reader *r)
 	if (read_object(r, KEYS(slot_keys), ALL(7), slot_member, s, &at) < 0)
 		return -1;
 	return find_function(r, at, r->name, s->file, s->line, &s->function);
+}
+
+static const char *const conversion_keys[] = { "from", "to" };
+
+static int conversion_member(struct reader *r, void *obj, int k)
+{
+	struct loom_conversion *c = obj;
+
+	return get_string(r, k ? &c->to : &c->from);
+}
+
+static int read_conversion(struct reader *r)
+{
+	struct loom_conversion *c = LOOM_PUSH(r->m->conversions, r->m->nconversions, r->m->conversions_cap);
+	const char *at;
+
+	memset(c, 0, sizeof *c);
+	return read_object(r, KEYS(conversion_keys), ALL(2), conversion_member, c, &at);
 }
 
 static const char *const skip_keys[] = { "file", "line", "column", "function" };
@@ -885,6 +970,7 @@ struct header {
 
 static const char *const top_keys[] = {
 	"format", "version", "tool", "id", "root", "hooks", "files", "functions", "slots", "macro_skipped",
+	"conversions",
 };
 
 /* Checks what comes before the arrays, once: whether this is a manifest of
@@ -954,20 +1040,23 @@ static int read_top_member(struct reader *r, struct header *h, int k, int *stage
 	case -1: return loom_json_skip(&r->j);
 	case -2: return -1;
 	}
-	/* An array of entries: files (k 6), functions, slots, macro_skipped. */
+	/* An array of entries: files (k 6), functions, slots, macro_skipped,
+	 * conversions (optional). */
 	if (check_header(r, h) < 0)
 		return -1;
 	if (*stage != k - 6)
 		return loom_json_fail(&r->j, MALFORMED, "out of place: the arrays come as files, functions, slots, "
-		                      "macro_skipped");
+		                      "macro_skipped, conversions");
 	*stage = k - 5;
+	r->m->typed |= k == 10;
 	if (loom_json_array(&r->j) < 0)
 		return -1;
 	arr_at = r->j.value_at;
 	while ((rc = loom_json_item(&r->j)) > 0) {
 		if (k == 8 && r->m->nslots == h->hooks)
 			return loom_json_fail(&r->j, MALFORMED, "more slots than \"hooks\" (%u)", h->hooks);
-		rc = k == 6 ? read_file(r) : k == 7 ? read_function(r) : k == 8 ? read_slot(r) : read_skip(r);
+		rc = k == 6 ? read_file(r) : k == 7 ? read_function(r) : k == 8 ? read_slot(r)
+		     : k == 9 ? read_skip(r) : read_conversion(r);
 		if (rc < 0)
 			return -1;
 	}

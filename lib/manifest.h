@@ -95,6 +95,11 @@ struct loom_function {
 	unsigned line, end_line;
 	bool is_static;
 	bool address_taken;
+	char **taken_as;       /* the function types its address is taken as
+	                        * (canonical, as a call's type), sorted; none:
+	                        * unknown, so any call through a pointer may
+	                        * reach it (see loom_manifest.conversions) */
+	size_t ntaken_as, taken_as_cap;
 	bool slow_copy;        /* has an outlined slow copy */
 	bool entry_switch;     /* its fast path switches to it at entry; without a
 	                        * switch (static, address not taken) its callers
@@ -124,6 +129,21 @@ struct loom_skip {
 	unsigned function;
 };
 
+/* A value of function type FROM may become one of type TO: a cast, an
+ * implicit conversion, a union or a variadic argument.  Either end may be
+ * LOOM_OPAQUE_TYPE: a pointer to something else, or an integer that can
+ * hold an address (void *, uintptr_t), whatever type it came from or
+ * becomes. */
+struct loom_conversion {
+	char *from, *to;
+};
+
+#define LOOM_OPAQUE_TYPE "*"
+
+/* Sorts the *N conversions at C by FROM, then TO, and drops (and frees)
+ * repeats. */
+void loom_conversions_unique(struct loom_conversion *c, size_t *n);
+
 struct loom_file {
 	char *path;        /* relative to the source root, '/'-separated */
 	char hash[17];     /* FNV-1a 64 of the original content, hex */
@@ -143,6 +163,14 @@ struct loom_manifest {
 	size_t nslots, slots_cap;
 	struct loom_skip *skips;
 	size_t nskips, skips_cap;
+	/* Where the program converts a function pointer to another type, so
+	 * that a call through one type may reach a function taken as another
+	 * (docs/manifest.md).  Without them (an older manifest) no function
+	 * counts as typed: any call through a pointer reaches every
+	 * address-taken function. */
+	bool typed;
+	struct loom_conversion *conversions;
+	size_t nconversions, conversions_cap;
 };
 
 const char *loom_kind_name(enum loom_slot_kind kind);

@@ -293,7 +293,7 @@ static bool param_named(const struct rw_func *f, const char *name)
 static bool address_taken_here(const struct rw_plan *plan, const char *name)
 {
 	for (size_t i = 0; i < plan->naddress_taken; i++)
-		if (!strcmp(plan->address_taken[i], name))
+		if (!strcmp(plan->address_taken[i].name, name))
 			return true;
 	return false;
 }

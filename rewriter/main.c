@@ -51,8 +51,10 @@ struct job {
 	bool runtime_all;        /* --runtime all: every file compiles the runtime */
 	unsigned homes;          /* files that define main, where the runtime is compiled */
 	unsigned failed_main;    /* files copied unchanged that may define main */
-	char **taken;            /* functions whose address some file takes */
+	struct rw_taken *taken;  /* functions whose address some file takes */
 	size_t ntaken, taken_cap;
+	struct loom_conversion *conversions; /* of function pointers, in any file */
+	size_t nconversions, conversions_cap;
 	char *src_real;          /* SRC with symbolic links resolved */
 	char **headers;          /* headers of the tree written instrumented, sorted */
 	size_t nheaders, headers_cap;
@@ -563,12 +565,51 @@ static const struct header *unit_header(const struct unit *u, const char *rel)
 	return NULL;
 }
 
+/* Which functions have their address taken, and as which types, is a
+ * property of the program, not of one file: JOB's lists of every file go
+ * into its manifest (by name: conservative for static functions of the
+ * same name), with the conversions between function pointer types, and
+ * are freed. */
+static void record_taken(struct job *job)
+{
+	rw_taken_unique(job->taken, &job->ntaken);
+	for (size_t i = 0; i < job->m->nfunctions; i++) {
+		struct loom_function *f = &job->m->functions[i];
+		size_t lo = 0, hi = job->ntaken;
+
+		while (lo < hi) { /* the first entry of the name */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (strcmp(job->taken[mid].name, f->name) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		f->address_taken = lo < job->ntaken && !strcmp(job->taken[lo].name, f->name);
+		/* An entry of unknown type comes first: then none counts. */
+		for (size_t j = lo; f->address_taken && job->taken[lo].type && j < job->ntaken
+		     && !strcmp(job->taken[j].name, f->name); j++)
+			*LOOM_PUSH(f->taken_as, f->ntaken_as, f->taken_as_cap) = loom_xstrdup(job->taken[j].type);
+	}
+	for (size_t j = 0; j < job->ntaken; j++) {
+		free(job->taken[j].name);
+		free(job->taken[j].type);
+	}
+	free(job->taken);
+	loom_conversions_unique(job->conversions, &job->nconversions);
+	job->m->typed = true;
+	job->m->conversions = job->conversions;
+	job->m->nconversions = job->nconversions;
+	job->m->conversions_cap = job->conversions_cap;
+}
+
 /* Marks BAD the candidates named in NAMES (functions whose address a file
  * takes). */
-static void mark_taken(struct switchless *c, size_t n, bool *bad, char **names, size_t nnames)
+static void mark_taken(struct switchless *c, size_t n, bool *bad, const struct rw_taken *taken, size_t ntaken)
 {
-	for (size_t i = 0; i < nnames; i++)
-		for (struct switchless *k = first_named(c, n, names[i]); k < c + n && !strcmp(k->name, names[i]); k++)
+	for (size_t i = 0; i < ntaken; i++)
+		for (struct switchless *k = first_named(c, n, taken[i].name); k < c + n && !strcmp(k->name, taken[i].name);
+		     k++)
 			bad[k - c] = true;
 }
 
@@ -1009,8 +1050,15 @@ static int emit_unit(struct job *job, struct unit *u)
 		for (size_t i = 0; i < u->plan.nfuncs && !home; i++)
 			home = !u->plan.funcs[i].is_static && !strcmp(u->plan.funcs[i].name, "main");
 		job->homes += home;
-		for (size_t i = 0; i < u->plan.naddress_taken; i++)
-			*LOOM_PUSH(job->taken, job->ntaken, job->taken_cap) = loom_xstrdup(u->plan.address_taken[i]);
+		for (size_t i = 0; i < u->plan.naddress_taken; i++) {
+			const struct rw_taken *t = &u->plan.address_taken[i];
+
+			*LOOM_PUSH(job->taken, job->ntaken, job->taken_cap) =
+				(struct rw_taken){ loom_xstrdup(t->name), t->type ? loom_xstrdup(t->type) : NULL };
+		}
+		for (size_t i = 0; i < u->plan.nconversions; i++)
+			*LOOM_PUSH(job->conversions, job->nconversions, job->conversions_cap) = (struct loom_conversion){
+				loom_xstrdup(u->plan.conversions[i].from), loom_xstrdup(u->plan.conversions[i].to) };
 		sc = slow_callees(job, u, NULL, &nsc);
 		out = rw_emit(&u->plan, u->text, u->len,
 		              &(struct rw_emit_opts){ .include = inc, .runtime_home = home, .hybrid = job->hybrid,
@@ -1503,14 +1551,7 @@ int main(int argc, char **argv)
 	}
 	if (job.db)
 		clang_CompilationDatabase_dispose(job.db);
-	/* Address-taken is a property of the program, not of one file (by
-	 * name: conservative for static functions of the same name). */
-	for (size_t i = 0; i < job.m->nfunctions; i++)
-		for (size_t j = 0; j < job.ntaken && !job.m->functions[i].address_taken; j++)
-			job.m->functions[i].address_taken = !strcmp(job.m->functions[i].name, job.taken[j]);
-	for (size_t j = 0; j < job.ntaken; j++)
-		free(job.taken[j]);
-	free(job.taken);
+	record_taken(&job);
 	{
 		char *path = loom_xasprintf("%s/" LOOM_MANIFEST_NAME, out);
 

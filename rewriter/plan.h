@@ -10,6 +10,8 @@
 #include <limits.h>
 #include <stddef.h>
 
+#include "manifest.h"
+
 enum rw_point_kind {
 	RW_SLOT,          /* slot before a statement */
 	RW_RETURN,        /* slot before a return statement, plus which exit it is */
@@ -141,6 +143,14 @@ struct rw_skip {
 	unsigned func;
 };
 
+/* A function whose address is taken, and the function type it is taken
+ * as (NULL: unknown, e.g. named by a cleanup attribute, or referred to by
+ * code outside the tree); sorted by name, then type, unique. */
+struct rw_taken {
+	char *name;
+	char *type;
+};
+
 struct rw_plan {
 	struct rw_func *funcs;
 	size_t nfuncs, funcs_cap;
@@ -154,8 +164,11 @@ struct rw_plan {
 	size_t nloops, loops_cap;
 	struct rw_fallthrough *fallthroughs;
 	size_t nfallthroughs, fallthroughs_cap;
-	char **address_taken; /* functions whose address is taken in this file */
+	struct rw_taken *address_taken; /* functions whose address this file takes */
 	size_t naddress_taken, address_taken_cap;
+	struct loom_conversion *conversions; /* where this file converts function
+	                                      * pointers (lib/manifest.h) */
+	size_t nconversions, conversions_cap;
 };
 
 void rw_plan_free(struct rw_plan *plan);

@@ -424,28 +424,79 @@ static char *callee_name(CXCursor call)
 	return name;
 }
 
-/* The canonical spelling of function type T, seen through pointers (so
- * that a call through `int (*)(void *)` and one through a typedef of it read
- * the same), or NULL if T is no function type. */
-static char *function_type(CXType t)
+/* What a value of some type can hold of a function's address. */
+struct carried {
+	enum { CARRIES_NOTHING, CARRIES_OPAQUE, CARRIES_FUNCTION } what;
+	unsigned depth; /* pointers above the function type: 2 or more can
+	                 * write a function pointer, not only read one */
+	CXType fn;      /* CARRIES_FUNCTION: the function type, canonical */
+};
+
+static const struct carried opaque_value = { CARRIES_OPAQUE, 0, { 0 } };
+
+/* A pointer to a function, to a pointer to one, and so on (an array
+ * counts as the pointer it decays to); or an opaque carrier: a pointer to
+ * anything else, or an integer that can hold an address (which
+ * (uintptr_t)f or a cast back from it goes through). */
+static struct carried carried_by(CXType t)
+{
+	struct carried c = { CARRIES_NOTHING, 0, { 0 } };
+
+	t = clang_getCanonicalType(t);
+	for (;;) {
+		if (t.kind == CXType_Pointer)
+			t = clang_getCanonicalType(clang_getPointeeType(t));
+		else if (t.kind == CXType_ConstantArray || t.kind == CXType_IncompleteArray)
+			t = clang_getCanonicalType(clang_getArrayElementType(t)); /* as it decays */
+		else
+			break;
+		c.depth++;
+	}
+	if (t.kind == CXType_FunctionProto || t.kind == CXType_FunctionNoProto) {
+		c.what = CARRIES_FUNCTION;
+		c.fn = t;
+	} else if (c.depth || t.kind == CXType_Long || t.kind == CXType_ULong || t.kind == CXType_LongLong
+	           || t.kind == CXType_ULongLong || t.kind == CXType_Int128 || t.kind == CXType_UInt128) {
+		c.what = CARRIES_OPAQUE;
+	}
+	return c;
+}
+
+static char *carried_spelling(const struct carried *c)
 {
 	CXString s;
 	char *res;
 
-	t = clang_getCanonicalType(t);
-	while (t.kind == CXType_Pointer)
-		t = clang_getCanonicalType(clang_getPointeeType(t));
-	if (t.kind != CXType_FunctionProto && t.kind != CXType_FunctionNoProto)
-		return NULL;
-	s = clang_getTypeSpelling(t);
+	if (c->what != CARRIES_FUNCTION)
+		return loom_xstrdup(LOOM_OPAQUE_TYPE);
+	s = clang_getTypeSpelling(c->fn);
 	res = loom_xstrdup(clang_getCString(s));
 	clang_disposeString(s);
 	return res;
 }
 
+/* The canonical spelling of function type T, seen through pointers (so
+ * that a call through `int (*)(void *)` and one through a typedef of it read
+ * the same), or NULL if T is no function type. */
+static char *function_type(CXType t)
+{
+	struct carried c = carried_by(t);
+
+	return c.what == CARRIES_FUNCTION ? carried_spelling(&c) : NULL;
+}
+
 static enum CXChildVisitResult first_child(CXCursor c, CXCursor parent, CXClientData data)
 {
 	(void)parent;
+	*(CXCursor *)data = c;
+	return CXChildVisit_Break;
+}
+
+static enum CXChildVisitResult first_expression(CXCursor c, CXCursor parent, CXClientData data)
+{
+	(void)parent;
+	if (!clang_isExpression(clang_getCursorKind(c)))
+		return CXChildVisit_Continue;
 	*(CXCursor *)data = c;
 	return CXChildVisit_Break;
 }
@@ -2161,12 +2212,144 @@ static struct walk *walk_at(struct walks *ws, CXSourceLocation loc, unsigned *of
 	return NULL;
 }
 
-static void add_address_taken(struct walks *ws, const char *name)
+/* Records that NAME's address is taken as function type TYPE (NULL:
+ * unknown; TYPE is then freed). */
+static void add_address_taken(struct walks *ws, const char *name, char *type)
 {
 	/* The program's property: recorded with the C file. */
 	struct rw_plan *plan = ws->w[0].plan;
 
-	*LOOM_PUSH(plan->address_taken, plan->naddress_taken, plan->address_taken_cap) = loom_xstrdup(name);
+	*LOOM_PUSH(plan->address_taken, plan->naddress_taken, plan->address_taken_cap) =
+		(struct rw_taken){ loom_xstrdup(name), type };
+}
+
+/* ---- function pointers that change type ----
+ *
+ * A call through a pointer may reach a function whose address was taken
+ * as the call's type, or as a type that some conversion in the program
+ * turns into it (docs/design.md).  Found while the whole unit is visited
+ * for taken addresses, system headers included: a conversion in a macro
+ * or an inline function of a library counts as well. */
+
+/* Whether expression E is a null pointer constant (0, (void *)0, NULL),
+ * which becomes a function pointer of any type without carrying one. */
+static bool null_constant(CXCursor e)
+{
+	for (;;) {
+		enum CXCursorKind k = clang_getCursorKind(e);
+		CXCursor child = clang_getNullCursor();
+
+		if (k == CXCursor_IntegerLiteral) {
+			CXEvalResult v = clang_Cursor_Evaluate(e);
+			bool zero = v && clang_EvalResult_getKind(v) == CXEval_Int && clang_EvalResult_getAsLongLong(v) == 0;
+
+			if (v)
+				clang_EvalResult_dispose(v);
+			return zero;
+		}
+		if (k != CXCursor_UnexposedExpr && k != CXCursor_CStyleCastExpr && k != CXCursor_ParenExpr)
+			return false;
+		clang_visitChildren(e, first_expression, &child);
+		if (clang_Cursor_isNull(child))
+			return false;
+		e = child;
+	}
+}
+
+static void add_conversion(struct walks *ws, const char *from, const char *to)
+{
+	struct rw_plan *plan = ws->w[0].plan;
+
+	*LOOM_PUSH(plan->conversions, plan->nconversions, plan->conversions_cap) =
+		(struct loom_conversion){ loom_xstrdup(from), loom_xstrdup(to) };
+}
+
+/* Records that a value carried as FROM (expression E, or a null cursor)
+ * becomes one carried as TO. */
+static void note_conversion(struct walks *ws, struct carried from, struct carried to, CXCursor e)
+{
+	char *f, *t;
+
+	if (from.what == CARRIES_NOTHING || to.what == CARRIES_NOTHING
+	    || (from.what == CARRIES_OPAQUE && to.what == CARRIES_OPAQUE)
+	    || (from.what == CARRIES_FUNCTION && to.what == CARRIES_FUNCTION && clang_equalTypes(from.fn, to.fn))
+	    || (from.what == CARRIES_OPAQUE && null_constant(e)))
+		return;
+	f = carried_spelling(&from);
+	t = carried_spelling(&to);
+	if (strcmp(f, t)) {
+		add_conversion(ws, f, t);
+		/* Through a pointer to a function pointer, one may be stored as
+		 * well as read: (void **)&fp, memcpy(&fp, ...). */
+		if ((from.what == CARRIES_FUNCTION && from.depth >= 2) || (to.what == CARRIES_FUNCTION && to.depth >= 2))
+			add_conversion(ws, t, f);
+	}
+	free(f);
+	free(t);
+}
+
+/* Arguments of call C that its callee's prototype does not type (after
+ * `...`, or all of them without a prototype) become whatever the callee
+ * reads them as (va_arg, which reads an opaque va_list, counts as a
+ * conversion from opaque). */
+static void note_untyped_arguments(struct walks *ws, CXCursor c)
+{
+	CXCursor callee = clang_getNullCursor();
+	struct carried fn;
+	int fixed, n;
+
+	clang_visitChildren(c, first_child, &callee);
+	if (clang_Cursor_isNull(callee))
+		return;
+	fn = carried_by(clang_getCursorType(callee));
+	if (fn.what != CARRIES_FUNCTION)
+		return;
+	fixed = clang_getNumArgTypes(fn.fn);
+	if (fixed >= 0 && !clang_isFunctionTypeVariadic(fn.fn))
+		return;
+	n = clang_Cursor_getNumArguments(c);
+	for (int i = fixed < 0 ? 0 : fixed; i < n; i++) {
+		CXCursor a = clang_Cursor_getArgument(c, (unsigned)i);
+
+		note_conversion(ws, carried_by(clang_getCursorType(a)), opaque_value, a);
+	}
+}
+
+/* A union member that holds a function pointer may be read as any other
+ * member (or written through one). */
+static void note_union_member(struct walks *ws, CXCursor field)
+{
+	struct carried member = carried_by(clang_getCursorType(field));
+
+	if (member.what == CARRIES_FUNCTION) {
+		note_conversion(ws, member, opaque_value, clang_getNullCursor());
+		note_conversion(ws, opaque_value, member, clang_getNullCursor());
+	}
+}
+
+/* Notes the conversions of function pointers that cursor C makes. */
+static void note_conversions(struct walks *ws, CXCursor c)
+{
+	enum CXCursorKind k = clang_getCursorKind(c);
+
+	if (k == CXCursor_CStyleCastExpr || k == CXCursor_UnexposedExpr) {
+		/* An implicit conversion is an unexposed expression; so are
+		 * others (va_arg, whose first expression is the va_list: a
+		 * parameter declaration of the type read comes before it). */
+		struct carried to = carried_by(clang_getCursorType(c));
+		CXCursor from = clang_getNullCursor();
+
+		if (to.what == CARRIES_NOTHING)
+			return;
+		clang_visitChildren(c, first_expression, &from);
+		if (!clang_Cursor_isNull(from))
+			note_conversion(ws, carried_by(clang_getCursorType(from)), to, from);
+	} else if (k == CXCursor_CallExpr) {
+		note_untyped_arguments(ws, c);
+	} else if (k == CXCursor_FieldDecl
+	           && clang_getCursorKind(clang_getCursorSemanticParent(c)) == CXCursor_UnionDecl) {
+		note_union_member(ws, c);
+	}
 }
 
 /* `cleanup(F)` and `alias("F")` in attribute A call F, or make another
@@ -2193,11 +2376,11 @@ static void attribute_callee(struct walks *ws, CXCursor a)
 			name = clang_getCString(s);
 			len = strlen(name);
 			if (cleanup) {
-				add_address_taken(ws, name);
+				add_address_taken(ws, name, NULL);
 			} else if (len >= 2 && name[0] == '"' && name[len - 1] == '"') {
 				char *target = loom_xasprintf("%.*s", (int)(len - 2), name + 1);
 
-				add_address_taken(ws, target);
+				add_address_taken(ws, target, NULL);
 				free(target);
 			}
 			clang_disposeString(s);
@@ -2224,14 +2407,16 @@ static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, C
 		attribute_callee(ws, c);
 		return CXChildVisit_Continue;
 	}
-	if (clang_getCursorKind(c) != CXCursor_DeclRefExpr)
+	if (clang_getCursorKind(c) != CXCursor_DeclRefExpr) {
+		note_conversions(ws, c);
 		return CXChildVisit_Recurse;
+	}
 	ref = clang_getCursorReferenced(c);
 	if (clang_getCursorKind(ref) == CXCursor_FunctionDecl && !walk_at(ws, clang_getCursorLocation(c), &off)
 	    && walk_at(ws, clang_getCursorLocation(ref), &off)) {
 		CXString s = clang_getCursorSpelling(ref);
 
-		add_address_taken(ws, clang_getCString(s));
+		add_address_taken(ws, clang_getCString(s), NULL);
 		clang_disposeString(s);
 	} else if (clang_getCursorKind(ref) == CXCursor_FunctionDecl
 	           && (w = walk_at(ws, clang_getCursorLocation(c), &off))) {
@@ -2242,7 +2427,7 @@ static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, C
 			callee = w->callee_locs[i] == off;
 		if (!callee) {
 			s = clang_getCursorSpelling(ref);
-			add_address_taken(ws, clang_getCString(s));
+			add_address_taken(ws, clang_getCString(s), function_type(clang_getCursorType(c)));
 			clang_disposeString(s);
 		}
 	}
@@ -2357,6 +2542,34 @@ static void drop_macro_names(CXCursor root, struct walks *ws)
 	free(mc.names);
 }
 
+static int cmp_taken(const void *a, const void *b)
+{
+	const struct rw_taken *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c || (!x->type && !y->type))
+		return c;
+	return !x->type ? -1 : !y->type ? 1 : strcmp(x->type, y->type);
+}
+
+void rw_taken_unique(struct rw_taken *t, size_t *n)
+{
+	size_t out = 0;
+
+	if (!*n)
+		return; /* qsort's base may not be NULL */
+	qsort(t, *n, sizeof *t, cmp_taken);
+	for (size_t i = 0; i < *n; i++) {
+		if (out && !cmp_taken(&t[i], &t[out - 1])) {
+			free(t[i].name);
+			free(t[i].type);
+		} else {
+			t[out++] = t[i];
+		}
+	}
+	*n = out;
+}
+
 void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 {
 	struct walks ws = { loom_xcalloc(n, sizeof *ws.w), src, n };
@@ -2374,18 +2587,8 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 	clang_visitChildren(root, walk_functions, &ws);
 	drop_macro_names(root, &ws);
 	clang_visitChildren(root, find_address_taken, &ws);
-	if (plan->naddress_taken) {
-		size_t out = 1;
-
-		qsort(plan->address_taken, plan->naddress_taken, sizeof (char *), cmp_str);
-		for (size_t i = 1; i < plan->naddress_taken; i++) {
-			if (strcmp(plan->address_taken[i], plan->address_taken[out - 1]))
-				plan->address_taken[out++] = plan->address_taken[i];
-			else
-				free(plan->address_taken[i]);
-		}
-		plan->naddress_taken = out;
-	}
+	rw_taken_unique(plan->address_taken, &plan->naddress_taken);
+	loom_conversions_unique(plan->conversions, &plan->nconversions);
 	for (size_t i = 0; i < n; i++) {
 		free(ws.w[i].macros);
 		free(ws.w[i].callee_locs);
@@ -2416,8 +2619,15 @@ void rw_plan_free(struct rw_plan *plan)
 	}
 	for (size_t i = 0; i < plan->npoints; i++)
 		free(plan->points[i].callee);
-	for (size_t i = 0; i < plan->naddress_taken; i++)
-		free(plan->address_taken[i]);
+	for (size_t i = 0; i < plan->naddress_taken; i++) {
+		free(plan->address_taken[i].name);
+		free(plan->address_taken[i].type);
+	}
+	for (size_t i = 0; i < plan->nconversions; i++) {
+		free(plan->conversions[i].from);
+		free(plan->conversions[i].to);
+	}
+	free(plan->conversions);
 	free(plan->funcs);
 	free(plan->points);
 	free(plan->wraps);

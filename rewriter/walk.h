@@ -16,8 +16,13 @@ struct rw_source {
 
 /* Walks every function defined in one of the N files SRC of TU (SRC[0]:
  * the C file) and fills each file's plan; the functions whose address
- * the unit takes go into SRC[0]'s.  Never fails: what it cannot hook it
+ * the unit takes, and the unit's conversions of function pointers, go into
+ * SRC[0]'s.  Never fails: what it cannot hook it
  * records as skipped. */
 void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n);
+
+/* Sorts the *N entries at T by name, then type (unknown first), and drops
+ * (and frees) repeats. */
+void rw_taken_unique(struct rw_taken *t, size_t *n);
 
 #endif

@@ -104,6 +104,10 @@ static struct loom_manifest *sample(void)
 		fn->end_line = fn->line + 6;
 		fn->is_static = i;
 		fn->address_taken = !i;
+		if (!i) {
+			*LOOM_PUSH(fn->taken_as, fn->ntaken_as, fn->taken_as_cap) = loom_xstrdup("int (const void *, const void *)");
+			*LOOM_PUSH(fn->taken_as, fn->ntaken_as, fn->taken_as_cap) = loom_xstrdup("void *(void *)");
+		}
 		fn->slow_copy = true;
 		fn->entry_switch = !i;
 		fn->fast_entry = !i;
@@ -136,6 +140,11 @@ static struct loom_manifest *sample(void)
 	}
 	sk = LOOM_PUSH(m->skips, m->nskips, m->skips_cap);
 	*sk = (struct loom_skip){ 1, 15, 7, 1 };
+	m->typed = true;
+	*LOOM_PUSH(m->conversions, m->nconversions, m->conversions_cap) =
+		(struct loom_conversion){ loom_xstrdup("void *(void *)"), loom_xstrdup(LOOM_OPAQUE_TYPE) };
+	*LOOM_PUSH(m->conversions, m->nconversions, m->conversions_cap) =
+		(struct loom_conversion){ loom_xstrdup(LOOM_OPAQUE_TYPE), loom_xstrdup("void (int, \"q\\\")") };
 	return m;
 }
 
@@ -148,9 +157,11 @@ static bool same_function(const struct loom_function *a, const struct loom_funct
 
 	SAME_STR(name); SAME(file); SAME(line); SAME(end_line); SAME(is_static); SAME(address_taken);
 	SAME(slow_copy); SAME(entry_switch); SAME(fast_entry); SAME(wraps); SAME(entry); SAME(brk);
-	SAME(nexits); SAME(ncalls); SAME(nloops); SAME(nedges);
+	SAME(nexits); SAME(ncalls); SAME(nloops); SAME(nedges); SAME(ntaken_as);
 	for (size_t i = 0; ok && i < a->nexits; i++)
 		SAME(exits[i]);
+	for (size_t i = 0; ok && i < a->ntaken_as; i++)
+		SAME_STR(taken_as[i]);
 	for (size_t i = 0; ok && i < a->ncalls; i++) {
 		SAME_STR(calls[i].callee); SAME_STR(calls[i].type); SAME_STR(calls[i].taken); SAME(calls[i].line);
 		SAME(calls[i].column);
@@ -169,7 +180,8 @@ static bool same_manifest(const struct loom_manifest *a, const struct loom_manif
 {
 	bool ok = true;
 
-	SAME_STR(tool); SAME_STR(root); SAME(nfiles); SAME(nfunctions); SAME(nslots); SAME(nskips);
+	SAME_STR(tool); SAME_STR(root); SAME(nfiles); SAME(nfunctions); SAME(nslots); SAME(nskips); SAME(typed);
+	SAME(nconversions);
 	ok = ok && !strcmp(a->id, b->id);
 	for (size_t i = 0; ok && i < a->nfiles; i++) {
 		SAME_STR(files[i].path); SAME(files[i].lines); SAME(files[i].instrumented);
@@ -183,6 +195,9 @@ static bool same_manifest(const struct loom_manifest *a, const struct loom_manif
 	}
 	for (size_t i = 0; ok && i < a->nskips; i++) {
 		SAME(skips[i].file); SAME(skips[i].line); SAME(skips[i].column); SAME(skips[i].function);
+	}
+	for (size_t i = 0; ok && i < a->nconversions; i++) {
+		SAME_STR(conversions[i].from); SAME_STR(conversions[i].to);
 	}
 	return ok;
 }
@@ -315,8 +330,13 @@ static void errors(void)
 		{ "\"files\":[],\"functions\":[],\"slots\":[],\"macro_skipped\":[{\"file\":\"b.c\"}]}",
 		  "malformed manifest: macro_skipped[0].file: no file \"b.c\" in files", "\"b.c\"" },
 		{ "\"files\":[],\"slots\":[],\"functions\":[],\"macro_skipped\":[]}",
-		  "malformed manifest: slots: out of place: the arrays come as files, functions, slots, macro_skipped",
+		  "malformed manifest: slots: out of place: the arrays come as files, functions, slots, macro_skipped, conversions",
 		  "\"slots\"" },
+		{ "\"files\":[],\"functions\":[],\"slots\":[],\"conversions\":[],\"macro_skipped\":[]}",
+		  "malformed manifest: conversions: out of place: the arrays come as files, functions, slots, "
+		  "macro_skipped, conversions", "\"conversions\"" },
+		{ "\"files\":[],\"functions\":[],\"slots\":[],\"macro_skipped\":[],\"conversions\":[{\"from\":\"*\"}]}",
+		  "malformed manifest: conversions[0]: missing \"to\"", "{\"from\"" },
 		{ "\"files\":[],\"functions\":[],\"slots\":[{\"id\":1}]}",
 		  "malformed manifest: slots[0]: more slots than \"hooks\" (0)", "{\"id\"" },
 		{ "\"files\":[],\"functions\":[{\"name\":\"f\",\"line\":-1}],\"slots\":[],\"macro_skipped\":[]}",
