@@ -11,6 +11,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "indirect.h"
+
 /* ======================================================================
  * Lexer
  * ====================================================================== */
@@ -454,11 +456,10 @@ struct resolver {
 	unsigned char *in_region; /* per hook: inside an exclusion region (for warnings) */
 	bool exclusion;           /* compiling an exclusion region: mark in_region too */
 	bool all_slow;            /* a unilateral region: every thread must meet hooks */
-	/* For queue_callees: the functions by name, and those whose address
-	 * is taken (what an indirect call may reach). */
+	/* For queue_callees: the functions by name, and what a call through
+	 * a pointer may reach. */
 	struct named { const char *name; unsigned fn; } *by_name;
-	unsigned *taken;
-	size_t ntaken;
+	struct loom_indirect *indirect;
 };
 
 static int at(struct resolver *r, struct loom_loc loc, const char *fmt, ...)
@@ -532,20 +533,28 @@ static int cmp_named(const void *a, const void *b)
 	return c ? c : (x->fn > y->fn) - (x->fn < y->fn);
 }
 
-/* Builds R's function index (by_name, taken): a search of every function
- * per call made `loom check` of a line range in binutils' objdump take 8 s. */
+/* Builds R's function indexes (by_name, indirect): a search of every
+ * function per call made `loom check` of a line range in binutils' objdump
+ * take 8 s. */
 static void index_functions(struct resolver *r)
 {
 	const struct loom_manifest *m = r->m;
 
 	r->by_name = loom_xcalloc(m->nfunctions + 1, sizeof *r->by_name);
-	r->taken = loom_xcalloc(m->nfunctions + 1, sizeof *r->taken);
-	for (size_t g = 0; g < m->nfunctions; g++) {
+	for (size_t g = 0; g < m->nfunctions; g++)
 		r->by_name[g] = (struct named){ m->functions[g].name, (unsigned)g };
-		if (m->functions[g].address_taken)
-			r->taken[r->ntaken++] = (unsigned)g;
-	}
 	qsort(r->by_name, m->nfunctions, sizeof *r->by_name, cmp_named);
+	r->indirect = loom_indirect_new(m);
+}
+
+/* Whether call C may reach function FN (by name, or through a pointer). */
+static bool call_reaches(const struct resolver *r, const struct loom_call *c, unsigned fn)
+{
+	const char *name = loom_call_target(c);
+
+	if (name)
+		return !strcmp(name, r->m->functions[fn].name);
+	return r->m->functions[fn].address_taken && loom_indirect_reaches(r->indirect, c->type, fn);
 }
 
 static void queue_one(unsigned g, unsigned char *seen, unsigned *queue, size_t *tail)
@@ -558,7 +567,7 @@ static void queue_one(unsigned g, unsigned char *seen, unsigned *queue, size_t *
 
 /* Queues every function that call C may reach: by name (a direct call,
  * or a function's address taken, which whatever it is passed to may
- * call), or for any other indirect call every address-taken function. */
+ * call), or for a call through a pointer those of its type (cli/indirect.h). */
 static void queue_callees(const struct resolver *r, const struct loom_call *c,
                           unsigned char *seen, unsigned *queue, size_t *tail)
 {
@@ -566,8 +575,11 @@ static void queue_callees(const struct resolver *r, const struct loom_call *c,
 	size_t lo = 0, hi = r->m->nfunctions;
 
 	if (!name) {
-		for (size_t i = 0; i < r->ntaken; i++)
-			queue_one(r->taken[i], seen, queue, tail);
+		size_t n;
+		const unsigned *fns = loom_indirect_targets(r->indirect, c->type, &n);
+
+		for (size_t i = 0; i < n; i++)
+			queue_one(fns[i], seen, queue, tail);
 		return;
 	}
 	while (lo < hi) { /* the first function named NAME or after */
@@ -955,8 +967,7 @@ static void danger_between(struct resolver *r, const unsigned *starts, size_t ns
 			for (size_t c = 0; c < caller->ncalls; c++) {
 				const struct loom_call *call = &caller->calls[c];
 
-				if (call->slot && (loom_call_target(call) ? !strcmp(loom_call_target(call), f->name)
-				                                          : f->address_taken))
+				if (call->slot && call_reaches(r, call, s->function))
 					queue_successors(caller, call->slot, seen, end, todo, &ntodo);
 			}
 		}
@@ -1359,7 +1370,7 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 	free(r.in_danger);
 	free(r.in_region);
 	free(r.by_name);
-	free(r.taken);
+	loom_indirect_free(r.indirect);
 	if (ret)
 		loom_compiled_free(out);
 	return ret ? -1 : 0;

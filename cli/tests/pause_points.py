@@ -31,8 +31,14 @@ Then a function that takes another's address (`pthread_once(&once,
 setup)`, taken.c): the manifest names setup at that call, and
 `init_once <> self` reaches setup only, so the blocking read in an
 unrelated callback whose address is taken elsewhere (a thread's start
-function) stays safe.  An indirect call through a pointer still reaches
-every address-taken function.
+function) stays safe; a call through a pointer of that function's type
+does not.
+
+Last, calls through pointers go by type (typed.c): a call reaches the
+functions whose address is taken as its type, or as a type that the program
+converts into it (a cast, void *, a variadic argument read back by va_arg,
+a union), and every function named in a way that gives no type (a cleanup
+attribute).  A null pointer constant converts nothing.
 """
 import argparse
 import json
@@ -179,9 +185,9 @@ int init_once(void)
 	return ready;
 }
 
-int call_through(void (*f)(void))
+int call_through(void *(*f)(void *))
 {
-	f();
+	f(NULL);
 	return ready;
 }
 
@@ -199,10 +205,146 @@ int main(void)
 	pthread_t t;
 
 	pthread_create(&t, NULL, waiter, NULL);
-	call_through(setup);
+	call_through(waiter);
 	return init_once();
 }
 '''
+TYPED = r'''#include <pthread.h>
+#include <stdarg.h>
+#include <unistd.h>
+
+static char c;
+
+/* Started by pthread_create: taken as void *(void *). */
+static void *waiter(void *arg)
+{
+	while (read(0, &c, 1) > 0) /* WAITER */
+		;
+	return arg;
+}
+
+/* Taken as void *(void *), then cast to void (*)(void). */
+static void *cast_waiter(void *arg)
+{
+	while (read(1, &c, 1) > 0) /* CAST_WAITER */
+		;
+	return arg;
+}
+
+/* Taken as int (int), then kept in a void *. */
+static int opaque_waiter(int fd)
+{
+	while (read(fd, &c, 1) > 0) /* OPAQUE_WAITER */
+		;
+	return fd;
+}
+
+/* Passed through "...", read back by va_arg as another type. */
+static int variadic_waiter(int fd)
+{
+	while (read(fd, &c, 1) > 0) /* VARIADIC_WAITER */
+		;
+	return fd;
+}
+
+/* Stored in a union as one type, read as another. */
+static void union_waiter(float x)
+{
+	while (read((int)x, &c, 1) > 0) /* UNION_WAITER */
+		;
+}
+
+/* Its address is compared with a null pointer of its type only. */
+static void never_called(void)
+{
+	while (read(5, &c, 1) > 0) /* NEVER_CALLED */
+		;
+}
+
+/* Named by a cleanup attribute: no type to go by. */
+static void release(int *fd)
+{
+	while (read(*fd, &c, 1) > 0) /* RELEASE */
+		;
+}
+
+void (*void_fn)(void);
+void *kept;
+void (*from_va)(double);
+union pun { void (*as_float)(float); long (*as_char)(char); } pun;
+
+static void keep(int n, ...)
+{
+	va_list ap;
+
+	va_start(ap, n);
+	from_va = va_arg(ap, void (*)(double));
+	va_end(ap);
+}
+
+int call_void(void (*f)(void))
+{
+	f();
+	return 0;
+}
+
+int call_start(void *(*f)(void *))
+{
+	f(NULL);
+	return 0;
+}
+
+int call_long(void)
+{
+	long (*f)(long) = (long (*)(long))kept;
+
+	return (int)f(1);
+}
+
+int call_short(short (*f)(short))
+{
+	return f ? f(1) : 0;
+}
+
+int call_double(void)
+{
+	from_va(1.0);
+	return 0;
+}
+
+int call_char(void)
+{
+	return (int)pun.as_char('x');
+}
+
+int main(void)
+{
+	pthread_t t;
+	void (*none)(void) = 0;
+	int fd __attribute__((cleanup(release))) = 0;
+
+	pthread_create(&t, NULL, waiter, NULL);
+	void_fn = (void (*)(void))cast_waiter;
+	kept = (void *)opaque_waiter;
+	keep(1, variadic_waiter);
+	pun.as_float = union_waiter;
+	if (none == never_called || (void *)0 == kept)
+		return fd;
+	return call_void(void_fn) + call_start(waiter) + call_long() + call_short(0) + call_double() + call_char();
+}
+'''
+# Per filter `F <> self`: the blocking reads it reaches through its call
+# through a pointer, and why.
+THROUGH_OPAQUE = {'OPAQUE_WAITER', 'VARIADIC_WAITER', 'UNION_WAITER', 'RELEASE'}
+TYPED_CASES = {
+    'call_void': ({'WAITER', 'CAST_WAITER', 'NEVER_CALLED', 'RELEASE'},
+                  'void (void), and void *(void *), which a cast turns into it'),
+    'call_start': ({'WAITER', 'CAST_WAITER', 'RELEASE'}, 'void *(void *) only'),
+    'call_long': (THROUGH_OPAQUE, 'every type kept in a void * (a cast, "...", a union), which is cast to it'),
+    'call_double': (THROUGH_OPAQUE, 'every type kept in a void *, which va_arg reads as it'),
+    'call_char': (THROUGH_OPAQUE, 'every type kept in a void *, which a union member reads as it'),
+    'call_short': ({'RELEASE'}, 'no function is taken as short (short)'),
+}
 CASES = {'SERVE': True, 'TAIL': True, 'HEAD': False, 'BEFORE_DO': False, 'AFTER': True,
          'IN_CONDITION': False, 'IN_INCREMENT': False, 'DO_AGAIN': False}
 
@@ -225,8 +367,39 @@ def taken(check, args, work):
         unsafe = set(int(n) for n in re.findall(r'taken\.c:(\d+) \(blocking call read', r.stdout))
         check((line not in unsafe) == safe,
               f'{fn} <> self: the read in the thread\'s start function is ' + ('safe: ' if safe else 'unsafe: ')
-              + ('init_once passes setup\'s address only' if safe else 'call_through calls through a pointer'),
+              + ('init_once passes setup\'s address only' if safe else
+                 'call_through calls through a pointer of its type'),
               r.stdout)
+
+
+def typed(check, args, work):
+    src, out = os.path.join(work, 'typed', 'src'), os.path.join(work, 'typed', 'out')
+    write_file(os.path.join(src, 'typed.c'), TYPED)
+    r = run([args.rewrite, '--quiet', src, out])
+    check.require(r.status == 0, 'loom-rewrite instruments typed.c', r.stderr)
+    with open(os.path.join(out, 'loom-manifest.json')) as f:
+        manifest = json.load(f)
+    fns = {fn['name']: fn for fn in manifest['functions']}
+    check(fns['waiter'].get('taken_as') == ['void *(void *)'] and 'taken_as' not in fns['release'],
+          'the manifest has the type waiter\'s address is taken as, and none for release (a cleanup attribute)',
+          (fns['waiter'], fns['release']))
+    conversions = {(c['from'], c['to']) for c in manifest.get('conversions', [])}
+    want = {('void *(void *)', 'void (void)'), ('int (int)', '*'), ('*', 'long (long)'), ('*', 'void (double)'),
+            ('void (float)', '*'), ('*', 'void (float)'), ('long (char)', '*'), ('*', 'long (char)')}
+    check(conversions == want, 'the manifest lists the conversions of function pointers, and no null pointer',
+          sorted(conversions ^ want))
+    lines = {marker: next(i for i, text in enumerate(TYPED.split('\n'), 1) if f'/* {marker} */' in text)
+             for marker in ('WAITER', 'CAST_WAITER', 'OPAQUE_WAITER', 'VARIADIC_WAITER', 'UNION_WAITER',
+                            'NEVER_CALLED', 'RELEASE')}
+    for fn, (reached, why) in TYPED_CASES.items():
+        spec = os.path.join(work, 'typed.loom')
+        write_file(spec, f'{fn} <> self\n')
+        r = run([args.loom, 'check', '--manifest', out, spec])
+        check.require(r.status == 0, f'loom check accepts "{fn} <> self"', r.stderr)
+        unsafe = set(int(n) for n in re.findall(r'typed\.c:(\d+) \(blocking call read', r.stdout))
+        got = {marker for marker, line in lines.items() if line in unsafe}
+        check(got == reached, f'{fn} <> self reaches the reads of {", ".join(sorted(reached)) or "no callback"}: '
+              f'{why}', f'unsafe: {sorted(got)}\n{r.stdout}')
 
 
 def main():
@@ -268,6 +441,7 @@ def main():
                       f'{kind}, {marker.lower()}: the blocking call at line {line} is {"safe" if safe else "unsafe"}',
                       r.stdout)
         taken(check, args, work)
+        typed(check, args, work)
     except Failure as e:
         if not e.counted:
             check(False, str(e))
