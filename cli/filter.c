@@ -547,11 +547,42 @@ static void index_functions(struct resolver *r)
 	r->indirect = loom_indirect_new(m);
 }
 
+/* The index in R->by_name of the first function named NAME, or where it
+ * would be. */
+static size_t first_named(const struct resolver *r, const char *name)
+{
+	size_t lo = 0, hi = r->m->nfunctions;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(r->by_name[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool is_named(const struct resolver *r, size_t i, const char *name)
+{
+	return i < r->m->nfunctions && !strcmp(r->by_name[i].name, name);
+}
+
+/* Whether call C passes a function's address to a function of the tree,
+ * whose own calls (through pointers) say where it goes: no call here. */
+static bool passed_into_tree(const struct resolver *r, const struct loom_call *c)
+{
+	return c->taken && c->passed_to && is_named(r, first_named(r, c->passed_to), c->passed_to);
+}
+
 /* Whether call C may reach function FN (by name, or through a pointer). */
 static bool call_reaches(const struct resolver *r, const struct loom_call *c, unsigned fn)
 {
 	const char *name = loom_call_target(c);
 
+	if (passed_into_tree(r, c))
+		return false;
 	if (name)
 		return !strcmp(name, r->m->functions[fn].name);
 	return r->m->functions[fn].address_taken && loom_indirect_reaches(r->indirect, c->type, fn);
@@ -566,14 +597,16 @@ static void queue_one(unsigned g, unsigned char *seen, unsigned *queue, size_t *
 }
 
 /* Queues every function that call C may reach: by name (a direct call,
- * or a function's address taken, which whatever it is passed to may
- * call), or for a call through a pointer those of its type (cli/indirect.h). */
+ * or a function's address passed to a function outside the tree, which
+ * may call it), or for a call through a pointer those of its type
+ * (cli/indirect.h). */
 static void queue_callees(const struct resolver *r, const struct loom_call *c,
                           unsigned char *seen, unsigned *queue, size_t *tail)
 {
 	const char *name = loom_call_target(c);
-	size_t lo = 0, hi = r->m->nfunctions;
 
+	if (passed_into_tree(r, c))
+		return;
 	if (!name) {
 		size_t n;
 		const unsigned *fns = loom_indirect_targets(r->indirect, c->type, &n);
@@ -582,24 +615,13 @@ static void queue_callees(const struct resolver *r, const struct loom_call *c,
 			queue_one(fns[i], seen, queue, tail);
 		return;
 	}
-	while (lo < hi) { /* the first function named NAME or after */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(r->by_name[mid].name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < r->m->nfunctions && !strcmp(r->by_name[lo].name, name); lo++)
-		queue_one(r->by_name[lo].fn, seen, queue, tail);
+	for (size_t i = first_named(r, name); is_named(r, i, name); i++)
+		queue_one(r->by_name[i].fn, seen, queue, tail);
 }
 
-/* Every function that the calls of function FN may reach, transitively,
- * counting only its calls on lines FIRST..LAST or, with SLOT nonzero, only
- * those of the statement whose slot that is: a malloc'd flag per
- * function. */
-static unsigned char *reachable(const struct resolver *r, unsigned fn, unsigned first, unsigned last,
-                                unsigned slot)
+/* Every function that the calls of function FN flagged in PICK (one flag
+ * per call) may reach, transitively: a malloc'd flag per function. */
+static unsigned char *reachable_from(const struct resolver *r, unsigned fn, const unsigned char *pick)
 {
 	const struct loom_manifest *m = r->m;
 	const struct loom_function *f = &m->functions[fn];
@@ -608,7 +630,7 @@ static unsigned char *reachable(const struct resolver *r, unsigned fn, unsigned 
 	size_t head = 0, tail = 0;
 
 	for (size_t c = 0; c < f->ncalls; c++)
-		if (slot ? f->calls[c].slot == slot : f->calls[c].line >= first && f->calls[c].line <= last)
+		if (pick[c])
 			queue_callees(r, &f->calls[c], seen, queue, &tail);
 	while (head < tail) {
 		const struct loom_function *g = &m->functions[queue[head++]];
@@ -617,6 +639,21 @@ static unsigned char *reachable(const struct resolver *r, unsigned fn, unsigned 
 			queue_callees(r, &g->calls[c], seen, queue, &tail);
 	}
 	free(queue);
+	return seen;
+}
+
+/* The same for FN's calls on lines FIRST..LAST or, with SLOT nonzero, only
+ * those of the statement whose slot that is. */
+static unsigned char *reachable(const struct resolver *r, unsigned fn, unsigned first, unsigned last,
+                                unsigned slot)
+{
+	const struct loom_function *f = &r->m->functions[fn];
+	unsigned char *pick = loom_xcalloc(f->ncalls + 1, 1), *seen;
+
+	for (size_t c = 0; c < f->ncalls; c++)
+		pick[c] = slot ? f->calls[c].slot == slot : f->calls[c].line >= first && f->calls[c].line <= last;
+	seen = reachable_from(r, fn, pick);
+	free(pick);
 	return seen;
 }
 
@@ -1141,11 +1178,12 @@ static bool path_to(const struct loom_manifest *m, const struct loom_function *f
  * back-edge check before it reaches any of F's skipped lines LO..HI: B
  * leads only to the body or the exit of a loop whose twin holds all of them
  * (or to a line outside that loop), and to its exit too, so it is in the
- * loop's header or at the end of its body: the next pass checks first, at
- * the top of a while or for body and in a do loop's condition.  And the
- * way out never comes back to the loop (a do loop's first pass is not
- * checked; what leads only into the body may precede one).  The case of a
- * server blocked in its request loop's condition. */
+ * loop's header or at the end of its body; or only to the check itself (the
+ * end of a `for (;;)` body).  The next pass checks first, at the top of a
+ * while or for body and in a do loop's condition.  And the way out never
+ * comes back to the loop (a do loop's first pass is not checked; what
+ * leads only into the body may precede one).  The case of a server blocked
+ * in its request loop's condition, or at the end of its body. */
 static bool enters_twin(const struct loom_manifest *m, const struct loom_function *f, unsigned b, unsigned lo,
                         unsigned hi)
 {
@@ -1154,7 +1192,7 @@ static bool enters_twin(const struct loom_manifest *m, const struct loom_functio
 
 	for (size_t l = 0; l < f->nloops; l++) {
 		const struct loom_loop *loop = &f->loops[l];
-		bool exits = false, inside = false;
+		bool exits = false, checks = false, inside = false;
 
 		if (!loop->twin_exit || !loop->brk || !(loop->line < lo && hi < loop->end_line))
 			continue;
@@ -1163,13 +1201,82 @@ static bool enters_twin(const struct loom_manifest *m, const struct loom_functio
 
 			if (e[i].to == loop->twin_exit)
 				exits = true;
-			else if (e[i].to != loop->brk && (!s || (s->line >= loop->line && s->line <= loop->end_line)))
+			else if (e[i].to == loop->brk)
+				checks = true;
+			else if (!s || (s->line >= loop->line && s->line <= loop->end_line))
 				inside = true;
 		}
-		if (exits && !inside && !path_to(m, f, b, loop->brk, loop->brk, lo, hi))
+		/* Only the check may come next (the end of a `for (;;)` body):
+		 * the twin; then out of it, never back. */
+		if ((exits || checks) && !inside && !path_to(m, f, b, loop->brk, loop->brk, lo, hi)
+		    && !path_to(m, f, loop->twin_exit, 0, loop->brk, lo, hi))
 			return true;
 	}
 	return false;
+}
+
+/* Marks in LEADS (a flag per hook id, zero for F's hooks on entry) every
+ * hook of F (function FN) from which a path of F's edges reaches, in none
+ * or more steps, a hook on lines LO..HI: one walk back along F's edges. */
+static void leads_to_lines(const struct resolver *r, unsigned fn, unsigned lo, unsigned hi, unsigned char *leads)
+{
+	const struct loom_manifest *m = r->m;
+	const struct loom_function *f = &m->functions[fn];
+	bool changed = true;
+
+	for (size_t h = 0; h < r->fn_nhooks[fn]; h++) {
+		unsigned id = r->fn_hooks[fn][h];
+
+		leads[id] = m->slots[id - 1].line >= lo && m->slots[id - 1].line <= hi;
+	}
+	/* Edges are sorted by FROM; a loop's back edges make this take a few
+	 * rounds, each linear in the edges. */
+	while (changed) {
+		changed = false;
+		for (size_t e = f->nedges; e-- > 0;)
+			if (leads[f->edges[e].to] && !leads[f->edges[e].from])
+				leads[f->edges[e].from] = 1, changed = true;
+	}
+}
+
+/* For a fast frame of function FN whose fast path skips lines LO..HI
+ * (skipped_lines): marks as dangerous everything the calls of FN may reach
+ * after which the frame can go on to a skipped line; a thread paused in
+ * one would, after the install, run that line's fast code.  So: a call
+ * without a statement slot (in a macro), one whose statement reaches into
+ * LO..HI, and one whose statement leads to LO..HI (LEADS, from
+ * leads_to_lines) other than through a twinned loop's back-edge check
+ * (enters_twin).  A call from which no path comes back to a skipped line
+ * (a server's poll() after its last use of the filtered function in this
+ * pass, before the loop's check) is safe to be inside. */
+static void danger_fast_callees(struct resolver *r, unsigned fn, unsigned lo, unsigned hi,
+                                const unsigned char *leads)
+{
+	const struct loom_manifest *m = r->m;
+	const struct loom_function *f = &m->functions[fn];
+	unsigned char *pick = loom_xcalloc(f->ncalls + 1, 1);
+
+	for (size_t c = 0; c < f->ncalls; c++) {
+		const struct loom_slot *s = loom_manifest_slot(m, f->calls[c].slot);
+		size_t ne;
+		const struct loom_edge *e;
+		bool leads_on = false;
+
+		if (c && f->calls[c].slot && f->calls[c].slot == f->calls[c - 1].slot) {
+			pick[c] = pick[c - 1]; /* the same statement */
+			continue;
+		}
+		if (!s || (s->line <= hi && f->calls[c].line >= lo)) {
+			pick[c] = 1;
+			continue;
+		}
+		e = loom_function_edges_from(f, f->calls[c].slot, &ne);
+		for (size_t i = 0; i < ne && !leads_on; i++)
+			leads_on = leads[e[i].to];
+		pick[c] = leads_on && !enters_twin(m, f, f->calls[c].slot, lo, hi);
+	}
+	danger_functions(r, reachable_from(r, fn, pick), fn);
+	free(pick);
 }
 
 /* Which functions must run slow for the filter: those with ops, and, for a
@@ -1179,7 +1286,8 @@ static bool enters_twin(const struct loom_manifest *m, const struct loom_functio
  * there and in its loop twins; a thread paused while a fast frame of such a
  * function F is on its stack would, after the install, run the rest of that
  * frame without them.  So wherever F's fast path skips something (see
- * skipped_lines): everything F calls is unsafe, and so are F's blocking
+ * skipped_lines): what F calls before it may go on to skip it is unsafe
+ * (danger_fast_callees), and so are F's blocking
  * sites from which a path leads there (unless enters_twin), and F's loop
  * cond_breaks, except that of a loop with a twin whose body holds all of it
  * (a thread paused there goes on in the twin, whose exit hook releases what
@@ -1189,7 +1297,7 @@ enum { OWN_OPS = 1, CALLS_NEEDED = 2 }; /* why a function must run slow (bits) *
 static void switch_and_fast_frames(struct resolver *r)
 {
 	const struct loom_manifest *m = r->m;
-	unsigned char *needs = loom_xcalloc(m->nfunctions + 1, 1);
+	unsigned char *needs = loom_xcalloc(m->nfunctions + 1, 1), *leads = loom_xcalloc(m->nslots + 1, 1);
 	bool changed = true;
 
 	for (size_t i = 0; i < r->out->nops; i++)
@@ -1219,7 +1327,8 @@ static void switch_and_fast_frames(struct resolver *r)
 				(unsigned)fn | (needs[fn] == OWN_OPS && wrappable(r, fn) ? LOOM_FN_WRAP : 0);
 		if (!needs[fn] || !f->slow_copy || !skipped_lines(r, fn, needs, &lo, &hi))
 			continue;
-		danger_callees(r, (unsigned)fn, 0, UINT_MAX);
+		leads_to_lines(r, (unsigned)fn, lo, hi, leads);
+		danger_fast_callees(r, (unsigned)fn, lo, hi, leads);
 		for (size_t h = 0; h < r->fn_nhooks[fn]; h++)
 			if (m->slots[r->fn_hooks[fn][h] - 1].kind == LOOM_KIND_BLOCKING
 			    && !enters_twin(m, f, r->fn_hooks[fn][h], lo, hi)
@@ -1235,6 +1344,7 @@ static void switch_and_fast_frames(struct resolver *r)
 		}
 	}
 	free(needs);
+	free(leads);
 }
 
 /* Whether CALLEE waits for another thread to do something: inside an

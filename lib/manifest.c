@@ -88,6 +88,7 @@ void loom_manifest_free(struct loom_manifest *m)
 			free(f->calls[j].callee);
 			free(f->calls[j].type);
 			free(f->calls[j].taken);
+			free(f->calls[j].passed_to);
 		}
 		for (size_t j = 0; j < f->ntaken_as; j++)
 			free(f->taken_as[j]);
@@ -354,6 +355,8 @@ static void put_function(struct text *t, const struct loom_manifest *m, const st
 			put_key_string(t, "type", f->calls[j].type);
 		if (f->calls[j].taken)
 			put_key_string(t, "taken", f->calls[j].taken);
+		if (f->calls[j].passed_to)
+			put_key_string(t, "passed_to", f->calls[j].passed_to);
 		putf(t, ",\"line\":%u,\"column\":%u,\"slot\":%u}", f->calls[j].line, f->calls[j].column,
 		     f->calls[j].slot);
 	}
@@ -684,7 +687,7 @@ static int read_file(struct reader *r)
 	return read_object(r, KEYS(file_keys), ALL(4), file_member, f, &at);
 }
 
-static const char *const call_keys[] = { "callee", "type", "line", "column", "slot", "taken" };
+static const char *const call_keys[] = { "callee", "type", "line", "column", "slot", "taken", "passed_to" };
 
 static int call_member(struct reader *r, void *obj, int k)
 {
@@ -699,7 +702,8 @@ static int call_member(struct reader *r, void *obj, int k)
 	case 2: return get_count(r, &c->line);
 	case 3: return get_count(r, &c->column);
 	case 4: return get_count(r, &c->slot);
-	default: return get_string(r, &c->taken);
+	case 5: return get_string(r, &c->taken);
+	default: return get_string(r, &c->passed_to);
 	}
 }
 
@@ -713,6 +717,10 @@ static int read_call(struct reader *r, struct loom_call *c)
 	if ((c->type || c->taken) && c->callee) {
 		r->j.value_at = at;
 		return loom_json_fail(&r->j, MALFORMED, "a direct call has no \"type\" or \"taken\"");
+	}
+	if (c->passed_to && !c->taken) {
+		r->j.value_at = at;
+		return loom_json_fail(&r->j, MALFORMED, "\"passed_to\" without \"taken\"");
 	}
 	return 0;
 }

@@ -60,16 +60,19 @@ struct loom_call {
 	char *callee; /* NULL: an indirect call */
 	char *type;   /* an indirect call: the function type it calls through
 	               * (canonical, e.g. "int (void *)"), or NULL if unknown */
-	char *taken;  /* an indirect call that is a function's address taken
-	               * (passed to qsort, pthread_once...): that function, which
-	               * whatever it is passed to may call; NULL otherwise */
+	char *taken;  /* an indirect call that is a function's address passed
+	               * to a function that may call it then (qsort,
+	               * pthread_once...): that function; NULL otherwise */
+	char *passed_to; /* with taken: the function it is passed to, when that
+	                  * is named and not a system function; if the manifest
+	                  * holds it, its own calls say what it calls */
 	unsigned line, column;
 	unsigned slot; /* the slot of the statement making it (0: none) */
 };
 
 /* The function CALL may reach by name: its callee, or the function whose
- * address it takes; NULL for a call through a pointer, which may reach any
- * function whose address is taken. */
+ * address it passes; NULL for a call through a pointer, which may reach
+ * the functions of its type (cli/indirect.h). */
 static inline const char *loom_call_target(const struct loom_call *call)
 {
 	return call->callee ? call->callee : call->taken;

@@ -902,6 +902,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		call->callee = rf->calls[c].callee ? loom_xstrdup(rf->calls[c].callee) : NULL;
 		call->type = rf->calls[c].type ? loom_xstrdup(rf->calls[c].type) : NULL;
 		call->taken = rf->calls[c].taken ? loom_xstrdup(rf->calls[c].taken) : NULL;
+		call->passed_to = rf->calls[c].passed_to ? loom_xstrdup(rf->calls[c].passed_to) : NULL;
 		call->line = rf->calls[c].line;
 		call->column = rf->calls[c].column;
 	}

@@ -84,8 +84,11 @@ struct rw_loop {
 struct rw_call {
 	char *callee;      /* NULL: indirect */
 	char *type;        /* indirect: the function type called through, or NULL */
-	char *taken;       /* the function whose address is taken here (then callee
-	                    * is NULL): whatever it is passed to may call it */
+	char *taken;       /* the function whose address is passed here, as an
+	                    * argument, to a function that may call it then (then
+	                    * callee is NULL) */
+	char *passed_to;   /* with taken: that function, if named and not a
+	                    * system one (which the manifest may hold) */
 	unsigned line, column;
 	unsigned off;      /* where the call starts */
 	size_t point;      /* the slot of the statement making it (SIZE_MAX: none) */

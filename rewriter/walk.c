@@ -376,19 +376,43 @@ static unsigned stmt_end(const struct walk *w, CXCursor c)
 
 /* ---- calls ---- */
 
+/* Where an expression is, for a function's address taken in it: only one
+ * passed to a function that is not the tree's may be called there and
+ * then (qsort, pthread_once).  Elsewhere (stored, returned, passed to the
+ * tree's own function) it is called through a pointer, where the calls of
+ * its type find it (docs/design.md, "Calls through pointers"). */
+enum arg_of {
+	ARG_OF_NONE,     /* in no call's arguments */
+	ARG_OF_LATER,    /* of a system function that runs it later or in
+	                  * another thread (pthread_create, atexit) */
+	ARG_OF_SYSTEM,   /* of another system function */
+	ARG_OF_FUNCTION, /* of another named function (call_scan.passed_to) */
+	ARG_OF_POINTER,  /* of a call through a pointer */
+};
+
 struct call_scan {
 	struct walk *w;
 	const char *blocking; /* first blocking callee found */
 	bool other;           /* a call that may run instrumented code */
 	bool record;          /* add calls to the current function */
-	bool thread_start;    /* in the arguments of pthread_create */
+	enum arg_of arg_of;   /* in the arguments of the innermost call */
+	const char *passed_to; /* ARG_OF_FUNCTION: its name */
 };
 
-/* Functions that run a function whose address they get in a new thread,
+/* System functions that keep a function whose address they get, to run it
+ * in a new thread, at exit, at a fork, at a thread's end or on a signal,
  * not in the caller's frame. */
-static bool starts_thread(const char *name)
+static bool runs_later(const char *name)
 {
-	return name && (!strcmp(name, "pthread_create") || !strcmp(name, "thrd_create"));
+	static const char *const names[] = {
+		"pthread_create", "thrd_create", "atexit", "at_quick_exit", "on_exit", "pthread_atfork",
+		"pthread_key_create", "tss_create", "signal", "sigset", "bsd_signal", "sysv_signal",
+	};
+
+	for (size_t i = 0; name && i < sizeof names / sizeof *names; i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
 }
 
 /* Is function declaration FN in a system header, or a compiler builtin
@@ -543,26 +567,19 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 	if (clang_getCursorKind(c) == CXCursor_CallExpr) {
 		char *name = callee_name(c);
 		unsigned line, column;
+		bool system = system_function(clang_getCursorReferenced(c));
+		struct call_scan args = *cs;
 
 		start_of(c, &line, &column);
-
-		if (starts_thread(name) && !cs->thread_start) {
-			struct call_scan args = *cs;
-
-			/* The call itself is recorded as any other, then its
-			 * arguments apart. */
-			args.thread_start = true;
-			scan_calls(c, parent, &args);
-			clang_visitChildren(c, scan_calls, &args);
-			cs->blocking = args.blocking;
-			cs->other = args.other;
-			free(name);
-			return CXChildVisit_Continue;
-		}
 		if (name && !cs->blocking)
 			cs->blocking = loom_blocking_canonical(name);
-		if (!name || (!loom_is_blocking(name) && !system_function(clang_getCursorReferenced(c))))
+		if (!name || (!loom_is_blocking(name) && !system))
 			cs->other = true;
+		/* Its arguments (and callee expression) are scanned apart, as
+		 * arguments of this call. */
+		args.arg_of = !name ? ARG_OF_POINTER : !system ? ARG_OF_FUNCTION : runs_later(name) ? ARG_OF_LATER
+		              : ARG_OF_SYSTEM;
+		args.passed_to = args.arg_of == ARG_OF_FUNCTION ? name : NULL;
 		if (cs->record) {
 			struct rw_func *f = &w->plan->funcs[w->func];
 			struct rw_call *call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
@@ -590,9 +607,15 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 						clang_getCursorDefinition(clang_getCursorReferenced(c)));
 				call->decl_off = visible_declaration(w, clang_getCursorReferenced(c));
 			}
-			name = NULL;
 		}
-		free(name);
+		args.blocking = cs->blocking;
+		args.other = cs->other;
+		clang_visitChildren(c, scan_calls, &args);
+		cs->blocking = args.blocking;
+		cs->other = args.other;
+		if (!cs->record)
+			free(name); /* else the call owns it */
+		return CXChildVisit_Continue;
 	} else if (clang_getCursorKind(c) == CXCursor_StmtExpr && cs->record) {
 		*LOOM_PUSH(w->stmt_exprs, w->nstmt_exprs, w->stmt_exprs_cap) = c;
 	} else if (clang_getCursorKind(c) == CXCursor_ReturnStmt || clang_getCursorKind(c) == CXCursor_GotoStmt
@@ -605,10 +628,11 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 		cs->other = true;
 	} else if (clang_getCursorKind(c) == CXCursor_DeclRefExpr
 	           && clang_getCursorKind(clang_getCursorReferenced(c)) == CXCursor_FunctionDecl) {
-		/* A function's address taken here may be called by whatever it
-		 * is passed to (qsort, pthread_create, a callback table): count
-		 * it as an indirect call.  (The function's recording scan has
-		 * listed every direct callee before any blocking scan.) */
+		/* A function's address passed here to a function outside the
+		 * tree may be called by it (qsort, pthread_once): count it as
+		 * an indirect call (enum arg_of).  (The function's recording
+		 * scan has listed every direct callee before any blocking
+		 * scan.) */
 		unsigned at = offset_of(clang_getCursorLocation(c), NULL, NULL), line, column;
 		bool callee = false;
 
@@ -616,9 +640,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 			callee = w->callee_locs[i] == at;
 		if (!callee && !system_function(clang_getCursorReferenced(c)))
 			cs->other = true;
-		/* A thread's start function runs in the new thread: no call
-		 * of this frame. */
-		if (!callee && cs->record && !cs->thread_start) {
+		if (!callee && cs->record && cs->arg_of != ARG_OF_NONE && cs->arg_of != ARG_OF_LATER) {
 			struct rw_func *f = &w->plan->funcs[w->func];
 			struct rw_call *call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
 			CXString taken = clang_getCursorSpelling(clang_getCursorReferenced(c));
@@ -627,7 +649,8 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 			*call = (struct rw_call){ .callee = NULL, .line = line, .column = column,
 			                          .off = at, .name_off = UINT_MAX, .decl_off = UINT_MAX, .point = SIZE_MAX,
 			                          .type = function_type(clang_getCursorType(c)),
-			                          .taken = loom_xstrdup(clang_getCString(taken)) };
+			                          .taken = loom_xstrdup(clang_getCString(taken)),
+			                          .passed_to = cs->passed_to ? loom_xstrdup(cs->passed_to) : NULL };
 			clang_disposeString(taken);
 		}
 	}
@@ -2607,6 +2630,7 @@ void rw_plan_free(struct rw_plan *plan)
 			free(plan->funcs[i].calls[j].callee);
 			free(plan->funcs[i].calls[j].type);
 			free(plan->funcs[i].calls[j].taken);
+			free(plan->funcs[i].calls[j].passed_to);
 		}
 		for (size_t j = 0; j < plan->funcs[i].nparams; j++)
 			free(plan->funcs[i].params[j]);

@@ -22,17 +22,22 @@ after the install.  Where a blocking call sits decides (pause.c):
 - do_again: the blocking call is a do loop's condition, but an enclosing
   loop without twin comes back to the do loop's unchecked first pass:
   unsafe.
+- forever: the blocking call ends a `for (;;)` body; only the check comes
+  next: safe.
+- call_tail, call_head: the same with the blocking call inside a function
+  the loop calls (wait_tail, wait_head): at the end of the body, safe; at
+  its start, before the call of step in the same pass, unsafe (a thread
+  inside a call returns into the fast frame).
 
 The same again with step external and small: it has a fast entry
 (step__fast, which the callers' fast bodies call), and its callers switch
 for it just the same.
 
-Then a function that takes another's address (`pthread_once(&once,
-setup)`, taken.c): the manifest names setup at that call, and
-`init_once <> self` reaches setup only, so the blocking read in an
-unrelated callback whose address is taken elsewhere (a thread's start
-function) stays safe; a call through a pointer of that function's type
-does not.
+Then functions that take another's address (taken.c): passed to a system
+function that may call it then (`pthread_once(&once, setup)`), it counts
+as a call there, of that function only; passed to a function of the tree,
+stored, or passed to one that runs it later (`atexit`, `pthread_create`),
+it does not: a call through a pointer of its type reaches it.
 
 Last, calls through pointers go by type (typed.c): a call reaches the
 functions whose address is taken as its type, or as a type that the program
@@ -162,21 +167,81 @@ int do_again(int fd)
 	return s;
 }
 
+static void wait_tail(int fd)
+{
+	char buf[64];
+
+	(void)!read(fd, buf, sizeof buf); /* WAIT_TAIL */
+}
+
+static void wait_head(int fd)
+{
+	char buf[64];
+
+	(void)!read(fd, buf, sizeof buf); /* WAIT_HEAD */
+}
+
+int forever(int fd)
+{
+	char buf[64];
+	int s = 0;
+
+	for (;;) {
+		s = step(s);
+		printf("%d\n", s);
+		(void)!read(fd, buf, sizeof buf); /* FOREVER */
+	}
+	return s;
+}
+
+int call_tail(int fd)
+{
+	int s = 0;
+
+	for (;;) {
+		s = step(s);
+		printf("%d\n", s);
+		wait_tail(fd);
+	}
+	return s;
+}
+
+int call_head(int fd)
+{
+	int s = 0;
+
+	for (;;) {
+		wait_head(fd);
+		s = step(s);
+		printf("%d\n", s);
+	}
+	return s;
+}
+
 int main(void)
 {
 	return serve(0) + tail(0) + head(0) + before_do(0) + after(0) + in_condition(0) + in_increment(0)
-	       + do_again(0);
+	       + do_again(0) + forever(0) + call_tail(0) + call_head(0);
 }
 '''
 TAKEN = r'''#include <pthread.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int ready;
+static char c;
+static void *(*saved)(void *);
 
 static void setup(void)
 {
 	ready = 1;
+}
+
+static void bye(void)
+{
+	while (read(2, &c, 1) > 0) /* BYE */
+		;
 }
 
 int init_once(void)
@@ -191,13 +256,38 @@ int call_through(void *(*f)(void *))
 	return ready;
 }
 
+static int remember(void *(*f)(void *))
+{
+	saved = f;
+	return 0;
+}
+
 static void *waiter(void *arg)
 {
-	char c;
-
 	while (read(0, &c, 1) > 0) /* WAITER */
 		;
 	return arg;
+}
+
+int hand_over(void)
+{
+	return call_through(waiter);
+}
+
+int keep_only(void)
+{
+	return remember(waiter);
+}
+
+int store(void)
+{
+	saved = waiter;
+	return 0;
+}
+
+int at_exit(void)
+{
+	return atexit(bye);
 }
 
 int main(void)
@@ -205,10 +295,19 @@ int main(void)
 	pthread_t t;
 
 	pthread_create(&t, NULL, waiter, NULL);
-	call_through(waiter);
-	return init_once();
+	return init_once() + hand_over() + keep_only() + store() + at_exit();
 }
 '''
+# Per filter `F <> self`: whether the read in the thread's start function
+# (WAITER) and in the exit handler (BYE) are unsafe, and why.
+TAKEN_CASES = {
+    'init_once': (set(), 'pthread_once runs setup, whose address it gets, and nothing else'),
+    'call_through': ({'WAITER'}, 'it calls through a pointer of waiter\'s type'),
+    'hand_over': ({'WAITER'}, 'it passes waiter to call_through, which calls it through a pointer'),
+    'keep_only': (set(), 'it passes waiter to remember, a function of the tree that only stores it'),
+    'store': (set(), 'it stores waiter\'s address and calls nothing'),
+    'at_exit': (set(), 'atexit runs bye at exit, not in its caller\'s frame'),
+}
 TYPED = r'''#include <pthread.h>
 #include <stdarg.h>
 #include <unistd.h>
@@ -346,7 +445,8 @@ TYPED_CASES = {
     'call_short': ({'RELEASE'}, 'no function is taken as short (short)'),
 }
 CASES = {'SERVE': True, 'TAIL': True, 'HEAD': False, 'BEFORE_DO': False, 'AFTER': True,
-         'IN_CONDITION': False, 'IN_INCREMENT': False, 'DO_AGAIN': False}
+         'IN_CONDITION': False, 'IN_INCREMENT': False, 'DO_AGAIN': False, 'FOREVER': True, 'WAIT_TAIL': True,
+         'WAIT_HEAD': False}
 
 
 def taken(check, args, work):
@@ -356,20 +456,22 @@ def taken(check, args, work):
     check.require(r.status == 0, 'loom-rewrite instruments taken.c', r.stderr)
     with open(os.path.join(out, 'loom-manifest.json')) as f:
         fns = {fn['name']: fn for fn in json.load(f)['functions']}
-    check([c for c in fns['init_once']['calls'] if c['callee'] is None and c.get('taken') == 'setup'],
-          'the manifest names setup where init_once takes its address', fns['init_once']['calls'])
-    line = next(i for i, text in enumerate(TAKEN.split('\n'), 1) if '/* WAITER */' in text)
-    for fn, safe in (('init_once', True), ('call_through', False)):
+    passed = [(c.get('taken'), c.get('passed_to')) for fn in ('init_once', 'keep_only', 'store', 'at_exit')
+              for c in fns[fn]['calls'] if c['callee'] is None]
+    check(passed == [('setup', None), ('waiter', 'remember')],
+          'the manifest has the addresses passed as arguments (to a system function, or with the function of '
+          'the tree it is passed to), not those stored or passed to atexit', passed)
+    lines = {marker: next(i for i, text in enumerate(TAKEN.split('\n'), 1) if f'/* {marker} */' in text)
+             for marker in ('WAITER', 'BYE')}
+    for fn, (reached, why) in TAKEN_CASES.items():
         spec = os.path.join(work, 'taken.loom')
         write_file(spec, f'{fn} <> self\n')
         r = run([args.loom, 'check', '--manifest', out, spec])
         check.require(r.status == 0, f'loom check accepts "{fn} <> self"', r.stderr)
         unsafe = set(int(n) for n in re.findall(r'taken\.c:(\d+) \(blocking call read', r.stdout))
-        check((line not in unsafe) == safe,
-              f'{fn} <> self: the read in the thread\'s start function is ' + ('safe: ' if safe else 'unsafe: ')
-              + ('init_once passes setup\'s address only' if safe else
-                 'call_through calls through a pointer of its type'),
-              r.stdout)
+        got = {marker for marker, line in lines.items() if line in unsafe}
+        check(got == reached, f'{fn} <> self reaches the reads of {", ".join(sorted(reached)) or "no callback"}: '
+              f'{why}', f'unsafe: {sorted(got)}\n{r.stdout}')
 
 
 def typed(check, args, work):
@@ -426,12 +528,14 @@ def main():
             r = run([args.loom, 'check', '--manifest', out, spec])
             check.require(r.status == 0, f'{kind}: loom check accepts "step <> self"', r.stderr)
             # An external step with a switch of its own runs wrapped.
-            listed = set()
+            listed, more = set(), 0
             for what in ('run their slow copy', 'run wrapped'):
-                m = re.search(f'functions that {what}[^:]*: (.*)', r.stdout)
-                listed |= set(m.group(1).split(', ')) if m else set()
-            check(listed == {'step', 'serve', 'tail', 'head', 'before_do', 'after', 'in_condition', 'in_increment',
-                             'do_again'},
+                m = re.search(f'functions that {what}[^:]*: (.*?)(?: and (\\d+) more)?$', r.stdout, re.M)
+                listed |= set(re.split(', | and ', m.group(1))) if m else set()
+                more += int(m.group(2)) if m and m.group(2) else 0
+            callers = {'step', 'serve', 'tail', 'head', 'before_do', 'after', 'in_condition', 'in_increment',
+                       'do_again', 'forever', 'call_tail', 'call_head'}
+            check(listed <= callers and len(listed) + more == len(callers),
                   f'{kind}: step and its callers, which switch for it, run slow (or step wrapped)', r.stdout)
             unsafe = set(int(n) for n in re.findall(r'pause\.c:(\d+) \(blocking call read', r.stdout))
             lines = program.split('\n')

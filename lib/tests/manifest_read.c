@@ -130,6 +130,7 @@ static struct loom_manifest *sample(void)
 		c->callee = i ? NULL : loom_xstrdup("helper");
 		c->type = i ? loom_xstrdup("int (const void *, const void *)") : NULL;
 		c->taken = i ? loom_xstrdup("worker") : NULL;
+		c->passed_to = i ? loom_xstrdup("run_later") : NULL;
 		c->line = fn->line + 2;
 		c->column = 12;
 		c->slot = base + 3;
@@ -163,7 +164,8 @@ static bool same_function(const struct loom_function *a, const struct loom_funct
 	for (size_t i = 0; ok && i < a->ntaken_as; i++)
 		SAME_STR(taken_as[i]);
 	for (size_t i = 0; ok && i < a->ncalls; i++) {
-		SAME_STR(calls[i].callee); SAME_STR(calls[i].type); SAME_STR(calls[i].taken); SAME(calls[i].line);
+		SAME_STR(calls[i].callee); SAME_STR(calls[i].type); SAME_STR(calls[i].taken); SAME_STR(calls[i].passed_to);
+		SAME(calls[i].line);
 		SAME(calls[i].column);
 		SAME(calls[i].slot);
 	}
