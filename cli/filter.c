@@ -588,20 +588,29 @@ static bool call_reaches(const struct resolver *r, const struct loom_call *c, un
 	return r->m->functions[fn].address_taken && loom_indirect_reaches(r->indirect, c->type, fn);
 }
 
-static void queue_one(unsigned g, unsigned char *seen, unsigned *queue, size_t *tail)
+/* What a walk down the calls found: per function, whether it was reached,
+ * and from where first (for loom_compiled_why). */
+struct reach {
+	unsigned *from;                /* the calling function + 1; 0: not reached */
+	const struct loom_call **call; /* the call that reached it */
+	unsigned *queue;
+	size_t head, tail;
+};
+
+static void queue_one(struct reach *w, unsigned g, unsigned from, const struct loom_call *c)
 {
-	if (!seen[g]) {
-		seen[g] = 1;
-		queue[(*tail)++] = g;
+	if (!w->from[g]) {
+		w->from[g] = from + 1;
+		w->call[g] = c;
+		w->queue[w->tail++] = g;
 	}
 }
 
-/* Queues every function that call C may reach: by name (a direct call,
- * or a function's address passed to a function outside the tree, which
- * may call it), or for a call through a pointer those of its type
- * (cli/indirect.h). */
-static void queue_callees(const struct resolver *r, const struct loom_call *c,
-                          unsigned char *seen, unsigned *queue, size_t *tail)
+/* Queues every function that call C of function FROM may reach: by name (a
+ * direct call, or a function's address passed to a function outside the
+ * tree, which may call it), or for a call through a pointer those of its
+ * type (cli/indirect.h). */
+static void queue_callees(const struct resolver *r, unsigned from, const struct loom_call *c, struct reach *w)
 {
 	const char *name = loom_call_target(c);
 
@@ -612,62 +621,78 @@ static void queue_callees(const struct resolver *r, const struct loom_call *c,
 		const unsigned *fns = loom_indirect_targets(r->indirect, c->type, &n);
 
 		for (size_t i = 0; i < n; i++)
-			queue_one(fns[i], seen, queue, tail);
+			queue_one(w, fns[i], from, c);
 		return;
 	}
 	for (size_t i = first_named(r, name); is_named(r, i, name); i++)
-		queue_one(r->by_name[i].fn, seen, queue, tail);
+		queue_one(w, r->by_name[i].fn, from, c);
 }
 
 /* Every function that the calls of function FN flagged in PICK (one flag
- * per call) may reach, transitively: a malloc'd flag per function. */
-static unsigned char *reachable_from(const struct resolver *r, unsigned fn, const unsigned char *pick)
+ * per call) may reach, transitively; free with reach_free. */
+static struct reach reachable_from(const struct resolver *r, unsigned fn, const unsigned char *pick)
 {
 	const struct loom_manifest *m = r->m;
 	const struct loom_function *f = &m->functions[fn];
-	unsigned char *seen = loom_xcalloc(m->nfunctions + 1, 1);
-	unsigned *queue = loom_xcalloc(m->nfunctions + 1, sizeof *queue);
-	size_t head = 0, tail = 0;
+	struct reach w = { loom_xcalloc(m->nfunctions + 1, sizeof *w.from),
+	                   loom_xcalloc(m->nfunctions + 1, sizeof *w.call),
+	                   loom_xcalloc(m->nfunctions + 1, sizeof *w.queue), 0, 0 };
 
 	for (size_t c = 0; c < f->ncalls; c++)
 		if (pick[c])
-			queue_callees(r, &f->calls[c], seen, queue, &tail);
-	while (head < tail) {
-		const struct loom_function *g = &m->functions[queue[head++]];
+			queue_callees(r, fn, &f->calls[c], &w);
+	while (w.head < w.tail) {
+		unsigned g = w.queue[w.head++];
 
-		for (size_t c = 0; c < g->ncalls; c++)
-			queue_callees(r, &g->calls[c], seen, queue, &tail);
+		for (size_t c = 0; c < m->functions[g].ncalls; c++)
+			queue_callees(r, g, &m->functions[g].calls[c], &w);
 	}
-	free(queue);
-	return seen;
+	return w;
+}
+
+static void reach_free(struct reach *w)
+{
+	free(w->from);
+	free(w->call);
+	free(w->queue);
 }
 
 /* The same for FN's calls on lines FIRST..LAST or, with SLOT nonzero, only
  * those of the statement whose slot that is. */
-static unsigned char *reachable(const struct resolver *r, unsigned fn, unsigned first, unsigned last,
-                                unsigned slot)
+static struct reach reachable(const struct resolver *r, unsigned fn, unsigned first, unsigned last, unsigned slot)
 {
 	const struct loom_function *f = &r->m->functions[fn];
-	unsigned char *pick = loom_xcalloc(f->ncalls + 1, 1), *seen;
+	unsigned char *pick = loom_xcalloc(f->ncalls + 1, 1);
+	struct reach w;
 
 	for (size_t c = 0; c < f->ncalls; c++)
 		pick[c] = slot ? f->calls[c].slot == slot : f->calls[c].line >= first && f->calls[c].line <= last;
-	seen = reachable_from(r, fn, pick);
+	w = reachable_from(r, fn, pick);
 	free(pick);
-	return seen;
+	return w;
 }
 
-/* Marks every hook of the functions flagged in SEEN (from reachable) as
- * dangerous, and frees SEEN.  Returns whether function FN was flagged. */
-static bool danger_functions(struct resolver *r, unsigned char *seen, unsigned fn)
+/* Marks every hook of the functions W reached from FN's calls as
+ * dangerous, noting why (FN's calls are dangerous as WHY says), and frees
+ * W.  Returns whether FN itself was reached. */
+static bool danger_functions(struct resolver *r, struct reach *w, unsigned fn, enum loom_why why)
 {
-	bool self = seen[fn];
+	struct loom_compiled *out = r->out;
+	bool self = w->from[fn];
 
-	for (size_t g = 0; g < r->m->nfunctions; g++)
-		if (seen[g])
-			for (size_t h = 0; h < r->fn_nhooks[g]; h++)
-				danger_hook(r, r->fn_hooks[g][h]);
-	free(seen);
+	if (!out->root[fn])
+		out->root[fn] = (unsigned char)why;
+	for (size_t g = 0; g < r->m->nfunctions; g++) {
+		if (!w->from[g])
+			continue;
+		if (!out->via[g] && !out->root[g]) {
+			out->via[g] = w->call[g];
+			out->via_fn[g] = w->from[g] - 1;
+		}
+		for (size_t h = 0; h < r->fn_nhooks[g]; h++)
+			danger_hook(r, r->fn_hooks[g][h]);
+	}
+	reach_free(w);
 	return self;
 }
 
@@ -675,7 +700,9 @@ static bool danger_functions(struct resolver *r, unsigned char *seen, unsigned f
  * FIRST..LAST as dangerous.  Returns whether FN itself is reachable. */
 static bool danger_callees(struct resolver *r, unsigned fn, unsigned first, unsigned last)
 {
-	return danger_functions(r, reachable(r, fn, first, last, 0), fn);
+	struct reach w = reachable(r, fn, first, last, 0);
+
+	return danger_functions(r, &w, fn, LOOM_WHY_REGION);
 }
 
 /* Whether exit slot HOOK leaves its function (and not a loop twin, back to
@@ -759,10 +786,10 @@ static int compile_lines_region(struct resolver *r, const struct loom_region *rg
 	{
 		/* A recursive call would leave the outer frame's range from the
 		 * inner one (the runtime tracks ranges per thread, not per frame). */
-		unsigned char *seen = reachable(r, fn, 0, UINT_MAX, 0);
-		bool recursive = seen[fn];
+		struct reach w = reachable(r, fn, 0, UINT_MAX, 0);
+		bool recursive = w.from[fn];
 
-		free(seen);
+		reach_free(&w);
 		if (recursive)
 			return at(r, rg->loc, "'%s' may call itself: line ranges in recursive functions are not "
 			          "supported; use the function ('%s <> self') instead", f->name, f->name);
@@ -873,7 +900,9 @@ static void danger_statement(struct resolver *r, unsigned id)
 	size_t ne;
 	const struct loom_edge *e = loom_function_edges_from(&m->functions[fn], id, &ne);
 
-	danger_functions(r, reachable(r, fn, 0, 0, id), fn);
+	struct reach w = reachable(r, fn, 0, 0, id);
+
+	danger_functions(r, &w, fn, LOOM_WHY_FLOW);
 	for (size_t i = 0; i < ne; i++)
 		if (m->slots[e[i].to - 1].kind == LOOM_KIND_BLOCKING)
 			danger_hook(r, e[i].to);
@@ -1275,7 +1304,9 @@ static void danger_fast_callees(struct resolver *r, unsigned fn, unsigned lo, un
 			leads_on = leads[e[i].to];
 		pick[c] = leads_on && !enters_twin(m, f, f->calls[c].slot, lo, hi);
 	}
-	danger_functions(r, reachable_from(r, fn, pick), fn);
+	struct reach w = reachable_from(r, fn, pick);
+
+	danger_functions(r, &w, fn, LOOM_WHY_FAST_FRAME);
 	free(pick);
 }
 
@@ -1420,6 +1451,9 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 	int ret = 0;
 
 	memset(out, 0, sizeof *out);
+	out->via = loom_xcalloc(m->nfunctions + 1, sizeof *out->via);
+	out->via_fn = loom_xcalloc(m->nfunctions + 1, sizeof *out->via_fn);
+	out->root = loom_xcalloc(m->nfunctions + 1, sizeof *out->root);
 	r.fn_hooks = loom_xcalloc(m->nfunctions + 1, sizeof *r.fn_hooks);
 	r.fn_nhooks = loom_xcalloc(m->nfunctions + 1, sizeof *r.fn_nhooks);
 	r.fn_caps = loom_xcalloc(m->nfunctions + 1, sizeof *r.fn_caps);
@@ -1486,6 +1520,44 @@ int loom_filter_compile(const struct loom_filter *flt, const struct loom_manifes
 	return ret ? -1 : 0;
 }
 
+char *loom_compiled_why(const struct loom_compiled *c, const struct loom_manifest *m, unsigned hook)
+{
+	static const char *const roots[] = {
+		[LOOM_WHY_NONE] = "?",
+		[LOOM_WHY_REGION] = "in the region",
+		[LOOM_WHY_FLOW] = "on the region's way",
+		[LOOM_WHY_FAST_FRAME] = "a fast frame that goes on to code that must run slow",
+	};
+	const struct loom_slot *s = loom_manifest_slot(m, hook);
+	unsigned g, *chain;
+	size_t n = 0;
+	char *text;
+
+	if (!s || !c->via || (!c->via[s->function] && !c->root[s->function]))
+		return NULL;
+	/* The links only lead to functions found earlier: no cycle, but
+	 * never more steps than functions. */
+	chain = loom_xcalloc(m->nfunctions + 1, sizeof *chain);
+	for (g = s->function; c->via[g] && n < m->nfunctions; g = c->via_fn[g])
+		chain[n++] = g;
+	text = loom_xasprintf("%s (%s)", m->functions[g].name, roots[c->root[g] < 4 ? c->root[g] : 0]);
+	while (n-- > 0) {
+		const struct loom_call *call = c->via[chain[n]];
+		const struct loom_function *caller = &m->functions[c->via_fn[chain[n]]];
+		char *longer = loom_xasprintf("%s -> %s (called at %s:%u%s%s%s)", text, m->functions[chain[n]].name,
+		                              m->files[caller->file].path, call->line,
+		                              call->taken ? ", passed to a function outside the tree" : "",
+		                              !call->callee && !call->taken ? ", through a pointer to " : "",
+		                              !call->callee && !call->taken ? (call->type ? call->type : "any function")
+		                                                             : "");
+
+		free(text);
+		text = longer;
+	}
+	free(chain);
+	return text;
+}
+
 void loom_compiled_free(struct loom_compiled *c)
 {
 	for (size_t i = 0; i < c->nwarnings; i++)
@@ -1494,6 +1566,9 @@ void loom_compiled_free(struct loom_compiled *c)
 	free(c->ops);
 	free(c->danger);
 	free(c->fns);
+	free(c->via);
+	free(c->via_fn);
+	free(c->root);
 	memset(c, 0, sizeof *c);
 }
 

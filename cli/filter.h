@@ -86,7 +86,30 @@ struct loom_compiled {
 	unsigned nlocks, nregions;
 	char **warnings;  /* "SPEC:LINE:COL: warning: ..." or "SPEC: warning: FILE:LINE: ...", for loom check */
 	size_t nwarnings, warnings_cap;
+	/* Why hooks are dangerous (loom_compiled_why), per function of the
+	 * manifest: the call through which it was first found inside the
+	 * dangerous region, and the function making that call; or, for a
+	 * function whose calls are dangerous themselves, why (enum loom_why). */
+	const struct loom_call **via;
+	unsigned *via_fn;
+	unsigned char *root;
 };
+
+/* Why a function's calls put what they reach in the dangerous region. */
+enum loom_why {
+	LOOM_WHY_NONE,
+	LOOM_WHY_REGION,     /* they are inside one of the filter's regions */
+	LOOM_WHY_FLOW,       /* a statement on an event region's way */
+	LOOM_WHY_FAST_FRAME, /* its fast frame goes on to code that must run slow */
+};
+
+/* How hook HOOK of M came to be in C's dangerous region, for a person: the
+ * chain of calls from a function of the filter's region (or a fast frame
+ * that would skip the filter's ops) down to the hook's function, e.g.
+ * "bridge_run (in the region) -> bridge_destroy (vswitchd/bridge.c:3236) ->
+ * ...", or NULL when HOOK's own function is such a function or HOOK is not
+ * dangerous.  Malloc'd. */
+char *loom_compiled_why(const struct loom_compiled *c, const struct loom_manifest *m, unsigned hook);
 
 /* Resolves F against M and compiles it.  Returns 0, or -1 with ERR located
  * in the spec (unknown function with the closest names, a line where no

@@ -77,9 +77,11 @@ static const char *in_force_text(char *buf, size_t size, const char *word, const
 }
 
 /* Prints a REPLY; for an evacuation timeout, where each thread was, by the
- * manifest (M may be NULL).  Returns 0 for LOOM_OK. */
+ * manifest (M may be NULL), and, with the filter pushed (COMP, or NULL), how
+ * a thread's place came to be inside its dangerous region.  Returns 0 for
+ * LOOM_OK. */
 static int print_reply(const struct loom_conn *c, const unsigned char *p, size_t len,
-                       const struct loom_manifest *m, struct loom_reply *out)
+                       const struct loom_manifest *m, const struct loom_compiled *comp, struct loom_reply *out)
 {
 	struct loom_reply r;
 
@@ -105,10 +107,15 @@ static int print_reply(const struct loom_conn *c, const unsigned char *p, size_t
 
 		memcpy(&t, p + sizeof r + r.text_len + i * sizeof t, sizeof t);
 		s = m ? loom_manifest_slot(m, t.hook) : NULL;
-		if (s)
+		if (s) {
+			char *why = comp ? loom_compiled_why(comp, m, t.hook) : NULL;
+
 			fprintf(stderr, "  thread %u: %s at %s:%u (%s, in %s)\n", t.tid, what[t.state < 4 ? t.state : 0],
 			        m->files[s->file].path, s->line, loom_kind_name(s->kind), m->functions[s->function].name);
-		else
+			if (why)
+				fprintf(stderr, "      reached: %s\n", why);
+			free(why);
+		} else
 			fprintf(stderr, "  thread %u: %s%s\n", t.tid, what[t.state < 4 ? t.state : 0],
 			        t.hook ? " (unknown hook)" : " outside instrumented code or not seen yet");
 	}
@@ -180,7 +187,7 @@ static int cmd_push(pid_t pid, const char *spec, const char *manifest_path, unsi
 		loom_error_set(&err, NULL, 0, 0, "process %d sent an unexpected message", (int)pid);
 		goto out;
 	}
-	if (print_reply(&c, reply, h.length, m, &r) == 0) {
+	if (print_reply(&c, reply, h.length, m, &comp, &r) == 0) {
 		printf("%u\n", r.filter_id);
 		double reply_ms = ms_since(&t0);
 		char when[96];
@@ -221,7 +228,7 @@ static int cmd_ls(pid_t pid)
 	    || loom_recv(&c, &h, &p, 5000, &err) < 0)
 		goto out;
 	if (h.type == LOOM_MSG_REPLY) {
-		print_reply(&c, p, h.length, NULL, NULL);
+		print_reply(&c, p, h.length, NULL, NULL, NULL);
 		goto out;
 	}
 	if (h.type != LOOM_MSG_LISTING || h.length < 4) {
@@ -287,7 +294,7 @@ static int cmd_pop(pid_t pid, unsigned id, unsigned timeout_ms)
 		loom_error_set(&err, NULL, 0, 0, "process %d sent an unexpected message", (int)pid);
 		goto out;
 	}
-	if (print_reply(&c, p, h.length, m, &r) == 0) {
+	if (print_reply(&c, p, h.length, m, NULL, &r) == 0) {
 		double reply_ms = ms_since(&t0);
 		char when[96];
 
@@ -331,6 +338,7 @@ static int cmd_check(const char *spec, const char *manifest_path)
 	struct loom_manifest *m = NULL;
 	struct loom_compiled comp = { 0 };
 	size_t breaks = 0, unsafe_breaks = 0;
+	char *why;
 	int ret = 1;
 
 	if (!f)
@@ -363,6 +371,11 @@ static int cmd_check(const char *spec, const char *manifest_path)
 		printf("  %s:%u (%s%s%s, in %s)\n", m->files[s->file].path, s->line,
 		       loom_kind_is_break(s->kind) ? "cond_break" : "blocking call ",
 		       s->callee ? s->callee : "", "", m->functions[s->function].name);
+		/* A thread waiting there holds up every push: say why. */
+		if (s->kind == LOOM_KIND_BLOCKING && (why = loom_compiled_why(&comp, m, comp.danger[i]))) {
+			printf("      reached: %s\n", why);
+			free(why);
+		}
 	}
 	printf("%zu of %zu pause points are safe\n", breaks - unsafe_breaks, breaks);
 	print_functions(m, &comp, 0, "functions that run their slow copy: ");

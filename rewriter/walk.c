@@ -51,7 +51,7 @@ struct walk {
 	unsigned func;          /* current function */
 	struct range *macros;   /* expansion ranges in the main file, sorted */
 	size_t nmacros, macros_cap;
-	unsigned *callee_locs;  /* offsets of direct callee references */
+	struct spelled *callee_locs; /* where direct callee references are spelled */
 	size_t ncallee_locs, callee_locs_cap;
 	/* The current function's calls by offset, and its statement
 	 * expressions (the only statements inside expressions). */
@@ -80,6 +80,34 @@ struct walk {
 };
 
 /* ---- locations ---- */
+
+/* Where a token is spelled: a direct callee and a function's address
+ * passed to it share their expansion location when a macro writes the
+ * call, not their spelling. */
+struct spelled {
+	CXFile file;
+	unsigned off;
+};
+
+static struct spelled spelled_at(CXCursor c)
+{
+	struct spelled s;
+
+	clang_getSpellingLocation(clang_getCursorLocation(c), &s.file, NULL, NULL, &s.off);
+	return s;
+}
+
+/* Whether reference C is spelled where one of W's direct callees is. */
+static bool is_callee(const struct spelled *locs, size_t n, CXCursor c)
+{
+	struct spelled at = spelled_at(c);
+
+	for (size_t i = 0; i < n; i++)
+		if (locs[i].off == at.off
+		    && (locs[i].file == at.file || (locs[i].file && at.file && clang_File_isEqual(locs[i].file, at.file))))
+			return true;
+	return false;
+}
 
 static unsigned offset_of(CXSourceLocation loc, unsigned *line, unsigned *column)
 {
@@ -434,6 +462,32 @@ static bool system_function(CXCursor fn)
 	return builtin;
 }
 
+static enum CXChildVisitResult first_expression(CXCursor c, CXCursor parent, CXClientData data)
+{
+	(void)parent;
+	if (!clang_isExpression(clang_getCursorKind(c)))
+		return CXChildVisit_Continue;
+	*(CXCursor *)data = c;
+	return CXChildVisit_Break;
+}
+
+/* The reference to the function that CALL names (its callee expression,
+ * through parentheses and implicit conversions), or CALL itself. */
+static CXCursor callee_ref(CXCursor call)
+{
+	CXCursor e = clang_getNullCursor();
+
+	clang_visitChildren(call, first_expression, &e);
+	while (!clang_Cursor_isNull(e)
+	       && (clang_getCursorKind(e) == CXCursor_UnexposedExpr || clang_getCursorKind(e) == CXCursor_ParenExpr)) {
+		CXCursor inner = clang_getNullCursor();
+
+		clang_visitChildren(e, first_expression, &inner);
+		e = inner;
+	}
+	return !clang_Cursor_isNull(e) && clang_getCursorKind(e) == CXCursor_DeclRefExpr ? e : call;
+}
+
 static char *callee_name(CXCursor call)
 {
 	CXCursor ref = clang_getCursorReferenced(call);
@@ -516,15 +570,6 @@ static enum CXChildVisitResult first_child(CXCursor c, CXCursor parent, CXClient
 	return CXChildVisit_Break;
 }
 
-static enum CXChildVisitResult first_expression(CXCursor c, CXCursor parent, CXClientData data)
-{
-	(void)parent;
-	if (!clang_isExpression(clang_getCursorKind(c)))
-		return CXChildVisit_Continue;
-	*(CXCursor *)data = c;
-	return CXChildVisit_Break;
-}
-
 /* The function type an indirect call C calls through: its callee
  * expression's (the call's first child). */
 static char *called_type(CXCursor c)
@@ -558,12 +603,27 @@ static unsigned visible_declaration(const struct walk *w, CXCursor d)
 	return UINT_MAX;
 }
 
+/* Whether expression E is an integer constant: a sizeof or _Alignof whose
+ * operand is not evaluated (one of a variable-length array is, and is no
+ * constant). */
+static bool integer_constant(CXCursor e)
+{
+	CXEvalResult v = clang_Cursor_Evaluate(e);
+	bool constant = v && (clang_EvalResult_getKind(v) == CXEval_Int);
+
+	if (v)
+		clang_EvalResult_dispose(v);
+	return constant;
+}
+
 static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientData data)
 {
 	struct call_scan *cs = data;
 	struct walk *w = cs->w;
 
 	(void)parent;
+	if (clang_getCursorKind(c) == CXCursor_UnaryExpr && integer_constant(c))
+		return CXChildVisit_Continue; /* sizeof, _Alignof: the operand is not evaluated */
 	if (clang_getCursorKind(c) == CXCursor_CallExpr) {
 		char *name = callee_name(c);
 		unsigned line, column;
@@ -597,7 +657,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 				unsigned at = offset_of(clang_getCursorLocation(c), NULL, NULL);
 				size_t n = strlen(name);
 
-				*LOOM_PUSH(w->callee_locs, w->ncallee_locs, w->callee_locs_cap) = at;
+				*LOOM_PUSH(w->callee_locs, w->ncallee_locs, w->callee_locs_cap) = spelled_at(callee_ref(c));
 				/* Spelled right here, not produced by a macro. */
 				if (at + n <= w->len && !memcmp(w->text + at, name, n)
 				    && !macro_at(w, at, true) && !macro_at(w, at, false))
@@ -634,10 +694,8 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 		 * scan has listed every direct callee before any blocking
 		 * scan.) */
 		unsigned at = offset_of(clang_getCursorLocation(c), NULL, NULL), line, column;
-		bool callee = false;
+		bool callee = is_callee(w->callee_locs, w->ncallee_locs, c);
 
-		for (size_t i = 0; i < w->ncallee_locs && !callee; i++)
-			callee = w->callee_locs[i] == at;
 		if (!callee && !system_function(clang_getCursorReferenced(c)))
 			cs->other = true;
 		if (!callee && cs->record && cs->arg_of != ARG_OF_NONE && cs->arg_of != ARG_OF_LATER) {
@@ -2443,12 +2501,9 @@ static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, C
 		clang_disposeString(s);
 	} else if (clang_getCursorKind(ref) == CXCursor_FunctionDecl
 	           && (w = walk_at(ws, clang_getCursorLocation(c), &off))) {
-		bool callee = false;
 		CXString s;
 
-		for (size_t i = 0; i < w->ncallee_locs && !callee; i++)
-			callee = w->callee_locs[i] == off;
-		if (!callee) {
+		if (!is_callee(w->callee_locs, w->ncallee_locs, c)) {
 			s = clang_getCursorSpelling(ref);
 			add_address_taken(ws, clang_getCString(s), function_type(clang_getCursorType(c)));
 			clang_disposeString(s);

@@ -34,8 +34,9 @@ The same again with step external and small: it has a fast entry
 for it just the same.
 
 Then functions that take another's address (taken.c): passed to a system
-function that may call it then (`pthread_once(&once, setup)`), it counts
-as a call there, of that function only; passed to a function of the tree,
+function that may call it then (`pthread_once(&once, setup)`, or `qsort`
+from a macro that writes the call too), it counts as a call there, of that
+function only; passed to a function of the tree,
 stored, or passed to one that runs it later (`atexit`, `pthread_create`),
 it does not: a call through a pointer of its type reaches it.
 
@@ -290,12 +291,34 @@ int at_exit(void)
 	return atexit(bye);
 }
 
+static int by_read(const void *a, const void *b)
+{
+	while (read(3, &c, 1) > 0) /* BY_READ */
+		;
+	return *(const int *)a - *(const int *)b;
+}
+
+#define SORT_WITH(v, f) qsort(v, 2, sizeof *(v), f)
+
+int sort_macro(int *v)
+{
+	SORT_WITH(v, by_read);
+	return v[0];
+}
+
+int sized(void)
+{
+	return (int)sizeof(waiter(NULL));
+}
+
 int main(void)
 {
 	pthread_t t;
 
 	pthread_create(&t, NULL, waiter, NULL);
-	return init_once() + hand_over() + keep_only() + store() + at_exit();
+	int v[2] = { 2, 1 };
+
+	return init_once() + hand_over() + keep_only() + store() + at_exit() + sort_macro(v) + sized();
 }
 '''
 # Per filter `F <> self`: whether the read in the thread's start function
@@ -307,6 +330,8 @@ TAKEN_CASES = {
     'keep_only': (set(), 'it passes waiter to remember, a function of the tree that only stores it'),
     'store': (set(), 'it stores waiter\'s address and calls nothing'),
     'at_exit': (set(), 'atexit runs bye at exit, not in its caller\'s frame'),
+    'sort_macro': ({'BY_READ'}, 'a macro passes by_read to qsort, which calls it'),
+    'sized': (set(), 'the call of waiter is sizeof\'s operand, which is not evaluated'),
 }
 TYPED = r'''#include <pthread.h>
 #include <stdarg.h>
@@ -461,8 +486,11 @@ def taken(check, args, work):
     check(passed == [('setup', None), ('waiter', 'remember')],
           'the manifest has the addresses passed as arguments (to a system function, or with the function of '
           'the tree it is passed to), not those stored or passed to atexit', passed)
+    check(fns['by_read']['address_taken'] and fns['by_read']['entry_switch'],
+          'by_read, whose address a macro passes along with the call, is address-taken and keeps its entry switch',
+          fns['by_read'])
     lines = {marker: next(i for i, text in enumerate(TAKEN.split('\n'), 1) if f'/* {marker} */' in text)
-             for marker in ('WAITER', 'BYE')}
+             for marker in ('WAITER', 'BYE', 'BY_READ')}
     for fn, (reached, why) in TAKEN_CASES.items():
         spec = os.path.join(work, 'taken.loom')
         write_file(spec, f'{fn} <> self\n')
@@ -472,6 +500,13 @@ def taken(check, args, work):
         got = {marker for marker, line in lines.items() if line in unsafe}
         check(got == reached, f'{fn} <> self reaches the reads of {", ".join(sorted(reached)) or "no callback"}: '
               f'{why}', f'unsafe: {sorted(got)}\n{r.stdout}')
+        if fn == 'hand_over':
+            at = {what: next(i for i, text in enumerate(TAKEN.split('\n'), 1) if what in text)
+                  for what in ('f(NULL);', 'return call_through(waiter);')}
+            want = (f'taken.c:{lines["WAITER"]} (blocking call read, in waiter)\n      reached: hand_over (in the region) '
+                    f'-> call_through (called at taken.c:{at["return call_through(waiter);"]}) -> waiter (called at '
+                    f'taken.c:{at["f(NULL);"]}, through a pointer to void *(void *))')
+            check(want in r.stdout, 'loom check says how the read in waiter came into the region', r.stdout)
 
 
 def typed(check, args, work):
