@@ -543,7 +543,7 @@ static void index_functions(struct resolver *r)
 	r->by_name = loom_xcalloc(m->nfunctions + 1, sizeof *r->by_name);
 	for (size_t g = 0; g < m->nfunctions; g++)
 		r->by_name[g] = (struct named){ m->functions[g].name, (unsigned)g };
-	qsort(r->by_name, m->nfunctions, sizeof *r->by_name, cmp_named);
+	loom_sort(r->by_name, m->nfunctions, sizeof *r->by_name, cmp_named);
 	r->indirect = loom_indirect_new(m);
 }
 
@@ -569,19 +569,30 @@ static bool is_named(const struct resolver *r, size_t i, const char *name)
 	return i < r->m->nfunctions && !strcmp(r->by_name[i].name, name);
 }
 
-/* Whether call C passes a function's address to a function of the tree,
- * whose own calls (through pointers) say where it goes: no call here. */
-static bool passed_into_tree(const struct resolver *r, const struct loom_call *c)
+/* Whether call C, made by function CALLER, hands a function pointer to a
+ * function of the tree (its passed_to), whose own calls through pointers
+ * say where it goes: then C is no call.  By name: a function of another
+ * file counts only if it is not static. */
+static bool passed_into_tree(const struct resolver *r, unsigned caller, const struct loom_call *c)
 {
-	return c->taken && c->passed_to && is_named(r, first_named(r, c->passed_to), c->passed_to);
+	const char *name = c->passed_to;
+
+	for (size_t i = name ? first_named(r, name) : r->m->nfunctions; is_named(r, i, name); i++) {
+		const struct loom_function *g = &r->m->functions[r->by_name[i].fn];
+
+		if (!g->is_static || g->file == r->m->functions[caller].file)
+			return true;
+	}
+	return false;
 }
 
-/* Whether call C may reach function FN (by name, or through a pointer). */
-static bool call_reaches(const struct resolver *r, const struct loom_call *c, unsigned fn)
+/* Whether call C of function CALLER may reach function FN (by name, or
+ * through a pointer). */
+static bool call_reaches(const struct resolver *r, unsigned caller, const struct loom_call *c, unsigned fn)
 {
 	const char *name = loom_call_target(c);
 
-	if (passed_into_tree(r, c))
+	if (passed_into_tree(r, caller, c))
 		return false;
 	if (name)
 		return !strcmp(name, r->m->functions[fn].name);
@@ -614,7 +625,7 @@ static void queue_callees(const struct resolver *r, unsigned from, const struct 
 {
 	const char *name = loom_call_target(c);
 
-	if (passed_into_tree(r, c))
+	if (passed_into_tree(r, from, c))
 		return;
 	if (!name) {
 		size_t n;
@@ -1033,7 +1044,7 @@ static void danger_between(struct resolver *r, const unsigned *starts, size_t ns
 			for (size_t c = 0; c < caller->ncalls; c++) {
 				const struct loom_call *call = &caller->calls[c];
 
-				if (call->slot && call_reaches(r, call, s->function))
+				if (call->slot && call_reaches(r, (unsigned)g, call, s->function))
 					queue_successors(caller, call->slot, seen, end, todo, &ntodo);
 			}
 		}

@@ -73,8 +73,7 @@ struct loom_indirect *loom_indirect_new(const struct loom_manifest *m)
 		*LOOM_PUSH(ix->types, ix->ntypes, types_cap) = m->conversions[c].from;
 		*LOOM_PUSH(ix->types, ix->ntypes, types_cap) = m->conversions[c].to;
 	}
-	if (ix->ntypes)
-		qsort(ix->types, ix->ntypes, sizeof *ix->types, cmp_type);
+	loom_sort(ix->types, ix->ntypes, sizeof *ix->types, cmp_type);
 	for (size_t t = 0; t < ix->ntypes; t++)
 		if (!out || strcmp(ix->types[t], ix->types[out - 1]))
 			ix->types[out++] = ix->types[t];
@@ -148,8 +147,7 @@ static void compute(struct loom_indirect *ix, size_t t)
 	}
 	for (size_t i = 0; i < ix->nuntyped; i++)
 		*LOOM_PUSH(fns, n, cap) = ix->untyped[i];
-	if (n)
-		qsort(fns, n, sizeof *fns, cmp_unsigned);
+	loom_sort(fns, n, sizeof *fns, cmp_unsigned);
 	for (size_t i = 0; i < n; i++)
 		if (!out || fns[i] != fns[out - 1])
 			fns[out++] = fns[i];

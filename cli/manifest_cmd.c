@@ -250,7 +250,7 @@ static int cmd_show(const char *arg, const char *name, const char *source_dir)
 	for (size_t i = 0; i < m->nslots; i++)
 		if (m->slots[i].file == fi)
 			*LOOM_PUSH(slots, nslots, cap) = &m->slots[i];
-	qsort(slots, nslots, sizeof *slots, cmp_position);
+	loom_sort(slots, nslots, sizeof *slots, cmp_position);
 	for (p = text; p < text + len; p = end + 1, nlines++)
 		if (!(end = memchr(p, '\n', (size_t)(text + len - p))))
 			end = text + len;
@@ -380,7 +380,7 @@ static void side_prepare(struct side *s)
 		s->by_name[f] = (unsigned)f;
 		s->match[f] = -1;
 	}
-	qsort(s->order, m->nslots, sizeof *s->order, cmp_function_position);
+	loom_sort(s->order, m->nslots, sizeof *s->order, cmp_function_position);
 	qsort_r(s->by_name, m->nfunctions, sizeof *s->by_name, cmp_by_name, s->m);
 }
 
@@ -729,7 +729,7 @@ static void resolve(const struct loom_filter *f, size_t ci, const struct loom_ma
 	}
 	r->sorted = loom_xcalloc(r->n + 1, sizeof *r->sorted);
 	memcpy(r->sorted, r->items, r->n * sizeof *r->items);
-	qsort(r->sorted, r->n, sizeof *r->sorted, cmp_str);
+	loom_sort(r->sorted, r->n, sizeof *r->sorted, cmp_str);
 }
 
 static void resolution_free(struct resolution *r)

@@ -50,9 +50,7 @@ void loom_conversions_unique(struct loom_conversion *c, size_t *n)
 {
 	size_t out = 0;
 
-	if (!*n)
-		return; /* qsort's base may not be NULL */
-	qsort(c, *n, sizeof *c, cmp_conversion);
+	loom_sort(c, *n, sizeof *c, cmp_conversion);
 	for (size_t i = 0; i < *n; i++) {
 		if (out && !cmp_conversion(&c[i], &c[out - 1])) {
 			free(c[i].from);
@@ -718,9 +716,9 @@ static int read_call(struct reader *r, struct loom_call *c)
 		r->j.value_at = at;
 		return loom_json_fail(&r->j, MALFORMED, "a direct call has no \"type\" or \"taken\"");
 	}
-	if (c->passed_to && !c->taken) {
+	if (c->passed_to && c->callee) {
 		r->j.value_at = at;
-		return loom_json_fail(&r->j, MALFORMED, "\"passed_to\" without \"taken\"");
+		return loom_json_fail(&r->j, MALFORMED, "a direct call has no \"passed_to\"");
 	}
 	return 0;
 }

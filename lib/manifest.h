@@ -63,8 +63,10 @@ struct loom_call {
 	char *taken;  /* an indirect call that is a function's address passed
 	               * to a function that may call it then (qsort,
 	               * pthread_once...): that function; NULL otherwise */
-	char *passed_to; /* with taken: the function it is passed to, when that
-	                  * is named and not a system function; if the manifest
+	char *passed_to; /* an indirect call that is a function pointer passed to
+	                  * a named function that is not a system one (with
+	                  * taken: a function's address; without: a pointer of
+	                  * the call's type): that function; if the manifest
 	                  * holds it, its own calls say what it calls */
 	unsigned line, column;
 	unsigned slot; /* the slot of the statement making it (0: none) */

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 /* A located error, compiler style.  The first error set wins, so that a
  * cascade of follow-up failures cannot hide the cause (as in jansson). */
@@ -67,6 +68,14 @@ void *loom_xcalloc(size_t n, size_t size);
 void *loom_xrealloc(void *p, size_t n);
 char *loom_xstrdup(const char *s);
 char *loom_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* qsort(3) of the N elements of SIZE bytes at BASE, which may be NULL
+ * when N is 0 (qsort's base may not: an empty list never allocated). */
+static inline void loom_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n)
+		qsort(base, n, size, cmp);
+}
 
 /* Growable array helpers: ensure room for one more element of SIZE bytes. */
 void loom_grow(void **items, size_t *cap, size_t count, size_t size);

@@ -135,7 +135,7 @@ static void free_edits(struct edits *ed)
 /* Appends TEXT[FROM, TO) with all of ED's edits applied, and frees ED. */
 static void apply(struct text *out, const char *text, size_t from, size_t to, struct edits *ed)
 {
-	qsort(ed->e, ed->n, sizeof *ed->e, cmp_edit);
+	loom_sort(ed->e, ed->n, sizeof *ed->e, cmp_edit);
 	apply_range(out, text, from, to, ed, INT_MIN, false);
 	free_edits(ed);
 }
@@ -807,7 +807,7 @@ static void record_edges(const struct rw_plan *plan, size_t fi, size_t p0, size_
 			}
 		}
 	}
-	qsort(f->edges, f->nedges, sizeof *f->edges, cmp_edge);
+	loom_sort(f->edges, f->nedges, sizeof *f->edges, cmp_edge);
 	for (fill = 0, k = 0; k < f->nedges; k++)
 		if (!fill || cmp_edge(&f->edges[k], &f->edges[fill - 1]))
 			f->edges[fill++] = f->edges[k];
@@ -1004,7 +1004,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		/* Only main returns 0 when control falls off its end. */
 		if (!strcmp(rf->name, "main") && !rf->returns_void)
 			add(&slow, rf->body_end - 1, false, INT_MAX, loom_xstrdup("return 0; "));
-		qsort(slow.e, slow.n, sizeof *slow.e, cmp_edit);
+		loom_sort(slow.e, slow.n, sizeof *slow.e, cmp_edit);
 		macro_renames(plan, rf, opts, &renames);
 		emit_twins(plan, fi, text, m, file, fn, opts, fast, &slow, &renames);
 		record_edges(plan, fi, p0, *pi, point_ids, falloff, &m->functions[fn]);

@@ -55,6 +55,10 @@ struct job {
 	size_t ntaken, taken_cap;
 	struct loom_conversion *conversions; /* of function pointers, in any file */
 	size_t nconversions, conversions_cap;
+	struct rw_taken *fp_params; /* function pointer parameters of the functions */
+	size_t nfp_params, fp_params_cap;
+	char **unprototyped;        /* functions called without prototype somewhere */
+	size_t nunprototyped, unprototyped_cap;
 	char *src_real;          /* SRC with symbolic links resolved */
 	char **headers;          /* headers of the tree written instrumented, sorted */
 	size_t nheaders, headers_cap;
@@ -596,6 +600,23 @@ static void record_taken(struct job *job)
 		free(job->taken[j].type);
 	}
 	free(job->taken);
+	/* A function called without prototype reads what it is passed (an
+	 * opaque argument) as its parameters' types. */
+	loom_sort(job->unprototyped, job->nunprototyped, sizeof *job->unprototyped, cmp_str);
+	for (size_t j = 0; j < job->nfp_params; j++) {
+		const char *name = job->fp_params[j].name;
+
+		if (job->nunprototyped
+		    && bsearch(&name, job->unprototyped, job->nunprototyped, sizeof *job->unprototyped, cmp_str))
+			*LOOM_PUSH(job->conversions, job->nconversions, job->conversions_cap) =
+				(struct loom_conversion){ loom_xstrdup(LOOM_OPAQUE_TYPE), loom_xstrdup(job->fp_params[j].type) };
+		free(job->fp_params[j].name);
+		free(job->fp_params[j].type);
+	}
+	for (size_t j = 0; j < job->nunprototyped; j++)
+		free(job->unprototyped[j]);
+	free(job->fp_params);
+	free(job->unprototyped);
 	loom_conversions_unique(job->conversions, &job->nconversions);
 	job->m->typed = true;
 	job->m->conversions = job->conversions;
@@ -848,7 +869,7 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 					*LOOM_PUSH(c, nc, cap) = (struct switchless){ h->rel, h->plan.funcs[f].name,
 					                                              h->plan.funcs[f].decl_start };
 		}
-	qsort(c, nc, sizeof *c, cmp_switchless);
+	loom_sort(c, nc, sizeof *c, cmp_switchless);
 	bad = loom_xcalloc(nc + 1, 1);
 	for (size_t j = 0; j < nc; j++) {
 		char **at = bsearch(&c[j].header, job->paths, job->npaths, sizeof *job->paths, cmp_str);
@@ -942,8 +963,8 @@ static void find_fast_entries(struct job *job, const struct unit *units, size_t 
 		free(statements);
 		free(loops);
 	}
-	qsort(c, nc, sizeof *c, cmp_external);
-	qsort(headers, nheaders, sizeof *headers, cmp_str);
+	loom_sort(c, nc, sizeof *c, cmp_external);
+	loom_sort(headers, nheaders, sizeof *headers, cmp_str);
 	for (size_t j = 0; j < nc; j++) {
 		bool once = (j == 0 || strcmp(c[j - 1].name, c[j].name)) && (j + 1 == nc || strcmp(c[j + 1].name, c[j].name));
 
@@ -1059,6 +1080,12 @@ static int emit_unit(struct job *job, struct unit *u)
 		for (size_t i = 0; i < u->plan.nconversions; i++)
 			*LOOM_PUSH(job->conversions, job->nconversions, job->conversions_cap) = (struct loom_conversion){
 				loom_xstrdup(u->plan.conversions[i].from), loom_xstrdup(u->plan.conversions[i].to) };
+		for (size_t i = 0; i < u->plan.nfp_params; i++)
+			*LOOM_PUSH(job->fp_params, job->nfp_params, job->fp_params_cap) = (struct rw_taken){
+				loom_xstrdup(u->plan.fp_params[i].name), loom_xstrdup(u->plan.fp_params[i].type) };
+		for (size_t i = 0; i < u->plan.nunprototyped; i++)
+			*LOOM_PUSH(job->unprototyped, job->nunprototyped, job->unprototyped_cap) =
+				loom_xstrdup(u->plan.unprototyped[i]);
 		sc = slow_callees(job, u, NULL, &nsc);
 		out = rw_emit(&u->plan, u->text, u->len,
 		              &(struct rw_emit_opts){ .include = inc, .runtime_home = home, .hybrid = job->hybrid,
@@ -1318,7 +1345,7 @@ static void list_database(struct job *job)
 	}
 	if (all)
 		clang_CompileCommands_dispose(all);
-	qsort(job->listed, job->nlisted, sizeof *job->listed, cmp_str);
+	loom_sort(job->listed, job->nlisted, sizeof *job->listed, cmp_str);
 }
 
 /* Opens the compilation database of DIR (-p), or else the first of SRC and
@@ -1510,7 +1537,7 @@ int main(int argc, char **argv)
 	job.m = loom_manifest_new("loom-rewrite " LOOM_VERSION, src);
 	if (list_tree(&job, "") < 0)
 		return 2;
-	qsort(job.paths, job.npaths, sizeof *job.paths, cmp_path);
+	loom_sort(job.paths, job.npaths, sizeof *job.paths, cmp_path);
 	{
 		/* What each path is: 0 copied as it is, 1 a C file (the next unit),
 		 * 2 a C file that could not be read (reported). */

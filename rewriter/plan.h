@@ -172,6 +172,11 @@ struct rw_plan {
 	struct loom_conversion *conversions; /* where this file converts function
 	                                      * pointers (lib/manifest.h) */
 	size_t nconversions, conversions_cap;
+	struct rw_taken *fp_params; /* functions defined here, with the type of
+	                             * each function pointer parameter */
+	size_t nfp_params, fp_params_cap;
+	char **unprototyped;        /* functions called here without prototype */
+	size_t nunprototyped, unprototyped_cap;
 };
 
 void rw_plan_free(struct rw_plan *plan);

@@ -471,6 +471,17 @@ static enum CXChildVisitResult first_expression(CXCursor c, CXCursor parent, CXC
 	return CXChildVisit_Break;
 }
 
+/* The last: a cast's operand comes after the expressions of its type
+ * (`(__typeof__(x))y`, a variable-length array's bound), and so does
+ * va_arg's va_list. */
+static enum CXChildVisitResult last_expression(CXCursor c, CXCursor parent, CXClientData data)
+{
+	(void)parent;
+	if (clang_isExpression(clang_getCursorKind(c)))
+		*(CXCursor *)data = c;
+	return CXChildVisit_Continue;
+}
+
 /* The reference to the function that CALL names (its callee expression,
  * through parentheses and implicit conversions), or CALL itself. */
 static CXCursor callee_ref(CXCursor call)
@@ -512,6 +523,21 @@ struct carried {
 
 static const struct carried opaque_value = { CARRIES_OPAQUE, 0, { 0 } };
 
+/* The size of a data pointer of the target, in bytes (rw_walk sets it
+ * for the unit being walked; units are walked one at a time per thread). */
+static _Thread_local long long pointer_size = 8;
+
+static bool integer_type(CXType t)
+{
+	switch (t.kind) {
+	case CXType_Int: case CXType_UInt: case CXType_Long: case CXType_ULong: case CXType_LongLong:
+	case CXType_ULongLong: case CXType_Int128: case CXType_UInt128:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* A pointer to a function, to a pointer to one, and so on (an array
  * counts as the pointer it decays to); or an opaque carrier: a pointer to
  * anything else, or an integer that can hold an address (which
@@ -522,6 +548,10 @@ static struct carried carried_by(CXType t)
 
 	t = clang_getCanonicalType(t);
 	for (;;) {
+		if (t.kind == CXType_Atomic) { /* _Atomic(T) holds what T does */
+			t = clang_getCanonicalType(clang_Type_getValueType(t));
+			continue;
+		}
 		if (t.kind == CXType_Pointer)
 			t = clang_getCanonicalType(clang_getPointeeType(t));
 		else if (t.kind == CXType_ConstantArray || t.kind == CXType_IncompleteArray)
@@ -533,8 +563,7 @@ static struct carried carried_by(CXType t)
 	if (t.kind == CXType_FunctionProto || t.kind == CXType_FunctionNoProto) {
 		c.what = CARRIES_FUNCTION;
 		c.fn = t;
-	} else if (c.depth || t.kind == CXType_Long || t.kind == CXType_ULong || t.kind == CXType_LongLong
-	           || t.kind == CXType_ULongLong || t.kind == CXType_Int128 || t.kind == CXType_UInt128) {
+	} else if (c.depth || (integer_type(t) && clang_Type_getSizeOf(t) >= pointer_size)) {
 		c.what = CARRIES_OPAQUE;
 	}
 	return c;
@@ -603,6 +632,54 @@ static unsigned visible_declaration(const struct walk *w, CXCursor d)
 	return UINT_MAX;
 }
 
+/* Whether expression E names a function (f, &f, (T)f), whose reference
+ * records it: scan_calls, find_address_taken. */
+static bool names_function(CXCursor e)
+{
+	for (;;) {
+		enum CXCursorKind k = clang_getCursorKind(e);
+		CXCursor inner = clang_getNullCursor();
+
+		if (k == CXCursor_DeclRefExpr)
+			return clang_getCursorKind(clang_getCursorReferenced(e)) == CXCursor_FunctionDecl;
+		if (k != CXCursor_UnexposedExpr && k != CXCursor_ParenExpr && k != CXCursor_CStyleCastExpr
+		    && k != CXCursor_UnaryOperator)
+			return false;
+		clang_visitChildren(e, last_expression, &inner);
+		if (clang_Cursor_isNull(inner))
+			return false;
+		e = inner;
+	}
+}
+
+/* A function pointer that call C passes on as a value (a variable, a
+ * parameter, a table's member; a function's name is its reference's to
+ * record) may be called by the callee: count it as a call through a
+ * pointer of its type there, naming the callee when it is not a system
+ * function (PASSED_TO), whose own calls say what it does with it if the
+ * tree has it. */
+static void note_passed_pointers(struct walk *w, CXCursor c, const char *passed_to)
+{
+	struct rw_func *f = &w->plan->funcs[w->func];
+	int n = clang_Cursor_getNumArguments(c);
+
+	for (int i = 0; i < n; i++) {
+		CXCursor a = clang_Cursor_getArgument(c, (unsigned)i);
+		struct carried p = carried_by(clang_getCursorType(a));
+		struct rw_call *call;
+		unsigned line, column;
+
+		if (p.what != CARRIES_FUNCTION || names_function(a))
+			continue;
+		call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
+		start_of(a, &line, &column);
+		*call = (struct rw_call){ .callee = NULL, .line = line, .column = column,
+		                          .off = offset_of(clang_getCursorLocation(a), NULL, NULL), .name_off = UINT_MAX,
+		                          .decl_off = UINT_MAX, .point = SIZE_MAX, .type = carried_spelling(&p),
+		                          .passed_to = passed_to ? loom_xstrdup(passed_to) : NULL };
+	}
+}
+
 /* Whether expression E is an integer constant: a sizeof or _Alignof whose
  * operand is not evaluated (one of a variable-length array is, and is no
  * constant). */
@@ -667,6 +744,13 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 						clang_getCursorDefinition(clang_getCursorReferenced(c)));
 				call->decl_off = visible_declaration(w, clang_getCursorReferenced(c));
 			}
+		}
+		if (cs->record && args.arg_of != ARG_OF_LATER)
+			note_passed_pointers(w, c, args.passed_to);
+		if (cs->record && name && clang_getCursorType(callee_ref(c)).kind == CXType_FunctionNoProto) {
+			struct rw_plan *unit = w->tree[0].plan;
+
+			*LOOM_PUSH(unit->unprototyped, unit->nunprototyped, unit->unprototyped_cap) = loom_xstrdup(name);
 		}
 		args.blocking = cs->blocking;
 		args.other = cs->other;
@@ -2027,7 +2111,16 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 	f->name_in_macro = bs.name_in_macro;
 	for (int i = 0; i < nargs; i++) {
 		CXString s = clang_getCursorSpelling(clang_Cursor_getArgument(fn, (unsigned)i));
+		struct carried p = carried_by(clang_getCursorType(clang_Cursor_getArgument(fn, (unsigned)i)));
 
+		/* What a call without prototype passes (opaque) this reads as
+		 * a function pointer: main.c's record_taken. */
+		if (p.what == CARRIES_FUNCTION) {
+			struct rw_plan *unit = w->tree[0].plan;
+
+			*LOOM_PUSH(unit->fp_params, unit->nfp_params, unit->fp_params_cap) =
+				(struct rw_taken){ loom_xstrdup(f->name), carried_spelling(&p) };
+		}
 		f->params = loom_xrealloc(f->params, (f->nparams + 1) * sizeof *f->params);
 		f->params[f->nparams++] = loom_xstrdup(clang_getCString(s));
 		clang_disposeString(s);
@@ -2255,7 +2348,7 @@ static void walk_function(struct walk *w, CXCursor fn)
 	w->ncalls = 0;
 	for (size_t i = 0; i < f->ncalls; i++)
 		*LOOM_PUSH(w->calls, w->ncalls, w->calls_cap) = (struct call_at){ f->calls[i].off, i };
-	qsort(w->calls, w->ncalls, sizeof *w->calls, cmp_call_at);
+	loom_sort(w->calls, w->ncalls, sizeof *w->calls, cmp_call_at);
 	w->brk = w->cont = w->sw = w->indirect = NO_NODE;
 	w->sw_default = false;
 	w->nlabels = 0;
@@ -2330,8 +2423,12 @@ static bool null_constant(CXCursor e)
 		}
 		if (k != CXCursor_UnexposedExpr && k != CXCursor_CStyleCastExpr && k != CXCursor_ParenExpr)
 			return false;
-		clang_visitChildren(e, first_expression, &child);
-		if (clang_Cursor_isNull(child))
+		clang_visitChildren(e, last_expression, &child);
+		/* Of the unexposed expressions only an implicit conversion,
+		 * which spans its operand (not __builtin_choose_expr, ?:). */
+		if (clang_Cursor_isNull(child)
+		    || (k == CXCursor_UnexposedExpr
+		        && !clang_equalRanges(clang_getCursorExtent(e), clang_getCursorExtent(child))))
 			return false;
 		e = child;
 	}
@@ -2396,15 +2493,43 @@ static void note_untyped_arguments(struct walks *ws, CXCursor c)
 	}
 }
 
-/* A union member that holds a function pointer may be read as any other
- * member (or written through one). */
-static void note_union_member(struct walks *ws, CXCursor field)
-{
-	struct carried member = carried_by(clang_getCursorType(field));
+/* A function pointer held in a union member, directly or in a structure
+ * or array held there by value, may be read as any other member (or
+ * written through one): both ways with opaque. */
+struct held {
+	struct walks *ws;
+	int depth;
+};
 
-	if (member.what == CARRIES_FUNCTION) {
-		note_conversion(ws, member, opaque_value, clang_getNullCursor());
-		note_conversion(ws, opaque_value, member, clang_getNullCursor());
+static void note_held(struct walks *ws, CXType t, int depth);
+
+static enum CXVisitorResult held_field(CXCursor field, CXClientData data)
+{
+	struct held *h = data;
+
+	note_held(h->ws, clang_getCursorType(field), h->depth + 1);
+	return CXVisit_Continue;
+}
+
+static void note_held(struct walks *ws, CXType t, int depth)
+{
+	struct carried held;
+
+	t = clang_getCanonicalType(t);
+	while (t.kind == CXType_ConstantArray || t.kind == CXType_IncompleteArray || t.kind == CXType_Atomic)
+		t = clang_getCanonicalType(t.kind == CXType_Atomic ? clang_Type_getValueType(t)
+		                                                   : clang_getArrayElementType(t));
+	if (t.kind == CXType_Record) {
+		struct held h = { ws, depth };
+
+		if (depth < 8) /* a structure holds no copy of itself; deep nests are rare */
+			clang_Type_visitFields(t, held_field, &h);
+		return;
+	}
+	held = carried_by(t);
+	if (held.what == CARRIES_FUNCTION) {
+		note_conversion(ws, held, opaque_value, clang_getNullCursor());
+		note_conversion(ws, opaque_value, held, clang_getNullCursor());
 	}
 }
 
@@ -2415,21 +2540,21 @@ static void note_conversions(struct walks *ws, CXCursor c)
 
 	if (k == CXCursor_CStyleCastExpr || k == CXCursor_UnexposedExpr) {
 		/* An implicit conversion is an unexposed expression; so are
-		 * others (va_arg, whose first expression is the va_list: a
-		 * parameter declaration of the type read comes before it). */
+		 * others (va_arg, whose last expression is the va_list: the
+		 * type read, and any expression in it, come before it). */
 		struct carried to = carried_by(clang_getCursorType(c));
 		CXCursor from = clang_getNullCursor();
 
 		if (to.what == CARRIES_NOTHING)
 			return;
-		clang_visitChildren(c, first_expression, &from);
+		clang_visitChildren(c, last_expression, &from);
 		if (!clang_Cursor_isNull(from))
 			note_conversion(ws, carried_by(clang_getCursorType(from)), to, from);
 	} else if (k == CXCursor_CallExpr) {
 		note_untyped_arguments(ws, c);
 	} else if (k == CXCursor_FieldDecl
 	           && clang_getCursorKind(clang_getCursorSemanticParent(c)) == CXCursor_UnionDecl) {
-		note_union_member(ws, c);
+		note_held(ws, clang_getCursorType(c), 0);
 	}
 }
 
@@ -2599,7 +2724,7 @@ static void drop_macro_names(CXCursor root, struct walks *ws)
 					*LOOM_PUSH(mc.names, mc.n, mc.cap) = ws->w[i].plan->funcs[f].calls[c].callee;
 	if (!mc.n)
 		return;
-	qsort(mc.names, mc.n, sizeof *mc.names, cmp_str);
+	loom_sort(mc.names, mc.n, sizeof *mc.names, cmp_str);
 	for (size_t i = 0; i < mc.n; i++)
 		if (!out || strcmp(mc.names[i], mc.names[out - 1]))
 			mc.names[out++] = mc.names[i];
@@ -2634,9 +2759,7 @@ void rw_taken_unique(struct rw_taken *t, size_t *n)
 {
 	size_t out = 0;
 
-	if (!*n)
-		return; /* qsort's base may not be NULL */
-	qsort(t, *n, sizeof *t, cmp_taken);
+	loom_sort(t, *n, sizeof *t, cmp_taken);
 	for (size_t i = 0; i < *n; i++) {
 		if (out && !cmp_taken(&t[i], &t[out - 1])) {
 			free(t[i].name);
@@ -2654,6 +2777,14 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 	CXCursor root = clang_getTranslationUnitCursor(tu);
 	struct rw_plan *plan = src[0].plan;
 
+	CXTargetInfo target = clang_getTranslationUnitTargetInfo(tu);
+
+	if (target) {
+		int bits = clang_TargetInfo_getPointerWidth(target);
+
+		pointer_size = bits > 0 ? bits / 8 : 8;
+		clang_TargetInfo_dispose(target);
+	}
 	for (size_t i = 0; i < n; i++)
 		ws.w[i] = (struct walk){ .tu = tu, .file = src[i].file, .tree = src, .ntree = n, .text = src[i].text,
 		                         .len = src[i].len, .plan = src[i].plan, .case_label = UINT_MAX };
@@ -2661,7 +2792,7 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 	 * expansion the preprocessing record lists after it. */
 	clang_visitChildren(root, collect_macros, &ws);
 	for (size_t i = 0; i < n; i++)
-		qsort(ws.w[i].macros, ws.w[i].nmacros, sizeof *ws.w[i].macros, cmp_range);
+		loom_sort(ws.w[i].macros, ws.w[i].nmacros, sizeof *ws.w[i].macros, cmp_range);
 	clang_visitChildren(root, walk_functions, &ws);
 	drop_macro_names(root, &ws);
 	clang_visitChildren(root, find_address_taken, &ws);
@@ -2707,6 +2838,14 @@ void rw_plan_free(struct rw_plan *plan)
 		free(plan->conversions[i].to);
 	}
 	free(plan->conversions);
+	for (size_t i = 0; i < plan->nfp_params; i++) {
+		free(plan->fp_params[i].name);
+		free(plan->fp_params[i].type);
+	}
+	free(plan->fp_params);
+	for (size_t i = 0; i < plan->nunprototyped; i++)
+		free(plan->unprototyped[i]);
+	free(plan->unprototyped);
 	free(plan->funcs);
 	free(plan->points);
 	free(plan->wraps);

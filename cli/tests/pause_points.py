@@ -306,6 +306,14 @@ int sort_macro(int *v)
 	return v[0];
 }
 
+int sort_var(int *v)
+{
+	int (*f)(const void *, const void *) = by_read;
+
+	qsort(v, 2, sizeof *v, f);
+	return v[0];
+}
+
 int sized(void)
 {
 	return (int)sizeof(waiter(NULL));
@@ -318,7 +326,7 @@ int main(void)
 	pthread_create(&t, NULL, waiter, NULL);
 	int v[2] = { 2, 1 };
 
-	return init_once() + hand_over() + keep_only() + store() + at_exit() + sort_macro(v) + sized();
+	return init_once() + hand_over() + keep_only() + store() + at_exit() + sort_macro(v) + sort_var(v) + sized();
 }
 '''
 # Per filter `F <> self`: whether the read in the thread's start function
@@ -331,6 +339,7 @@ TAKEN_CASES = {
     'store': (set(), 'it stores waiter\'s address and calls nothing'),
     'at_exit': (set(), 'atexit runs bye at exit, not in its caller\'s frame'),
     'sort_macro': ({'BY_READ'}, 'a macro passes by_read to qsort, which calls it'),
+    'sort_var': ({'BY_READ'}, 'a pointer of by_read\'s type passed to qsort, which calls it'),
     'sized': (set(), 'the call of waiter is sizeof\'s operand, which is not evaluated'),
 }
 TYPED = r'''#include <pthread.h>
@@ -392,6 +401,30 @@ static void release(int *fd)
 		;
 }
 
+/* Kept in an _Atomic void *, without a cast. */
+static unsigned char atomic_waiter(unsigned char fd)
+{
+	while (read(fd, &c, 1) > 0) /* ATOMIC_WAITER */
+		;
+	return fd;
+}
+
+/* In a structure in a union. */
+static double nested_waiter(double fd)
+{
+	while (read((int)fd, &c, 1) > 0) /* NESTED_WAITER */
+		;
+	return fd;
+}
+
+union events {
+	struct { int k; double (*on_fd)(double); } fd;
+	struct { int k; float (*on_timer)(float); } timer;
+} events;
+static _Atomic(void *) atomic_slot;
+static void (*typeof_hook)(long);
+#define CAST_LIKE(var, p) ((__typeof__(var))(p))
+
 void (*void_fn)(void);
 void *kept;
 void (*from_va)(double);
@@ -441,6 +474,20 @@ int call_char(void)
 	return (int)pun.as_char('x');
 }
 
+int call_typeof(void)
+{
+	typeof_hook = CAST_LIKE(typeof_hook, atomic_slot);
+	typeof_hook(1);
+	return 0;
+}
+
+int call_chosen(void)
+{
+	char (*f)(char) = __builtin_choose_expr(0, 0, kept);
+
+	return f('x');
+}
+
 int main(void)
 {
 	pthread_t t;
@@ -452,14 +499,17 @@ int main(void)
 	kept = (void *)opaque_waiter;
 	keep(1, variadic_waiter);
 	pun.as_float = union_waiter;
+	atomic_slot = atomic_waiter;
+	events.fd.on_fd = nested_waiter;
 	if (none == never_called || (void *)0 == kept)
 		return fd;
-	return call_void(void_fn) + call_start(waiter) + call_long() + call_short(0) + call_double() + call_char();
+	return call_void(void_fn) + call_start(waiter) + call_long() + call_short(0) + call_double() + call_char()
+	       + call_typeof() + call_chosen();
 }
 '''
 # Per filter `F <> self`: the blocking reads it reaches through its call
 # through a pointer, and why.
-THROUGH_OPAQUE = {'OPAQUE_WAITER', 'VARIADIC_WAITER', 'UNION_WAITER', 'RELEASE'}
+THROUGH_OPAQUE = {'OPAQUE_WAITER', 'VARIADIC_WAITER', 'UNION_WAITER', 'ATOMIC_WAITER', 'NESTED_WAITER', 'RELEASE'}
 TYPED_CASES = {
     'call_void': ({'WAITER', 'CAST_WAITER', 'NEVER_CALLED', 'RELEASE'},
                   'void (void), and void *(void *), which a cast turns into it'),
@@ -468,6 +518,9 @@ TYPED_CASES = {
     'call_double': (THROUGH_OPAQUE, 'every type kept in a void *, which va_arg reads as it'),
     'call_char': (THROUGH_OPAQUE, 'every type kept in a void *, which a union member reads as it'),
     'call_short': ({'RELEASE'}, 'no function is taken as short (short)'),
+    'call_typeof': (THROUGH_OPAQUE, 'every type kept in a void *, which a cast to __typeof__ reads as it'),
+    'call_chosen': (THROUGH_OPAQUE, 'every type kept in a void *, which __builtin_choose_expr (no null '
+                    'pointer) gives it'),
 }
 CASES = {'SERVE': True, 'TAIL': True, 'HEAD': False, 'BEFORE_DO': False, 'AFTER': True,
          'IN_CONDITION': False, 'IN_INCREMENT': False, 'DO_AGAIN': False, 'FOREVER': True, 'WAIT_TAIL': True,
@@ -509,6 +562,48 @@ def taken(check, args, work):
             check(want in r.stdout, 'loom check says how the read in waiter came into the region', r.stdout)
 
 
+KNR_CALLER = r'''#include <unistd.h>
+
+extern int sortit();
+
+static char c;
+
+static int by_read(const void *a, const void *b)
+{
+	while (read(0, &c, 1) > 0) /* KNR_READ */
+		;
+	return a < b;
+}
+
+int sort_all(int *v)
+{
+	return sortit(v, 2, by_read);
+}
+'''
+KNR_CALLEE = r'''int sortit(int *v, int n, int (*cmp)(const char *, const char *))
+{
+	return n > 1 && cmp((const char *)v, (const char *)(v + 1));
+}
+'''
+
+
+def unprototyped(check, args, work):
+    """A call without prototype in one file passes a function that another
+    file's definition reads as a pointer of another type."""
+    src, out = os.path.join(work, 'knr', 'src'), os.path.join(work, 'knr', 'out')
+    write_file(os.path.join(src, 'a.c'), KNR_CALLER)
+    write_file(os.path.join(src, 'b.c'), KNR_CALLEE)
+    r = run([args.rewrite, '--quiet', src, out])
+    check.require(r.status == 0, 'loom-rewrite instruments a.c and b.c', r.stderr)
+    line = next(i for i, text in enumerate(KNR_CALLER.split('\n'), 1) if '/* KNR_READ */' in text)
+    spec = os.path.join(work, 'knr.loom')
+    write_file(spec, 'sort_all <> self\n')
+    r = run([args.loom, 'check', '--manifest', out, spec])
+    check(f'a.c:{line} (blocking call read' in r.stdout,
+          'sort_all <> self reaches the read in by_read: sortit, called without prototype, reads it as '
+          'int (*)(const char *, const char *)', r.stdout)
+
+
 def typed(check, args, work):
     src, out = os.path.join(work, 'typed', 'src'), os.path.join(work, 'typed', 'out')
     write_file(os.path.join(src, 'typed.c'), TYPED)
@@ -522,12 +617,14 @@ def typed(check, args, work):
           (fns['waiter'], fns['release']))
     conversions = {(c['from'], c['to']) for c in manifest.get('conversions', [])}
     want = {('void *(void *)', 'void (void)'), ('int (int)', '*'), ('*', 'long (long)'), ('*', 'void (double)'),
-            ('void (float)', '*'), ('*', 'void (float)'), ('long (char)', '*'), ('*', 'long (char)')}
+            ('void (float)', '*'), ('*', 'void (float)'), ('long (char)', '*'), ('*', 'long (char)'),
+            ('unsigned char (unsigned char)', '*'), ('double (double)', '*'), ('*', 'double (double)'),
+            ('float (float)', '*'), ('*', 'float (float)'), ('*', 'void (long)'), ('*', 'char (char)')}
     check(conversions == want, 'the manifest lists the conversions of function pointers, and no null pointer',
           sorted(conversions ^ want))
     lines = {marker: next(i for i, text in enumerate(TYPED.split('\n'), 1) if f'/* {marker} */' in text)
              for marker in ('WAITER', 'CAST_WAITER', 'OPAQUE_WAITER', 'VARIADIC_WAITER', 'UNION_WAITER',
-                            'NEVER_CALLED', 'RELEASE')}
+                            'NEVER_CALLED', 'RELEASE', 'ATOMIC_WAITER', 'NESTED_WAITER')}
     for fn, (reached, why) in TYPED_CASES.items():
         spec = os.path.join(work, 'typed.loom')
         write_file(spec, f'{fn} <> self\n')
@@ -581,6 +678,7 @@ def main():
                       r.stdout)
         taken(check, args, work)
         typed(check, args, work)
+        unprototyped(check, args, work)
     except Failure as e:
         if not e.counted:
             check(False, str(e))
