@@ -527,6 +527,25 @@ CASES = {'SERVE': True, 'TAIL': True, 'HEAD': False, 'BEFORE_DO': False, 'AFTER'
          'WAIT_HEAD': False}
 
 
+def reached_reads(check, args, work, out, file, lines, cases):
+    """For each function F of CASES (F: (markers, why)), `loom check` of
+    `F <> self` on the tree OUT must find unsafe exactly the blocking reads
+    of FILE at the LINES of those markers.  Returns each F with the check's
+    result."""
+    results = []
+    for fn, (reached, why) in cases.items():
+        spec = os.path.join(work, 'reached.loom')
+        write_file(spec, f'{fn} <> self\n')
+        r = run([args.loom, 'check', '--manifest', out, spec])
+        check.require(r.status == 0, f'loom check accepts "{fn} <> self"', r.stderr)
+        unsafe = set(int(n) for n in re.findall(re.escape(file) + r':(\d+) \(blocking call read', r.stdout))
+        got = {marker for marker, line in lines.items() if line in unsafe}
+        check(got == reached, f'{fn} <> self reaches the reads of {", ".join(sorted(reached)) or "no callback"}: '
+              f'{why}', f'unsafe: {sorted(got)}\n{r.stdout}')
+        results.append((fn, r))
+    return results
+
+
 def taken(check, args, work):
     src, out = os.path.join(work, 'taken', 'src'), os.path.join(work, 'taken', 'out')
     write_file(os.path.join(src, 'taken.c'), TAKEN)
@@ -544,15 +563,7 @@ def taken(check, args, work):
           fns['by_read'])
     lines = {marker: next(i for i, text in enumerate(TAKEN.split('\n'), 1) if f'/* {marker} */' in text)
              for marker in ('WAITER', 'BYE', 'BY_READ')}
-    for fn, (reached, why) in TAKEN_CASES.items():
-        spec = os.path.join(work, 'taken.loom')
-        write_file(spec, f'{fn} <> self\n')
-        r = run([args.loom, 'check', '--manifest', out, spec])
-        check.require(r.status == 0, f'loom check accepts "{fn} <> self"', r.stderr)
-        unsafe = set(int(n) for n in re.findall(r'taken\.c:(\d+) \(blocking call read', r.stdout))
-        got = {marker for marker, line in lines.items() if line in unsafe}
-        check(got == reached, f'{fn} <> self reaches the reads of {", ".join(sorted(reached)) or "no callback"}: '
-              f'{why}', f'unsafe: {sorted(got)}\n{r.stdout}')
+    for fn, r in reached_reads(check, args, work, out, 'taken.c', lines, TAKEN_CASES):
         if fn == 'hand_over':
             at = {what: next(i for i, text in enumerate(TAKEN.split('\n'), 1) if what in text)
                   for what in ('f(NULL);', 'return call_through(waiter);')}
@@ -625,15 +636,7 @@ def typed(check, args, work):
     lines = {marker: next(i for i, text in enumerate(TYPED.split('\n'), 1) if f'/* {marker} */' in text)
              for marker in ('WAITER', 'CAST_WAITER', 'OPAQUE_WAITER', 'VARIADIC_WAITER', 'UNION_WAITER',
                             'NEVER_CALLED', 'RELEASE', 'ATOMIC_WAITER', 'NESTED_WAITER')}
-    for fn, (reached, why) in TYPED_CASES.items():
-        spec = os.path.join(work, 'typed.loom')
-        write_file(spec, f'{fn} <> self\n')
-        r = run([args.loom, 'check', '--manifest', out, spec])
-        check.require(r.status == 0, f'loom check accepts "{fn} <> self"', r.stderr)
-        unsafe = set(int(n) for n in re.findall(r'typed\.c:(\d+) \(blocking call read', r.stdout))
-        got = {marker for marker, line in lines.items() if line in unsafe}
-        check(got == reached, f'{fn} <> self reaches the reads of {", ".join(sorted(reached)) or "no callback"}: '
-              f'{why}', f'unsafe: {sorted(got)}\n{r.stdout}')
+    reached_reads(check, args, work, out, 'typed.c', lines, TYPED_CASES)
 
 
 def main():
