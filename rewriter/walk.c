@@ -2533,24 +2533,31 @@ static void note_held(struct walks *ws, CXType t, int depth)
 	}
 }
 
-/* Notes the conversions of function pointers that cursor C makes. */
+/* Notes the conversion of expression E into its parent P, a cast: an
+ * implicit conversion is an unexposed expression, and so are others, whose
+ * every expression child counts (va_arg's va_list, and any expression of
+ * the type read, which then converts nothing). */
+static void note_operand(struct walks *ws, CXCursor p, CXCursor e)
+{
+	CXType type = clang_getCursorType(p), from_type = clang_getCursorType(e);
+	struct carried to;
+
+	/* Most are reads of a variable (lvalue to rvalue): the same type,
+	 * which is cheap to tell, unlike what it carries. */
+	if (clang_equalTypes(type, from_type))
+		return;
+	to = carried_by(type);
+	if (to.what != CARRIES_NOTHING)
+		note_conversion(ws, carried_by(from_type), to, e);
+}
+
+/* Notes the conversions of function pointers that cursor C makes (but
+ * those of casts, note_operand). */
 static void note_conversions(struct walks *ws, CXCursor c)
 {
 	enum CXCursorKind k = clang_getCursorKind(c);
 
-	if (k == CXCursor_CStyleCastExpr || k == CXCursor_UnexposedExpr) {
-		/* An implicit conversion is an unexposed expression; so are
-		 * others (va_arg, whose last expression is the va_list: the
-		 * type read, and any expression in it, come before it). */
-		struct carried to = carried_by(clang_getCursorType(c));
-		CXCursor from = clang_getNullCursor();
-
-		if (to.what == CARRIES_NOTHING)
-			return;
-		clang_visitChildren(c, last_expression, &from);
-		if (!clang_Cursor_isNull(from))
-			note_conversion(ws, carried_by(clang_getCursorType(from)), to, from);
-	} else if (k == CXCursor_CallExpr) {
+	if (k == CXCursor_CallExpr) {
 		note_untyped_arguments(ws, c);
 	} else if (k == CXCursor_FieldDecl
 	           && clang_getCursorKind(clang_getCursorSemanticParent(c)) == CXCursor_UnionDecl) {
@@ -2608,7 +2615,9 @@ static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, C
 	CXCursor ref;
 	unsigned off;
 
-	(void)parent;
+	if ((clang_getCursorKind(parent) == CXCursor_UnexposedExpr || clang_getCursorKind(parent) == CXCursor_CStyleCastExpr)
+	    && clang_isExpression(clang_getCursorKind(c)))
+		note_operand(ws, parent, c);
 	if (clang_isAttribute(clang_getCursorKind(c)) && walk_at(ws, clang_getCursorLocation(c), &off)) {
 		attribute_callee(ws, c);
 		return CXChildVisit_Continue;
