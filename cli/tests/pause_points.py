@@ -546,13 +546,22 @@ def reached_reads(check, args, work, out, file, lines, cases):
     return results
 
 
-def taken(check, args, work):
-    src, out = os.path.join(work, 'taken', 'src'), os.path.join(work, 'taken', 'out')
-    write_file(os.path.join(src, 'taken.c'), TAKEN)
+def rewrite(check, args, work, files):
+    """Rewrites a tree of FILES (name: text) under WORK; returns the rewritten
+    tree and its manifest."""
+    name = os.path.splitext(sorted(files)[0])[0]
+    src, out = os.path.join(work, name, 'src'), os.path.join(work, name, 'out')
+    for file, text in files.items():
+        write_file(os.path.join(src, file), text)
     r = run([args.rewrite, '--quiet', src, out])
-    check.require(r.status == 0, 'loom-rewrite instruments taken.c', r.stderr)
+    check.require(r.status == 0, f'loom-rewrite instruments {", ".join(sorted(files))}', r.stderr)
     with open(os.path.join(out, 'loom-manifest.json')) as f:
-        fns = {fn['name']: fn for fn in json.load(f)['functions']}
+        return out, json.load(f)
+
+
+def taken(check, args, work):
+    out, manifest = rewrite(check, args, work, {'taken.c': TAKEN})
+    fns = {fn['name']: fn for fn in manifest['functions']}
     passed = [(c.get('taken'), c.get('passed_to')) for fn in ('init_once', 'keep_only', 'store', 'at_exit')
               for c in fns[fn]['calls'] if c['callee'] is None]
     check(passed == [('setup', None), ('waiter', 'remember')],
@@ -601,11 +610,7 @@ KNR_CALLEE = r'''int sortit(int *v, int n, int (*cmp)(const char *, const char *
 def unprototyped(check, args, work):
     """A call without prototype in one file passes a function that another
     file's definition reads as a pointer of another type."""
-    src, out = os.path.join(work, 'knr', 'src'), os.path.join(work, 'knr', 'out')
-    write_file(os.path.join(src, 'a.c'), KNR_CALLER)
-    write_file(os.path.join(src, 'b.c'), KNR_CALLEE)
-    r = run([args.rewrite, '--quiet', src, out])
-    check.require(r.status == 0, 'loom-rewrite instruments a.c and b.c', r.stderr)
+    out, _ = rewrite(check, args, work, {'a.c': KNR_CALLER, 'b.c': KNR_CALLEE})
     line = next(i for i, text in enumerate(KNR_CALLER.split('\n'), 1) if '/* KNR_READ */' in text)
     spec = os.path.join(work, 'knr.loom')
     write_file(spec, 'sort_all <> self\n')
@@ -616,12 +621,7 @@ def unprototyped(check, args, work):
 
 
 def typed(check, args, work):
-    src, out = os.path.join(work, 'typed', 'src'), os.path.join(work, 'typed', 'out')
-    write_file(os.path.join(src, 'typed.c'), TYPED)
-    r = run([args.rewrite, '--quiet', src, out])
-    check.require(r.status == 0, 'loom-rewrite instruments typed.c', r.stderr)
-    with open(os.path.join(out, 'loom-manifest.json')) as f:
-        manifest = json.load(f)
+    out, manifest = rewrite(check, args, work, {'typed.c': TYPED})
     fns = {fn['name']: fn for fn in manifest['functions']}
     check(fns['waiter'].get('taken_as') == ['void *(void *)'] and 'taken_as' not in fns['release'],
           'the manifest has the type waiter\'s address is taken as, and none for release (a cleanup attribute)',
