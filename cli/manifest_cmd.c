@@ -601,6 +601,23 @@ static void diff_slots(struct differ *d, unsigned fo, unsigned fn)
 	free(al.my);
 }
 
+static bool same_strings(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	for (size_t i = 0; na == nb && i < na; i++)
+		if (strcmp(a[i], b[i]))
+			return false;
+	return na == nb;
+}
+
+/* The types a function's address is taken as, or "any (no type known)". */
+static void out_types(struct differ *d, char *const *types, size_t n)
+{
+	if (!n)
+		out(d, "any (no type known)");
+	for (size_t i = 0; i < n; i++)
+		out(d, "%s%s", i ? ", " : "", types[i]);
+}
+
 static void diff_function(struct differ *d, unsigned fo, unsigned fn)
 {
 	const struct loom_manifest *a = d->old.m, *b = d->new.m;
@@ -626,7 +643,43 @@ static void diff_function(struct differ *d, unsigned fo, unsigned fn)
 		    a->files[f->file].path, f->line, f->end_line);
 	if (attrs[0])
 		out(d, "~ function %s %s:%u-%u: %s\n", g->name, path, g->line, g->end_line, attrs);
+	if (f->address_taken && g->address_taken && !same_strings(f->taken_as, f->ntaken_as, g->taken_as, g->ntaken_as)) {
+		/* What calls through pointers may reach it (docs/design.md). */
+		out(d, "~ function %s %s:%u-%u: address taken as ", g->name, path, g->line, g->end_line);
+		out_types(d, f->taken_as, f->ntaken_as);
+		out(d, " -> ");
+		out_types(d, g->taken_as, g->ntaken_as);
+		out(d, "\n");
+	}
 	diff_slots(d, fo, fn);
+}
+
+/* The conversions of function pointers that one manifest has and the other
+ * has not (both lists sorted, as loom-rewrite writes them). */
+static void diff_conversions(struct differ *d)
+{
+	const struct loom_manifest *a = d->old.m, *b = d->new.m;
+	size_t i = 0, j = 0;
+
+	if (a->typed != b->typed) {
+		out(d, "~ conversions: %s\n", b->typed ? "now recorded" : "no longer recorded");
+		return;
+	}
+	while (i < a->nconversions || j < b->nconversions) {
+		int c = i == a->nconversions ? 1 : j == b->nconversions ? -1
+		        : strcmp(a->conversions[i].from, b->conversions[j].from)
+		          ? strcmp(a->conversions[i].from, b->conversions[j].from)
+		          : strcmp(a->conversions[i].to, b->conversions[j].to);
+
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+		if (c < 0)
+			out(d, "- conversion %s -> %s\n", a->conversions[i - 1].from, a->conversions[i - 1].to);
+		else if (c > 0)
+			out(d, "+ conversion %s -> %s\n", b->conversions[j - 1].from, b->conversions[j - 1].to);
+	}
 }
 
 static void diff_manifests(struct differ *d)
@@ -675,6 +728,7 @@ static void diff_manifests(struct differ *d)
 		else
 			diff_function(d, (unsigned)d->new.match[f], (unsigned)f);
 	}
+	diff_conversions(d);
 }
 
 /* What one constraint of a filter resolves to in a manifest: the

@@ -169,7 +169,8 @@ def check_show(loom, out, m, src_file, what, name="js.c", path=None):
 
 def edit_copy(src, dst):
     """DST: a copy of SRC with three lines on top, js_Helper added before
-    js_GC, and js_RunScript (and its call in worker) removed."""
+    js_GC (its address kept in a void *), and js_RunScript (and its call in
+    worker) removed."""
     shutil.copytree(src, dst)
     path = os.path.join(dst, "js.c")
     with open(path, encoding="utf-8") as f:
@@ -182,7 +183,8 @@ def edit_copy(src, dst):
     text = text[:a] + text[b:]
     text = text.replace(call, "")
     text = text.replace("void js_GC(JSContext *cx)\n",
-                        "static int js_Helper(int x)\n{\n\treturn x + 1;\n}\n\nvoid js_GC(JSContext *cx)\n")
+                        "static int js_Helper(int x)\n{\n\treturn x + 1;\n}\n\n"
+                        "void *js_helper_kept = (void *)js_Helper;\n\nvoid js_GC(JSContext *cx)\n")
     text = "/* An edited copy:\n * three lines on top,\n * so that everything moves. */\n" + text
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
@@ -248,6 +250,12 @@ def check_diff(loom, out, out2, m, m2, spec, work):
                 + [f"+ unlock at js.c:{n} (exit of js_DestroyContext)" for n in exits_new])
         check(sorted(block) == sorted(want), "the spec's lock and unlock: old places out, new places in",
               "got:\n  " + "\n  ".join(block) + "\nwant:\n  " + "\n  ".join(want))
+
+    # js_Helper's address, kept in a void *: a new conversion.
+    check("+ conversion int (int) -> *" in lines and not any(line.startswith("- conversion") for line in lines),
+          "diff reports the conversion of function pointers that the edit added", so)
+    f = new["js_Helper"]
+    check(f.get("taken_as") == ["int (int)"], "fixture: js_Helper is taken as int (int)", f)
 
     # A filter on the removed function: fine before, an error after.
     gone_spec = os.path.join(work, "gone.loom")
