@@ -46,20 +46,17 @@ static int cmp_conversion(const void *a, const void *b)
 	return c ? c : strcmp(x->to, y->to);
 }
 
+static void drop_conversion(void *p)
+{
+	struct loom_conversion *c = p;
+
+	free(c->from);
+	free(c->to);
+}
+
 void loom_conversions_unique(struct loom_conversion *c, size_t *n)
 {
-	size_t out = 0;
-
-	loom_sort(c, *n, sizeof *c, cmp_conversion);
-	for (size_t i = 0; i < *n; i++) {
-		if (out && !cmp_conversion(&c[i], &c[out - 1])) {
-			free(c[i].from);
-			free(c[i].to);
-		} else {
-			c[out++] = c[i];
-		}
-	}
-	*n = out;
+	loom_sort_unique(c, n, sizeof *c, cmp_conversion, drop_conversion);
 }
 
 struct loom_manifest *loom_manifest_new(const char *tool, const char *root)

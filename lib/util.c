@@ -227,6 +227,22 @@ void *loom_xmalloc(size_t n)
 	return p;
 }
 
+void loom_sort_unique(void *base, size_t *n, size_t size, int (*cmp)(const void *, const void *),
+                      void (*drop)(void *))
+{
+	unsigned char *e = base;
+	size_t out = 0;
+
+	loom_sort(base, *n, size, cmp);
+	for (size_t i = 0; i < *n; i++) {
+		if (out && !cmp(e + i * size, e + (out - 1) * size))
+			drop(e + i * size);
+		else if (out++ != i)
+			memcpy(e + (out - 1) * size, e + i * size, size);
+	}
+	*n = out;
+}
+
 void *loom_xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);

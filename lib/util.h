@@ -69,6 +69,12 @@ void *loom_xrealloc(void *p, size_t n);
 char *loom_xstrdup(const char *s);
 char *loom_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Sorts the *N elements of SIZE bytes at BASE by CMP, keeps the first of
+ * each run of equal ones and passes the others to DROP (which frees what
+ * they own); *N becomes the number kept. */
+void loom_sort_unique(void *base, size_t *n, size_t size, int (*cmp)(const void *, const void *),
+                      void (*drop)(void *));
+
 /* qsort(3) of the N elements of SIZE bytes at BASE, which may be NULL
  * when N is 0 (qsort's base may not: an empty list never allocated). */
 static inline void loom_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))

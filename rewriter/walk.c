@@ -2764,20 +2764,17 @@ static int cmp_taken(const void *a, const void *b)
 	return !x->type ? -1 : !y->type ? 1 : strcmp(x->type, y->type);
 }
 
+static void drop_taken(void *p)
+{
+	struct rw_taken *t = p;
+
+	free(t->name);
+	free(t->type);
+}
+
 void rw_taken_unique(struct rw_taken *t, size_t *n)
 {
-	size_t out = 0;
-
-	loom_sort(t, *n, sizeof *t, cmp_taken);
-	for (size_t i = 0; i < *n; i++) {
-		if (out && !cmp_taken(&t[i], &t[out - 1])) {
-			free(t[i].name);
-			free(t[i].type);
-		} else {
-			t[out++] = t[i];
-		}
-	}
-	*n = out;
+	loom_sort_unique(t, n, sizeof *t, cmp_taken, drop_taken);
 }
 
 void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
