@@ -680,14 +680,16 @@ static void note_passed_pointers(struct walk *w, CXCursor c, const char *passed_
 	}
 }
 
-/* Whether expression E is an integer constant: a sizeof or _Alignof whose
- * operand is not evaluated (one of a variable-length array is, and is no
- * constant). */
-static bool integer_constant(CXCursor e)
+/* Whether expression E is an integer constant, and its value into *VALUE
+ * (may be NULL).  A sizeof or _Alignof is one when its operand is not
+ * evaluated (one of a variable-length array is, and is no constant). */
+static bool integer_constant(CXCursor e, long long *value)
 {
 	CXEvalResult v = clang_Cursor_Evaluate(e);
 	bool constant = v && (clang_EvalResult_getKind(v) == CXEval_Int);
 
+	if (constant && value)
+		*value = clang_EvalResult_getAsLongLong(v);
 	if (v)
 		clang_EvalResult_dispose(v);
 	return constant;
@@ -699,13 +701,15 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 	struct walk *w = cs->w;
 
 	(void)parent;
-	if (clang_getCursorKind(c) == CXCursor_UnaryExpr && integer_constant(c))
+	if (clang_getCursorKind(c) == CXCursor_UnaryExpr && integer_constant(c, NULL))
 		return CXChildVisit_Continue; /* sizeof, _Alignof: the operand is not evaluated */
 	if (clang_getCursorKind(c) == CXCursor_CallExpr) {
 		char *name = callee_name(c);
 		unsigned line, column;
 		bool system = system_function(clang_getCursorReferenced(c));
 		struct call_scan args = *cs;
+		/* The callee's own reference, when recording a named call. */
+		CXCursor ref = cs->record && name ? callee_ref(c) : c;
 
 		start_of(c, &line, &column);
 		if (name && !cs->blocking)
@@ -734,7 +738,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 				unsigned at = offset_of(clang_getCursorLocation(c), NULL, NULL);
 				size_t n = strlen(name);
 
-				*LOOM_PUSH(w->callee_locs, w->ncallee_locs, w->callee_locs_cap) = spelled_at(callee_ref(c));
+				*LOOM_PUSH(w->callee_locs, w->ncallee_locs, w->callee_locs_cap) = spelled_at(ref);
 				/* Spelled right here, not produced by a macro. */
 				if (at + n <= w->len && !memcmp(w->text + at, name, n)
 				    && !macro_at(w, at, true) && !macro_at(w, at, false))
@@ -747,7 +751,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 		}
 		if (cs->record && args.arg_of != ARG_OF_LATER)
 			note_passed_pointers(w, c, args.passed_to);
-		if (cs->record && name && clang_getCursorType(callee_ref(c)).kind == CXType_FunctionNoProto) {
+		if (cs->record && name && clang_getCursorType(ref).kind == CXType_FunctionNoProto) {
 			struct rw_plan *unit = w->tree[0].plan;
 
 			*LOOM_PUSH(unit->unprototyped, unit->nunprototyped, unit->unprototyped_cap) = loom_xstrdup(name);
@@ -2414,12 +2418,9 @@ static bool null_constant(CXCursor e)
 		CXCursor child = clang_getNullCursor();
 
 		if (k == CXCursor_IntegerLiteral) {
-			CXEvalResult v = clang_Cursor_Evaluate(e);
-			bool zero = v && clang_EvalResult_getKind(v) == CXEval_Int && clang_EvalResult_getAsLongLong(v) == 0;
+			long long v;
 
-			if (v)
-				clang_EvalResult_dispose(v);
-			return zero;
+			return integer_constant(e, &v) && v == 0;
 		}
 		if (k != CXCursor_UnexposedExpr && k != CXCursor_CStyleCastExpr && k != CXCursor_ParenExpr)
 			return false;
