@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "blocking.h"
+#include "cursors.h"
 #include "util.h"
 
 struct range {
@@ -109,15 +110,14 @@ static bool is_callee(const struct spelled *locs, size_t n, CXCursor c)
 	return false;
 }
 
+/* LOC's offset in the file it expands in, and its line and column there
+ * where asked for (libclang computes them only then: a line number is a
+ * search of the file's line table). */
 static unsigned offset_of(CXSourceLocation loc, unsigned *line, unsigned *column)
 {
-	unsigned l, c, off;
+	unsigned off;
 
-	clang_getExpansionLocation(loc, NULL, &l, &c, &off);
-	if (line)
-		*line = l;
-	if (column)
-		*column = c;
+	clang_getExpansionLocation(loc, NULL, line, column, &off);
 	return off;
 }
 
@@ -309,7 +309,7 @@ static struct kids kids_of(CXCursor c)
 {
 	struct kids k = { .n = 0 };
 
-	clang_visitChildren(c, collect_kid, &k);
+	rw_visit_children(c, collect_kid, &k);
 	if (k.n > 8)
 		k.n = 8;
 	return k;
@@ -488,12 +488,12 @@ static CXCursor callee_ref(CXCursor call)
 {
 	CXCursor e = clang_getNullCursor();
 
-	clang_visitChildren(call, first_expression, &e);
+	rw_visit_children(call, first_expression, &e);
 	while (!clang_Cursor_isNull(e)
 	       && (clang_getCursorKind(e) == CXCursor_UnexposedExpr || clang_getCursorKind(e) == CXCursor_ParenExpr)) {
 		CXCursor inner = clang_getNullCursor();
 
-		clang_visitChildren(e, first_expression, &inner);
+		rw_visit_children(e, first_expression, &inner);
 		e = inner;
 	}
 	return !clang_Cursor_isNull(e) && clang_getCursorKind(e) == CXCursor_DeclRefExpr ? e : call;
@@ -605,7 +605,7 @@ static char *called_type(CXCursor c)
 {
 	CXCursor callee = clang_getNullCursor();
 
-	clang_visitChildren(c, first_child, &callee);
+	rw_visit_children(c, first_child, &callee);
 	return clang_Cursor_isNull(callee) ? NULL : function_type(clang_getCursorType(callee));
 }
 
@@ -645,7 +645,7 @@ static bool names_function(CXCursor e)
 		if (k != CXCursor_UnexposedExpr && k != CXCursor_ParenExpr && k != CXCursor_CStyleCastExpr
 		    && k != CXCursor_UnaryOperator)
 			return false;
-		clang_visitChildren(e, last_expression, &inner);
+		rw_visit_children(e, last_expression, &inner);
 		if (clang_Cursor_isNull(inner))
 			return false;
 		e = inner;
@@ -758,7 +758,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 		}
 		args.blocking = cs->blocking;
 		args.other = cs->other;
-		clang_visitChildren(c, scan_calls, &args);
+		rw_visit_children(c, scan_calls, &args);
 		cs->blocking = args.blocking;
 		cs->other = args.other;
 		if (!cs->record)
@@ -819,7 +819,7 @@ static const char *blocking_callee(struct walk *w, CXCursor c)
 			cs.other = true;
 		free(name);
 	}
-	clang_visitChildren(c, scan_calls, &cs);
+	rw_visit_children(c, scan_calls, &cs);
 	return cs.other ? NULL : cs.blocking;
 }
 
@@ -899,7 +899,7 @@ static unsigned goto_target(struct walk *w, CXCursor c)
 {
 	CXCursor ref = clang_getNullCursor();
 
-	clang_visitChildren(c, first_child, &ref);
+	rw_visit_children(c, first_child, &ref);
 	if (!clang_Cursor_isNull(ref))
 		ref = clang_getCursorReferenced(ref);
 	if (clang_Cursor_isNull(ref) || clang_getCursorKind(ref) != CXCursor_LabelStmt)
@@ -970,7 +970,7 @@ static enum CXChildVisitResult scan_jumps(CXCursor c, CXCursor parent, CXClientD
 	case CXCursor_SwitchStmt:
 		in.loops += k != CXCursor_SwitchStmt;
 		in.switches += k == CXCursor_SwitchStmt;
-		clang_visitChildren(c, scan_jumps, &in);
+		rw_visit_children(c, scan_jumps, &in);
 		return CXChildVisit_Continue;
 	case CXCursor_BreakStmt:
 		if (!js->loops && !js->switches)
@@ -1033,7 +1033,7 @@ static void flow_stmt_exprs(struct walk *w, unsigned from, unsigned to)
 		if (off >= from && off <= to && off >= done) {
 			struct jump_scan js = { w, 0, 0 };
 
-			clang_visitChildren(w->stmt_exprs[i], scan_jumps, &js);
+			rw_visit_children(w->stmt_exprs[i], scan_jumps, &js);
 			done = end_of(w->stmt_exprs[i]);
 		}
 	}
@@ -1544,11 +1544,11 @@ static bool fixed_passes(const struct walk *w, const struct kids *k, size_t cond
 	/* v only read anywhere else in the loop: the body, the bound, the
 	 * initializer and the step (&v in any of them could reach a write). */
 	use = (struct var_use){ var, false };
-	clang_visitChildren(k->c[3], find_writes, &use);
-	clang_visitChildren(bound, find_writes, &use);
-	clang_visitChildren(init.c[init.n - 1], find_writes, &use);
+	rw_visit_children(k->c[3], find_writes, &use);
+	rw_visit_children(bound, find_writes, &use);
+	rw_visit_children(init.c[init.n - 1], find_writes, &use);
 	if (inc.n == 2)
-		clang_visitChildren(inc.c[1], find_writes, &use);
+		rw_visit_children(inc.c[1], find_writes, &use);
 	return !use.written;
 }
 
@@ -1578,7 +1578,7 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
 		l->init_start = start_of(*init, NULL, NULL);
 		l->init_end = stmt_end(w, *init);
 	}
-	clang_visitChildren(body, scan_body, &bs);
+	rw_visit_children(body, scan_body, &bs);
 	if (clang_getCursorKind(body) == CXCursor_CallExpr)
 		bs.call = true;
 	l->calls = bs.call;
@@ -1687,7 +1687,7 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 		/* { stmt... }: every child is a statement in a list. */
 		struct list_visit lv = { w, depth + 1, false };
 
-		clang_visitChildren(c, hook_list_child, &lv);
+		rw_visit_children(c, hook_list_child, &lv);
 		break;
 	}
 	case CXCursor_IfStmt:
@@ -2029,7 +2029,7 @@ static char *macro_resets(const struct walk *w, const struct rw_func *f, const s
 	for (size_t i = 0; i < ml->n && ok; i++)
 		ok = !has_word(w, f->decl_start, f->body_open, ml->names[i]);
 	if (ok)
-		clang_visitChildren(clang_getTranslationUnitCursor(w->tu), find_macro_defs, &d);
+		rw_visit_children(clang_getTranslationUnitCursor(w->tu), find_macro_defs, &d);
 	ok = ok && !d.elsewhere;
 	for (size_t i = 0; i < ml->n && ok; i++) {
 		bool defined = d.last[i] && d.end[i] <= w->len
@@ -2111,7 +2111,7 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 		              || strstr(clang_getCString(spelling), "__attribute__((noreturn))");
 		clang_disposeString(spelling);
 	}
-	clang_visitChildren(body, scan_fn, &bs);
+	rw_visit_children(body, scan_fn, &bs);
 	f->name_in_macro = bs.name_in_macro;
 	for (int i = 0; i < nargs; i++) {
 		CXString s = clang_getCursorSpelling(clang_Cursor_getArgument(fn, (unsigned)i));
@@ -2238,8 +2238,11 @@ static enum CXChildVisitResult count_uses(CXCursor c, CXCursor parent, CXClientD
 {
 	struct body_uses *b = data;
 	enum CXCursorKind k = clang_getCursorKind(c);
-	CXCursor ref = clang_getCursorReferenced(c);
-	bool function = clang_getCursorKind(ref) == CXCursor_FunctionDecl;
+	bool refers = k == CXCursor_CallExpr || k == CXCursor_DeclRefExpr || k == CXCursor_MemberRefExpr
+	              || k == CXCursor_MemberRef || k == CXCursor_TypeRef || k == CXCursor_LabelRef;
+	/* Looked up only where it is used: most cursors refer to nothing. */
+	CXCursor ref = refers ? clang_getCursorReferenced(c) : clang_getNullCursor();
+	bool function = refers && clang_getCursorKind(ref) == CXCursor_FunctionDecl;
 	struct name_uses *u;
 
 	(void)parent;
@@ -2284,7 +2287,7 @@ static void macro_names(struct rw_func *f, CXCursor body)
 	}
 	if (!b.n)
 		return;
-	clang_visitChildren(body, count_uses, &b);
+	rw_visit_children(body, count_uses, &b);
 	for (size_t i = 0; i < f->ncalls; i++) {
 		struct name_uses *u = NULL;
 
@@ -2305,7 +2308,7 @@ static void walk_function(struct walk *w, CXCursor fn)
 	CXString name;
 	struct call_scan cs = { .w = w, .record = true };
 
-	clang_visitChildren(fn, find_body, &body);
+	rw_visit_children(fn, find_body, &body);
 	if (clang_Cursor_isNull(body))
 		return;
 	open = start_of(body, NULL, NULL);
@@ -2347,7 +2350,7 @@ static void walk_function(struct walk *w, CXCursor fn)
 	presumed_place(w, f->decl_start, line, f);
 	w->func = (unsigned)(w->plan->nfuncs - 1);
 	w->nstmt_exprs = 0;
-	clang_visitChildren(body, scan_calls, &cs);
+	rw_visit_children(body, scan_calls, &cs);
 	macro_names(&w->plan->funcs[w->func], body);
 	w->ncalls = 0;
 	for (size_t i = 0; i < f->ncalls; i++)
@@ -2424,7 +2427,7 @@ static bool null_constant(CXCursor e)
 		}
 		if (k != CXCursor_UnexposedExpr && k != CXCursor_CStyleCastExpr && k != CXCursor_ParenExpr)
 			return false;
-		clang_visitChildren(e, last_expression, &child);
+		rw_visit_children(e, last_expression, &child);
 		/* Of the unexposed expressions only an implicit conversion,
 		 * which spans its operand (not __builtin_choose_expr, ?:). */
 		if (clang_Cursor_isNull(child)
@@ -2477,7 +2480,7 @@ static void note_untyped_arguments(struct walks *ws, CXCursor c)
 	struct carried fn;
 	int fixed, n;
 
-	clang_visitChildren(c, first_child, &callee);
+	rw_visit_children(c, first_child, &callee);
 	if (clang_Cursor_isNull(callee))
 		return;
 	fn = carried_by(clang_getCursorType(callee));
@@ -2740,7 +2743,7 @@ static void drop_macro_names(CXCursor root, struct walks *ws)
 			mc.names[out++] = mc.names[i];
 	mc.n = out;
 	mc.macro = loom_xcalloc(mc.n, sizeof *mc.macro);
-	clang_visitChildren(root, find_macro_named, &mc);
+	rw_visit_children(root, find_macro_named, &mc);
 	for (size_t i = 0; i < ws->n; i++)
 		for (size_t f = 0; f < ws->w[i].plan->nfuncs; f++)
 			for (size_t c = 0; c < ws->w[i].plan->funcs[f].ncalls; c++) {
@@ -2795,16 +2798,18 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 	for (size_t i = 0; i < n; i++)
 		ws.w[i] = (struct walk){ .tu = tu, .file = src[i].file, .tree = src, .ntree = n, .text = src[i].text,
 		                         .len = src[i].len, .plan = src[i].plan, .case_label = UINT_MAX };
+	rw_cursors_build(tu);
 	/* All expansion ranges first: a function may use a macro whose
 	 * expansion the preprocessing record lists after it. */
-	clang_visitChildren(root, collect_macros, &ws);
+	rw_visit_children(root, collect_macros, &ws);
 	for (size_t i = 0; i < n; i++)
 		loom_sort(ws.w[i].macros, ws.w[i].nmacros, sizeof *ws.w[i].macros, cmp_range);
-	clang_visitChildren(root, walk_functions, &ws);
+	rw_visit_children(root, walk_functions, &ws);
 	drop_macro_names(root, &ws);
-	clang_visitChildren(root, find_address_taken, &ws);
+	rw_visit_children(root, find_address_taken, &ws);
 	rw_taken_unique(plan->address_taken, &plan->naddress_taken);
 	loom_conversions_unique(plan->conversions, &plan->nconversions);
+	rw_cursors_free();
 	for (size_t i = 0; i < n; i++) {
 		free(ws.w[i].macros);
 		free(ws.w[i].callee_locs);

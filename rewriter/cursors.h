@@ -1,0 +1,29 @@
+/* The cursor tree of one translation unit, read once.
+ *
+ * The walk visits a function body many times (its calls, its uses of
+ * names, its loops, each statement's blocking calls, the whole unit's
+ * taken addresses), and each clang_visitChildren costs a few hundred
+ * instructions per cursor, more than the parse itself over all the visits.
+ * rw_cursors_build visits the unit once and keeps every cursor with its
+ * children; rw_visit_children then answers from that copy exactly as
+ * clang_visitChildren would. */
+#ifndef LOOM_REWRITER_CURSORS_H
+#define LOOM_REWRITER_CURSORS_H
+
+#include <clang-c/Index.h>
+
+/* Visits the whole of TU once and keeps its cursor tree for the calling
+ * thread's rw_visit_children, until rw_cursors_free.  One unit at a time
+ * per thread (each thread walks its own units). */
+void rw_cursors_build(CXTranslationUnit tu);
+
+/* Drops the calling thread's cursor tree (nothing if none). */
+void rw_cursors_free(void);
+
+/* clang_visitChildren(PARENT, VISITOR, DATA), same cursors in the same
+ * order with the same parents, read from the calling thread's tree when
+ * PARENT is in it, else from libclang.  Returns non-zero iff VISITOR
+ * returned CXChildVisit_Break. */
+unsigned rw_visit_children(CXCursor parent, CXCursorVisitor visitor, CXClientData data);
+
+#endif
