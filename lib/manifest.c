@@ -273,11 +273,15 @@ __attribute__((format(printf, 2, 3)))
 static void putf(struct text *t, const char *fmt, ...)
 {
 	char buf[256];
-	va_list ap;
+	va_list ap, again;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_copy(again, ap);
+	n = loom_vformat(buf, sizeof buf, fmt, ap);
+	if (n < 0) /* a conversion it does not know: \u%04x */
+		n = vsnprintf(buf, sizeof buf, fmt, again);
+	va_end(again);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof buf)
 		abort(); /* only numbers and keys are formatted here */

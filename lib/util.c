@@ -269,15 +269,113 @@ char *loom_xstrdup(const char *s)
 	return d;
 }
 
+/* Appends the decimal digits of V to BUF at *N (if they fit in CAP). */
+static bool put_digits(char *buf, size_t cap, size_t *n, unsigned long long v, bool negative)
+{
+	char digits[24];
+	size_t k = 0;
+
+	do
+		digits[k++] = (char)('0' + v % 10);
+	while (v /= 10);
+	if (negative)
+		digits[k++] = '-';
+	if (*n + k >= cap)
+		return false;
+	while (k)
+		buf[(*n)++] = digits[--k];
+	return true;
+}
+
+int loom_vformat(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+	size_t n = 0;
+
+	for (const char *p = fmt; *p; p++) {
+		if (*p != '%') {
+			const char *pc = strchr(p, '%');
+			size_t run = pc ? (size_t)(pc - p) : strlen(p);
+
+			if (n + run >= cap)
+				return -1;
+			memcpy(buf + n, p, run);
+			n += run;
+			p += run - 1;
+			continue;
+		}
+		switch (*++p) {
+		case '%':
+			if (n + 1 >= cap)
+				return -1;
+			buf[n++] = '%';
+			break;
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+			size_t len = strlen(s);
+
+			if (n + len >= cap)
+				return -1;
+			memcpy(buf + n, s, len);
+			n += len;
+			break;
+		}
+		case 'u':
+			if (!put_digits(buf, cap, &n, va_arg(ap, unsigned), false))
+				return -1;
+			break;
+		case 'd': {
+			int v = va_arg(ap, int);
+
+			if (!put_digits(buf, cap, &n, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v, v < 0))
+				return -1;
+			break;
+		}
+		case 'z':
+			if (p[1] != 'u' || !put_digits(buf, cap, &n, va_arg(ap, size_t), false))
+				return -1;
+			p++;
+			break;
+		case 'l':
+			if (p[1] == 'u') {
+				if (!put_digits(buf, cap, &n, va_arg(ap, unsigned long), false))
+					return -1;
+			} else if (p[1] == 'd') {
+				long v = va_arg(ap, long);
+
+				if (!put_digits(buf, cap, &n, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v,
+				                v < 0))
+					return -1;
+			} else {
+				return -1;
+			}
+			p++;
+			break;
+		default:
+			return -1;
+		}
+	}
+	buf[n] = '\0';
+	return (int)n;
+}
+
 char *loom_xasprintf(const char *fmt, ...)
 {
-	va_list ap;
+	char buf[512];
+	va_list ap, again;
 	char *s;
+	int n;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		oom();
+	va_copy(again, ap);
+	n = loom_vformat(buf, sizeof buf, fmt, ap);
 	va_end(ap);
+	if (n >= 0) {
+		s = loom_xmalloc((size_t)n + 1);
+		memcpy(s, buf, (size_t)n + 1);
+	} else if (vasprintf(&s, fmt, again) < 0) {
+		oom();
+	}
+	va_end(again);
 	return s;
 }
 

@@ -69,6 +69,13 @@ void *loom_xrealloc(void *p, size_t n);
 char *loom_xstrdup(const char *s);
 char *loom_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Formats FMT's %s, %u, %d, %zu, %lu, %ld and %% (no flags, width or
+ * precision) into BUF, CAP bytes, as vsnprintf would; returns the length,
+ * or -1 if FMT holds another conversion or the result does not fit.  The
+ * manifest and the rewriter's edits format tens of thousands of numbers
+ * and names, where vsnprintf's generality costs more than the rest. */
+int loom_vformat(char *buf, size_t cap, const char *fmt, va_list ap);
+
 /* Sorts the *N elements of SIZE bytes at BASE by CMP, keeps the first of
  * each run of equal ones and passes the others to DROP (which frees what
  * they own); *N becomes the number kept. */

@@ -23,6 +23,8 @@ struct node {
 	CXCursor c;
 	uint32_t first, last, next; /* children, in visit order */
 	bool stmt;                  /* a statement or expression */
+	bool measured;              /* EXTENT is known */
+	CXSourceRange extent;
 };
 
 struct tree {
@@ -91,7 +93,7 @@ static uint32_t add_node(struct tree *t, CXCursor c)
 	if (t->n >= NONE - 1)
 		abort(); /* four billion cursors: not a C file */
 	n = LOOM_PUSH(t->nodes, t->n, t->cap);
-	*n = (struct node){ c, NONE, NONE, NONE, is_stmt(c.kind) };
+	*n = (struct node){ .c = c, .first = NONE, .last = NONE, .next = NONE, .stmt = is_stmt(c.kind) };
 	return (uint32_t)(n - t->nodes);
 }
 
@@ -198,4 +200,19 @@ unsigned rw_visit_children(CXCursor parent, CXCursorVisitor visitor, CXClientDat
 	if (current->nodes[k].stmt)
 		parent.data[0] = stmt_parent;
 	return visit(current, k, parent, stmt_parent, visitor, data);
+}
+
+CXSourceRange rw_cursor_extent(CXCursor c)
+{
+	uint32_t k = current ? find(current, c) : NONE;
+	struct node *n;
+
+	if (k == NONE)
+		return clang_getCursorExtent(c);
+	n = &current->nodes[k];
+	if (!n->measured) {
+		n->extent = clang_getCursorExtent(c);
+		n->measured = true;
+	}
+	return n->extent;
 }

@@ -26,4 +26,9 @@ void rw_cursors_free(void);
  * returned CXChildVisit_Break. */
 unsigned rw_visit_children(CXCursor parent, CXCursorVisitor visitor, CXClientData data);
 
+/* clang_getCursorExtent(C), kept with C in the calling thread's tree: the
+ * walk asks for a statement's extent several times, and libclang measures
+ * the last token of it each time. */
+CXSourceRange rw_cursor_extent(CXCursor c);
+
 #endif

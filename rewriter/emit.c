@@ -321,11 +321,18 @@ bool rw_calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller
 	 * (rw_call.macro_name, macro_renames). */
 	unsigned at = call->name_off != UINT_MAX ? call->name_off : call->macro_name ? call->off : UINT_MAX;
 
+	const size_t *named;
+	size_t n;
+
 	if (!call->callee || at == UINT_MAX || caller->inline_reason)
 		return false;
-	for (size_t i = 0; i < plan->nfuncs; i++)
-		if (!plan->funcs[i].inline_reason && !strcmp(plan->funcs[i].name, call->callee))
-			return plan->funcs[i].decl_start < at && (!opts || !opts->header || slow_callee(opts, call->callee, at));
+	named = rw_plan_named(plan, call->callee, &n);
+	for (size_t k = 0; k < n; k++) {
+		const struct rw_func *f = &plan->funcs[named[k]];
+
+		if (!f->inline_reason)
+			return f->decl_start < at && (!opts || !opts->header || slow_callee(opts, call->callee, at));
+	}
 	return slow_callee(opts, call->callee, at);
 }
 
@@ -443,13 +450,13 @@ static unsigned emit_point(struct edits *ed, struct edits *fast, const struct rw
  * per block row, interp's B-tree descent).  DEPTH bounds recursion. */
 static bool may_run_long(const struct rw_plan *plan, const char *name, int depth)
 {
-	size_t fi;
+	const size_t *named;
+	size_t fi, n;
 
 	if (!name || depth > 8)
 		return true;
-	for (fi = 0; fi < plan->nfuncs && strcmp(plan->funcs[fi].name, name); fi++)
-		;
-	if (fi == plan->nfuncs || !plan->funcs[fi].is_static)
+	named = rw_plan_named(plan, name, &n);
+	if (!n || !plan->funcs[fi = named[0]].is_static)
 		return true;
 	for (size_t l = 0; l < plan->nloops; l++)
 		if (plan->loops[l].func == fi && plan->loops[l].calls)
@@ -844,9 +851,11 @@ static void call_fast_entries(const struct rw_plan *plan, size_t fi, const struc
 		k = fast_entry_index(opts, call->callee);
 		if (!declared[k]) {
 			bool here = false;
+			size_t n;
+			const size_t *named = rw_plan_named(plan, call->callee, &n);
 
-			for (size_t i = 0; i < plan->nfuncs && !here; i++)
-				here = !plan->funcs[i].is_static && !strcmp(plan->funcs[i].name, call->callee);
+			for (size_t i = 0; i < n && !here; i++)
+				here = !plan->funcs[named[i]].is_static;
 			add(fast, rf->decl_start, false, INT_MIN,
 			    loom_xasprintf("extern __typeof__(%s) %s__fast;%s%s%s ", call->callee, call->callee,
 			                   here ? "" : " LOOM_FAST_FALLBACK(", here ? "" : call->callee, here ? "" : ")"));

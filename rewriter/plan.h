@@ -177,8 +177,15 @@ struct rw_plan {
 	size_t nfp_params, fp_params_cap;
 	char **unprototyped;        /* functions called here without prototype */
 	size_t nunprototyped, unprototyped_cap;
+	size_t *by_name;            /* FUNCS' indices by name, then index
+	                             * (rw_plan_named) */
 };
 
 void rw_plan_free(struct rw_plan *plan);
+
+/* The functions of PLAN named NAME: *N indices into FUNCS, in plan order,
+ * from the returned pointer (rw_walk indexes the plan; the emitter looks
+ * up every call's callee by name). */
+const size_t *rw_plan_named(const struct rw_plan *plan, const char *name, size_t *n);
 
 #endif

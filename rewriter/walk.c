@@ -41,6 +41,21 @@ struct call_at {
 	size_t index;  /* in the function's calls */
 };
 
+/* Where a token is spelled (spelled_at). */
+struct spelled {
+	CXFile file;
+	unsigned off;
+};
+
+/* A set of places, hashed by offset (a file's functions have thousands of
+ * direct calls, and every function reference is looked up). */
+struct spelled_set {
+	struct spelled *v;
+	size_t n, cap;
+	uint32_t *slots; /* index in V + 1; 0 empty */
+	size_t mask;
+};
+
 struct walk {
 	CXTranslationUnit tu;
 	CXFile file;
@@ -52,8 +67,7 @@ struct walk {
 	unsigned func;          /* current function */
 	struct range *macros;   /* expansion ranges in the main file, sorted */
 	size_t nmacros, macros_cap;
-	struct spelled *callee_locs; /* where direct callee references are spelled */
-	size_t ncallee_locs, callee_locs_cap;
+	struct spelled_set callees; /* where direct callee references are spelled */
 	/* The current function's calls by offset, and its statement
 	 * expressions (the only statements inside expressions). */
 	struct call_at *calls;
@@ -85,10 +99,6 @@ struct walk {
 /* Where a token is spelled: a direct callee and a function's address
  * passed to it share their expansion location when a macro writes the
  * call, not their spelling. */
-struct spelled {
-	CXFile file;
-	unsigned off;
-};
 
 static struct spelled spelled_at(CXCursor c)
 {
@@ -98,21 +108,51 @@ static struct spelled spelled_at(CXCursor c)
 	return s;
 }
 
-/* Whether reference C is spelled where one of W's direct callees is. */
-static bool is_callee(const struct spelled *locs, size_t n, CXCursor c)
+static size_t spelled_hash(unsigned off)
+{
+	return (size_t)((off * 0x9e3779b97f4a7c15u) >> 32);
+}
+
+static void spelled_slot(struct spelled_set *set, uint32_t i)
+{
+	size_t k = spelled_hash(set->v[i].off) & set->mask;
+
+	while (set->slots[k])
+		k = (k + 1) & set->mask;
+	set->slots[k] = i + 1;
+}
+
+static void spelled_add(struct spelled_set *set, struct spelled s)
+{
+	*LOOM_PUSH(set->v, set->n, set->cap) = s;
+	if (2 * set->n > set->mask) {
+		size_t size = set->mask ? 2 * (set->mask + 1) : 64;
+
+		free(set->slots);
+		set->slots = loom_xcalloc(size, sizeof *set->slots);
+		set->mask = size - 1;
+		for (uint32_t i = 0; i < set->n; i++)
+			spelled_slot(set, i);
+	} else {
+		spelled_slot(set, (uint32_t)(set->n - 1));
+	}
+}
+
+/* Whether reference C is spelled at one of SET's places. */
+static bool is_callee(const struct spelled_set *set, CXCursor c)
 {
 	struct spelled at = spelled_at(c);
 
-	for (size_t i = 0; i < n; i++)
-		if (locs[i].off == at.off
-		    && (locs[i].file == at.file || (locs[i].file && at.file && clang_File_isEqual(locs[i].file, at.file))))
+	for (size_t k = spelled_hash(at.off) & set->mask; set->n && set->slots[k]; k = (k + 1) & set->mask) {
+		const struct spelled *s = &set->v[set->slots[k] - 1];
+
+		if (s->off == at.off
+		    && (s->file == at.file || (s->file && at.file && clang_File_isEqual(s->file, at.file))))
 			return true;
+	}
 	return false;
 }
 
-/* LOC's offset in the file it expands in, and its line and column there
- * where asked for (libclang computes them only then: a line number is a
- * search of the file's line table). */
 static unsigned offset_of(CXSourceLocation loc, unsigned *line, unsigned *column)
 {
 	unsigned off;
@@ -141,7 +181,7 @@ static void presumed_place(const struct walk *w, unsigned off, unsigned line, st
 
 static unsigned start_of(CXCursor c, unsigned *line, unsigned *column)
 {
-	return offset_of(clang_getRangeStart(clang_getCursorExtent(c)), line, column);
+	return offset_of(clang_getRangeStart(rw_cursor_extent(c)), line, column);
 }
 
 /* Is C's text in the file being walked?  A statement may come from a file
@@ -151,13 +191,13 @@ static bool from_here(const struct walk *w, CXCursor c)
 {
 	CXFile file;
 
-	clang_getExpansionLocation(clang_getRangeStart(clang_getCursorExtent(c)), &file, NULL, NULL, NULL);
+	clang_getExpansionLocation(clang_getRangeStart(rw_cursor_extent(c)), &file, NULL, NULL, NULL);
 	return file && clang_File_isEqual(file, w->file);
 }
 
 static unsigned end_of(CXCursor c)
 {
-	return offset_of(clang_getRangeEnd(clang_getCursorExtent(c)), NULL, NULL);
+	return offset_of(clang_getRangeEnd(rw_cursor_extent(c)), NULL, NULL);
 }
 
 /* The expansion range strictly containing OFF, or the one starting at OFF. */
@@ -338,7 +378,7 @@ static bool carries_semicolon(const struct walk *w, const struct range *m)
 
 	if (clang_Cursor_isNull(def) || clang_getCursorKind(def) != CXCursor_MacroDefinition)
 		return false;
-	clang_tokenize(w->tu, clang_getCursorExtent(def), &tokens, &n);
+	clang_tokenize(w->tu, rw_cursor_extent(def), &tokens, &n);
 	if (n > 1) {
 		CXString last = clang_getTokenSpelling(w->tu, tokens[n - 1]);
 
@@ -711,7 +751,6 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 		/* The callee's own reference, when recording a named call. */
 		CXCursor ref = cs->record && name ? callee_ref(c) : c;
 
-		start_of(c, &line, &column);
 		if (name && !cs->blocking)
 			cs->blocking = loom_blocking_canonical(name);
 		if (!name || (!loom_is_blocking(name) && !system))
@@ -725,8 +764,10 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 			struct rw_func *f = &w->plan->funcs[w->func];
 			struct rw_call *call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
 
+			unsigned off = start_of(c, &line, &column);
+
 			*call = (struct rw_call){ .callee = name, .line = line, .column = column,
-			                          .off = start_of(c, NULL, NULL), .name_off = UINT_MAX,
+			                          .off = off, .name_off = UINT_MAX,
 			                          .decl_off = UINT_MAX, .point = SIZE_MAX, .type = name ? NULL : called_type(c) };
 			if (!from_here(w, c)) {
 				/* In a file #included in the body: somewhere in
@@ -738,7 +779,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 				unsigned at = offset_of(clang_getCursorLocation(c), NULL, NULL);
 				size_t n = strlen(name);
 
-				*LOOM_PUSH(w->callee_locs, w->ncallee_locs, w->callee_locs_cap) = spelled_at(ref);
+				spelled_add(&w->callees, spelled_at(ref));
 				/* Spelled right here, not produced by a macro. */
 				if (at + n <= w->len && !memcmp(w->text + at, name, n)
 				    && !macro_at(w, at, true) && !macro_at(w, at, false))
@@ -782,7 +823,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 		 * scan has listed every direct callee before any blocking
 		 * scan.) */
 		unsigned at = offset_of(clang_getCursorLocation(c), NULL, NULL), line, column;
-		bool callee = is_callee(w->callee_locs, w->ncallee_locs, c);
+		bool callee = is_callee(&w->callees, c);
 
 		if (!callee && !system_function(clang_getCursorReferenced(c)))
 			cs->other = true;
@@ -1450,7 +1491,7 @@ static enum CXChildVisitResult find_writes(CXCursor c, CXCursor parent, CXClient
 	 * through); any other parent may write it or take its address. */
 	if (clang_getCursorKind(c) == CXCursor_DeclRefExpr && clang_equalCursors(clang_getCursorReferenced(c), u->var)
 	    && (clang_getCursorKind(parent) != CXCursor_UnexposedExpr
-	        || !clang_equalRanges(clang_getCursorExtent(parent), clang_getCursorExtent(c))))
+	        || !clang_equalRanges(rw_cursor_extent(parent), rw_cursor_extent(c))))
 		u->written = true;
 	return u->written ? CXChildVisit_Break : CXChildVisit_Recurse;
 }
@@ -1572,7 +1613,7 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
 	l->exit_node = exit_node;
 	l->body_end = stmt_end(w, body);
 	l->end = end = stmt_end(w, c);
-	offset_of(clang_getRangeEnd(clang_getCursorExtent(c)), &l->end_line, NULL);
+	offset_of(clang_getRangeEnd(rw_cursor_extent(c)), &l->end_line, NULL);
 	l->init_start = l->init_end = UINT_MAX;
 	if (init) {
 		l->init_start = start_of(*init, NULL, NULL);
@@ -2317,7 +2358,7 @@ static void walk_function(struct walk *w, CXCursor fn)
 	if (open >= w->len || w->text[open] != '{' || close == 0 || w->text[close - 1] != '}'
 	    || macro_at(w, open, true) || macro_at(w, open, false))
 		return;
-	offset_of(clang_getRangeEnd(clang_getCursorExtent(body)), &end_line, &end_column);
+	offset_of(clang_getRangeEnd(rw_cursor_extent(body)), &end_line, &end_column);
 	start_of(fn, &line, &column);
 	f = LOOM_PUSH(w->plan->funcs, w->plan->nfuncs, w->plan->funcs_cap);
 	memset(f, 0, sizeof *f);
@@ -2432,7 +2473,7 @@ static bool null_constant(CXCursor e)
 		 * which spans its operand (not __builtin_choose_expr, ?:). */
 		if (clang_Cursor_isNull(child)
 		    || (k == CXCursor_UnexposedExpr
-		        && !clang_equalRanges(clang_getCursorExtent(e), clang_getCursorExtent(child))))
+		        && !clang_equalRanges(rw_cursor_extent(e), rw_cursor_extent(child))))
 			return false;
 		e = child;
 	}
@@ -2576,7 +2617,7 @@ static void attribute_callee(struct walks *ws, CXCursor a)
 	CXToken *t;
 	unsigned n;
 
-	clang_tokenize(ws->w[0].tu, clang_getCursorExtent(a), &t, &n);
+	clang_tokenize(ws->w[0].tu, rw_cursor_extent(a), &t, &n);
 	for (unsigned i = 0; i + 2 < n; i++) {
 		CXString s = clang_getTokenSpelling(ws->w[0].tu, t[i]);
 		const char *word = clang_getCString(s);
@@ -2641,7 +2682,7 @@ static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, C
 	           && (w = walk_at(ws, clang_getCursorLocation(c), &off))) {
 		CXString s;
 
-		if (!is_callee(w->callee_locs, w->ncallee_locs, c)) {
+		if (!is_callee(&w->callees, c)) {
 			s = clang_getCursorSpelling(ref);
 			add_address_taken(ws, clang_getCString(s), function_type(clang_getCursorType(c)));
 			clang_disposeString(s);
@@ -2781,6 +2822,46 @@ void rw_taken_unique(struct rw_taken *t, size_t *n)
 	loom_sort_unique(t, n, sizeof *t, cmp_taken, drop_taken);
 }
 
+/* For index_by_name's sort: the plan being indexed (one per thread). */
+static _Thread_local const struct rw_plan *indexed;
+
+static int cmp_by_name(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(indexed->funcs[x].name, indexed->funcs[y].name);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+static void index_by_name(struct rw_plan *plan)
+{
+	free(plan->by_name);
+	plan->by_name = loom_xcalloc(plan->nfuncs + 1, sizeof *plan->by_name);
+	for (size_t i = 0; i < plan->nfuncs; i++)
+		plan->by_name[i] = i;
+	indexed = plan;
+	loom_sort(plan->by_name, plan->nfuncs, sizeof *plan->by_name, cmp_by_name);
+	indexed = NULL;
+}
+
+const size_t *rw_plan_named(const struct rw_plan *plan, const char *name, size_t *n)
+{
+	size_t count = plan->by_name ? plan->nfuncs : 0, lo = 0, hi = count, end;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(plan->funcs[plan->by_name[mid]].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < count && !strcmp(plan->funcs[plan->by_name[end]].name, name); end++)
+		;
+	*n = end - lo;
+	return plan->by_name ? plan->by_name + lo : NULL;
+}
+
 void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 {
 	struct walks ws = { loom_xcalloc(n, sizeof *ws.w), src, n };
@@ -2810,9 +2891,12 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 	rw_taken_unique(plan->address_taken, &plan->naddress_taken);
 	loom_conversions_unique(plan->conversions, &plan->nconversions);
 	rw_cursors_free();
+	for (size_t i = 0; i < n; i++)
+		index_by_name(src[i].plan);
 	for (size_t i = 0; i < n; i++) {
 		free(ws.w[i].macros);
-		free(ws.w[i].callee_locs);
+		free(ws.w[i].callees.v);
+		free(ws.w[i].callees.slots);
 		free(ws.w[i].calls);
 		free(ws.w[i].stmt_exprs);
 		free(ws.w[i].cur);
@@ -2823,6 +2907,7 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 
 void rw_plan_free(struct rw_plan *plan)
 {
+	free(plan->by_name);
 	for (size_t i = 0; i < plan->nfuncs; i++) {
 		for (size_t j = 0; j < plan->funcs[i].ncalls; j++) {
 			free(plan->funcs[i].calls[j].callee);
