@@ -21,17 +21,26 @@
 
 struct node {
 	CXCursor c;
-	uint32_t first, last, next; /* children, in visit order */
+	uint32_t first, next;       /* children, in visit order */
 	bool stmt;                  /* a statement or expression */
-	bool measured;              /* EXTENT is known */
-	CXSourceRange extent;
+	bool decl;                  /* a declaration */
 };
+
+/* The tree outgrows the caches, and the walk asks for the cursor it was
+ * just given (to visit it, or for its extent): the last cursors found,
+ * by hash. */
+#define MEMO 16
 
 struct tree {
 	struct node *nodes;
 	size_t n, cap;
 	uint32_t *slots;            /* hash of the cursors: node + 1, 0 empty */
 	size_t mask;
+	CXSourceRange *extents;     /* by node, once asked for (else zero) */
+	struct {
+		CXCursor c;
+		uint32_t k;
+	} memo[MEMO];
 };
 
 static _Thread_local struct tree *current;
@@ -64,23 +73,37 @@ static size_t hash(CXCursor c, bool stmt)
 	return (size_t)(h ^ h >> 32);
 }
 
-static uint32_t find(const struct tree *t, CXCursor c)
+/* C's place in the memo: by the AST node it stands for. */
+static size_t memo_of(CXCursor c, bool stmt)
+{
+	return ((uintptr_t)(stmt ? c.data[1] : c.data[0]) >> 4) % MEMO;
+}
+
+static uint32_t find(struct tree *t, CXCursor c)
 {
 	bool stmt = is_stmt(c.kind);
+	size_t m = memo_of(c, stmt);
 
+	if (t->memo[m].k != NONE && same_node(t->memo[m].c, c, stmt))
+		return t->memo[m].k;
 	for (size_t i = hash(c, stmt) & t->mask;; i = (i + 1) & t->mask) {
 		uint32_t s = t->slots[i];
 
 		if (!s)
 			return NONE;
-		if (same_node(t->nodes[s - 1].c, c, stmt))
+		if (same_node(t->nodes[s - 1].c, c, stmt)) {
+			t->memo[m].c = c;
+			t->memo[m].k = s - 1;
 			return s - 1;
+		}
 	}
 }
 
 /* The build: the ancestors of the cursor being visited, innermost last. */
 struct build {
 	struct tree *t;
+	uint32_t *last;             /* by node: its last child so far */
+	size_t last_cap;
 	uint32_t *stack;
 	size_t depth, cap;
 	bool lost;                  /* a parent not among the ancestors */
@@ -93,8 +116,23 @@ static uint32_t add_node(struct tree *t, CXCursor c)
 	if (t->n >= NONE - 1)
 		abort(); /* four billion cursors: not a C file */
 	n = LOOM_PUSH(t->nodes, t->n, t->cap);
-	*n = (struct node){ .c = c, .first = NONE, .last = NONE, .next = NONE, .stmt = is_stmt(c.kind) };
+	*n = (struct node){ .c = c, .first = NONE, .next = NONE, .stmt = is_stmt(c.kind),
+	                    .decl = clang_isDeclaration(c.kind) };
 	return (uint32_t)(n - t->nodes);
+}
+
+/* Makes room in B->last for the node just added. */
+static void grow_last(struct build *b)
+{
+	size_t n = b->t->n;
+
+	if (n > b->last_cap) {
+		size_t cap = b->last_cap ? 2 * b->last_cap : 1024;
+
+		b->last = loom_xrealloc(b->last, cap * sizeof *b->last);
+		b->last_cap = cap;
+	}
+	b->last[n - 1] = NONE;
 }
 
 static enum CXChildVisitResult collect(CXCursor c, CXCursor parent, CXClientData data)
@@ -112,11 +150,12 @@ static enum CXChildVisitResult collect(CXCursor c, CXCursor parent, CXClientData
 	}
 	up = b->stack[b->depth - 1];
 	k = add_node(t, c);
-	if (t->nodes[up].last == NONE)
+	grow_last(b);
+	if (b->last[up] == NONE)
 		t->nodes[up].first = k;
 	else
-		t->nodes[t->nodes[up].last].next = k;
-	t->nodes[up].last = k;
+		t->nodes[b->last[up]].next = k;
+	b->last[up] = k;
 	*LOOM_PUSH(b->stack, b->depth, b->cap) = k;
 	return CXChildVisit_Recurse;
 }
@@ -130,8 +169,10 @@ void rw_cursors_build(CXTranslationUnit tu)
 
 	rw_cursors_free();
 	*LOOM_PUSH(b.stack, b.depth, b.cap) = add_node(t, root);
+	grow_last(&b);
 	clang_visitChildren(root, collect, &b);
 	free(b.stack);
+	free(b.last);
 	if (b.lost) {
 		free(t->nodes);
 		free(t);
@@ -142,15 +183,17 @@ void rw_cursors_build(CXTranslationUnit tu)
 	t->slots = loom_xcalloc(size, sizeof *t->slots);
 	t->mask = size - 1;
 	/* A cursor met twice (an expression shared by two parents) has the
-	 * same children both times: the first is kept. */
-	for (uint32_t k = 0; k < t->n; k++)
-		if (find(t, t->nodes[k].c) == NONE) {
-			size_t i = hash(t->nodes[k].c, t->nodes[k].stmt) & t->mask;
+	 * same children both times; find meets the first one first. */
+	for (uint32_t k = 0; k < t->n; k++) {
+		size_t i = hash(t->nodes[k].c, t->nodes[k].stmt) & t->mask;
 
-			while (t->slots[i])
-				i = (i + 1) & t->mask;
-			t->slots[i] = k + 1;
-		}
+		while (t->slots[i])
+			i = (i + 1) & t->mask;
+		t->slots[i] = k + 1;
+	}
+	for (size_t i = 0; i < MEMO; i++)
+		t->memo[i].k = NONE;
+	t->extents = loom_xcalloc(t->n, sizeof *t->extents);
 	current = t;
 }
 
@@ -160,13 +203,22 @@ void rw_cursors_free(void)
 		return;
 	free(current->nodes);
 	free(current->slots);
+	free(current->extents);
 	free(current);
 	current = NULL;
 }
 
+static void remember(struct tree *t, CXCursor c, uint32_t k)
+{
+	size_t m = memo_of(c, t->nodes[k].stmt);
+
+	t->memo[m].c = c;
+	t->memo[m].k = k;
+}
+
 /* Visits the children of node K, yielded as cursor PARENT, whose visit
  * gives statements STMT_PARENT as their declaration above. */
-static unsigned visit(const struct tree *t, uint32_t k, CXCursor parent, const void *stmt_parent,
+static unsigned visit(struct tree *t, uint32_t k, CXCursor parent, const void *stmt_parent,
                       CXCursorVisitor visitor, CXClientData data)
 {
 	for (uint32_t i = t->nodes[k].first; i != NONE; i = t->nodes[i].next) {
@@ -174,13 +226,14 @@ static unsigned visit(const struct tree *t, uint32_t k, CXCursor parent, const v
 
 		if (t->nodes[i].stmt)
 			c.data[0] = stmt_parent;
+		remember(t, c, i);
 		switch (visitor(c, parent, data)) {
 		case CXChildVisit_Break:
 			return 1;
 		case CXChildVisit_Continue:
 			break;
 		case CXChildVisit_Recurse:
-			if (visit(t, i, c, clang_isDeclaration(c.kind) ? c.data[0] : stmt_parent, visitor, data))
+			if (visit(t, i, c, t->nodes[i].decl ? c.data[0] : stmt_parent, visitor, data))
 				return 1;
 			break;
 		}
@@ -205,14 +258,12 @@ unsigned rw_visit_children(CXCursor parent, CXCursorVisitor visitor, CXClientDat
 CXSourceRange rw_cursor_extent(CXCursor c)
 {
 	uint32_t k = current ? find(current, c) : NONE;
-	struct node *n;
+	CXSourceRange *r;
 
 	if (k == NONE)
 		return clang_getCursorExtent(c);
-	n = &current->nodes[k];
-	if (!n->measured) {
-		n->extent = clang_getCursorExtent(c);
-		n->measured = true;
-	}
-	return n->extent;
+	r = &current->extents[k];
+	if (!r->ptr_data[0]) /* not asked for yet (or no extent at all) */
+		*r = clang_getCursorExtent(c);
+	return *r;
 }
