@@ -168,6 +168,10 @@ void rw_cursors_build(CXTranslationUnit tu)
 	CXCursor root = clang_getTranslationUnitCursor(tu);
 
 	rw_cursors_free();
+	if (getenv(RW_NO_CURSOR_TREE_ENV)) { /* libclang answers all (rewriter/tests/cursor_tree.py) */
+		free(t);
+		return;
+	}
 	*LOOM_PUSH(b.stack, b.depth, b.cap) = add_node(t, root);
 	grow_last(&b);
 	clang_visitChildren(root, collect, &b);

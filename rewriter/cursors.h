@@ -14,8 +14,12 @@
 
 /* Visits the whole of TU once and keeps its cursor tree for the calling
  * thread's rw_visit_children, until rw_cursors_free.  One unit at a time
- * per thread (each thread walks its own units). */
+ * per thread (each thread walks its own units).  With the environment
+ * variable RW_NO_CURSOR_TREE_ENV set it keeps nothing, and libclang
+ * answers every visit: the test that the copy changes nothing compares. */
 void rw_cursors_build(CXTranslationUnit tu);
+
+#define RW_NO_CURSOR_TREE_ENV "LOOM_REWRITE_NO_CURSOR_TREE"
 
 /* Drops the calling thread's cursor tree (nothing if none). */
 void rw_cursors_free(void);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "blocking.h"
+#include "cursors.h"
 #include "emit.h"
 #include "manifest.h"
 #include "util.h"
@@ -1458,6 +1459,9 @@ int main(int argc, char **argv)
 	struct stat st;
 
 	job.jobs = nproc > 0 ? (unsigned)(nproc < 64 ? nproc : 64) : 1;
+	if (getenv(RW_NO_CURSOR_TREE_ENV))
+		fprintf(stderr, PROG ": note: " RW_NO_CURSOR_TREE_ENV " is set: libclang answers every visit of the walk "
+		                "(slower, the same output)\n");
 	while ((c = getopt_long(argc, argv, "+b:e:r:p:j:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':

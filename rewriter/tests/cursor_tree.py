@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""The cursor tree (rewriter/cursors.c) changes nothing but the time.
+
+loom-rewrite visits each translation unit once and answers every later
+visit of the walk from that copy, which must yield the cursors libclang
+would, bit for bit.  This rewrites the same sources twice, once as usual
+and once with LOOM_REWRITE_NO_CURSOR_TREE=1 (libclang answers every visit),
+into the same output directory, and requires byte-identical trees: every
+rewritten file and the manifest.  The sources: the rewriter's conformance
+programs (every construct the rewriter knows), and bfd's files of rare
+shapes plus elf.c from Debian's binutils-source (macros writing callees,
+function pointers in tables, files included in bodies).  A libclang whose
+cursors carried something the copy does not reproduce fails here first.
+
+    cursor_tree.py --rewrite build/rewriter/loom-rewrite [--keep]
+
+Fails (never skips) when binutils-source is not installed.
+"""
+import argparse
+import filecmp
+import os
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
+from loomtest import Checks, run  # noqa: E402
+from loombfd import SHAPE_FILES, Missing, bfd_flags, prepare_bfd  # noqa: E402
+
+
+def differences(a, b):
+    """Paths (relative) that differ between directory trees A and B."""
+    cmp = filecmp.dircmp(a, b)
+    out = [*cmp.left_only, *cmp.right_only, *cmp.funny_files]
+    out += [f for f in cmp.common_files if not filecmp.cmp(os.path.join(a, f), os.path.join(b, f), shallow=False)]
+    for d in cmp.common_dirs:
+        out += [os.path.join(d, f) for f in differences(os.path.join(a, d), os.path.join(b, d))]
+    return out
+
+
+def both_ways(check, args, what, src, flags, work):
+    """Rewrites SRC with and without the cursor tree; compares."""
+    out = os.path.join(work, 'out')
+    trees = {}
+    for tree in ('with', 'without'):
+        env = dict(os.environ)
+        env.pop('LOOM_REWRITE_NO_CURSOR_TREE', None)
+        if tree == 'without':
+            env['LOOM_REWRITE_NO_CURSOR_TREE'] = '1'
+        shutil.rmtree(out, ignore_errors=True)
+        rc, o, e = run([args.rewrite, '--quiet', '-j', '2', src, out, '--', *flags], timeout=600, env=env)
+        if not check(rc == 0, f'{what}: loom-rewrite exits 0 {tree} the cursor tree', f'exit {rc}\n{o}{e}'):
+            return
+        check(('LOOM_REWRITE_NO_CURSOR_TREE is set' in e) == (tree == 'without'),
+              f'{what}: loom-rewrite says the cursor tree is off exactly when it is ({tree})', e[-2000:])
+        trees[tree] = os.path.join(work, f'{os.path.basename(src)}-{tree}')
+        os.rename(out, trees[tree])
+    diff = differences(trees['with'], trees['without'])
+    files = sum(len(f) for _, _, f in os.walk(trees['with']))
+    check(not diff and files > 2, f'{what}: the same {files} output files, byte for byte, with and without '
+          'the cursor tree', f'differ: {diff[:20]}')
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--rewrite', required=True)
+    ap.add_argument('--keep', action='store_true', help='keep the work directory')
+    args = ap.parse_args()
+    check = Checks()
+    work = tempfile.mkdtemp(prefix='loom-cursor-tree-')
+    try:
+        both_ways(check, args, 'the conformance programs', os.path.join(HERE, 'conformance'), [], work)
+        try:
+            bfd = prepare_bfd(work, log=sys.stdout)
+        except Missing as e:
+            check.require(False, 'binutils-source is installed', str(e))
+        src = os.path.join(work, 'bfd-files')
+        os.makedirs(src)
+        for name in [*SHAPE_FILES, 'elf.c']:
+            shutil.copy(os.path.join(bfd, name), src)
+        both_ways(check, args, f'bfd\'s {", ".join(SHAPE_FILES)} and elf.c', src, bfd_flags(bfd), work)
+    finally:
+        if args.keep:
+            print(f'kept {work}')
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    check.finish()
+
+
+if __name__ == '__main__':
+    main()
