@@ -291,6 +291,9 @@ int loom_vformat(char *buf, size_t cap, const char *fmt, va_list ap)
 {
 	size_t n = 0;
 
+	if (!cap)
+		return -1;
+
 	for (const char *p = fmt; *p; p++) {
 		if (*p != '%') {
 			const char *pc = strchr(p, '%');
@@ -311,7 +314,11 @@ int loom_vformat(char *buf, size_t cap, const char *fmt, va_list ap)
 			break;
 		case 's': {
 			const char *s = va_arg(ap, const char *);
-			size_t len = strlen(s);
+			size_t len;
+
+			if (!s)
+				return -1; /* glibc's "(null)" is vsnprintf's to write */
+			len = strlen(s);
 
 			if (n + len >= cap)
 				return -1;

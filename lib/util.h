@@ -71,7 +71,8 @@ char *loom_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 
 /* Formats FMT's %s, %u, %d, %zu, %lu, %ld and %% (no flags, width or
  * precision) into BUF, CAP bytes, as vsnprintf would; returns the length,
- * or -1 if FMT holds another conversion or the result does not fit.  The
+ * or -1 if FMT holds another conversion, a %s is NULL, or the result (and
+ * its NUL) does not fit.  The
  * manifest and the rewriter's edits format tens of thousands of numbers
  * and names, where vsnprintf's generality costs more than the rest. */
 int loom_vformat(char *buf, size_t cap, const char *fmt, va_list ap);

@@ -1,19 +1,31 @@
 /* The cursor tree of one translation unit, read once (cursors.h).
  *
- * Which cursors a visit yields depends only on the cursor visited, with
- * one exception: a statement's or expression's cursor carries, in its
- * data[0], the declaration nearest above it *in the visit that made it*
- * (libclang's CursorVisitor::StmtParent: the visited cursor itself if it is
- * a declaration, else the one above, else none).  So the tree keeps the
- * cursors of one visit of the unit, finds a cursor by everything but that
- * field, and rw_visit_children gives each statement and expression the
- * declaration its own visit would have, to yield the cursors
- * clang_visitChildren would, bit for bit. */
+ * The tree keeps the cursors of one visit of the unit, in visit order, and
+ * rw_visit_children replays a visit of any of them from it.  What libclang
+ * yields visiting a cursor depends on the cursor, with these exceptions,
+ * each checked against libclang by rewriter/tests/cursor_check.c:
+ *
+ *   - A statement's or expression's cursor carries in data[0] a declaration
+ *     that depends on the course of the visit that made it (libclang's
+ *     CursorVisitor::StmtParent, which a declaration visited earlier in the
+ *     same visit may leave set).  The tree finds a cursor by everything but
+ *     that field, and its cursors carry the one visit's values.  The walk
+ *     calls nothing that reads it (clang_getCursorSemanticParent of a
+ *     statement would).
+ *   - A ConstantExpr (a case value, an enum constant, a bit-field width...)
+ *     yields its operand's cursor, and a visit that recurses into it yields
+ *     that same cursor again as its one child, whose children are the
+ *     operand's.  A visit of the cursor itself yields the operand's
+ *     children: so the tree finds the inner node ("wrappers" are never
+ *     found), while a replayed recursion passes through the wrapper.
+ *   - Visiting the unit, libclang goes on to the declarations after a Break
+ *     among the preprocessing cursors that come first, and returns 0. */
 #include "cursors.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -23,7 +35,7 @@ struct node {
 	CXCursor c;
 	uint32_t first, next;       /* children, in visit order */
 	bool stmt;                  /* a statement or expression */
-	bool decl;                  /* a declaration */
+	bool wrapper;               /* its first child is the same cursor */
 };
 
 /* The tree outgrows the caches, and the walk asks for the cursor it was
@@ -116,8 +128,7 @@ static uint32_t add_node(struct tree *t, CXCursor c)
 	if (t->n >= NONE - 1)
 		abort(); /* four billion cursors: not a C file */
 	n = LOOM_PUSH(t->nodes, t->n, t->cap);
-	*n = (struct node){ .c = c, .first = NONE, .next = NONE, .stmt = is_stmt(c.kind),
-	                    .decl = clang_isDeclaration(c.kind) };
+	*n = (struct node){ .c = c, .first = NONE, .next = NONE, .stmt = is_stmt(c.kind) };
 	return (uint32_t)(n - t->nodes);
 }
 
@@ -186,13 +197,17 @@ void rw_cursors_build(CXTranslationUnit tu)
 		size *= 2;
 	t->slots = loom_xcalloc(size, sizeof *t->slots);
 	t->mask = size - 1;
-	/* A cursor met twice (an expression shared by two parents) has the
-	 * same children both times; find meets the first one first. */
+	/* Otherwise a cursor met twice (an expression under two parents) has
+	 * the same children both times; find meets the first one first. */
 	for (uint32_t k = 0; k < t->n; k++) {
-		size_t i = hash(t->nodes[k].c, t->nodes[k].stmt) & t->mask;
+		struct node *n = &t->nodes[k];
+		size_t i;
 
-		while (t->slots[i])
-			i = (i + 1) & t->mask;
+		n->wrapper = n->first != NONE && same_node(n->c, t->nodes[n->first].c, n->stmt);
+		if (n->wrapper)
+			continue;
+		for (i = hash(n->c, n->stmt) & t->mask; t->slots[i]; i = (i + 1) & t->mask)
+			;
 		t->slots[i] = k + 1;
 	}
 	for (size_t i = 0; i < MEMO; i++)
@@ -212,51 +227,96 @@ void rw_cursors_free(void)
 	current = NULL;
 }
 
+/* Notes that cursor C, just handed out, is node K (the node find would
+ * give: a wrapper's inner one). */
 static void remember(struct tree *t, CXCursor c, uint32_t k)
 {
-	size_t m = memo_of(c, t->nodes[k].stmt);
+	size_t m;
 
+	while (t->nodes[k].wrapper)
+		k = t->nodes[k].first;
+	m = memo_of(c, t->nodes[k].stmt);
 	t->memo[m].c = c;
 	t->memo[m].k = k;
 }
 
-/* Visits the children of node K, yielded as cursor PARENT, whose visit
- * gives statements STMT_PARENT as their declaration above. */
-static unsigned visit(struct tree *t, uint32_t k, CXCursor parent, const void *stmt_parent,
-                      CXCursorVisitor visitor, CXClientData data)
-{
-	for (uint32_t i = t->nodes[k].first; i != NONE; i = t->nodes[i].next) {
-		CXCursor c = t->nodes[i].c;
+/* A visit in progress: where it goes on after the children of a cursor it
+ * recursed into. */
+struct frame {
+	uint32_t next;
+	CXCursor parent;
+};
 
-		if (t->nodes[i].stmt)
-			c.data[0] = stmt_parent;
+/* Replays a visit of node ROOT (the cursor PARENT); as clang_visitChildren
+ * returns.  Without recursion of its own: an expression may nest as deep
+ * as a long chain of binary operators. */
+static unsigned visit(struct tree *t, uint32_t root, CXCursor parent, CXCursorVisitor visitor, CXClientData data)
+{
+	struct frame small[32], *stack = small;
+	size_t depth = 0, cap = sizeof small / sizeof *small;
+	uint32_t i = t->nodes[root].first;
+	unsigned broke = 0;
+
+	for (;;) {
+		CXCursor c;
+
+		if (i == NONE) {
+			if (!depth)
+				break;
+			depth--;
+			i = stack[depth].next;
+			parent = stack[depth].parent;
+			continue;
+		}
+		c = t->nodes[i].c;
 		remember(t, c, i);
 		switch (visitor(c, parent, data)) {
 		case CXChildVisit_Break:
-			return 1;
+			if (root || depth || !clang_isPreprocessing(c.kind)) {
+				broke = 1;
+				goto done;
+			}
+			/* libclang's quirk (above): on to the declarations. */
+			while (i != NONE && clang_isPreprocessing(t->nodes[i].c.kind))
+				i = t->nodes[i].next;
+			break;
 		case CXChildVisit_Continue:
+			i = t->nodes[i].next;
 			break;
 		case CXChildVisit_Recurse:
-			if (visit(t, i, c, t->nodes[i].decl ? c.data[0] : stmt_parent, visitor, data))
-				return 1;
+			if (depth == cap) {
+				cap *= 2;
+				if (stack == small) {
+					stack = loom_xmalloc(cap * sizeof *stack);
+					memcpy(stack, small, sizeof small);
+				} else {
+					stack = loom_xrealloc(stack, cap * sizeof *stack);
+				}
+			}
+			stack[depth++] = (struct frame){ t->nodes[i].next, parent };
+			parent = c;
+			i = t->nodes[i].first;
 			break;
 		}
 	}
-	return 0;
+done:
+	if (stack != small)
+		free(stack);
+	return broke;
+}
+
+size_t rw_cursors_count(void)
+{
+	return current ? current->n : 0;
 }
 
 unsigned rw_visit_children(CXCursor parent, CXCursorVisitor visitor, CXClientData data)
 {
 	uint32_t k = current ? find(current, parent) : NONE;
-	const void *stmt_parent = clang_isDeclaration(parent.kind) ? parent.data[0] : NULL;
 
 	if (k == NONE)
 		return clang_visitChildren(parent, visitor, data);
-	/* libclang yields a visited statement's children under a cursor it
-	 * makes again, with its own (no) declaration above. */
-	if (current->nodes[k].stmt)
-		parent.data[0] = stmt_parent;
-	return visit(current, k, parent, stmt_parent, visitor, data);
+	return visit(current, k, parent, visitor, data);
 }
 
 CXSourceRange rw_cursor_extent(CXCursor c)

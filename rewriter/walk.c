@@ -16,6 +16,7 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -2846,7 +2847,12 @@ static void index_by_name(struct rw_plan *plan)
 
 const size_t *rw_plan_named(const struct rw_plan *plan, const char *name, size_t *n)
 {
-	size_t count = plan->by_name ? plan->nfuncs : 0, lo = 0, hi = count, end;
+	size_t count = plan->nfuncs, lo = 0, hi = count, end;
+
+	if (count && !plan->by_name) {
+		fprintf(stderr, "loom-rewrite: internal error: a plan looked up by name before rw_walk indexed it\n");
+		abort();
+	}
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -2859,7 +2865,7 @@ const size_t *rw_plan_named(const struct rw_plan *plan, const char *name, size_t
 	for (end = lo; end < count && !strcmp(plan->funcs[plan->by_name[end]].name, name); end++)
 		;
 	*n = end - lo;
-	return plan->by_name ? plan->by_name + lo : NULL;
+	return count ? plan->by_name + lo : NULL;
 }
 
 void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)

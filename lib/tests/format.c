@@ -50,7 +50,6 @@ int main(void)
 	memset(big, 'x', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
 	SAME(256, "plain text, no conversion");
-	SAME(256, "");
 	SAME(256, "%s", "");
 	SAME(256, "[%s|%s]", "a", "\"quoted\" \\ text");
 	SAME(256, "%%u is %u, 100%%", 7u);
@@ -69,6 +68,19 @@ int main(void)
 	SAME(8, "%d", INT_MIN);
 	SAME(1, "%s", "");
 	SAME(2, "ab");
+	/* An empty format; no room even for the NUL: refused, nothing written. */
+	checks++;
+	memset(buf, '#', sizeof buf);
+	if (format(buf, 0, "") != -1 || buf[0] != '#' || format(buf, 1, "") != 0 || buf[0]) {
+		failures++;
+		fprintf(stderr, "FAIL: a buffer of 0 bytes was written to\n");
+	}
+	/* A NULL string: refused (vasprintf writes glibc's "(null)"). */
+	checks++;
+	if (format(buf, sizeof buf, "%s", (const char *)NULL) != -1) {
+		failures++;
+		fprintf(stderr, "FAIL: a NULL %%s was not refused\n");
+	}
 	/* Conversions it does not take: refused, for vsnprintf to do. */
 	checks++;
 	if (format(buf, sizeof buf, "\\u%04x", 31u) != -1 || format(buf, sizeof buf, "%5u", 1u) != -1

@@ -3,16 +3,24 @@
 
 loom-rewrite visits each translation unit once and answers every later
 visit of the walk from that copy, which must yield the cursors libclang
-would, bit for bit.  This rewrites the same sources twice, once as usual
-and once with LOOM_REWRITE_NO_CURSOR_TREE=1 (libclang answers every visit),
-into the same output directory, and requires byte-identical trees: every
-rewritten file and the manifest.  The sources: the rewriter's conformance
-programs (every construct the rewriter knows), and bfd's files of rare
-shapes plus elf.c from Debian's binutils-source (macros writing callees,
-function pointers in tables, files included in bodies).  A libclang whose
-cursors carried something the copy does not reproduce fails here first.
+would.  Two checks, on the rewriter's conformance programs (every construct
+the rewriter knows), cursor_shapes/ (constant expressions in every place C
+has them, which libclang visits in a way of their own), and bfd's files of
+rare shapes plus elf.c from Debian's binutils-source (macros writing
+callees, function pointers in tables, files included in bodies):
 
-    cursor_tree.py --rewrite build/rewriter/loom-rewrite [--keep]
+- cursor_check (cursor_check.c) compares every visit of every cursor, the
+  tree's against libclang's (every 7th cursor of the bfd files);
+- the sources are rewritten twice, once as usual and once with
+  LOOM_REWRITE_NO_CURSOR_TREE=1 (libclang answers every visit), into the
+  same output directory, and the trees must be byte-identical: every
+  rewritten file and the manifest.
+
+A libclang whose cursors carried something the copy does not reproduce
+fails here first.
+
+    cursor_tree.py --rewrite build/rewriter/loom-rewrite
+                   --check build/rewriter/tests/cursor_check [--keep]
 
 Fails (never skips) when binutils-source is not installed.
 """
@@ -62,15 +70,32 @@ def both_ways(check, args, what, src, flags, work):
           'the cursor tree', f'differ: {diff[:20]}')
 
 
+def cursor_check(check, args, files, flags, stride):
+    """Runs cursor_check on each of FILES."""
+    for path in files:
+        rc, o, e = run([args.check, '--stride', str(stride), path, '--', *flags], timeout=300)
+        check(rc == 0 and ' 0 mismatches' in o, f'{os.path.basename(path)}: every visit of '
+              f'{"every" if stride == 1 else f"every {stride}th"} cursor from the tree is libclang\'s',
+              f'exit {rc}\n{o}{e[-3000:]}')
+
+
+def sources(directory):
+    return sorted(os.path.join(directory, f) for f in os.listdir(directory) if f.endswith('.c'))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--rewrite', required=True)
+    ap.add_argument('--check', required=True, help='the cursor_check program')
     ap.add_argument('--keep', action='store_true', help='keep the work directory')
     args = ap.parse_args()
     check = Checks()
     work = tempfile.mkdtemp(prefix='loom-cursor-tree-')
     try:
+        shapes = os.path.join(HERE, 'cursor_shapes')
+        cursor_check(check, args, sources(shapes) + sources(os.path.join(HERE, 'conformance')), [], 1)
         both_ways(check, args, 'the conformance programs', os.path.join(HERE, 'conformance'), [], work)
+        both_ways(check, args, 'constant expressions (cursor_shapes)', shapes, [], work)
         try:
             bfd = prepare_bfd(work, log=sys.stdout)
         except Missing as e:
@@ -79,6 +104,7 @@ def main():
         os.makedirs(src)
         for name in [*SHAPE_FILES, 'elf.c']:
             shutil.copy(os.path.join(bfd, name), src)
+        cursor_check(check, args, [os.path.join(src, n) for n in SHAPE_FILES], bfd_flags(bfd), 7)
         both_ways(check, args, f'bfd\'s {", ".join(SHAPE_FILES)} and elf.c', src, bfd_flags(bfd), work)
     finally:
         if args.keep:
