@@ -2261,18 +2261,35 @@ struct name_uses {
 struct body_uses {
 	struct name_uses *u;
 	size_t n, cap;
+	/* The answers for declarations already met, by declaration: a body
+	 * names its variables over and over, and a cursor's spelling is a
+	 * string libclang allocates. */
+	struct {
+		const void *decl;
+		struct name_uses *hit;
+	} seen[64];
 };
 
 static struct name_uses *uses_of(struct body_uses *b, CXCursor c)
 {
-	CXString s = clang_getCursorSpelling(c);
-	const char *name = clang_getCString(s);
+	bool decl = clang_isDeclaration(clang_getCursorKind(c)) && c.data[0];
+	size_t at = ((uintptr_t)c.data[0] >> 4) % (sizeof b->seen / sizeof *b->seen);
+	CXString s;
+	const char *name;
 	struct name_uses *hit = NULL;
 
+	if (decl && b->seen[at].decl == c.data[0])
+		return b->seen[at].hit;
+	s = clang_getCursorSpelling(c);
+	name = clang_getCString(s);
 	for (size_t i = 0; i < b->n && !hit; i++)
 		if (!strcmp(b->u[i].name, name))
 			hit = &b->u[i];
 	clang_disposeString(s);
+	if (decl) {
+		b->seen[at].decl = c.data[0];
+		b->seen[at].hit = hit;
+	}
 	return hit;
 }
 
