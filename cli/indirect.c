@@ -35,7 +35,7 @@ static int cmp_unsigned(const void *a, const void *b)
  * conversion names it. */
 static size_t type_node(const struct loom_indirect *ix, const char *type)
 {
-	const char **hit = ix->ntypes ? bsearch(&type, ix->types, ix->ntypes, sizeof *ix->types, cmp_type) : NULL;
+	const char **hit = loom_bsearch(&type, ix->types, ix->ntypes, sizeof *ix->types, cmp_type);
 
 	return hit ? (size_t)(hit - ix->types) : ix->ntypes;
 }
@@ -181,5 +181,5 @@ bool loom_indirect_reaches(struct loom_indirect *ix, const char *type, unsigned 
 	size_t n;
 	const unsigned *fns = loom_indirect_targets(ix, type, &n);
 
-	return n && bsearch(&fn, fns, n, sizeof *fns, cmp_unsigned);
+	return loom_bsearch(&fn, fns, n, sizeof *fns, cmp_unsigned);
 }

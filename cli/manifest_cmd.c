@@ -746,7 +746,7 @@ static int cmp_str(const void *a, const void *b)
 
 static bool resolution_has(const struct resolution *r, const char *item)
 {
-	return bsearch(&item, r->sorted, r->n, sizeof *r->sorted, cmp_str) != NULL;
+	return loom_bsearch(&item, r->sorted, r->n, sizeof *r->sorted, cmp_str) != NULL;
 }
 
 static void resolve(const struct loom_filter *f, size_t ci, const struct loom_manifest *m,

@@ -91,6 +91,14 @@ static inline void loom_sort(void *base, size_t n, size_t size, int (*cmp)(const
 		qsort(base, n, size, cmp);
 }
 
+/* bsearch(3) for KEY among the N sorted elements of SIZE bytes at BASE,
+ * which may be NULL when N is 0 (as loom_sort). */
+static inline void *loom_bsearch(const void *key, const void *base, size_t n, size_t size,
+                                 int (*cmp)(const void *, const void *))
+{
+	return n ? bsearch(key, base, n, size, cmp) : NULL;
+}
+
 /* Growable array helpers: ensure room for one more element of SIZE bytes. */
 void loom_grow(void **items, size_t *cap, size_t count, size_t size);
 #define LOOM_PUSH(arr, n, cap) \

@@ -348,7 +348,7 @@ static long fast_entry_index(const struct rw_emit_opts *opts, const char *name)
 
 	if (!name || !opts->nfast_entries)
 		return -1;
-	e = bsearch(&key, opts->fast_entries, opts->nfast_entries, sizeof key, cmp_fast_entry);
+	e = loom_bsearch(&key, opts->fast_entries, opts->nfast_entries, sizeof key, cmp_fast_entry);
 	return e ? e - opts->fast_entries : -1;
 }
 

@@ -353,7 +353,7 @@ static void unit_flags(struct job *job, struct unit *u)
 		/* A gcc build's warning options (-Wstack-usage=N, ...) are
 		 * nothing to the rewrite; clang would name them for every file. */
 		push_arg(u, "-Wno-unknown-warning-option");
-		u->unlisted = !bsearch(&key, job->listed, job->nlisted, sizeof *job->listed, cmp_str);
+		u->unlisted = !loom_bsearch(&key, job->listed, job->nlisted, sizeof *job->listed, cmp_str);
 		if (u->unlisted)
 			job->inferred++;
 		else
@@ -397,7 +397,7 @@ static void collect_header(CXFile file, CXSourceLocation *stack, unsigned depth,
 	clang_disposeString(name);
 	rel = real + strlen(in->job->src_real) + 1;
 	if (!inside(real, in->job->src_real)
-	    || !bsearch(&rel, in->job->paths, in->job->npaths, sizeof *in->job->paths, cmp_str))
+	    || !loom_bsearch(&rel, in->job->paths, in->job->npaths, sizeof *in->job->paths, cmp_str))
 		return;
 	if (has_suffix(rel, ".c")) {
 		in->u->includes_c = true;
@@ -608,7 +608,7 @@ static void record_taken(struct job *job)
 		const char *name = job->fp_params[j].name;
 
 		if (job->nunprototyped
-		    && bsearch(&name, job->unprototyped, job->nunprototyped, sizeof *job->unprototyped, cmp_str))
+		    && loom_bsearch(&name, job->unprototyped, job->nunprototyped, sizeof *job->unprototyped, cmp_str))
 			*LOOM_PUSH(job->conversions, job->nconversions, job->conversions_cap) =
 				(struct loom_conversion){ loom_xstrdup(LOOM_OPAQUE_TYPE), loom_xstrdup(job->fp_params[j].type) };
 		free(job->fp_params[j].name);
@@ -843,7 +843,7 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 	 * (generated in the build directory, say). */
 	for (size_t i = 0; i < job->nlisted && ok; i++)
 		if (!inside(job->listed[i], job->src_real) || !has_suffix(job->listed[i], ".c")
-		    || !bsearch(&(const char *){ job->listed[i] + src_len + 1 }, job->paths, job->npaths,
+		    || !loom_bsearch(&(const char *){ job->listed[i] + src_len + 1 }, job->paths, job->npaths,
 		                sizeof *job->paths, cmp_str))
 			ok = scan_unseen(&unseen, job->listed[i]);
 	ok = ok && drain_unseen(&unseen);
@@ -873,7 +873,7 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 	loom_sort(c, nc, sizeof *c, cmp_switchless);
 	bad = loom_xcalloc(nc + 1, 1);
 	for (size_t j = 0; j < nc; j++) {
-		char **at = bsearch(&c[j].header, job->paths, job->npaths, sizeof *job->paths, cmp_str);
+		char **at = loom_bsearch(&c[j].header, job->paths, job->npaths, sizeof *job->paths, cmp_str);
 
 		bad[j] = !at || unseen.mark[at - job->paths];
 		for (size_t s = 0; s < nseen; s++)
@@ -969,7 +969,7 @@ static void find_fast_entries(struct job *job, const struct unit *units, size_t 
 	for (size_t j = 0; j < nc; j++) {
 		bool once = (j == 0 || strcmp(c[j - 1].name, c[j].name)) && (j + 1 == nc || strcmp(c[j + 1].name, c[j].name));
 
-		if (once && c[j].qualifies && !bsearch(&c[j].name, headers, nheaders, sizeof *headers, cmp_str))
+		if (once && c[j].qualifies && !loom_bsearch(&c[j].name, headers, nheaders, sizeof *headers, cmp_str))
 			*LOOM_PUSH(job->fast, job->nfast, job->fast_cap) = (struct rw_fast_entry){ loom_xstrdup(c[j].name) };
 	}
 	free(headers);
@@ -996,7 +996,7 @@ static struct rw_slow_callee *slow_callees(const struct job *job, const struct u
 static bool header_written(const struct job *job, const char *rel)
 {
 	return job->nheaders
-	       && bsearch(&rel, job->headers, job->nheaders, sizeof *job->headers, cmp_str);
+	       && loom_bsearch(&rel, job->headers, job->nheaders, sizeof *job->headers, cmp_str);
 }
 
 /* Writes header H instrumented, unless it has no function or an earlier

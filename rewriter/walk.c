@@ -2772,7 +2772,7 @@ static enum CXChildVisitResult find_macro_named(CXCursor c, CXCursor parent, CXC
 	if (clang_getCursorKind(c) == CXCursor_MacroDefinition) {
 		CXString s = clang_getCursorSpelling(c);
 		const char *name = clang_getCString(s);
-		char **hit = bsearch(&name, mc->names, mc->n, sizeof *mc->names, cmp_str);
+		char **hit = loom_bsearch(&name, mc->names, mc->n, sizeof *mc->names, cmp_str);
 
 		if (hit)
 			mc->macro[hit - mc->names] = true;
@@ -2808,7 +2808,7 @@ static void drop_macro_names(CXCursor root, struct walks *ws)
 			for (size_t c = 0; c < ws->w[i].plan->funcs[f].ncalls; c++) {
 				struct rw_call *call = &ws->w[i].plan->funcs[f].calls[c];
 				char **hit = call->macro_name
-				             ? bsearch(&call->callee, mc.names, mc.n, sizeof *mc.names, cmp_str) : NULL;
+				             ? loom_bsearch(&call->callee, mc.names, mc.n, sizeof *mc.names, cmp_str) : NULL;
 
 				if (hit && mc.macro[hit - mc.names])
 					call->macro_name = false;
