@@ -100,7 +100,6 @@ struct walk {
 /* Where a token is spelled: a direct callee and a function's address
  * passed to it share their expansion location when a macro writes the
  * call, not their spelling. */
-
 static struct spelled spelled_at(CXCursor c)
 {
 	struct spelled s;
@@ -764,7 +763,6 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 		if (cs->record) {
 			struct rw_func *f = &w->plan->funcs[w->func];
 			struct rw_call *call = LOOM_PUSH(f->calls, f->ncalls, f->calls_cap);
-
 			unsigned off = start_of(c, &line, &column);
 
 			*call = (struct rw_call){ .callee = name, .line = line, .column = column,
@@ -2870,7 +2868,6 @@ const size_t *rw_plan_named(const struct rw_plan *plan, const char *name, size_t
 		fprintf(stderr, "loom-rewrite: internal error: a plan looked up by name before rw_walk indexed it\n");
 		abort();
 	}
-
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
