@@ -181,5 +181,5 @@ bool loom_indirect_reaches(struct loom_indirect *ix, const char *type, unsigned 
 	size_t n;
 	const unsigned *fns = loom_indirect_targets(ix, type, &n);
 
-	return loom_bsearch(&fn, fns, n, sizeof *fns, cmp_unsigned);
+	return loom_bsearch(&fn, fns, n, sizeof *fns, cmp_unsigned) != NULL;
 }

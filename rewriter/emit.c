@@ -346,7 +346,7 @@ static long fast_entry_index(const struct rw_emit_opts *opts, const char *name)
 {
 	const struct rw_fast_entry key = { name }, *e;
 
-	if (!name || !opts->nfast_entries)
+	if (!name)
 		return -1;
 	e = loom_bsearch(&key, opts->fast_entries, opts->nfast_entries, sizeof key, cmp_fast_entry);
 	return e ? e - opts->fast_entries : -1;

@@ -607,8 +607,7 @@ static void record_taken(struct job *job)
 	for (size_t j = 0; j < job->nfp_params; j++) {
 		const char *name = job->fp_params[j].name;
 
-		if (job->nunprototyped
-		    && loom_bsearch(&name, job->unprototyped, job->nunprototyped, sizeof *job->unprototyped, cmp_str))
+		if (loom_bsearch(&name, job->unprototyped, job->nunprototyped, sizeof *job->unprototyped, cmp_str))
 			*LOOM_PUSH(job->conversions, job->nconversions, job->conversions_cap) =
 				(struct loom_conversion){ loom_xstrdup(LOOM_OPAQUE_TYPE), loom_xstrdup(job->fp_params[j].type) };
 		free(job->fp_params[j].name);
@@ -995,8 +994,7 @@ static struct rw_slow_callee *slow_callees(const struct job *job, const struct u
 
 static bool header_written(const struct job *job, const char *rel)
 {
-	return job->nheaders
-	       && loom_bsearch(&rel, job->headers, job->nheaders, sizeof *job->headers, cmp_str);
+	return loom_bsearch(&rel, job->headers, job->nheaders, sizeof *job->headers, cmp_str) != NULL;
 }
 
 /* Writes header H instrumented, unless it has no function or an earlier
