@@ -5,8 +5,9 @@ do not parse, and parallel parsing that does not change the output.
 1. A file that only parses with its build's flags (-I, -D): without a
    compilation database it is copied unchanged (exit 1, located errors);
    with SRC/build/compile_commands.json (found by default) or -p DIR it is
-   instrumented (exit 0), and -Werror, -c, -o, -MD/-MF in the command do not
-   get in the way.
+   instrumented (exit 0), -Werror, -c, -o, -MD/-MF in the command do not
+   get in the way, and -Wwrite-strings keeps its meaning (string literals
+   are const; loom-rewrite parses with -w, which a later -w would cancel).
 2. Bad -p: a missing directory and a malformed database are refused (exit
    2) with a located error.
 3. A file clang cannot parse but gcc compiles (a GNU nested function): it is
@@ -44,6 +45,9 @@ CONFIGURED_C = r'''#include "cfg.h"
 #error MODE comes from the build
 #endif
 #include <stdio.h>
+
+/* -Wwrite-strings is no warning option: it makes string literals const. */
+_Static_assert(_Generic("", const char *: 1, default: 0), "built with -Wwrite-strings");
 
 static int scale(int x) { return x * WIDTH + MODE; }
 
@@ -94,7 +98,7 @@ def compile_commands(check, args, work):
     build = os.path.join(src, 'build')
     os.makedirs(build)
     db = [{'directory': build,
-           'arguments': ['gcc', '-I../include', '-DMODE=2', '-Werror', '-Wstack-usage=262144', '-MD', '-MF', 'prog.d',
+           'arguments': ['gcc', '-I../include', '-DMODE=2', '-Werror', '-Wstack-usage=262144', '-Wwrite-strings', '-MD', '-MF', 'prog.d',
                          '-c', '-o', 'prog.o', '../prog.c'],
            'file': '../prog.c'}]
 
@@ -119,7 +123,7 @@ def compile_commands(check, args, work):
     functions = [f['name'] for f in manifest(out)['functions']]
     check(functions == ['scale', 'main'], f'both functions are instrumented ({functions})')
     exe = os.path.join(out, 'prog')
-    r = run(['gcc', '-O2', '-Wall', '-Wextra', '-I', os.path.join(out, 'include'), '-DMODE=2',
+    r = run(['gcc', '-O2', '-Wall', '-Wextra', '-Wwrite-strings', '-I', os.path.join(out, 'include'), '-DMODE=2',
              os.path.join(out, 'prog.c'), '-o', exe, '-lpthread'])
     check.require(r.status == 0 and not r.stderr, 'the rewritten file compiles with the build\'s flags', r.stderr)
     r = run([exe])
@@ -129,7 +133,7 @@ def compile_commands(check, args, work):
     os.makedirs(elsewhere)
     with open(os.path.join(elsewhere, 'compile_commands.json'), 'w') as f:
         json.dump([{'directory': elsewhere, 'file': os.path.join(src, 'prog.c'),
-                    'command': f'cc -I{src}/include -DMODE=2 -c {src}/prog.c'}], f)
+                    'command': f'cc -I{src}/include -DMODE=2 -Wwrite-strings -c {src}/prog.c'}], f)
     shutil.rmtree(build)
     out = os.path.join(work, 'cfg-p')
     r = run([args.rewrite, '--quiet', '-p', elsewhere, src, out])
