@@ -161,15 +161,17 @@ static unsigned offset_of(CXSourceLocation loc, unsigned *line, unsigned *column
 	return off;
 }
 
-/* Where a line directive above LINE (whose first byte is OFF) puts it:
+/* Where a line directive above LINE, the line where AT expands, puts it:
  * the presumed line minus LINE into F->line_delta, and the presumed file
- * name into F->line_file if the directive renamed the file. */
-static void presumed_place(const struct walk *w, unsigned off, unsigned line, struct rw_func *f)
+ * name into F->line_file if the directive renamed the file.  (From AT
+ * itself: clang_getLocationForOffset looks through the file's macro
+ * arguments, tens of thousands of instructions a call.) */
+static void presumed_place(const struct walk *w, CXSourceLocation at, unsigned line, struct rw_func *f)
 {
 	CXString pname, fname;
 	unsigned pline, pcolumn;
 
-	clang_getPresumedLocation(clang_getLocationForOffset(w->tu, w->file, off), &pname, &pline, &pcolumn);
+	clang_getPresumedLocation(at, &pname, &pline, &pcolumn);
 	fname = clang_getFileName(w->file);
 	f->line_delta = (int)pline - (int)line;
 	if (clang_getCString(pname) && clang_getCString(fname)
@@ -2404,7 +2406,7 @@ static void walk_function(struct walk *w, CXCursor fn)
 			free(ml.names[i]);
 		free(ml.names);
 	}
-	presumed_place(w, f->decl_start, line, f);
+	presumed_place(w, clang_getRangeStart(rw_cursor_extent(fn)), line, f);
 	w->func = (unsigned)(w->plan->nfuncs - 1);
 	w->nstmt_exprs = 0;
 	rw_visit_children(body, scan_calls, &cs);
