@@ -366,17 +366,36 @@ static bool calls_fast_entry(const struct rw_func *caller, const struct rw_call 
 	       && fast_entry_index(opts, call->callee) >= 0;
 }
 
-/* Is NAME called somewhere in the file where the call does not go to its
- * slow copy (see rw_calls_slow_copy)?  Then it needs its own switch. */
-static bool called_unrenamed(const struct rw_plan *plan, const char *name, const struct rw_emit_opts *opts)
+/* Per function of PLAN: is its name called somewhere in the file where the
+ * call does not go to its slow copy (see rw_calls_slow_copy)?  Then it
+ * needs its own switch.  Free the result. */
+static bool *called_unrenamed(const struct rw_plan *plan, const struct rw_emit_opts *opts)
 {
+	bool *unrenamed = loom_xcalloc(plan->nfuncs + 1, sizeof *unrenamed);
+
 	for (size_t i = 0; i < plan->nfuncs; i++)
-		for (size_t c = 0; c < plan->funcs[i].ncalls; c++)
-			if (plan->funcs[i].calls[c].callee && !strcmp(plan->funcs[i].calls[c].callee, name)
-			    && !rw_calls_slow_copy(plan, &plan->funcs[i], &plan->funcs[i].calls[c], opts))
-				return true;
-	return false;
+		for (size_t c = 0; c < plan->funcs[i].ncalls; c++) {
+			const struct rw_call *call = &plan->funcs[i].calls[c];
+			const size_t *named;
+			size_t n;
+
+			if (!call->callee || rw_calls_slow_copy(plan, &plan->funcs[i], call, opts))
+				continue;
+			named = rw_plan_named(plan, call->callee, &n);
+			for (size_t k = 0; k < n; k++)
+				unrenamed[named[k]] = true;
+		}
+	return unrenamed;
 }
+
+/* What a file's functions share while they are emitted one by one. */
+struct file_emit {
+	struct edits fast;   /* the edits of the fast text, the original's */
+	size_t pi;           /* the plan's next point */
+	unsigned *point_ids; /* the ids given to the plan's points */
+	char *declared;      /* per fast entry: NAME__fast declared already */
+	bool *unrenamed;     /* see called_unrenamed */
+};
 
 /* ---- hooks ---- */
 
@@ -886,9 +905,12 @@ static void fast_entry_wrapper(struct text *t, const struct rw_func *rf, const s
  * function, else into a slow copy placed right after the function. */
 static void emit_function(const struct rw_plan *plan, size_t fi, const char *text,
                           const struct rw_emit_opts *opts, struct loom_manifest *m,
-                          unsigned file, struct edits *fast, size_t *pi,
-                          unsigned *point_ids, char *declared)
+                          unsigned file, struct file_emit *fe)
 {
+	struct edits *fast = &fe->fast;
+	size_t *pi = &fe->pi;
+	unsigned *point_ids = fe->point_ids;
+	char *declared = fe->declared;
 	const struct rw_func *rf = &plan->funcs[fi];
 	struct loom_function *f = LOOM_PUSH(m->functions, m->nfunctions, m->functions_cap);
 	unsigned fn = (unsigned)(m->nfunctions - 1), falloff;
@@ -926,7 +948,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	 * compiler inlines would be repeated at every inlined call.  In a
 	 * header, only if every file including it does so (SLOW_CALLEES). */
 	f->entry_switch = outline && (!rf->is_static || (opts->header && !slow_callee(opts, rf->name, UINT_MAX))
-	                              || address_taken_here(plan, rf->name) || called_unrenamed(plan, rf->name, opts));
+	                              || address_taken_here(plan, rf->name) || fe->unrenamed[fi]);
 	/* The slow copy can run wrapped (rt/loom.h): the entry slot's locks
 	 * around a call of the function itself, whose switch lets that call
 	 * through to its fast body.  Not in a header: the check in the switch
@@ -1046,17 +1068,18 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const struct rw_emit_opts *opts,
               struct loom_manifest *m, unsigned file, size_t *outlen)
 {
-	struct edits fast = { 0 };
+	struct file_emit fe = { .point_ids = loom_xcalloc(plan->npoints + 1, sizeof *fe.point_ids),
+	                        .declared = loom_xcalloc(opts->nfast_entries + 1, 1),
+	                        .unrenamed = called_unrenamed(plan, opts) };
 	struct text out = { 0 };
 	unsigned base_fn = (unsigned)m->nfunctions;
 	char *prologue = loom_xasprintf("%s#include \"%s\"\n#line 1\n",
 	                                opts->runtime_home ? "" : "#define LOOM_RT_CLIENT 1\n", opts->include);
-	unsigned *point_ids = loom_xcalloc(plan->npoints + 1, sizeof *point_ids);
-	char *declared = loom_xcalloc(opts->nfast_entries + 1, 1);
 
-	for (size_t fi = 0, pi = 0; fi < plan->nfuncs; fi++)
-		emit_function(plan, fi, text, opts, m, file, &fast, &pi, point_ids, declared);
-	free(declared);
+	for (size_t fi = 0; fi < plan->nfuncs; fi++)
+		emit_function(plan, fi, text, opts, m, file, &fe);
+	free(fe.declared);
+	free(fe.unrenamed);
 	for (size_t i = 0; i < plan->nskips; i++) {
 		struct loom_skip *s = LOOM_PUSH(m->skips, m->nskips, m->skips_cap);
 
@@ -1065,8 +1088,8 @@ char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const st
 	}
 	append(&out, prologue, strlen(prologue));
 	free(prologue);
-	apply(&out, text, 0, len, &fast);
-	free(point_ids);
+	apply(&out, text, 0, len, &fe.fast);
+	free(fe.point_ids);
 	*outlen = out.len;
 	return out.s;
 }
