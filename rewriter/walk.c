@@ -569,6 +569,10 @@ static const struct carried opaque_value = { CARRIES_OPAQUE, 0, { 0 } };
  * for the unit being walked; units are walked one at a time per thread). */
 static _Thread_local long long pointer_size = 8;
 
+/* Per builtin type kind, whether it holds an address (see holds_address):
+ * 0 not asked yet, else 1 or -1.  Set per unit as pointer_size is. */
+static _Thread_local signed char address_sized[CXType_LastBuiltin + 1];
+
 static bool integer_type(CXType t)
 {
 	switch (t.kind) {
@@ -580,6 +584,16 @@ static bool integer_type(CXType t)
 	}
 }
 
+/* Is integer type T, canonical, as wide as a data pointer? */
+static bool holds_address(CXType t)
+{
+	if (t.kind > CXType_LastBuiltin)
+		return clang_Type_getSizeOf(t) >= pointer_size;
+	if (!address_sized[t.kind])
+		address_sized[t.kind] = clang_Type_getSizeOf(t) >= pointer_size ? 1 : -1;
+	return address_sized[t.kind] > 0;
+}
+
 /* A pointer to a function, to a pointer to one, and so on (an array
  * counts as the pointer it decays to); or an opaque carrier: a pointer to
  * anything else, or an integer that can hold an address (which
@@ -588,6 +602,13 @@ static struct carried carried_by(CXType t)
 {
 	struct carried c = { CARRIES_NOTHING, 0, { 0 } };
 
+	/* A builtin type is its own canonical type, qualifiers aside; most
+	 * operands of conversions have one (integer promotions, arithmetic). */
+	if (t.kind >= CXType_FirstBuiltin && t.kind <= CXType_LastBuiltin) {
+		if (integer_type(t) && holds_address(t))
+			c.what = CARRIES_OPAQUE;
+		return c;
+	}
 	t = clang_getCanonicalType(t);
 	for (;;) {
 		if (t.kind == CXType_Atomic) { /* _Atomic(T) holds what T does */
@@ -605,7 +626,7 @@ static struct carried carried_by(CXType t)
 	if (t.kind == CXType_FunctionProto || t.kind == CXType_FunctionNoProto) {
 		c.what = CARRIES_FUNCTION;
 		c.fn = t;
-	} else if (c.depth || (integer_type(t) && clang_Type_getSizeOf(t) >= pointer_size)) {
+	} else if (c.depth || (integer_type(t) && holds_address(t))) {
 		c.what = CARRIES_OPAQUE;
 	}
 	return c;
@@ -2677,15 +2698,15 @@ static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, C
 	struct walk *w;
 	CXCursor ref;
 	unsigned off;
+	enum CXCursorKind k = clang_getCursorKind(c), pk = clang_getCursorKind(parent);
 
-	if ((clang_getCursorKind(parent) == CXCursor_UnexposedExpr || clang_getCursorKind(parent) == CXCursor_CStyleCastExpr)
-	    && clang_isExpression(clang_getCursorKind(c)))
+	if ((pk == CXCursor_UnexposedExpr || pk == CXCursor_CStyleCastExpr) && clang_isExpression(k))
 		note_operand(ws, parent, c);
-	if (clang_isAttribute(clang_getCursorKind(c)) && walk_at(ws, clang_getCursorLocation(c), &off)) {
+	if (clang_isAttribute(k) && walk_at(ws, clang_getCursorLocation(c), &off)) {
 		attribute_callee(ws, c);
 		return CXChildVisit_Continue;
 	}
-	if (clang_getCursorKind(c) != CXCursor_DeclRefExpr) {
+	if (k != CXCursor_DeclRefExpr) {
 		note_conversions(ws, c);
 		return CXChildVisit_Recurse;
 	}
@@ -2898,6 +2919,7 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 		pointer_size = bits > 0 ? bits / 8 : 8;
 		clang_TargetInfo_dispose(target);
 	}
+	memset(address_sized, 0, sizeof address_sized);
 	for (size_t i = 0; i < n; i++)
 		ws.w[i] = (struct walk){ .tu = tu, .file = src[i].file, .tree = src, .ntree = n, .text = src[i].text,
 		                         .len = src[i].len, .plan = src[i].plan, .case_label = UINT_MAX };
