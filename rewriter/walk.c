@@ -1983,9 +1983,13 @@ static bool directive_in(const struct walk *w, unsigned from, unsigned to, struc
 
 	to = to < w->len ? to : (unsigned)w->len;
 	for (unsigned i = from; i < to; i++) {
+		const char *hash = memchr(w->text + i, '#', to - i);
 		unsigned j, k, a, b;
 		bool fine = false;
 
+		if (!hash)
+			break;
+		i = (unsigned)(hash - w->text);
 		if (!directive_at(w, i))
 			continue;
 		j = line_word(w, i + 1, to, &k);
