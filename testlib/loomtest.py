@@ -1,16 +1,20 @@
-"""Helpers shared by Loom's end-to-end tests: counted checks, commands run
-with a timeout, a live program whose output is collected by threads, bounded
-waits, and `loom` invocations.
+"""Helpers shared by Loom's end-to-end tests: counted checks, a test's work
+directory and the failures that end its body, commands run with a timeout, a
+live program whose output is collected by threads, bounded waits, and `loom`
+invocations.
 
 Scripts import it with
     sys.path.insert(0, os.path.join(REPO, 'testlib'))
     from loomtest import ...
 """
 import collections
+import contextlib
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -62,6 +66,39 @@ class Checks:
     def finish(self):
         print(f'{self.passed} passed, {self.failed} failed', flush=True)
         sys.exit(1 if self.failed or not self.passed else 0)
+
+
+# ------------------------------------------------------- a test's main body
+
+@contextlib.contextmanager
+def scratch(prefix, keep=False):
+    """A work directory for the body of a with statement: yields the path of
+    a new directory, tempfile.mkdtemp(prefix=PREFIX), and when the body ends,
+    however it ends (an exception, sys.exit() from Checks.finish()), removes
+    it with all it holds, errors ignored; with KEEP it is left in place
+    instead and named on stdout in a line `kept PATH`."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield path
+    finally:
+        if keep:
+            print(f'kept {path}')
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def reported(check):
+    """Runs the body of a with statement, which a Failure ends: one not yet
+    counted is counted as the failed check CHECK(False, str(failure)), one
+    already counted (Checks.require) is only swallowed, and the test goes on
+    after the with statement.  Any other exception, SystemExit from
+    Checks.finish() too, passes through untouched."""
+    try:
+        yield
+    except Failure as e:
+        if not e.counted:
+            check(False, str(e))
 
 
 # ----------------------------------------------------------------- commands

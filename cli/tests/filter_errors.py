@@ -12,14 +12,12 @@ import argparse
 import functools
 import json
 import os
-import shutil
 import sys
-import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "testlib"))
 import loomtest  # noqa: E402
-from loomtest import Checks, tamper_manifest  # noqa: E402
+from loomtest import Checks, scratch, tamper_manifest  # noqa: E402
 
 RUN_TIMEOUT = 20  # seconds, for every command this test runs
 run = functools.partial(loomtest.run, timeout=RUN_TIMEOUT)
@@ -113,8 +111,7 @@ def main():
     nok = len(cases) - nerr
     check(nerr >= 20 and nok >= 3, f"{args.cases}: {nerr} error cases and {nok} valid cases")
 
-    tmp = tempfile.mkdtemp(prefix="loom-filter-errors-")
-    try:
+    with scratch("loom-filter-errors-") as tmp:
         out = os.path.join(tmp, "out")
         st, so, se = run([rewrite, args.src, out])
         manifest_path = os.path.join(out, "loom-manifest.json")
@@ -195,8 +192,6 @@ def main():
         check(st == 1 and se == "-:1:1: error: unknown function 'js_DestroyContxt' "
                                 "(did you mean 'js_DestroyContext'?)\n",
               "an error in a filter on stdin is located at -:LINE:COL", f"status {st}\nstderr {se!r}")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     check.finish()
 
 

@@ -27,14 +27,13 @@ filter to come in live, with the producer never waiting for the consumer.
 import argparse
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import build_program, Checks, Failure, live_env, loom_rows, Program, run, write_file  # noqa: E402
+from loomtest import (build_program, Checks, Failure, live_env, loom_rows, Program, reported, run,  # noqa: E402
+                      scratch, write_file)
 
 PROGRAM = r'''#include <pthread.h>
 #include <stdio.h>
@@ -176,42 +175,39 @@ def main():
     ap.add_argument('--loom', required=True)
     args = ap.parse_args()
     check = Checks()
-    work = tempfile.mkdtemp(prefix='loom-order-')
-    prog = None
-    try:
-        out = build_program(check, args.rewrite, work, {'order.c': PROGRAM, 'Makefile': MAKEFILE})
-        fill_line, take = line_of('FILLED'), line_of('TAKE')
-        spec = os.path.join(work, 'backwards.loom')
-        write_file(spec, 'fill:exit > fill:entry\n')
-        r = run([args.loom, 'check', '--manifest', out, spec])
-        check(r.status == 0 and "backwards.loom:1:13: warning: in 'fill' the second event" in r.stdout
-              and 'waits for itself' in r.stdout,
-              'loom check warns about an order whose second event always runs first in its function', r.stdout)
-        write_file(spec, f'order.c:{fill_line} > order.c:{take}\n')
-        r = run([args.loom, 'check', '--manifest', out, spec])
-        check(r.status == 0 and 'warning' not in r.stdout, 'and not about the order this test pushes', r.stdout)
-        env = live_env(RACE_WINDOW_US='2000')
-        prog = Program([os.path.join(out, 'order')], env)
-        check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
-        check.require(prog.wait_for_bug(0, 2.0), 'without a filter the consumer reads slots too early (BUG)',
-                      prog.stderr())
-
-        popped = one_filter(check, args, work, prog, f'order.c:{fill_line} > order.c:{take}\n', 'a > b', True)
-        again = prog.wait_for_bug(popped, 3.0)
-        check(again and prog.alive(), 'after pop the bug is back and the program runs on', prog.stderr())
-
-        one_filter(check, args, work, prog, f'order.c:{fill_line}{{2}} > order.c:{take}\n', 'a{2} > b', True)
-        check(prog.alive(), 'the program still runs after the second pop', prog.stderr())
-        err = prog.stop()
-        check(not re.search(r'loom', err or ''), 'the runtime wrote nothing to stderr', err)
+    with scratch('loom-order-') as work:
         prog = None
-    except Failure as e:
-        if not e.counted:
-            check(False, str(e))
-    finally:
-        if prog:
-            prog.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        try:
+            with reported(check):
+                out = build_program(check, args.rewrite, work, {'order.c': PROGRAM, 'Makefile': MAKEFILE})
+                fill_line, take = line_of('FILLED'), line_of('TAKE')
+                spec = os.path.join(work, 'backwards.loom')
+                write_file(spec, 'fill:exit > fill:entry\n')
+                r = run([args.loom, 'check', '--manifest', out, spec])
+                check(r.status == 0 and "backwards.loom:1:13: warning: in 'fill' the second event" in r.stdout
+                      and 'waits for itself' in r.stdout,
+                      'loom check warns about an order whose second event always runs first in its function', r.stdout)
+                write_file(spec, f'order.c:{fill_line} > order.c:{take}\n')
+                r = run([args.loom, 'check', '--manifest', out, spec])
+                check(r.status == 0 and 'warning' not in r.stdout, 'and not about the order this test pushes', r.stdout)
+                env = live_env(RACE_WINDOW_US='2000')
+                prog = Program([os.path.join(out, 'order')], env)
+                check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
+                check.require(prog.wait_for_bug(0, 2.0), 'without a filter the consumer reads slots too early (BUG)',
+                              prog.stderr())
+
+                popped = one_filter(check, args, work, prog, f'order.c:{fill_line} > order.c:{take}\n', 'a > b', True)
+                again = prog.wait_for_bug(popped, 3.0)
+                check(again and prog.alive(), 'after pop the bug is back and the program runs on', prog.stderr())
+
+                one_filter(check, args, work, prog, f'order.c:{fill_line}{{2}} > order.c:{take}\n', 'a{2} > b', True)
+                check(prog.alive(), 'the program still runs after the second pop', prog.stderr())
+                err = prog.stop()
+                check(not re.search(r'loom', err or ''), 'the runtime wrote nothing to stderr', err)
+                prog = None
+        finally:
+            if prog:
+                prog.stop()
     check.finish()
 
 

@@ -50,13 +50,11 @@ import argparse
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, Failure, run, write_file  # noqa: E402
+from loomtest import Checks, reported, run, scratch, write_file  # noqa: E402
 
 PROGRAM = r'''#include <stdio.h>
 #include <unistd.h>
@@ -645,8 +643,7 @@ def main():
     ap.add_argument('--loom', required=True)
     args = ap.parse_args()
     check = Checks()
-    work = tempfile.mkdtemp(prefix='loom-pause-')
-    try:
+    with scratch('loom-pause-') as work, reported(check):
         # The external step keeps the lines: its prototype shares the line.
         external = PROGRAM.replace('static int step(int x)', 'int step(int x); int step(int x)')
         for kind, program in (('static', PROGRAM), ('fast entry', external)):
@@ -682,11 +679,6 @@ def main():
         taken(check, args, work)
         typed(check, args, work)
         unprototyped(check, args, work)
-    except Failure as e:
-        if not e.counted:
-            check(False, str(e))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     check.finish()
 
 

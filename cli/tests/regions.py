@@ -19,14 +19,13 @@ for these filters (no wait for another thread inside them).
 """
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import build_program, Checks, Failure, live_env, loom_ls, Program, run, write_file  # noqa: E402
+from loomtest import (build_program, Checks, Failure, live_env, loom_ls, Program, reported, run, scratch,  # noqa: E402
+                      write_file)
 
 PROGRAM = r'''#include <pthread.h>
 #include <stdio.h>
@@ -177,25 +176,22 @@ def main():
     ap.add_argument('--loom', required=True)
     args = ap.parse_args()
     check = Checks()
-    work = tempfile.mkdtemp(prefix='loom-regions-')
-    prog = None
-    try:
-        out = build_program(check, args.rewrite, work, {'regions.c': PROGRAM, 'Makefile': MAKEFILE})
-        env = live_env(RACE_WINDOW_US='2000')
-        prog = Program([os.path.join(out, 'regions')], env)
-        check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
-        live(check, args, work, prog, 'audit <> *\n', 'audit')
-        live(check, args, work, prog, f'{{regions.c:{line_of("A")}, regions.c:{line_of("B")}}} <> self\n',
-             'deposit')
-        check(prog.alive(), 'the program still runs', prog.stderr())
-    except Failure as e:
-        if not e.counted:
-            check(False, str(e))
-    finally:
-        if prog:
-            err = prog.stop()
-            check('loom' not in err, 'the runtime wrote nothing to stderr', err)
-        shutil.rmtree(work, ignore_errors=True)
+    with scratch('loom-regions-') as work:
+        prog = None
+        try:
+            with reported(check):
+                out = build_program(check, args.rewrite, work, {'regions.c': PROGRAM, 'Makefile': MAKEFILE})
+                env = live_env(RACE_WINDOW_US='2000')
+                prog = Program([os.path.join(out, 'regions')], env)
+                check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
+                live(check, args, work, prog, 'audit <> *\n', 'audit')
+                live(check, args, work, prog, f'{{regions.c:{line_of("A")}, regions.c:{line_of("B")}}} <> self\n',
+                     'deposit')
+                check(prog.alive(), 'the program still runs', prog.stderr())
+        finally:
+            if prog:
+                err = prog.stop()
+                check('loom' not in err, 'the runtime wrote nothing to stderr', err)
     check.finish()
 
 

@@ -27,14 +27,13 @@ The test checks:
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import build_program, Checks, Failure, live_env, loom_rows, Program, run, write_file  # noqa: E402
+from loomtest import (build_program, Checks, Failure, live_env, loom_rows, Program, reported, run,  # noqa: E402
+                      scratch, write_file)
 
 PROGRAM = r'''#include <pthread.h>
 #include <stdio.h>
@@ -251,65 +250,62 @@ def main():
     ap.add_argument('--loom', required=True)
     args = ap.parse_args()
     check = Checks()
-    work = tempfile.mkdtemp(prefix='loom-wrap-')
-    prog = None
-    try:
-        out = build_program(check, args.rewrite, work, {'wrap.c': PROGRAM, 'Makefile': MAKEFILE})
-        with open(os.path.join(out, 'loom-manifest.json')) as f:
-            functions = json.load(f)['functions']
-        index = {fn['name']: i for i, fn in enumerate(functions)}
-        fids = ','.join(str(index[name]) for name in FUNCTIONS)
-
-        spec = os.path.join(work, 'check.loom')
-        write_file(spec, SPEC)
-        r = run([args.loom, 'check', '--manifest', out, spec])
-        check(r.status == 0 and 'run wrapped' in r.stdout
-              and all(name in r.stdout.split('run wrapped')[1].splitlines()[0] for name in FUNCTIONS),
-              'loom check says the four functions run wrapped', r.stdout)
-
-        prog = Program([os.path.join(out, 'wrap')], live_env(RACE_WINDOW_US='500', WRAP_FIDS=fids), stdin=True)
-        check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
-        check.require(prog.wait_for_bug(0, 5.0), 'without a filter the operations race (BUG)', prog.stderr())
-        check(modes(prog) == 'modes 0 0 0 0', 'every function runs its fast path', prog.output()[-3:])
-
-        first, pushed = push(check, args, work, prog.pid, 'whole', SPEC)
-        check(modes(prog) == 'modes 2 2 2 2', f'after "{SPEC.strip()}" the four functions run wrapped',
-              prog.output()[-3:])
-        before = hits(args.loom, prog.pid)
-        time.sleep(3)
-        late = prog.bugs_after(pushed)
-        check(not late, 'no BUG line in 3 s after the push returned', '\n'.join(late[:3]))
-        after = hits(args.loom, prog.pid)
-        check(prog.alive() and after > before + 10,
-              f'the wrapped functions keep taking the lock (hits {before} -> {after})', prog.stderr())
-
-        settle_spec = f'wrap.c:{line_of("SETTLE")} <> self\n'
-        for cycle in range(6):
-            second, pushed = push(check, args, work, prog.pid, 'statement', settle_spec)
-            check(modes(prog) == 'modes 2 2 2 1',
-                  f'{cycle + 1}: a filter with an op inside settle sends it to its slow copy, the others stay '
-                  'wrapped', prog.output()[-3:])
-            time.sleep(0.5)
-            late = prog.bugs_after(pushed)
-            check(not late, f'{cycle + 1}: still no BUG line with both filters', '\n'.join(late[:3]))
-            pop(check, args, prog.pid, second)
-            check(modes(prog) == 'modes 2 2 2 2', f'{cycle + 1}: popping it makes settle wrapped again',
-                  prog.output()[-3:])
-
-        popped = pop(check, args, prog.pid, first)
-        check(modes(prog) == 'modes 0 0 0 0', 'after the last pop every function runs fast',
-              prog.output()[-3:])
-        check(prog.wait_for_bug(popped, 5.0) and prog.alive(), 'and the races are back', prog.stderr())
-        err = prog.stop()
-        check('loom' not in (err or ''), 'the runtime wrote nothing to stderr', err)
+    with scratch('loom-wrap-') as work:
         prog = None
-    except Failure as e:
-        if not e.counted:
-            check(False, str(e))
-    finally:
-        if prog:
-            prog.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        try:
+            with reported(check):
+                out = build_program(check, args.rewrite, work, {'wrap.c': PROGRAM, 'Makefile': MAKEFILE})
+                with open(os.path.join(out, 'loom-manifest.json')) as f:
+                    functions = json.load(f)['functions']
+                index = {fn['name']: i for i, fn in enumerate(functions)}
+                fids = ','.join(str(index[name]) for name in FUNCTIONS)
+
+                spec = os.path.join(work, 'check.loom')
+                write_file(spec, SPEC)
+                r = run([args.loom, 'check', '--manifest', out, spec])
+                check(r.status == 0 and 'run wrapped' in r.stdout
+                      and all(name in r.stdout.split('run wrapped')[1].splitlines()[0] for name in FUNCTIONS),
+                      'loom check says the four functions run wrapped', r.stdout)
+
+                prog = Program([os.path.join(out, 'wrap')], live_env(RACE_WINDOW_US='500', WRAP_FIDS=fids), stdin=True)
+                check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
+                check.require(prog.wait_for_bug(0, 5.0), 'without a filter the operations race (BUG)', prog.stderr())
+                check(modes(prog) == 'modes 0 0 0 0', 'every function runs its fast path', prog.output()[-3:])
+
+                first, pushed = push(check, args, work, prog.pid, 'whole', SPEC)
+                check(modes(prog) == 'modes 2 2 2 2', f'after "{SPEC.strip()}" the four functions run wrapped',
+                      prog.output()[-3:])
+                before = hits(args.loom, prog.pid)
+                time.sleep(3)
+                late = prog.bugs_after(pushed)
+                check(not late, 'no BUG line in 3 s after the push returned', '\n'.join(late[:3]))
+                after = hits(args.loom, prog.pid)
+                check(prog.alive() and after > before + 10,
+                      f'the wrapped functions keep taking the lock (hits {before} -> {after})', prog.stderr())
+
+                settle_spec = f'wrap.c:{line_of("SETTLE")} <> self\n'
+                for cycle in range(6):
+                    second, pushed = push(check, args, work, prog.pid, 'statement', settle_spec)
+                    check(modes(prog) == 'modes 2 2 2 1',
+                          f'{cycle + 1}: a filter with an op inside settle sends it to its slow copy, the others stay '
+                          'wrapped', prog.output()[-3:])
+                    time.sleep(0.5)
+                    late = prog.bugs_after(pushed)
+                    check(not late, f'{cycle + 1}: still no BUG line with both filters', '\n'.join(late[:3]))
+                    pop(check, args, prog.pid, second)
+                    check(modes(prog) == 'modes 2 2 2 2', f'{cycle + 1}: popping it makes settle wrapped again',
+                          prog.output()[-3:])
+
+                popped = pop(check, args, prog.pid, first)
+                check(modes(prog) == 'modes 0 0 0 0', 'after the last pop every function runs fast',
+                      prog.output()[-3:])
+                check(prog.wait_for_bug(popped, 5.0) and prog.alive(), 'and the races are back', prog.stderr())
+                err = prog.stop()
+                check('loom' not in (err or ''), 'the runtime wrote nothing to stderr', err)
+                prog = None
+        finally:
+            if prog:
+                prog.stop()
     check.finish()
 
 

@@ -22,12 +22,12 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, ENV, Failure, Program, loom_ls, rewrite_and_build, run, wait_for, write_line_server  # noqa: E402
+from loomtest import (Checks, ENV, Failure, Program, loom_ls, reported, rewrite_and_build, run, scratch,  # noqa: E402
+                      wait_for, write_line_server)
 
 PROGRAMS = {  # conformance program: the -std it is written in
     'blocking_conditions.c': 'gnu11',
@@ -173,8 +173,7 @@ def main():
     ap.add_argument('--loom', required=True)
     args = ap.parse_args()
     check = Checks()
-    work = tempfile.mkdtemp(prefix='loom-blocking-conditions-')
-    try:
+    with scratch('loom-blocking-conditions-') as work, reported(check):
         for emit in EMITS:
             for name, std in PROGRAMS.items():
                 original, rewritten = check_manifest(check, args, work, name, emit)
@@ -185,11 +184,6 @@ def main():
         for emit in EMITS:
             live(check, args, work, emit, marked=True)
         live(check, args, work, 'hybrid', marked=False)
-    except Failure as e:
-        if not e.counted:
-            check(False, str(e))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     check.finish()
 
 

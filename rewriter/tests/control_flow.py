@@ -34,11 +34,10 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, ENV, Failure, run, write_file  # noqa: E402
+from loomtest import Checks, ENV, Failure, reported, run, scratch, write_file  # noqa: E402
 
 PROGRAM_DIR = os.path.join(HERE, 'conformance')
 EMITS = ('inline', 'hybrid')
@@ -291,25 +290,16 @@ def main():
     args = ap.parse_args()
     check = Checks()
     names = args.names or sorted(n for n in os.listdir(PROGRAM_DIR) if n.endswith('.c'))
-    work = tempfile.mkdtemp(prefix='loom-control-flow-')
     stats = [0, 0]
-    try:
-        try:
+    with scratch('loom-control-flow-') as work:
+        with reported(check):
             check_precise(check, args.rewrite, os.path.join(work, 'p'))
-        except Failure as e:
-            if not e.counted:
-                check(False, str(e))
         for emit in EMITS:
             for name in names:
-                try:
+                with reported(check):
                     one(check, args.rewrite, os.path.join(work, 'w'), os.path.join(PROGRAM_DIR, name), emit,
                         stats)
-                except Failure as e:
-                    if not e.counted:
-                        check(False, str(e))
         print(f'edges taken: {stats[0]} of {stats[1]}')
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     check.finish()
 
 

@@ -29,11 +29,10 @@ import filecmp
 import os
 import shutil
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, run  # noqa: E402
+from loomtest import Checks, run, scratch  # noqa: E402
 from loombfd import SHAPE_FILES, Missing, bfd_flags, prepare_bfd  # noqa: E402
 
 
@@ -90,8 +89,7 @@ def main():
     ap.add_argument('--keep', action='store_true', help='keep the work directory')
     args = ap.parse_args()
     check = Checks()
-    work = tempfile.mkdtemp(prefix='loom-cursor-tree-')
-    try:
+    with scratch('loom-cursor-tree-', args.keep) as work:
         shapes = os.path.join(HERE, 'cursor_shapes')
         cursor_check(check, args, sources(shapes) + sources(os.path.join(HERE, 'conformance')), [], 1)
         both_ways(check, args, 'the conformance programs', os.path.join(HERE, 'conformance'), [], work)
@@ -106,11 +104,6 @@ def main():
             shutil.copy(os.path.join(bfd, name), src)
         cursor_check(check, args, [os.path.join(src, n) for n in SHAPE_FILES], bfd_flags(bfd), 7)
         both_ways(check, args, f'bfd\'s {", ".join(SHAPE_FILES)} and elf.c', src, bfd_flags(bfd), work)
-    finally:
-        if args.keep:
-            print(f'kept {work}')
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     check.finish()
 
 

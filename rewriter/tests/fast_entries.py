@@ -29,12 +29,11 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import (Checks, ENV, Failure, Program, live_env, loom_ls, loom_rows, make_and_run,  # noqa: E402
-                      push_and_count, run, write_file, write_tree)
+from loomtest import (Checks, ENV, Program, live_env, loom_ls, loom_rows, make_and_run, push_and_count,  # noqa: E402
+                      reported, run, scratch, write_file, write_tree)
 
 TREE = {
     'counter.h': r'''#ifndef COUNTER_H
@@ -161,9 +160,8 @@ def main():
     ap.add_argument('--loom', required=True)
     args = ap.parse_args()
     check = Checks()
-    work = tempfile.mkdtemp(prefix='loom-fast-entries-')
     global LIBEXTRA
-    try:
+    with scratch('loom-fast-entries-') as work, reported(check):
         LIBEXTRA = os.path.join(work, 'lib', 'libextra.a')
         write_file(os.path.join(work, 'lib', 'extra.c'), 'long extra(long x);\nlong extra(long x) { return x + 7; }\n')
         r = run(['gcc', '-O2', '-c', '-o', os.path.join(work, 'lib', 'extra.o'), os.path.join(work, 'lib', 'extra.c')])
@@ -217,12 +215,6 @@ def main():
         check(not any(f['fast_entry'] for f in m['functions']) and not re.search(r'\w__fast\b(?!_)', texts)
               and all(f['entry_switch'] for f in m['functions'] if not f['static']),
               '--no-fast-entries: no fast entry, every external function keeps its switch')
-
-    except Failure as e:
-        if not e.counted:
-            check(False, str(e))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     check.finish()
 
 

@@ -38,11 +38,10 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import (Checks, Failure, Program, live_env, make_and_run, push_and_count, run,  # noqa: E402
+from loomtest import (Checks, Program, live_env, make_and_run, push_and_count, reported, run, scratch,  # noqa: E402
                       write_tree)
 
 TREE = {
@@ -242,8 +241,7 @@ def main():
     ap.add_argument('--loom', required=True)
     args = ap.parse_args()
     check = Checks()
-    work = tempfile.mkdtemp(prefix='loom-headers-')
-    try:
+    with scratch('loom-headers-') as work, reported(check):
         src, want = original(check, work, '', TREE)
         for emit in ('inline', 'hybrid'):
             out = os.path.join(work, 'out-' + emit)
@@ -326,11 +324,6 @@ def main():
             else:
                 check(not any(fns[n]['entry_switch'] for n in ('helper', 'mix', 'freep')),
                       f'{what}: helper, mix and freep have no entry switch', json.dumps(list(fns.values())))
-    except Failure as e:
-        if not e.counted:
-            check(False, str(e))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     check.finish()
 
 

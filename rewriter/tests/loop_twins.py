@@ -20,11 +20,10 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, run  # noqa: E402
+from loomtest import Checks, run, scratch  # noqa: E402
 
 MARK_RE = re.compile(r'/\* (no twin|twin) \*/')
 
@@ -83,8 +82,7 @@ def main():
     ap.add_argument('--rewrite', required=True)
     args = ap.parse_args()
     check = Checks()
-    work = tempfile.mkdtemp(prefix='loom-twins-')
-    try:
+    with scratch('loom-twins-') as work:
         sources = {'fixed_pass_loops.c': os.path.join(HERE, 'conformance', 'fixed_pass_loops.c')}
         extra = os.path.join(work, 'unbounded.c')
         with open(extra, 'w') as f:
@@ -107,8 +105,6 @@ def main():
                   f'({labels} twin labels, {sum(got.values())} in the manifest)')
             r = run(['gcc', '-std=gnu11', '-c', '-o', os.devnull, name], cwd=out)
             check(r.status == 0, f'{name}: the rewritten file compiles', r.stderr)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     check.finish()
 
 

@@ -29,11 +29,10 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, Failure, run  # noqa: E402
+from loomtest import Checks, reported, run, scratch  # noqa: E402
 from loombfd import FILES, SHAPE_FILES, Missing, bfd_flags, prepare_bfd  # noqa: E402
 
 WARNING_RE = re.compile(r'^[^:\s]+:(\d+):(?:\d+:)? warning: (.*)$', re.M)
@@ -93,8 +92,7 @@ def main():
     args = ap.parse_args()
     ccs = args.cc or ['gcc', 'clang-19']
     check = Checks()
-    work = tempfile.mkdtemp(prefix='loom-real-code-')
-    try:
+    with scratch('loom-real-code-', args.keep) as work, reported(check):
         try:
             bfd = prepare_bfd(work, log=sys.stdout)
         except Missing as e:
@@ -155,14 +153,6 @@ def main():
                       f'only rewritten: {sorted(rw_funcs - o[3] - fast)[:10]}, '
                       f'fast entries missing: {sorted(fast - rw_funcs)[:10]}')
         check_shapes(check, args, bfd, flags, work, ccs)
-    except Failure as e:
-        if not e.counted:
-            check(False, str(e))
-    finally:
-        if args.keep:
-            print(f'kept {work}')
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     check.finish()
 
 

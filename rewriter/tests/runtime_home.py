@@ -17,13 +17,12 @@
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, ENV, Failure, Program, loom_ls, run, write_file, write_line_server  # noqa: E402
+from loomtest import (Checks, ENV, Failure, Program, loom_ls, reported, run, scratch, write_file,  # noqa: E402
+                      write_line_server)
 
 LIB_USER_C = r'''#include <stdio.h>
 
@@ -180,19 +179,13 @@ def main():
     ap.add_argument('--loom', required=True)
     args = ap.parse_args()
     check = Checks()
-    work = tempfile.mkdtemp(prefix='loom-runtime-home-')
-    try:
+    with scratch('loom-runtime-home-') as work, reported(check):
         two_file_program(check, args, work)
         unparsed_files(check, args, work)
         library_tree(check, args, work)
         r = run([args.rewrite, '--runtime', 'some', os.path.join(work, 'lib'), os.path.join(work, 'x')])
         check(r.status == 2 and "--runtime takes main or all, not 'some'" in r.stderr,
               '--runtime some is refused with a clear error', r.stderr)
-    except Failure as e:
-        if not e.counted:
-            check(False, str(e))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     check.finish()
 
 

@@ -33,12 +33,11 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, 'testlib'))
-from loomtest import Checks, ENV, Failure, run, write_file  # noqa: E402
+from loomtest import Checks, ENV, Failure, reported, run, scratch, write_file  # noqa: E402
 
 CONFIGURED_C = r'''#include "cfg.h"
 #ifndef MODE
@@ -346,17 +345,11 @@ def main():
     ap.add_argument('--rewrite', required=True)
     args = ap.parse_args()
     check = Checks()
-    work = tempfile.mkdtemp(prefix='loom-tree-options-')
-    try:
+    with scratch('loom-tree-options-') as work:
         for part in (compile_commands, unlisted_files, parse_failure, parallel, call_types, times,
                      non_utf8_paths):
-            try:
+            with reported(check):
                 part(check, args, work)
-            except Failure as e:
-                if not e.counted:
-                    check(False, str(e))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     check.finish()
 
 

@@ -16,15 +16,13 @@ do not survive fork) and idles; the parent answers `forked CHILD`.
 """
 import argparse
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import (build_program, Checks, Failure, live_env, loom_rows, Program, run,  # noqa: E402
+from loomtest import (build_program, Checks, live_env, loom_rows, Program, reported, run, scratch,  # noqa: E402
                       socket_path, wait_for, write_file)
 
 PROGRAM = r'''#include <pthread.h>
@@ -120,65 +118,63 @@ def main():
     ap.add_argument('--loom', required=True)
     args = ap.parse_args()
     check = Checks()
-    work = tempfile.mkdtemp(prefix='loom-fork-')
-    prog = None
-    child = None
-    try:
-        out = build_program(check, args.rewrite, work, {'fork.c': PROGRAM, 'Makefile': MAKEFILE})
-        env = live_env(RACE_WINDOW_US='2000')
-        prog = Program([os.path.join(out, 'fork')], env, stdin=True)
-        parent = prog.pid
-        check.require(prog.wait_for_socket(10), 'the parent\'s update channel comes up', prog.stderr())
-        check.require(prog.wait_for_bug(0, 3.0, f'pid {parent}'), 'the race shows in the parent')
-        spec = os.path.join(work, 'critical.loom')
-        write_file(spec, 'critical <> self\n')
-        r = run([args.loom, 'push', str(parent), spec])
-        check.require(r.status == 0, 'push "critical <> self" into the parent', r.stderr)
-        parent_filter = r.stdout.strip()
-        pushed = time.monotonic()
+    with scratch('loom-fork-') as work:
+        prog = None
+        child = None
+        try:
+            with reported(check):
+                out = build_program(check, args.rewrite, work, {'fork.c': PROGRAM, 'Makefile': MAKEFILE})
+                env = live_env(RACE_WINDOW_US='2000')
+                prog = Program([os.path.join(out, 'fork')], env, stdin=True)
+                parent = prog.pid
+                check.require(prog.wait_for_socket(10), 'the parent\'s update channel comes up', prog.stderr())
+                check.require(prog.wait_for_bug(0, 3.0, f'pid {parent}'), 'the race shows in the parent')
+                spec = os.path.join(work, 'critical.loom')
+                write_file(spec, 'critical <> self\n')
+                r = run([args.loom, 'push', str(parent), spec])
+                check.require(r.status == 0, 'push "critical <> self" into the parent', r.stderr)
+                parent_filter = r.stdout.strip()
+                pushed = time.monotonic()
 
-        answer = prog.ask('f')
-        check.require(answer.startswith('forked '), 'the parent forks', answer)
-        child = int(answer.split()[1])
-        forked = time.monotonic()
-        sock = socket_path(child, env)
-        check(wait_for(lambda: os.path.exists(sock), 10), f'the child has its own update channel ({sock})')
-        rows, text = listed(args.loom, child)
-        check(len(rows) == 1 and rows[0].split()[0] == parent_filter and rows[0].endswith('critical <> self'),
-              'loom ls CHILD lists the filter installed before the fork', text)
-        time.sleep(3)
-        check(not prog.bugs_after(forked, f'pid {child}'), 'no BUG line from the child for 3 s: the filter holds there',
-              '\n'.join(prog.bugs_after(forked, f'pid {child}')[:3]))
-        check(not prog.bugs_after(pushed, f'pid {parent}'), 'and none from the parent')
-        rows, _ = listed(args.loom, child)
-        hits = int(rows[0].split()[1]) if rows else 0
-        check(hits > 10, f'the child\'s racers take the inherited filter\'s lock ({hits} times)')
+                answer = prog.ask('f')
+                check.require(answer.startswith('forked '), 'the parent forks', answer)
+                child = int(answer.split()[1])
+                forked = time.monotonic()
+                sock = socket_path(child, env)
+                check(wait_for(lambda: os.path.exists(sock), 10), f'the child has its own update channel ({sock})')
+                rows, text = listed(args.loom, child)
+                check(len(rows) == 1 and rows[0].split()[0] == parent_filter and rows[0].endswith('critical <> self'),
+                      'loom ls CHILD lists the filter installed before the fork', text)
+                time.sleep(3)
+                check(not prog.bugs_after(forked, f'pid {child}'),
+                      'no BUG line from the child for 3 s: the filter holds there',
+                      '\n'.join(prog.bugs_after(forked, f'pid {child}')[:3]))
+                check(not prog.bugs_after(pushed, f'pid {parent}'), 'and none from the parent')
+                rows, _ = listed(args.loom, child)
+                hits = int(rows[0].split()[1]) if rows else 0
+                check(hits > 10, f'the child\'s racers take the inherited filter\'s lock ({hits} times)')
 
-        r = run([args.loom, 'pop', str(child), parent_filter])
-        popped = time.monotonic()
-        check.require(r.status == 0, 'pop the filter in the child', r.stderr)
-        check(prog.wait_for_bug(popped, 3.0, f'pid {child}'), 'the race is back in the child')
-        check(not prog.bugs_after(pushed, f'pid {parent}'), 'the parent keeps its filter (no BUG line there)')
-        rows, text = listed(args.loom, parent)
-        check(len(rows) == 1, 'loom ls PARENT still lists it', text)
-        r = run([args.loom, 'pop', str(parent), parent_filter])
-        popped = time.monotonic()
-        check.require(r.status == 0, 'pop it in the parent', r.stderr)
-        check(prog.wait_for_bug(popped, 3.0, f'pid {parent}'), 'the race is back in the parent')
-    except Failure as e:
-        if not e.counted:
-            check(False, str(e))
-    finally:
-        if child:
-            try:
-                os.kill(child, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if prog:
-            prog.proc.stdin.close()
-            err = prog.stop()
-            check('loom' not in err, 'the runtime wrote nothing to stderr', err)
-        shutil.rmtree(work, ignore_errors=True)
+                r = run([args.loom, 'pop', str(child), parent_filter])
+                popped = time.monotonic()
+                check.require(r.status == 0, 'pop the filter in the child', r.stderr)
+                check(prog.wait_for_bug(popped, 3.0, f'pid {child}'), 'the race is back in the child')
+                check(not prog.bugs_after(pushed, f'pid {parent}'), 'the parent keeps its filter (no BUG line there)')
+                rows, text = listed(args.loom, parent)
+                check(len(rows) == 1, 'loom ls PARENT still lists it', text)
+                r = run([args.loom, 'pop', str(parent), parent_filter])
+                popped = time.monotonic()
+                check.require(r.status == 0, 'pop it in the parent', r.stderr)
+                check(prog.wait_for_bug(popped, 3.0, f'pid {parent}'), 'the race is back in the parent')
+        finally:
+            if child:
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            if prog:
+                prog.proc.stdin.close()
+                err = prog.stop()
+                check('loom' not in err, 'the runtime wrote nothing to stderr', err)
     check.finish()
 
 

@@ -20,12 +20,11 @@ import functools
 import os
 import shutil
 import sys
-import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "testlib"))
 import loomtest  # noqa: E402
-from loomtest import ENV, Checks  # noqa: E402
+from loomtest import ENV, Checks, scratch  # noqa: E402
 
 COMPILERS = ["gcc", "clang-19"]
 STDS = ["c99", "c11", "gnu11", "gnu17"]
@@ -144,8 +143,7 @@ def main():
         if check(path, f"compiler {cc} is installed", f"{cc} not found in PATH"):
             compilers.append(cc)
 
-    tmp = tempfile.mkdtemp(prefix="loom-header-modes-")
-    try:
+    with scratch("loom-header-modes-") as tmp:
         os.mkdir(os.path.join(tmp, "loom-rt"))
         shutil.copy(header, os.path.join(tmp, "loom-rt", "loom.h"))
         with open(os.path.join(tmp, "loom-rt", "loom-config.h"), "w") as f:
@@ -192,8 +190,6 @@ def main():
             check(st != 0 and "memmem" in se,
                   "control: a libc header before the program's _GNU_SOURCE breaks the build (so the test can see it)",
                   f"status {st}\n{se}")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     check.finish()
 
 

@@ -21,14 +21,13 @@ pause or a short one in between, and checks:
 """
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import build_program, Checks, Failure, live_env, Program, run, wait_for, write_file  # noqa: E402
+from loomtest import (build_program, Checks, Failure, live_env, Program, reported, run, scratch, wait_for,  # noqa: E402
+                      write_file)
 
 NTHREADS = 32
 PROGRAM = r'''#include <pthread.h>
@@ -175,76 +174,74 @@ def main():
     ap.add_argument('--cycles', type=int, default=100, help='push/pop cycles per kind (default 100)')
     args = ap.parse_args()
     check = Checks()
-    work = tempfile.mkdtemp(prefix='loom-soak-')
-    prog = None
-    try:
-        out = build_program(check, args.rewrite, work, {'soak.c': PROGRAM, 'Makefile': MAKEFILE})
-        kinds = {
-            'function': 'account <> self',
-            'lines': f'soak.c:{line_of("RANGE_START")}-{line_of("RANGE_END")} <> self',
-            'events': f'{{soak.c:{line_of("RANGE_START")}, soak.c:{line_of("ACCOUNT")}}} <> account',
-            'order': f'soak.c:{line_of("TICK")} > soak.c:{line_of("TOCK")}',
-            'unilateral': 'audit <> *',
-        }
-        kinds['all five'] = '\n'.join(kinds.values())
-        specs = {}
-        for name, text in kinds.items():
-            specs[name] = os.path.join(work, name.replace(' ', '-') + '.loom')
-            write_file(specs[name], text + '\n')
-            r = run([args.loom, 'check', '--manifest', out, specs[name]])
-            check.require(r.status == 0, f'{name}: loom check "{text}"', r.stderr)
+    with scratch('loom-soak-') as work:
+        prog = None
+        try:
+            with reported(check):
+                out = build_program(check, args.rewrite, work, {'soak.c': PROGRAM, 'Makefile': MAKEFILE})
+                kinds = {
+                    'function': 'account <> self',
+                    'lines': f'soak.c:{line_of("RANGE_START")}-{line_of("RANGE_END")} <> self',
+                    'events': f'{{soak.c:{line_of("RANGE_START")}, soak.c:{line_of("ACCOUNT")}}} <> account',
+                    'order': f'soak.c:{line_of("TICK")} > soak.c:{line_of("TOCK")}',
+                    'unilateral': 'audit <> *',
+                }
+                kinds['all five'] = '\n'.join(kinds.values())
+                specs = {}
+                for name, text in kinds.items():
+                    specs[name] = os.path.join(work, name.replace(' ', '-') + '.loom')
+                    write_file(specs[name], text + '\n')
+                    r = run([args.loom, 'check', '--manifest', out, specs[name]])
+                    check.require(r.status == 0, f'{name}: loom check "{text}"', r.stderr)
 
-        env = live_env()
-        prog = Program([os.path.join(out, 'soak')], env, stdin=True)
-        check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
-        fds0, rss0 = nfds(prog.pid), None
-        started = time.monotonic()
-        total = slowest = 0
-        for rnd, (name, spec) in enumerate(specs.items()):
-            before = status(prog)
-            failures = []
-            for i in range(args.cycles):
-                t0 = time.monotonic()
-                r = run([args.loom, 'push', '--timeout', '10000', str(prog.pid), spec], timeout=30)
-                if r.status != 0:
-                    failures.append(f'push {i}: status {r.status}: {r.stderr}')
-                    break
-                if i % 3 == 1:
-                    time.sleep(0.005)
-                r2 = run([args.loom, 'pop', '--timeout', '10000', str(prog.pid), r.stdout.strip()], timeout=30)
-                if r2.status != 0:
-                    failures.append(f'pop {i}: status {r2.status}: {r2.stderr}')
-                    break
-                slowest = max(slowest, time.monotonic() - t0)
-                total += 1
-            check(not failures, f'{name}: {args.cycles} push/pop cycles of "{kinds[name]}"', '\n'.join(failures))
-            after = status(prog)
-            check(prog.alive() and after[0] > before[0] and after[1] > before[1] and after[2] > before[2],
-                  f'{name}: the program kept working (work {before[0]} -> {after[0]}, tocks {before[1]} -> '
-                  f'{after[1]}, audits {before[2]} -> {after[2]})', prog.stderr())
-            stuck = [i for i, (a, b) in enumerate(zip(before[3], after[3])) if b <= a]
-            check(len(after[3]) == NTHREADS and not stuck,
-                  f'{name}: each of the {NTHREADS} workers made progress', f'stuck: {stuck}')
-            if rnd == 0:
-                rss0 = rss_kib(prog.pid)
-        # The runtime answers before it closes the connection and frees
-        # what the last update left: give it a moment.
-        wait_for(lambda: nfds(prog.pid) == fds0, 5)
-        fds1, rss1 = nfds(prog.pid), rss_kib(prog.pid)
-        check(fds1 == fds0, f'no descriptor leaked ({fds0} before, {fds1} after {total} cycles)')
-        check(rss1 - rss0 <= 4096, f'resident memory did not grow (after the first kind {rss0} KiB, at the end '
-              f'{rss1} KiB)')
-        check(slowest < 15, f'no push and pop took 15 s or more together (slowest {slowest:.2f} s; '
-              f'{total} cycles in {time.monotonic() - started:.1f} s)')
-    except Failure as e:
-        if not e.counted:
-            check(False, str(e))
-    finally:
-        if prog:
-            prog.proc.stdin.close()
-            err = prog.stop()
-            check('loom' not in err, 'the runtime wrote nothing to stderr', err)
-        shutil.rmtree(work, ignore_errors=True)
+                env = live_env()
+                prog = Program([os.path.join(out, 'soak')], env, stdin=True)
+                check.require(prog.wait_for_socket(10), 'the update channel comes up', prog.stderr())
+                fds0, rss0 = nfds(prog.pid), None
+                started = time.monotonic()
+                total = slowest = 0
+                for rnd, (name, spec) in enumerate(specs.items()):
+                    before = status(prog)
+                    failures = []
+                    for i in range(args.cycles):
+                        t0 = time.monotonic()
+                        r = run([args.loom, 'push', '--timeout', '10000', str(prog.pid), spec], timeout=30)
+                        if r.status != 0:
+                            failures.append(f'push {i}: status {r.status}: {r.stderr}')
+                            break
+                        if i % 3 == 1:
+                            time.sleep(0.005)
+                        r2 = run([args.loom, 'pop', '--timeout', '10000', str(prog.pid), r.stdout.strip()], timeout=30)
+                        if r2.status != 0:
+                            failures.append(f'pop {i}: status {r2.status}: {r2.stderr}')
+                            break
+                        slowest = max(slowest, time.monotonic() - t0)
+                        total += 1
+                    check(not failures, f'{name}: {args.cycles} push/pop cycles of "{kinds[name]}"',
+                          '\n'.join(failures))
+                    after = status(prog)
+                    check(prog.alive() and after[0] > before[0] and after[1] > before[1] and after[2] > before[2],
+                          f'{name}: the program kept working (work {before[0]} -> {after[0]}, tocks {before[1]} -> '
+                          f'{after[1]}, audits {before[2]} -> {after[2]})', prog.stderr())
+                    stuck = [i for i, (a, b) in enumerate(zip(before[3], after[3])) if b <= a]
+                    check(len(after[3]) == NTHREADS and not stuck,
+                          f'{name}: each of the {NTHREADS} workers made progress', f'stuck: {stuck}')
+                    if rnd == 0:
+                        rss0 = rss_kib(prog.pid)
+                # The runtime answers before it closes the connection and frees
+                # what the last update left: give it a moment.
+                wait_for(lambda: nfds(prog.pid) == fds0, 5)
+                fds1, rss1 = nfds(prog.pid), rss_kib(prog.pid)
+                check(fds1 == fds0, f'no descriptor leaked ({fds0} before, {fds1} after {total} cycles)')
+                check(rss1 - rss0 <= 4096, f'resident memory did not grow (after the first kind {rss0} KiB, at the end '
+                      f'{rss1} KiB)')
+                check(slowest < 15, f'no push and pop took 15 s or more together (slowest {slowest:.2f} s; '
+                      f'{total} cycles in {time.monotonic() - started:.1f} s)')
+        finally:
+            if prog:
+                prog.proc.stdin.close()
+                err = prog.stop()
+                check('loom' not in err, 'the runtime wrote nothing to stderr', err)
     check.finish()
 
 
