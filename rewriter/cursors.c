@@ -34,6 +34,8 @@
 struct node {
 	CXCursor c;
 	uint32_t first, next;       /* children, in visit order */
+	uint32_t extent;            /* its extent: index + 1 in tree.extents,
+	                             * 0 until asked for (in the padding) */
 	bool stmt;                  /* a statement or expression */
 	bool wrapper;               /* its first child is the same cursor */
 };
@@ -48,7 +50,10 @@ struct tree {
 	size_t n, cap;
 	uint32_t *slots;            /* hash of the cursors: node + 1, 0 empty */
 	size_t mask;
-	CXSourceRange *extents;     /* by node, once asked for (else zero) */
+	CXSourceRange *extents;     /* those asked for (one in eight cursors:
+	                             * a dense array by node, mostly empty,
+	                             * would cost a page fault per 170) */
+	size_t nextents, extents_cap;
 	struct {
 		CXCursor c;
 		uint32_t k;
@@ -214,7 +219,6 @@ void rw_cursors_build(CXTranslationUnit tu)
 	}
 	for (size_t i = 0; i < MEMO; i++)
 		t->memo[i].k = NONE;
-	t->extents = loom_xcalloc(t->n, sizeof *t->extents);
 	current = t;
 }
 
@@ -324,12 +328,14 @@ unsigned rw_visit_children(CXCursor parent, CXCursorVisitor visitor, CXClientDat
 CXSourceRange rw_cursor_extent(CXCursor c)
 {
 	uint32_t k = current ? find(current, c) : NONE;
-	CXSourceRange *r;
+	struct node *n;
 
 	if (k == NONE)
 		return clang_getCursorExtent(c);
-	r = &current->extents[k];
-	if (!r->ptr_data[0]) /* not asked for yet (or no extent at all) */
-		*r = clang_getCursorExtent(c);
-	return *r;
+	n = &current->nodes[k];
+	if (!n->extent) {
+		*LOOM_PUSH(current->extents, current->nextents, current->extents_cap) = clang_getCursorExtent(c);
+		n->extent = (uint32_t)current->nextents;
+	}
+	return current->extents[n->extent - 1];
 }
