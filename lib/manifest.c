@@ -334,6 +334,28 @@ static void put_string_cached(struct text *t, struct text *cache, const char *s)
 	put(t, cache->s, cache->len);
 }
 
+/* The escaped names of M's files and functions, by index, as dump_lines
+ * writes them (put_string_cached). */
+struct names_json {
+	const struct loom_manifest *m;
+	struct text *files, *functions;
+};
+
+/* "file":F,"line":L,"column":C,"function":N of a slot or a skipped
+ * statement. */
+static void put_place(struct text *t, struct names_json *names, unsigned file, unsigned line, unsigned column,
+                      unsigned function)
+{
+	put_str(t, "\"file\":");
+	put_string_cached(t, &names->files[file], names->m->files[file].path);
+	put_str(t, ",\"line\":");
+	put_uint(t, line);
+	put_str(t, ",\"column\":");
+	put_uint(t, column);
+	put_str(t, ",\"function\":");
+	put_string_cached(t, &names->functions[function], names->m->functions[function].name);
+}
+
 static void put_key_string(struct text *t, const char *key, const char *value)
 {
 	putf(t, ",\"%s\":", key);
@@ -409,8 +431,8 @@ static void put_function(struct text *t, const struct loom_manifest *m, const st
 static char *dump_lines(const struct loom_manifest *m, size_t *id_at, size_t *len)
 {
 	struct text t = { 0 };
-	struct text *file_json = loom_xcalloc(m->nfiles + 1, sizeof *file_json);
-	struct text *function_json = loom_xcalloc(m->nfunctions + 1, sizeof *function_json);
+	struct names_json names = { m, loom_xcalloc(m->nfiles + 1, sizeof *names.files),
+	                            loom_xcalloc(m->nfunctions + 1, sizeof *names.functions) };
 
 	put_str(&t, "{\n \"format\":\"loom-manifest\",\n \"version\":");
 	putf(&t, "%d,\n \"tool\":", LOOM_MANIFEST_VERSION);
@@ -443,14 +465,8 @@ static char *dump_lines(const struct loom_manifest *m, size_t *id_at, size_t *le
 		put_str(&t, loom_kind_name(s->kind));
 		put_str(&t, "\",\"copy\":\"");
 		put_str(&t, loom_copy_name(s->copy));
-		put_str(&t, "\",\"file\":");
-		put_string_cached(&t, &file_json[s->file], m->files[s->file].path);
-		put_str(&t, ",\"line\":");
-		put_uint(&t, s->line);
-		put_str(&t, ",\"column\":");
-		put_uint(&t, s->column);
-		put_str(&t, ",\"function\":");
-		put_string_cached(&t, &function_json[s->function], m->functions[s->function].name);
+		put_str(&t, "\",");
+		put_place(&t, &names, s->file, s->line, s->column, s->function);
 		if (s->callee)
 			put_key_string(&t, "callee", s->callee);
 		put_str(&t, "}");
@@ -459,14 +475,8 @@ static char *dump_lines(const struct loom_manifest *m, size_t *id_at, size_t *le
 	for (size_t i = 0; i < m->nskips; i++) {
 		const struct loom_skip *s = &m->skips[i];
 
-		put_str(&t, i ? ",\n  {\"file\":" : "\n  {\"file\":");
-		put_string_cached(&t, &file_json[s->file], m->files[s->file].path);
-		put_str(&t, ",\"line\":");
-		put_uint(&t, s->line);
-		put_str(&t, ",\"column\":");
-		put_uint(&t, s->column);
-		put_str(&t, ",\"function\":");
-		put_string_cached(&t, &function_json[s->function], m->functions[s->function].name);
+		put_str(&t, i ? ",\n  {" : "\n  {");
+		put_place(&t, &names, s->file, s->line, s->column, s->function);
 		put_str(&t, "}");
 	}
 	put_str(&t, m->nskips ? "\n ]" : "]");
@@ -482,11 +492,11 @@ static char *dump_lines(const struct loom_manifest *m, size_t *id_at, size_t *le
 	}
 	put_str(&t, "\n}\n");
 	for (size_t i = 0; i < m->nfiles; i++)
-		free(file_json[i].s);
+		free(names.files[i].s);
 	for (size_t i = 0; i < m->nfunctions; i++)
-		free(function_json[i].s);
-	free(file_json);
-	free(function_json);
+		free(names.functions[i].s);
+	free(names.files);
+	free(names.functions);
 	*len = t.len;
 	return t.s;
 }
