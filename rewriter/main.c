@@ -308,6 +308,39 @@ static bool command_compiles(CXCompileCommand cmd, const char *real)
 
 static int cmp_str(const void *a, const void *b);
 
+/* ARG, a `-Wp,` option (its comma-separated options go to the preprocessor),
+ * without what writes a dependency file (-MD, -MMD and their file, -MF,
+ * -MT, -MQ and theirs, -MP): a kernel-style `-Wp,-MMD,dir/.f.o.d` would
+ * make the parse write there, relative to loom-rewrite's directory, and
+ * fail where that directory does not exist.  NULL when nothing is left. */
+static char *preprocessor_options(const char *arg)
+{
+	char *copy = loom_xstrdup(arg + 4), *kept = loom_xstrdup("-Wp"), *save = NULL;
+	bool any = false;
+
+	for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		char *more;
+
+		if (!strcmp(o, "-MD") || !strcmp(o, "-MMD") || !strcmp(o, "-MF") || !strcmp(o, "-MT")
+		    || !strcmp(o, "-MQ")) {
+			strtok_r(NULL, ",", &save); /* its file or target */
+			continue;
+		}
+		if (!strcmp(o, "-MP"))
+			continue;
+		more = loom_xasprintf("%s,%s", kept, o);
+		free(kept);
+		kept = more;
+		any = true;
+	}
+	free(copy);
+	if (!any) {
+		free(kept);
+		return NULL;
+	}
+	return kept;
+}
+
 /* The flags U is parsed with: its build's own (compile_commands.json,
  * without what only matters to a real compile: the output, dependency
  * files), else -I SRC; then the flags given after --; all after -w.
@@ -353,9 +386,15 @@ static void unit_flags(struct job *job, struct unit *u)
 				clang_disposeString(a);
 				break;
 			}
-			if (!strcmp(arg, "-o") || !strcmp(arg, "-MF") || !strcmp(arg, "-MT") || !strcmp(arg, "-MQ"))
+			if (!strcmp(arg, "-o") || !strcmp(arg, "-MF") || !strcmp(arg, "-MT") || !strcmp(arg, "-MQ")) {
 				i++;
-			else if (strcmp(arg, "-c") && strcmp(arg, "-MD") && strcmp(arg, "-MMD")
+			} else if (!strncmp(arg, "-Wp,", 4)) {
+				char *kept = preprocessor_options(arg);
+
+				if (kept)
+					push_arg(u, kept);
+				free(kept);
+			} else if (strcmp(arg, "-c") && strcmp(arg, "-MD") && strcmp(arg, "-MMD")
 			         && strcmp(arg, "-MP") && !same_file(dir, arg, real))
 				push_arg(u, arg);
 			clang_disposeString(a);
@@ -1467,7 +1506,9 @@ int main(int argc, char **argv)
 	/* A unit's parse and walk allocate and free tens of megabytes; kept
 	 * for the next allocations instead of given back to the kernel at
 	 * each free, they need no new page faults (a tenth of elf32-arm.c's). */
+#ifdef M_TOP_PAD /* glibc's */
 	mallopt(M_TOP_PAD, 16 << 20);
+#endif
 	job.jobs = nproc > 0 ? (unsigned)(nproc < 64 ? nproc : 64) : 1;
 	if (getenv(RW_NO_CURSOR_TREE_ENV))
 		fprintf(stderr, PROG ": note: " RW_NO_CURSOR_TREE_ENV " is set: libclang answers every visit of the walk "

@@ -584,11 +584,10 @@ static bool integer_type(CXType t)
 	}
 }
 
-/* Is integer type T, canonical, as wide as a data pointer? */
+/* Is T, a canonical integer type (integer_type: a builtin kind), as wide
+ * as a data pointer? */
 static bool holds_address(CXType t)
 {
-	if (t.kind > CXType_LastBuiltin)
-		return clang_Type_getSizeOf(t) >= pointer_size;
 	if (!address_sized[t.kind])
 		address_sized[t.kind] = clang_Type_getSizeOf(t) >= pointer_size ? 1 : -1;
 	return address_sized[t.kind] > 0;

@@ -6,8 +6,11 @@ do not parse, and parallel parsing that does not change the output.
    compilation database it is copied unchanged (exit 1, located errors);
    with SRC/build/compile_commands.json (found by default) or -p DIR it is
    instrumented (exit 0), -Werror, -c, -o, -MD/-MF in the command do not
-   get in the way, and -Wwrite-strings keeps its meaning (string literals
-   are const; loom-rewrite parses with -w, which a later -w would cancel).
+   get in the way, nor a dependency file asked for through -Wp, (whose -D
+   counts), and -Wwrite-strings keeps its meaning (string literals are const;
+   loom-rewrite parses with -w, which a later -w would cancel).
+   Warnings made errors (a `#pragma GCC diagnostic error`, -Werror and
+   -pedantic-errors after --) do not stop the rewrite, as with gcc -w.
 2. Bad -p: a missing directory and a malformed database are refused (exit
    2) with a located error.
 3. A file clang cannot parse but gcc compiles (a GNU nested function): it is
@@ -97,7 +100,7 @@ def compile_commands(check, args, work):
     build = os.path.join(src, 'build')
     os.makedirs(build)
     db = [{'directory': build,
-           'arguments': ['gcc', '-I../include', '-DMODE=2', '-Werror', '-Wstack-usage=262144', '-Wwrite-strings', '-MD', '-MF', 'prog.d',
+           'arguments': ['gcc', '-I../include', '-Wp,-MD,nodir/sub/prog.d,-DMODE=2', '-Werror', '-Wstack-usage=262144', '-Wwrite-strings', '-MD', '-MF', 'prog.d',
                          '-c', '-o', 'prog.o', '../prog.c'],
            'file': '../prog.c'}]
 
@@ -181,6 +184,27 @@ def unlisted_files(check, args, work):
     r = run(['gcc', '-O2', '-Wall', '-Wextra', '-DWANT=2', '-c', os.path.join(out, 'unlisted.c'),
              '-o', os.path.join(work, 'unlisted.o')])
     check(r.status == 0 and not r.stderr, 'and compiles without a warning', r.stderr)
+
+
+WARNED_C = r'''#pragma GCC diagnostic error "-Wunused-variable"
+int unused_kept(int a)
+{
+	int unused;
+
+	return a + 1;
+}
+'''
+
+
+def warnings_made_errors(check, args, work):
+    src = os.path.join(work, 'warned')
+    write_file(os.path.join(src, 'warned.c'), WARNED_C)
+    out = os.path.join(work, 'warned-out')
+    r = run([args.rewrite, '--quiet', src, out, '--', '-Wall', '-Werror', '-pedantic-errors'])
+    functions = [f['name'] for f in manifest(out)['functions']] if r.status == 0 else []
+    check(r.status == 0 and functions == ['unused_kept'],
+          'warnings made errors (a diagnostic pragma, -Werror and -pedantic-errors after --) do not stop the '
+          f'rewrite, as they would not stop gcc -w (exit {r.status}, {functions})', r.stderr)
 
 
 def parse_failure(check, args, work):
@@ -346,8 +370,8 @@ def main():
     args = ap.parse_args()
     check = Checks()
     with scratch('loom-tree-options-') as work:
-        for part in (compile_commands, unlisted_files, parse_failure, parallel, call_types, times,
-                     non_utf8_paths):
+        for part in (compile_commands, unlisted_files, warnings_made_errors, parse_failure, parallel, call_types,
+                     times, non_utf8_paths):
             with reported(check):
                 part(check, args, work)
     check.finish()
