@@ -315,26 +315,20 @@ static int cmp_str(const void *a, const void *b);
  * fail where that directory does not exist.  NULL when nothing is left. */
 static char *preprocessor_options(const char *arg)
 {
-	char *copy = loom_xstrdup(arg + 4), *kept = loom_xstrdup("-Wp"), *save = NULL;
-	bool any = false;
+	char *copy = loom_xstrdup(arg + 4), *kept = loom_xstrdup(arg), *save = NULL;
+	size_t n = 3; /* "-Wp", then what stays: never longer than ARG */
 
 	for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-		char *more;
-
 		if (!strcmp(o, "-MD") || !strcmp(o, "-MMD") || !strcmp(o, "-MF") || !strcmp(o, "-MT")
 		    || !strcmp(o, "-MQ")) {
 			strtok_r(NULL, ",", &save); /* its file or target */
 			continue;
 		}
-		if (!strcmp(o, "-MP"))
-			continue;
-		more = loom_xasprintf("%s,%s", kept, o);
-		free(kept);
-		kept = more;
-		any = true;
+		if (strcmp(o, "-MP"))
+			n += (size_t)sprintf(kept + n, ",%s", o);
 	}
 	free(copy);
-	if (!any) {
+	if (n == 3) {
 		free(kept);
 		return NULL;
 	}
