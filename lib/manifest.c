@@ -317,12 +317,9 @@ static void put_string(struct text *t, const char *s)
  * format (a third of the manifest's cost on a large file). */
 static void put_uint(struct text *t, unsigned n)
 {
-	char buf[16], *p = buf + sizeof buf;
+	char buf[LOOM_DECIMAL_MAX], *end = buf + sizeof buf, *p = loom_decimal(end, n);
 
-	do
-		*--p = (char)('0' + n % 10);
-	while (n /= 10);
-	put(t, p, (size_t)(buf + sizeof buf - p));
+	put(t, p, (size_t)(end - p));
 }
 
 /* S as a JSON string through CACHE, which keeps it escaped after the first

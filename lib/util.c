@@ -269,21 +269,27 @@ char *loom_xstrdup(const char *s)
 	return d;
 }
 
+char *loom_decimal(char *end, unsigned long long v)
+{
+	do
+		*--end = (char)('0' + v % 10);
+	while (v /= 10);
+	return end;
+}
+
 /* Appends the decimal digits of V to BUF at *N (if they fit in CAP). */
 static bool put_digits(char *buf, size_t cap, size_t *n, unsigned long long v, bool negative)
 {
-	char digits[24];
-	size_t k = 0;
+	char digits[LOOM_DECIMAL_MAX + 1], *end = digits + sizeof digits, *d = loom_decimal(end, v);
+	size_t k;
 
-	do
-		digits[k++] = (char)('0' + v % 10);
-	while (v /= 10);
 	if (negative)
-		digits[k++] = '-';
+		*--d = '-';
+	k = (size_t)(end - d);
 	if (*n + k >= cap)
 		return false;
-	while (k)
-		buf[(*n)++] = digits[--k];
+	memcpy(buf + *n, d, k);
+	*n += k;
 	return true;
 }
 

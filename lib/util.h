@@ -77,6 +77,11 @@ char *loom_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  * and names, where vsnprintf's generality costs more than the rest. */
 int loom_vformat(char *buf, size_t cap, const char *fmt, va_list ap);
 
+/* Writes the decimal digits of V into the bytes just before END (at most
+ * LOOM_DECIMAL_MAX of them, no NUL) and returns where they start. */
+char *loom_decimal(char *end, unsigned long long v);
+#define LOOM_DECIMAL_MAX 20
+
 /* Sorts the *N elements of SIZE bytes at BASE by CMP, keeps the first of
  * each run of equal ones and passes the others to DROP (which frees what
  * they own); *N becomes the number kept. */
