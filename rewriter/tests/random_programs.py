@@ -8,14 +8,17 @@ state, with no undefined or unspecified behaviour.  For each seed the
 program is rewritten alone, and for every compiler and optimisation level
 the original and the rewritten file are compiled with
 
-    CC -std=gnu11 -Wall -Wextra OPT -pthread -I CSMITH_INCLUDE
+    CC -std=gnu11 -Wall -Wextra OPT -g -pthread -I CSMITH_INCLUDE
 
 and run: the rewritten program must print what the original prints and exit
 with its status, on its fast path and with LOOM_FORCE_SLOW=1 (every function
 in its slow copy, every hook called), and the compiler must give it the
 original's warnings (file:line text; the hybrid rewrite's forwarding of
 parameters to the slow copy loses -Wunused-parameter and
--Wunused-but-set-parameter, docs/design.md).
+-Wunused-but-set-parameter, docs/design.md).  At -O0 the debug line tables
+must keep the original's lines: each line that has code in the original has
+code in the rewritten program, and none of its code is on a line past the
+end of p.c (what a wrong `#line` would give).
 
 Then the program runs live (the first compiler, the last level): its main
 renamed and called by a harness once `loom push` has installed filters that
@@ -59,6 +62,7 @@ from loomtest import Checks, ENV, Program, live_env, reported, run, scratch, wri
 ORIGINAL_TIMEOUT = 10
 REWRITTEN_TIMEOUT = 60   # the slow copies call a hook before every statement
 COMPILE_TIMEOUT = 300
+DWARFDUMP = 'llvm-dwarfdump-19'
 WARNING_RE = re.compile(r'^(?:.*/)?(?P<file>[^/:]+):(?P<line>\d+):(?:\d+:)? warning: (?P<text>.*)$')
 LOST_IN_HYBRID = ('[-Wunused-parameter]', '[-Wunused-but-set-parameter]')
 
@@ -139,10 +143,48 @@ def differences(what, want, got):
 def compile_program(cc, opt, include, directory, binary):
     """Compiles DIRECTORY/p.c (in DIRECTORY, so that the two diagnose alike)
     into BINARY; returns (ok, stderr)."""
-    argv = [cc, '-std=gnu11', '-Wall', '-Wextra', opt, '-pthread', '-I', include,
+    argv = [cc, '-std=gnu11', '-Wall', '-Wextra', opt, '-g', '-pthread', '-I', include,
             '-o', binary, 'p.c']
     r = run(argv, timeout=COMPILE_TIMEOUT, cwd=directory, env=dict(ENV, LC_ALL='C', LANG='C'))
     return r.status == 0, r.stderr
+
+
+def code_lines(binary):
+    """The lines of p.c that BINARY's DWARF line table gives code, or None
+    if llvm-dwarfdump cannot read it."""
+    r = run([DWARFDUMP, '--debug-line', binary], timeout=120)
+    if r.status != 0:
+        return None
+    names, index, found = {}, None, set()
+    for line in r.stdout.splitlines():
+        m = re.match(r'file_names\[\s*(\d+)\]:', line)
+        if m:
+            index = int(m.group(1))
+            continue
+        m = re.match(r'\s+name: "(.*)"', line)
+        if m and index is not None:
+            names[index], index = m.group(1), None
+            continue
+        m = re.match(r'0x[0-9a-f]+\s+(\d+)\s+\d+\s+(\d+)\s', line)
+        if m and os.path.basename(names.get(int(m.group(2)), '')) == 'p.c':
+            found.add(int(m.group(1)))
+    return found
+
+
+def line_differences(original, rewritten, nlines):
+    """How the rewritten program's lines with code (at -O0) break the
+    original's: each of the original's lines must have code, and every line
+    must be one of p.c's (0 is the compilers' line for code of no line)."""
+    if original is None or rewritten is None:
+        return f'{DWARFDUMP} cannot read the line tables\n'
+    lost = sorted(original - rewritten)
+    outside = sorted(n for n in rewritten if n > nlines)
+    text = ''
+    if lost:
+        text += f'lines with code in the original and none in the rewritten program: {lost[:20]}\n'
+    if outside:
+        text += f'lines past the end of p.c ({nlines} lines) in the rewritten program: {outside[:20]}\n'
+    return text
 
 
 def outcome(binary, timeout, env):
@@ -257,7 +299,7 @@ def try_seed(args, seed, work):
             status, stdout = outcome(exe, ORIGINAL_TIMEOUT, ENV)
             if status is None:
                 return False, []
-            originals[cc, opt] = (status, stdout, warnings(err))
+            originals[cc, opt] = (status, stdout, warnings(err), code_lines(exe) if opt == '-O0' else None)
 
     r = run([args.rewrite] + args.rewrite_arg + ['--quiet', '-j', '1', src, out, '--',
                                                  '-I', args.include], timeout=COMPILE_TIMEOUT)
@@ -267,8 +309,10 @@ def try_seed(args, seed, work):
         return True, checks
 
     slow_env = dict(ENV, LOOM_FORCE_SLOW='1')
-    for (cc, opt), (status, stdout, warned) in originals.items():
+    for (cc, opt), (status, stdout, warned, lines) in originals.items():
         what = f'{tag} {cc} {opt}: same output, exit status and warnings, fast and slow'
+        if opt == '-O0':
+            what += ', the original lines'
         exe = os.path.join(dir_, f'rewritten{cc}{opt}')
         ok, err = compile_program(cc, opt, args.include, out, exe)
         if not ok:
@@ -277,6 +321,8 @@ def try_seed(args, seed, work):
         lost_ok = LOST_IN_HYBRID if args.hybrid else ()
         detail = differences('warnings', [w for w in warned if not w.endswith(lost_ok)],
                              [w for w in warnings(err) if not w.endswith(lost_ok)])
+        if opt == '-O0':
+            detail += line_differences(lines, code_lines(exe), generated.count('\n'))
         for path, env in (('fast path', ENV), ('LOOM_FORCE_SLOW=1', slow_env)):
             got_status, got_stdout = outcome(exe, REWRITTEN_TIMEOUT, env)
             if (got_status, got_stdout) != (status, stdout):
