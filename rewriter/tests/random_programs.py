@@ -25,10 +25,12 @@ renamed and called by a harness once `loom push` has installed filters that
 the seed picks in the manifest: every function, line ranges of one to eight
 statements, and events regions (`{p.c:A, p.c:B}`) that `loom check` accepts,
 each excluding `loom_probe`, a function of the harness; an odd seed adds a
-unilateral filter (`FUNCTION <> *`: every function slow).  The run must print
-the original's output, and afterwards another thread must get into
-`loom_probe`, which a lock left taken by a region exit the runtime missed
-would stop.
+unilateral filter (`FUNCTION <> *`: every function slow).  Twice: with the
+filters pushed before one run, and pushed and popped again and again for
+CHURN_SECONDS while the program runs round after round (up to CHURN_ROUNDS;
+the original then runs as many rounds).  Each run must print the original's
+output, and afterwards another thread must get into `loom_probe`, which a
+lock left taken by a region exit the runtime missed would stop.
 
 A seed whose original does not end within ORIGINAL_TIMEOUT seconds (Csmith
 does not promise that it ends) is replaced by the next seed; the test fails
@@ -53,6 +55,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -60,6 +63,8 @@ sys.path.insert(0, os.path.join(REPO, 'testlib'))
 from loomtest import Checks, ENV, Program, live_env, reported, run, scratch, write_file  # noqa: E402
 
 ORIGINAL_TIMEOUT = 10
+CHURN_SECONDS = 3
+CHURN_ROUNDS = 20000
 REWRITTEN_TIMEOUT = 60   # the slow copies call a hook before every statement
 COMPILE_TIMEOUT = 300
 DWARFDUMP = 'llvm-dwarfdump-19'
@@ -69,10 +74,13 @@ LOST_IN_HYBRID = ('[-Wunused-parameter]', '[-Wunused-but-set-parameter]')
 
 HARNESS_C = r'''#define _GNU_SOURCE
 /* Runs Csmith's program (its main renamed csmith_main) once the test has
- * pushed its filters and written a line, then checks that they left no lock
+ * pushed its filters: a line N runs it N times, a line -N up to N times,
+ * until the next line comes.  Then it checks that the filters left no lock
  * taken: every filter's regions exclude loom_probe. */
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 int csmith_main(int argc, char *argv[]);
@@ -87,18 +95,29 @@ static void *probe(void *arg)
 	return (void *)(long)loom_probe((int)(long)arg);
 }
 
+static int told_to_stop(void)
+{
+	struct pollfd in = { 0, POLLIN, 0 };
+
+	return poll(&in, 1, 0) != 0;
+}
+
 int main(int argc, char *argv[])
 {
 	char line[16];
 	pthread_t t;
 	struct timespec deadline;
 	void *v;
+	int rc = 0, n, i;
 
 	printf("ready\n");
 	fflush(stdout);
 	if (!fgets(line, sizeof line, stdin))
 		return 2;
-	int rc = csmith_main(argc, argv);
+	n = atoi(line);
+	for (i = 0; i < abs(n) && !(n < 0 && told_to_stop()); i++)
+		rc = csmith_main(argc, argv);
+	printf("rounds %d\n", i);
 	fflush(stdout);
 	if (pthread_create(&t, NULL, probe, (void *)1L))
 		return 4;
@@ -227,52 +246,116 @@ def pick_filters(args, seed, out):
     return ''.join(c + '\n' for c in constraints)
 
 
-def live_run(args, seed, dir_, generated):
-    """The live part (see above): returns (ok, what, detail)."""
-    cc, opt = args.cc[0], args.opt[-1]
-    what = f'seed {seed} {cc} {opt}: same output with filters pushed into the running program'
-    src, out = os.path.join(dir_, 'live-src'), os.path.join(dir_, 'live-out')
-    if generated.count(CSMITH_MAIN) != 1:
-        return False, what, f"Csmith's main is not `{CSMITH_MAIN.strip()}`"
-    write_file(os.path.join(src, 'p.c'), generated.replace(CSMITH_MAIN, 'int csmith_main (int argc, char* argv[])\n'))
-    write_file(os.path.join(src, 'harness.c'), HARNESS_C)
-    r = run([args.rewrite] + args.rewrite_arg + ['--quiet', '-j', '1', src, out, '--', '-I', args.include],
-            timeout=COMPILE_TIMEOUT)
-    if r.status != 0:
-        return False, what, f'loom-rewrite: exit {r.status}\n{r.stderr}'
-    runs = {}
-    for tree in (src, out):
-        exe = os.path.join(tree, 'prog')
-        r = run([cc, '-std=gnu11', opt, '-pthread', '-I', args.include, '-o', exe, 'p.c', 'harness.c'],
-                timeout=COMPILE_TIMEOUT, cwd=tree)
-        if r.status != 0:
-            return False, what, f'{tree} does not build:\n{r.stderr}'
-        runs[tree] = exe
-    original = run([runs[src]], stdin_data=b'\n', timeout=ORIGINAL_TIMEOUT)
-    spec = os.path.join(dir_, 'filters.loom')
-    write_file(spec, pick_filters(args, seed, out))
-    prog = Program([runs[out]], live_env(), stdin=True)
+def start_live(exe):
+    """Starts the rewritten harness EXE; returns it once it listens, or
+    (None, why)."""
+    prog = Program([exe], live_env(), stdin=True)
+    if prog.wait_for(lambda: prog.output(), 10) and prog.wait_for_socket(10):
+        return prog, ''
+    prog.stop()
+    return None, f'the rewritten program does not listen: {prog.stderr()}'
+
+
+def finish_live(prog, line):
+    """Writes LINE to PROG and waits for its end; returns (status or None if
+    it did not end, its output)."""
     try:
-        if not prog.wait_for(lambda: prog.output(), 10) or not prog.wait_for_socket(10):
-            return False, what, f'the rewritten program does not listen: {prog.stderr()}'
-        r = run([args.loom, 'push', str(prog.pid), spec], timeout=60)
-        if r.status != 0:
-            return False, what, f'loom push {spec}: exit {r.status}\n{r.stderr}'
-        prog.proc.stdin.write('\n')
-        prog.proc.stdin.flush()
+        try:
+            prog.proc.stdin.write(line)
+            prog.proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # it has ended: its status says how
         try:
             status = prog.proc.wait(REWRITTEN_TIMEOUT)
         except subprocess.TimeoutExpired:
             status = None
     finally:
         prog.stop()
-    got = '\n'.join(prog.output()) + '\n'
+    return status, ''.join(line + '\n' for line in prog.output())
+
+
+def live_run(args, seed, dir_, generated):
+    """The live parts (see above): returns a list of (ok, what, detail)."""
+    cc, opt = args.cc[0], args.opt[-1]
+    what = f'seed {seed} {cc} {opt}: same output with filters pushed before the run'
+    churn_what = f'seed {seed} {cc} {opt}: same output with the filters pushed and popped while it runs'
+    src, out = os.path.join(dir_, 'live-src'), os.path.join(dir_, 'live-out')
+    if generated.count(CSMITH_MAIN) != 1:
+        return [(False, what, f"Csmith's main is not `{CSMITH_MAIN.strip()}`")]
+    write_file(os.path.join(src, 'p.c'), generated.replace(CSMITH_MAIN, 'int csmith_main (int argc, char* argv[])\n'))
+    write_file(os.path.join(src, 'harness.c'), HARNESS_C)
+    r = run([args.rewrite] + args.rewrite_arg + ['--quiet', '-j', '1', src, out, '--', '-I', args.include],
+            timeout=COMPILE_TIMEOUT)
+    if r.status != 0:
+        return [(False, what, f'loom-rewrite: exit {r.status}\n{r.stderr}')]
+    runs = {}
+    for tree in (src, out):
+        exe = os.path.join(tree, 'prog')
+        r = run([cc, '-std=gnu11', opt, '-pthread', '-I', args.include, '-o', exe, 'p.c', 'harness.c'],
+                timeout=COMPILE_TIMEOUT, cwd=tree)
+        if r.status != 0:
+            return [(False, what, f'{tree} does not build:\n{r.stderr}')]
+        runs[tree] = exe
+    spec = os.path.join(dir_, 'filters.loom')
+    write_file(spec, pick_filters(args, seed, out))
+    with open(spec) as f:
+        filters = 'filters:\n' + f.read()
+    checks = []
+
+    # Filters in place before the run.
+    original = run([runs[src]], stdin_data=b'1\n', timeout=ORIGINAL_TIMEOUT)
+    prog, why = start_live(runs[out])
+    if not prog:
+        return [(False, what, why)]
+    r = run([args.loom, 'push', str(prog.pid), spec], timeout=60)
+    if r.status != 0:
+        prog.stop()
+        return [(False, what, f'loom push {spec}: exit {r.status}\n{r.stderr}')]
+    status, got = finish_live(prog, '1\n')
+    same = (status, got) == (original.status, original.stdout)
+    checks.append((same, what, '' if same else f'exit {status}, output {got.strip()[:300]!r}; the original: '
+                   f'exit {original.status}, output {original.stdout.strip()[:300]!r}\n{filters}'))
+
+    # Pushed and popped while the program runs round after round: each
+    # install and removal meets the thread anywhere (in a loop's fast or
+    # slow copy, inside a line range); the rounds then run again in the
+    # original, which must print the same.  Csmith's programs are not
+    # written to run twice: a seed whose original does not survive
+    # CHURN_ROUNDS rounds has no such part.
+    many = run([runs[src]], stdin_data=f'{CHURN_ROUNDS}\n'.encode(), timeout=REWRITTEN_TIMEOUT)
+    if many.status != 0:
+        return checks
+    prog, why = start_live(runs[out])
+    if not prog:
+        return checks + [(False, churn_what, why)]
+    try:
+        prog.proc.stdin.write(f'-{CHURN_ROUNDS}\n')
+        prog.proc.stdin.flush()
+    except BrokenPipeError:
+        pass
+    cycles, refused, deadline = 0, [], time.monotonic() + CHURN_SECONDS
+    while time.monotonic() < deadline and prog.alive():
+        r = run([args.loom, 'push', '--timeout', '1000', str(prog.pid), spec], timeout=60)
+        if r.status != 0:
+            refused.append(r.stderr.strip())
+            continue
+        r = run([args.loom, 'pop', '--timeout', '1000', str(prog.pid), r.stdout.strip()], timeout=60)
+        if r.status != 0:
+            refused.append(r.stderr.strip())
+            break
+        cycles += 1
+    status, got = finish_live(prog, 'stop\n')
+    m = re.search(r'^rounds (\d+)$', got, re.M)
+    original = run([runs[src]], stdin_data=f'{m.group(1) if m else 1}\n'.encode(), timeout=REWRITTEN_TIMEOUT)
+    detail = ''
+    if not cycles:
+        detail += 'no push and pop while it ran\n' + '\n'.join(refused[:3]) + '\n'
     if (status, got) != (original.status, original.stdout):
-        with open(spec) as f:
-            filters = f.read()
-        return False, what, (f'exit {status}, output {got.strip()[:300]!r}; the original: exit {original.status}, '
-                             f'output {original.stdout.strip()[:300]!r}\nfilters:\n{filters}')
-    return True, what, ''
+        detail += (f'exit {status}, output {got.strip()[:300]!r}; the original, as many rounds: exit '
+                   f'{original.status}, output {original.stdout.strip()[:300]!r}\n')
+    checks.append((not detail, f'{churn_what} ({cycles} cycles, {len(refused)} pushes refused)',
+                   detail + filters if detail else ''))
+    return checks
 
 
 def try_seed(args, seed, work):
@@ -329,7 +412,7 @@ def try_seed(args, seed, work):
                 detail += (f'{path}: exit {got_status}, output {got_stdout.strip()[:200]!r}; '
                            f'the original: exit {status}, output {stdout.strip()[:200]!r}\n')
         checks.append((not detail, what, detail + f'(sources: {dir_}; kept with --keep)' if detail else ''))
-    checks.append(live_run(args, seed, dir_, generated))
+    checks += live_run(args, seed, dir_, generated)
     return True, checks
 
 
@@ -364,7 +447,7 @@ def main():
                   f'Csmith is installed ({args.csmith}, {args.include}/csmith.h)',
                   "install Debian's csmith and libcsmith-dev (./run does)")
     with scratch('loom-random-', args.keep) as work, reported(check):
-        compared, seed, skipped = 0, args.first_seed, []
+        compared, churned, seed, skipped = 0, 0, args.first_seed, []
         limit = args.first_seed + 4 * args.programs
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
             while compared < args.programs and seed < limit:
@@ -377,9 +460,12 @@ def main():
                     compared += 1
                     for ok, what, detail in checks:
                         check(ok, what, detail)
+                        churned += 'while it runs' in what
         if skipped:
             print(f'seeds whose original did not end within {ORIGINAL_TIMEOUT} s: '
                   f'{" ".join(map(str, skipped))}')
+        check(churned >= args.programs // 2, f'{churned} of {compared} programs ran {CHURN_ROUNDS} rounds, '
+              'so filters could come and go while they ran (at least half must)')
         check(compared >= args.programs, f'{compared} of {args.programs} programs compared',
               f'seeds {args.first_seed}..{seed - 1} tried')
     check.finish()
