@@ -6,11 +6,12 @@
  * blocked in the kernel must be seen as paused on either path).
  *
  * Slow copies: F__slow is F with every slot, cond_break and blocking marker,
- * calling the slow copies of the functions of the same file defined above
+ * calling the slow copies of the functions of the same file declared above
  * the call.  Each copy follows its function, under `#line`, so diagnostics,
  * debuggers and sanitizers name the original lines, and sees the macros
  * its function saw.  A forward declaration of F__slow sits on F's first
- * line, where every type F's signature uses is declared.
+ * line, where every type F's signature uses is declared, and another after
+ * F's prototype at file scope above it, if F has one in the file.
  *
  * A function that cannot be outlined (variadic, static locals, ...: see
  * outline_facts in walk.c) keeps its hooks inline in its one body.
@@ -228,9 +229,13 @@ static void append_one_line(struct text *out, const char *text, size_t from, siz
 	}
 }
 
-/* `static RET NAME__slow(PARAMS);` for F, on one line; with SLOW false,
- * `RET NAME__fast(PARAMS);` (see struct rw_fast_entry). */
-static char *forward_declaration(const struct rw_func *f, const char *text, bool slow)
+/* `static RET NAME__slow(PARAMS);` for F, on one line, from the declaration
+ * of F that spans [START, END) of TEXT with F's name at NAME (its definition
+ * up to the body, or a prototype); with SLOW false, `RET NAME__fast(PARAMS);`
+ * (see struct rw_fast_entry).  ATTRIBUTES: with the slow copy's (the
+ * definition's declaration). */
+static char *declaration_renamed(const struct rw_func *f, const char *text, unsigned start, unsigned name,
+                                 unsigned end, bool slow, bool attributes)
 {
 	struct text out = { 0 };
 	struct edits ed = { 0 };
@@ -238,15 +243,15 @@ static char *forward_declaration(const struct rw_func *f, const char *text, bool
 	struct text prefix = { 0 };
 	size_t n = strlen(f->name);
 
-	each_identifier(text, f->decl_start, f->name_off, drop_extern, &ie);
-	apply(&prefix, text, f->decl_start, f->name_off, &ed);
+	each_identifier(text, start, name, drop_extern, &ie);
+	apply(&prefix, text, start, name, &ed);
 	/* Outlined for good: a slow copy inlined into its fast function would
 	 * change how the compiler inlines the fast path; cold, it is also
 	 * optimised for size and kept away from the hot code. */
 	/* Quiet: gcc warns about noinline beside an `inline` a macro spells
 	 * (binutils' `static INLINE int fits_in_signed_byte (...)`). */
 	append(&out, "LOOM_QUIET_PUSH ", 16);
-	if (slow && !memmem(text + f->decl_start, f->body_open - f->decl_start, "always_inline", 13))
+	if (attributes && !memmem(text + start, end - start, "always_inline", 13))
 		append(&out, "__attribute__((__noinline__, __cold__)) ", 40);
 	if (slow && !f->is_static)
 		append(&out, "static ", 7);
@@ -256,10 +261,16 @@ static char *forward_declaration(const struct rw_func *f, const char *text, bool
 	if (f->no_prototype)
 		append(&out, "()", 2);
 	else
-		append_one_line(&out, text, f->name_off + n, f->body_open - 1);
+		append_one_line(&out, text, name + (unsigned)n, end);
 	append(&out, "; LOOM_QUIET_POP ", 17);
 	free(prefix.s);
 	return out.s;
+}
+
+/* F__slow's or F__fast's declaration from F's definition, on its first line. */
+static char *forward_declaration(const struct rw_func *f, const char *text, bool slow)
+{
+	return declaration_renamed(f, text, f->decl_start, f->name_off, f->body_open - 1, slow, slow);
 }
 
 /* F called with its own parameters: F__slow(a, b) with SUFFIX "__slow",
@@ -308,12 +319,21 @@ static bool slow_callee(const struct rw_emit_opts *opts, const char *name, unsig
 	return false;
 }
 
+/* Where F__slow is first declared, for a function F of the file (outlined):
+ * right after F's first declaration when that is a prototype at file scope
+ * above the definition (rw_func.proto_end), else where the definition
+ * starts.  Not in a header, where functions keep their switch unless every
+ * including file switches for them. */
+static unsigned slow_declared_at(const struct rw_func *f, const struct rw_emit_opts *opts)
+{
+	return (!opts || !opts->header) && f->proto_end < f->decl_start ? f->proto_end : f->decl_start;
+}
+
 /* A call of a function of the same file goes to its slow copy only below
- * F__slow's declaration, which sits where F's definition starts (a call
- * further up, through a prototype, calls F, whose switch decides).  In a
- * header, only its functions without switch are renamed: the others
- * switch, and in a file that sees the header otherwise the first unit saw
- * it a slow copy could be missing. */
+ * F__slow's first declaration (slow_declared_at; a call further up calls
+ * F, whose switch decides).  In a header, only its functions without switch
+ * are renamed: the others switch, and in a file that sees the header
+ * otherwise the first unit saw it a slow copy could be missing. */
 bool rw_calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller, const struct rw_call *call,
                         const struct rw_emit_opts *opts)
 {
@@ -331,7 +351,7 @@ bool rw_calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller
 		const struct rw_func *f = &plan->funcs[named[k]];
 
 		if (!f->inline_reason)
-			return f->decl_start < at && (!opts || !opts->header || slow_callee(opts, call->callee, at));
+			return slow_declared_at(f, opts) < at && (!opts || !opts->header || slow_callee(opts, call->callee, at));
 	}
 	return slow_callee(opts, call->callee, at);
 }
@@ -991,6 +1011,14 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	 * entry, the body is NAME__fast, without switch (its __func__ still
 	 * names the function), and NAME is written after the slow copy. */
 	add(fast, rf->decl_start, false, INT_MIN, forward_declaration(rf, text, true));
+	/* Calls between a prototype and the definition call F__slow too, so
+	 * that F needs no switch when they are all its calls (top-down code). */
+	if (slow_declared_at(rf, opts) != rf->decl_start) {
+		char *decl = declaration_renamed(rf, text, rf->proto_start, rf->proto_name, rf->proto_close, true, false);
+
+		add(fast, rf->proto_end, false, INT_MIN, loom_xasprintf(" %s", decl));
+		free(decl);
+	}
 	if (f->fast_entry) {
 		struct ident_edit ie = { text, fast, rf->name };
 		long k = fast_entry_index(opts, rf->name);

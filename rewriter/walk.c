@@ -2143,6 +2143,37 @@ static bool text_between(const struct walk *w, unsigned from, unsigned to)
 	return last != ';' && last != '}';
 }
 
+/* The offset just after the ';' that ends DECL, a file-scope declaration
+ * of one function in the walked file, if nothing but blanks and comments
+ * come between (not `int f(void), g(void);`) and no macro writes any of it;
+ * else UINT_MAX. */
+static unsigned prototype_end(const struct walk *w, CXCursor decl)
+{
+	unsigned start = start_of(decl, NULL, NULL), end = end_of(decl), i = end;
+
+	if (start >= end || end > w->len || macro_at(w, start, false) || macro_at(w, start, true)
+	    || macro_at(w, end - 1, true))
+		return UINT_MAX;
+	while (i < w->len) {
+		if (w->text[i] == ' ' || w->text[i] == '\t' || w->text[i] == '\n' || w->text[i] == '\r')
+			i++;
+		else if (w->text[i] == '/' && i + 1 < w->len && w->text[i + 1] == '*') {
+			const char *close = memmem(w->text + i + 2, w->len - i - 2, "*/", 2);
+
+			if (!close)
+				return UINT_MAX;
+			i = (unsigned)(close - w->text) + 2;
+		} else if (w->text[i] == '/' && i + 1 < w->len && w->text[i + 1] == '/') {
+			const char *nl = memchr(w->text + i, '\n', w->len - i);
+
+			i = nl ? (unsigned)(nl - w->text) : w->len;
+		} else {
+			break;
+		}
+	}
+	return i < w->len && w->text[i] == ';' && !macro_at(w, i, false) ? i + 1 : UINT_MAX;
+}
+
 /* Facts the hybrid emitter needs to outline a slow copy of FN, and the
  * reason it cannot when it cannot. */
 static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_func *f)
@@ -2160,6 +2191,18 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 
 		f->declared_above = !clang_equalCursors(first, fn)
 		                    && clang_getCursorKind(clang_getCursorLexicalParent(first)) == CXCursor_TranslationUnit;
+		f->proto_end = f->declared_above && from_here(w, first) ? prototype_end(w, first) : UINT_MAX;
+		if (f->proto_end != UINT_MAX) {
+			f->proto_start = start_of(first, NULL, NULL);
+			f->proto_name = offset_of(clang_getCursorLocation(first), NULL, NULL);
+			f->proto_close = end_of(first);
+			/* A comma before the name: a later declarator of a
+			 * declaration that declares more (`int g(int), f(int);`). */
+			if (f->proto_name < f->proto_start || f->proto_name + n > f->proto_close
+			    || memcmp(w->text + f->proto_name, f->name, n)
+			    || memchr(w->text + f->proto_start, ',', f->proto_name - f->proto_start))
+				f->proto_end = UINT_MAX;
+		}
 	}
 	/* Through typedefs: `typedef void V; V f(void)` returns nothing either. */
 	f->returns_void = clang_getCanonicalType(clang_getResultType(type)).kind == CXType_Void;
