@@ -232,11 +232,13 @@ static void append_one_line(struct text *out, const char *text, size_t from, siz
 /* `static RET NAME__slow(PARAMS);` for F, on one line, from the declaration
  * of F that spans [START, END) of TEXT with F's name at NAME (its definition
  * up to the body, or a prototype); with SLOW false, `RET NAME__fast(PARAMS);`
- * (see struct rw_fast_entry).  ATTRIBUTES: with the slow copy's (the
- * definition's declaration). */
+ * (see struct rw_fast_entry).  DEFINITION: from F's definition, with the
+ * slow copy's attributes, and `()` for a K&R one (a prototype's own
+ * parameters give a K&R F__slow the prototyped type F has). */
 static char *declaration_renamed(const struct rw_func *f, const char *text, unsigned start, unsigned name,
-                                 unsigned end, bool slow, bool attributes)
+                                 unsigned end, bool slow, bool definition)
 {
+	bool spelled_static = definition ? f->is_static : f->proto_static;
 	struct text out = { 0 };
 	struct edits ed = { 0 };
 	struct ident_edit ie = { text, &ed, f->name };
@@ -251,14 +253,14 @@ static char *declaration_renamed(const struct rw_func *f, const char *text, unsi
 	/* Quiet: gcc warns about noinline beside an `inline` a macro spells
 	 * (binutils' `static INLINE int fits_in_signed_byte (...)`). */
 	append(&out, "LOOM_QUIET_PUSH ", 16);
-	if (attributes && !memmem(text + start, end - start, "always_inline", 13))
+	if (slow && definition && !memmem(text + start, end - start, "always_inline", 13))
 		append(&out, "__attribute__((__noinline__, __cold__)) ", 40);
-	if (slow && !f->is_static)
+	if (slow && !spelled_static)
 		append(&out, "static ", 7);
 	append_one_line(&out, prefix.s ? prefix.s : "", 0, prefix.len);
 	append(&out, f->name, n);
 	append(&out, slow ? "__slow" : "__fast", 6);
-	if (f->no_prototype)
+	if (f->no_prototype && definition)
 		append(&out, "()", 2);
 	else
 		append_one_line(&out, text, name + (unsigned)n, end);
@@ -270,7 +272,7 @@ static char *declaration_renamed(const struct rw_func *f, const char *text, unsi
 /* F__slow's or F__fast's declaration from F's definition, on its first line. */
 static char *forward_declaration(const struct rw_func *f, const char *text, bool slow)
 {
-	return declaration_renamed(f, text, f->decl_start, f->name_off, f->body_open - 1, slow, slow);
+	return declaration_renamed(f, text, f->decl_start, f->name_off, f->body_open - 1, slow, true);
 }
 
 /* F called with its own parameters: F__slow(a, b) with SUFFIX "__slow",

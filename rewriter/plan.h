@@ -121,10 +121,12 @@ struct rw_func {
 	bool noreturn;
 	bool declared_above; /* its first declaration is an earlier one at file scope */
 	/* With declared_above, when that declaration is in this file, outside
-	 * macros, and declares F alone: where it starts, F's name in it, where
+	 * macros, declares F alone and has no attribute, asm label, tag
+	 * definition or directive (walk.c): where it starts, F's name in it, where
 	 * it ends, and the offset just after its ';' (where F__slow is declared
 	 * for the calls below it); else proto_end is UINT_MAX. */
 	unsigned proto_start, proto_name, proto_close, proto_end;
+	bool proto_static;   /* that declaration says `static` */
 	bool name_in_macro;  /* a macro in its body writes __func__ or the like (assert) */
 	/* Line directives above the function: its presumed line is LINE +
 	 * LINE_DELTA, in file LINE_FILE if one renamed the file (else NULL).

@@ -1916,6 +1916,12 @@ static bool has_word(const struct walk *w, unsigned from, unsigned to, const cha
 	return false;
 }
 
+/* Does S occur anywhere in TEXT[FROM, TO), even inside a word? */
+static bool text_has(const struct walk *w, unsigned from, unsigned to, const char *s)
+{
+	return from < to && memmem(w->text + from, to - from, s, strlen(s)) != NULL;
+}
+
 /* WORD in F's declaration, outside its name and parameter list: in the
  * specifiers and attributes before the name, or in attributes after the
  * parameters. */
@@ -2174,6 +2180,38 @@ static unsigned prototype_end(const struct walk *w, CXCursor decl)
 	return i < w->len && w->text[i] == ';' && !macro_at(w, i, false) ? i + 1 : UINT_MAX;
 }
 
+/* Attributes a slow copy must not have: it would run, or be found, in the
+ * function's place. */
+static const char *const uncopyable[] = {
+	"constructor", "destructor", "alias", "naked", "ifunc", "weak",
+	"__constructor__", "__destructor__", "__weak__", "__alias__", "__naked__", "__ifunc__",
+};
+
+/* Is FN, whose body opens at OPEN, declared naked, in its definition or in
+ * an earlier declaration of the walked file? */
+static bool naked(const struct walk *w, CXCursor fn, unsigned open)
+{
+	CXCursor first = clang_getCanonicalCursor(fn);
+	unsigned from = start_of(fn, NULL, NULL);
+
+	if (from < open && (has_word(w, from, open, "naked") || has_word(w, from, open, "__naked__")))
+		return true;
+	if (clang_equalCursors(first, fn) || !from_here(w, first))
+		return false;
+	from = start_of(first, NULL, NULL);
+	open = end_of(first);
+	return from < open && open <= w->len && (has_word(w, from, open, "naked") || has_word(w, from, open, "__naked__"));
+}
+
+static bool prefix_has_any(const struct walk *w, const struct rw_func *f, unsigned open,
+                           const char *const *words, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (prefix_has(w, f, open, words[i]))
+			return true;
+	return false;
+}
+
 /* Facts the hybrid emitter needs to outline a slow copy of FN, and the
  * reason it cannot when it cannot. */
 static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_func *f)
@@ -2192,16 +2230,36 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 		f->declared_above = !clang_equalCursors(first, fn)
 		                    && clang_getCursorKind(clang_getCursorLexicalParent(first)) == CXCursor_TranslationUnit;
 		f->proto_end = f->declared_above && from_here(w, first) ? prototype_end(w, first) : UINT_MAX;
+		/* An attribute that must not be copied may stand on the
+		 * prototype alone (`static void f(void) __attribute__((naked));`). */
+		if (f->declared_above && from_here(w, first)) {
+			unsigned from = start_of(first, NULL, NULL), to = end_of(first);
+
+			for (size_t i = 0; i < sizeof uncopyable / sizeof *uncopyable; i++)
+				if (from < to && to <= w->len && has_word(w, from, to, uncopyable[i]))
+					f->inline_reason = "an attribute that must not be copied";
+		}
 		if (f->proto_end != UINT_MAX) {
 			f->proto_start = start_of(first, NULL, NULL);
 			f->proto_name = offset_of(clang_getCursorLocation(first), NULL, NULL);
 			f->proto_close = end_of(first);
 			/* A comma before the name: a later declarator of a
-			 * declaration that declares more (`int g(int), f(int);`). */
+			 * declaration that declares more (`int g(int), f(int);`).
+			 * F__slow's copy of the text must not take what names,
+			 * places or registers a symbol (constructor, weak, an asm
+			 * label, section...: any attribute), define a tag again,
+			 * or flatten a directive onto its line. */
 			if (f->proto_name < f->proto_start || f->proto_name + n > f->proto_close
 			    || memcmp(w->text + f->proto_name, f->name, n)
-			    || memchr(w->text + f->proto_start, ',', f->proto_name - f->proto_start))
+			    || memchr(w->text + f->proto_start, ',', f->proto_name - f->proto_start)
+			    || text_has(w, f->proto_start, f->proto_close, "__attribute")
+			    || text_has(w, f->proto_start, f->proto_close, "__declspec")
+			    || text_has(w, f->proto_start, f->proto_close, "asm")
+			    || text_has(w, f->proto_start, f->proto_close, "[[")
+			    || memchr(w->text + f->proto_start, '#', f->proto_close - f->proto_start)
+			    || memchr(w->text + f->proto_start, '{', f->proto_close - f->proto_start))
 				f->proto_end = UINT_MAX;
+			f->proto_static = has_word(w, f->proto_start, f->proto_name, "static");
 		}
 	}
 	/* Through typedefs: `typedef void V; V f(void)` returns nothing either. */
@@ -2248,11 +2306,7 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 	         || memcmp(w->text + f->name_off, f->name, n) || macro_at(w, f->decl_start, true)
 	         || macro_at(w, f->name_off, true) || macro_at(w, f->name_off, false))
 		f->inline_reason = "its name or declaration comes from a macro";
-	else if (prefix_has(w, f, open, "constructor") || prefix_has(w, f, open, "destructor")
-	         || prefix_has(w, f, open, "alias") || prefix_has(w, f, open, "naked")
-	         || prefix_has(w, f, open, "ifunc") || prefix_has(w, f, open, "weak")
-	         || prefix_has(w, f, open, "__constructor__") || prefix_has(w, f, open, "__destructor__")
-	         || prefix_has(w, f, open, "__weak__") || prefix_has(w, f, open, "__alias__"))
+	else if (prefix_has_any(w, f, open, uncopyable, sizeof uncopyable / sizeof *uncopyable))
 		f->inline_reason = "an attribute that must not be copied";
 	else if (memchr(w->text + f->decl_start, '{', f->name_off - f->decl_start))
 		f->inline_reason = "a type defined in its return type";
@@ -2266,6 +2320,11 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 				f->inline_reason = "a preprocessor directive inside its declaration";
 	if (!f->inline_reason && text_between(w, w->prev_end, f->decl_start))
 		f->inline_reason = "text before its declaration that may belong to it";
+	/* A K&R definition after a prototype has the prototype's type, which
+	 * F__slow gets only from its copy of that prototype: without one, its
+	 * callers would pass arguments unconverted (an int for a double). */
+	if (!f->inline_reason && f->no_prototype && type.kind == CXType_FunctionProto && f->proto_end == UINT_MAX)
+		f->inline_reason = "a K&R definition whose prototype is not one F__slow can copy";
 }
 
 /* Functions that return a second time when longjmp (or setcontext) goes
@@ -2439,9 +2498,10 @@ static void walk_function(struct walk *w, CXCursor fn)
 		return;
 	open = start_of(body, NULL, NULL);
 	close = end_of(body);
-	/* A body that comes out of a macro cannot be edited. */
+	/* A body that comes out of a macro cannot be edited; a naked
+	 * function's (only asm) must not be: no C may run there. */
 	if (open >= w->len || w->text[open] != '{' || close == 0 || w->text[close - 1] != '}'
-	    || macro_at(w, open, true) || macro_at(w, open, false))
+	    || macro_at(w, open, true) || macro_at(w, open, false) || naked(w, fn, open))
 		return;
 	offset_of(clang_getRangeEnd(rw_cursor_extent(body)), &end_line, &end_column);
 	start_of(fn, &line, &column);
