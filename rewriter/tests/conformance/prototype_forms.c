@@ -1,9 +1,9 @@
 /* Static functions called before their definitions through prototypes of
  * every shape: F__slow is declared after a prototype that declares F alone
- * (even split over lines, with a comment before its ';', with attributes,
- * through a typedef, for a K&R definition), so the callers' slow copies
- * call it; not after one that declares two functions or that a macro
- * writes, whose callees keep their switch.
+ * (even split over lines, with a comment before its ';', through a typedef,
+ * for a K&R definition), so the callers' slow copies call it; not after one
+ * that declares two functions, that a macro writes or that has an attribute,
+ * whose callees keep their switch.
  * conformance-cflags: -Wno-deprecated-non-prototype */
 #include <stdio.h>
 
