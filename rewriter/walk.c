@@ -1916,6 +1916,15 @@ static bool has_word(const struct walk *w, unsigned from, unsigned to, const cha
 	return false;
 }
 
+/* Does one of the N WORDS stand as a whole identifier in TEXT[FROM, TO)? */
+static bool has_any_word(const struct walk *w, unsigned from, unsigned to, const char *const *words, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (has_word(w, from, to, words[i]))
+			return true;
+	return false;
+}
+
 /* Does S occur anywhere in TEXT[FROM, TO), even inside a word? */
 static bool text_has(const struct walk *w, unsigned from, unsigned to, const char *s)
 {
@@ -2191,16 +2200,17 @@ static const char *const uncopyable[] = {
  * an earlier declaration of the walked file? */
 static bool naked(const struct walk *w, CXCursor fn, unsigned open)
 {
+	static const char *const words[] = { "naked", "__naked__" };
 	CXCursor first = clang_getCanonicalCursor(fn);
-	unsigned from = start_of(fn, NULL, NULL);
+	unsigned from = start_of(fn, NULL, NULL), to;
 
-	if (from < open && (has_word(w, from, open, "naked") || has_word(w, from, open, "__naked__")))
+	if (from < open && has_any_word(w, from, open, words, 2))
 		return true;
 	if (clang_equalCursors(first, fn) || !from_here(w, first))
 		return false;
 	from = start_of(first, NULL, NULL);
-	open = end_of(first);
-	return from < open && open <= w->len && (has_word(w, from, open, "naked") || has_word(w, from, open, "__naked__"));
+	to = end_of(first);
+	return from < to && to <= w->len && has_any_word(w, from, to, words, 2);
 }
 
 static bool prefix_has_any(const struct walk *w, const struct rw_func *f, unsigned open,
@@ -2229,15 +2239,16 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 
 		f->declared_above = !clang_equalCursors(first, fn)
 		                    && clang_getCursorKind(clang_getCursorLexicalParent(first)) == CXCursor_TranslationUnit;
-		f->proto_end = f->declared_above && from_here(w, first) ? prototype_end(w, first) : UINT_MAX;
+		bool here = f->declared_above && from_here(w, first);
+
+		f->proto_end = here ? prototype_end(w, first) : UINT_MAX;
 		/* An attribute that must not be copied may stand on the
-		 * prototype alone (`static void f(void) __attribute__((naked));`). */
-		if (f->declared_above && from_here(w, first)) {
+		 * prototype alone (`static void f(void) __attribute__((constructor));`). */
+		if (here) {
 			unsigned from = start_of(first, NULL, NULL), to = end_of(first);
 
-			for (size_t i = 0; i < sizeof uncopyable / sizeof *uncopyable; i++)
-				if (from < to && to <= w->len && has_word(w, from, to, uncopyable[i]))
-					f->inline_reason = "an attribute that must not be copied";
+			if (from < to && to <= w->len && has_any_word(w, from, to, uncopyable, sizeof uncopyable / sizeof *uncopyable))
+				f->inline_reason = "an attribute that must not be copied";
 		}
 		if (f->proto_end != UINT_MAX) {
 			f->proto_start = start_of(first, NULL, NULL);
