@@ -63,6 +63,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, 'testlib'))
 from loomtest import Checks, ENV, Program, live_env, reported, run, scratch, write_file  # noqa: E402
+from conformance import rewrite_emit  # noqa: E402  (beside this file)
 
 ORIGINAL_TIMEOUT = 10
 CHURN_SECONDS = 3
@@ -449,13 +450,7 @@ def main():
     args = ap.parse_args()
     args.cc = args.cc or ['gcc', 'clang-19']
     args.opt = args.opt or ['-O0', '-O2']
-    emit = 'hybrid'
-    for i, a in enumerate(args.rewrite_arg):
-        if a.startswith('--emit='):
-            emit = a[len('--emit='):]
-        elif a == '--emit' and i + 1 < len(args.rewrite_arg):
-            emit = args.rewrite_arg[i + 1]
-    args.hybrid = emit == 'hybrid'
+    args.hybrid = rewrite_emit(args.rewrite_arg) == 'hybrid'
 
     check = Checks()
     csmith = shutil.which(args.csmith)
