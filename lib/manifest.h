@@ -127,8 +127,9 @@ struct loom_function {
 	size_t nedges, edges_cap;
 };
 
-/* A statement left without a hook because it starts inside a macro
- * expansion (the slot before the expansion, if any, covers it). */
+/* A statement left without a hook: it starts inside a macro expansion (the
+ * slot before the expansion, if any, covers it), or its slot's braces would
+ * straddle an #if group (docs/design.md, "Conditional groups"). */
 struct loom_skip {
 	unsigned file, line, column;
 	unsigned function;

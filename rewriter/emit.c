@@ -110,9 +110,8 @@ static void apply_range(struct text *out, const char *text, size_t from, size_t 
 			append(out, text + p, e->off - p);
 			p = e->off;
 		}
-		/* A hook right after an identifier or a number (a statement
-		 * after `GET_RELOC;`, a macro carrying its own `;`) must not
-		 * join it; the edits meant to join are the rename suffixes. */
+		/* A hook right after an identifier or a number must not join
+		 * it; the edits meant to join are the rename suffixes. */
 		if (out->len && ident_char(out->s[out->len - 1]) && ident_char(t[0]) && strcmp(t, "__slow")
 		    && strcmp(t, "__fast"))
 			append(out, " ", 1);

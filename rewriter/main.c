@@ -1108,6 +1108,9 @@ static int emit_unit(struct job *job, struct unit *u)
 		size_t outlen, nsc;
 		struct rw_slow_callee *sc;
 
+		/* A C file that includes another may have main from there (its
+		 * functions are not walked as this unit's). */
+		home = home || u->includes_c;
 		for (size_t i = 0; i < u->plan.nfuncs && !home; i++)
 			home = !u->plan.funcs[i].is_static && !strcmp(u->plan.funcs[i].name, "main");
 		job->homes += home;
@@ -1639,7 +1642,7 @@ int main(int argc, char **argv)
 	}
 	if (!job.quiet || job.failed || job.unnamed)
 		fprintf(stderr, PROG ": %zu C files (%u not instrumented), %zu headers with functions, "
-		        "%zu functions, %zu hooks, %zu statements skipped inside macros -> %s\n",
+		        "%zu functions, %zu hooks, %zu statements skipped (in macros, across #if groups) -> %s\n",
 		        job.m->nfiles - job.nheaders + job.unnamed, job.failed + job.unnamed, job.nheaders,
 		        job.m->nfunctions,
 		        job.m->nslots, job.m->nskips, out);

@@ -362,35 +362,26 @@ static bool is_label(enum CXCursorKind k)
 	return k == CXCursor_LabelStmt || k == CXCursor_CaseStmt || k == CXCursor_DefaultStmt;
 }
 
+/* END, the end of a macro invocation, or just after the ';' written right
+ * after it.  Whether that ';' ends the statement or is an empty statement
+ * of its own depends on the macro's definition (`#define STEP x -= 3;`,
+ * `#define SELECT_RELOC(x, h) { ... }`: then it is one), and a header, or
+ * a C file another includes, is compiled under other definitions than the
+ * parse saw (coff-tic30.c's SELECT_RELOC is an expression): the statement
+ * takes the ';' in either case.  (The empty statement gets no hook:
+ * hook_stmt.) */
+static unsigned with_semicolon(const struct walk *w, unsigned end)
+{
+	unsigned i = skip_blank(w, end);
+
+	return i < w->len && w->text[i] == ';' ? i + 1 : end;
+}
+
 /* Offset just after a statement that ends with ';' (declarations, null,
  * expression, jump, do-while and asm statements).  A null statement's and a
  * declaration's extents include the ';'; the others stop before it.  When
  * the statement's last token comes from a macro, the expansion may or may
- * not include the ';': take the ';' right after the invocation if there is
- * one, else the statement ends with the invocation. */
-/* Does the definition of the macro expanded at M end with ';' (`#define
- * STEP x -= 3;`)?  Then a ';' written after the invocation is a statement
- * of its own. */
-static bool carries_semicolon(const struct walk *w, const struct range *m)
-{
-	CXCursor def = clang_getCursorReferenced(m->expansion);
-	CXToken *tokens = NULL;
-	unsigned n = 0;
-	bool yes = false;
-
-	if (clang_Cursor_isNull(def) || clang_getCursorKind(def) != CXCursor_MacroDefinition)
-		return false;
-	clang_tokenize(w->tu, rw_cursor_extent(def), &tokens, &n);
-	if (n > 1) {
-		CXString last = clang_getTokenSpelling(w->tu, tokens[n - 1]);
-
-		yes = !strcmp(clang_getCString(last), ";");
-		clang_disposeString(last);
-	}
-	clang_disposeTokens(w->tu, tokens, n);
-	return yes;
-}
-
+ * not include the ';': with_semicolon. */
 static unsigned end_with_semicolon(const struct walk *w, CXCursor c)
 {
 	unsigned e = end_of(c), s = start_of(c, NULL, NULL);
@@ -399,11 +390,8 @@ static unsigned end_with_semicolon(const struct walk *w, CXCursor c)
 	if (e < s)
 		e = s;
 	m = macro_touching(w, e);
-	if (m) {
-		unsigned i = skip_blank(w, m->end);
-
-		return i < w->len && w->text[i] == ';' && !carries_semicolon(w, m) ? i + 1 : m->end;
-	}
+	if (m)
+		return with_semicolon(w, m->end);
 	if (e > 0 && e <= w->len && w->text[e - 1] == ';')
 		return e;
 	return after_semicolon(w, e);
@@ -425,8 +413,12 @@ static unsigned stmt_end(const struct walk *w, CXCursor c)
 	struct kids k;
 
 	switch (clang_getCursorKind(c)) {
-	case CXCursor_CompoundStmt:
-		return end_of(c);
+	case CXCursor_CompoundStmt: {
+		/* A block a macro writes (SELECT_RELOC): with_semicolon. */
+		const struct range *m = macro_at(w, start_of(c, NULL, NULL), false);
+
+		return m && end_of(c) <= m->end ? with_semicolon(w, m->end) : end_of(c);
+	}
 	case CXCursor_IfStmt:
 	case CXCursor_WhileStmt:
 	case CXCursor_ForStmt:
@@ -1000,6 +992,8 @@ static bool is_jump(enum CXCursorKind k)
 static bool has_word(const struct walk *w, unsigned from, unsigned to, const char *word);
 struct macro_list;
 static bool directive_in(const struct walk *w, unsigned from, unsigned to, struct macro_list *macros);
+static bool balanced(const struct walk *w, unsigned from, unsigned to);
+static bool directive_at(const struct walk *w, unsigned off);
 
 /* `asm goto` may jump to any label of the function (the labels it lists;
  * libclang does not give them), as a computed goto may. */
@@ -1214,7 +1208,7 @@ static void hook_cond(struct walk *w, CXCursor cond, unsigned open, char close, 
 		end = m->end;
 	after = skip_blank(w, end);
 	if (skip_blank(w, open) != start || end <= start || after >= w->len || w->text[after] != close
-	    || macro_at(w, start, true) || macro_at(w, end, true))
+	    || macro_at(w, start, true) || macro_at(w, end, true) || !balanced(w, start, end))
 		return;
 	blocking = blocking_callee(w, cond);
 	if (!blocking)
@@ -1236,6 +1230,17 @@ static bool starts_with_goto(CXCursor c)
 		c = k.c[0];
 	}
 	return clang_getCursorKind(c) == CXCursor_GotoStmt || clang_getCursorKind(c) == CXCursor_IndirectGotoStmt;
+}
+
+/* Is OFF right after a macro invocation (blanks between)? */
+static bool after_macro(const struct walk *w, unsigned off)
+{
+	const struct range *m;
+
+	while (off && (w->text[off - 1] == ' ' || w->text[off - 1] == '\t' || w->text[off - 1] == '\n'))
+		off--;
+	m = macro_touching(w, off);
+	return m && m->end == off;
 }
 
 /* A statement in a list (a compound's child or a body): labels first, then
@@ -1272,6 +1277,12 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 			hook_stmt(w, k.c[k.n - 1], depth, true);
 		return;
 	}
+	/* The ';' after a macro that carries its own or writes a block
+	 * (`GET_RELOC;`): under another definition of the macro it ends the
+	 * macro's statement (with_semicolon), and a hook before it would
+	 * split that.  Empty, it needs none. */
+	if (kind == CXCursor_NullStmt && after_macro(w, off))
+		return;
 	case_label = w->case_label;
 	w->case_label = UINT_MAX;
 	decl = kind == CXCursor_DeclStmt && !after_label;
@@ -1294,7 +1305,8 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 	if (kind == CXCursor_DeclStmt || clang_isExpression(kind)) {
 		const char *blocking = blocking_callee(w, c);
 
-		if (blocking) {
+		/* Both markers, or neither (see balanced). */
+		if (blocking && balanced(w, off, stmt_end(w, c))) {
 			struct rw_point *p = add_point(w, RW_BLOCKING, off, line, column, 4 * depth + 3, decl);
 
 			p->end_off = stmt_end(w, c);
@@ -1312,16 +1324,51 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 	walk_stmt(w, c, depth);
 }
 
+/* Could another compile of this text see statement C go on after END, where
+ * braces around it would close?  Only an `else` continues a statement, that
+ * of an if without one that ends it, and it would have to be in a group
+ * that a directive right after END opens (bfd's coffcode.h: `else if (...
+ * _BSS) bss_sec = current; #ifdef RS6000COFF_C else if (... _TDATA) ...`). */
+static bool else_may_follow(const struct walk *w, CXCursor c, unsigned end)
+{
+	for (;;) {
+		struct kids k = kids_of(c);
+
+		switch (clang_getCursorKind(c)) {
+		case CXCursor_IfStmt:
+			if (k.n < 3)
+				return directive_at(w, skip_blank(w, end));
+			break;
+		case CXCursor_WhileStmt:
+		case CXCursor_ForStmt:
+		case CXCursor_SwitchStmt:
+		case CXCursor_LabelStmt:
+		case CXCursor_CaseStmt:
+		case CXCursor_DefaultStmt:
+			break;
+		default:
+			return false;
+		}
+		if (!k.n)
+			return false;
+		c = k.c[k.n - 1];
+	}
+}
+
 /* The body of an if/else/loop/switch: a compound is walked as it is; any
  * other statement is wrapped in braces first. */
 static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 {
 	unsigned line, column, off = start_of(body, &line, &column);
 	const struct range *m = macro_at(w, off, false);
+	/* LOOP: the loop add_loop has just recorded. */
+	struct rw_loop *l = loop ? &w->plan->loops[w->plan->nloops - 1] : NULL;
 
 	if (clang_getCursorKind(body) == CXCursor_CompoundStmt && !m) {
-		if (loop && !macro_at(w, off, true))
+		if (loop && !macro_at(w, off, true)) {
+			l->break_point = w->plan->npoints;
 			add_point(w, RW_BREAK, off + 1, line, column + 1, 4 * depth + 1, true);
+		}
 		walk_stmt(w, body, depth);
 		return;
 	}
@@ -1372,15 +1419,36 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 	{
 		/* A body that is one macro invocation (even one expanding to
 		 * { ... }) is wrapped whole; its extent ends where the macro does. */
-		struct rw_wrap *wr = LOOM_PUSH(w->plan->wraps, w->plan->nwraps, w->plan->wraps_cap);
+		unsigned close = m && clang_getCursorKind(body) == CXCursor_CompoundStmt ? with_semicolon(w, m->end)
+		                                                                         : stmt_end(w, body);
+		struct rw_wrap *wr;
 
-		*wr = (struct rw_wrap){ .open = off,
-		                        .close = m && clang_getCursorKind(body) == CXCursor_CompoundStmt
-		                                 ? m->end : stmt_end(w, body),
-		                        .rank = 4 * depth, .func = w->func };
+		if (!balanced(w, off, close) || else_may_follow(w, body, close)) {
+			/* Braces across a conditional group's line (an `else if`
+			 * link inside `#ifdef`): another compile would see one
+			 * brace only, or an `else` after the closing one.  No
+			 * slot before it; what it holds is walked as usual. */
+			add_skip(w, line, column);
+			switch (m ? CXCursor_NullStmt : clang_getCursorKind(body)) {
+			case CXCursor_IfStmt:
+			case CXCursor_SwitchStmt:
+			case CXCursor_WhileStmt:
+			case CXCursor_DoStmt:
+			case CXCursor_ForStmt:
+				walk_stmt(w, body, depth);
+				break;
+			default:
+				flow_hidden(w, body);
+			}
+			return;
+		}
+		wr = LOOM_PUSH(w->plan->wraps, w->plan->nwraps, w->plan->wraps_cap);
+		*wr = (struct rw_wrap){ .open = off, .close = close, .rank = 4 * depth, .func = w->func };
 	}
-	if (loop)
+	if (loop) {
+		l->break_point = w->plan->npoints;
 		add_point(w, RW_BREAK, off, line, column, 4 * depth + 1, true);
+	}
 	hook_stmt(w, body, depth, false);
 }
 
@@ -1630,7 +1698,7 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
 	l->is_do = clang_getCursorKind(c) == CXCursor_DoStmt;
 	l->start = start_of(c, &l->line, NULL);
 	l->body_start = start_of(body, NULL, NULL);
-	l->break_point = w->plan->npoints; /* hook_body adds it next */
+	l->break_point = SIZE_MAX; /* hook_body adds it, if it can */
 	l->exit_node = exit_node;
 	l->body_end = stmt_end(w, body);
 	l->end = end = stmt_end(w, c);
@@ -1658,6 +1726,8 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
 		l->no_twin = "its for-declaration spans lines";
 	else if (directive_in(w, l->start, end, NULL))
 		l->no_twin = "a #define or #undef in it: the macros differ where its twin would start";
+	else if (!balanced(w, l->start, end))
+		l->no_twin = "it starts or ends inside a conditional (#if) group: a copy would split the group";
 	else if (for_kids && fixed_passes(w, for_kids, cond))
 		l->no_twin = "a fixed number of passes: it cannot run long by itself";
 	/* The line the loop's last character is on: where the text after it
@@ -1717,6 +1787,7 @@ struct list_visit {
 	struct walk *w;
 	int depth;
 	bool seen_case; /* a case or default label came earlier in the list */
+	unsigned prev_end; /* where the statements before end (stmt_end) */
 };
 
 static enum CXChildVisitResult hook_list_child(CXCursor c, CXCursor parent, CXClientData data)
@@ -1725,12 +1796,31 @@ static enum CXChildVisitResult hook_list_child(CXCursor c, CXCursor parent, CXCl
 	enum CXCursorKind kind = clang_getCursorKind(c);
 	bool is_case = kind == CXCursor_CaseStmt || kind == CXCursor_DefaultStmt;
 	unsigned off = is_case && lv->seen_case ? start_of(c, NULL, NULL) : UINT_MAX;
+	unsigned start, end, line, column;
+	bool here;
 
 	(void)parent;
 	/* Not before a label a macro writes (`break; case x:`): the
 	 * attribute would land before the macro's break. */
 	lv->w->case_label = off != UINT_MAX && !macro_at(lv->w, off, false) ? off : UINT_MAX;
-	hook_stmt(lv->w, c, lv->depth, false);
+	/* (Offsets of statements from a file #included in the body are that
+	 * file's.) */
+	here = from_here(lv->w, c);
+	start = start_of(c, &line, &column);
+	if (here && start < lv->prev_end && kind != CXCursor_NullStmt) {
+		/* It starts before the statement before it ends: one macro
+		 * expansion holds the end of that and the start of this (a
+		 * second statement of the macro, or arc-got.h's `bfd_vma
+		 * offset = ADD_SYMBOL_REF_SEC_AND_RELOC (...);`, whose
+		 * expansion ends the declaration and then opens a block).  No
+		 * hook can go between them. */
+		add_skip(lv->w, line, column);
+		flow_hidden(lv->w, c);
+	} else {
+		hook_stmt(lv->w, c, lv->depth, false);
+	}
+	end = here ? stmt_end(lv->w, c) : 0;
+	lv->prev_end = end > lv->prev_end ? end : lv->prev_end;
 	lv->w->case_label = UINT_MAX;
 	lv->seen_case |= is_case;
 	return CXChildVisit_Continue;
@@ -1747,7 +1837,7 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 	switch (kind) {
 	case CXCursor_CompoundStmt: {
 		/* { stmt... }: every child is a statement in a list. */
-		struct list_visit lv = { w, depth + 1, false };
+		struct list_visit lv = { w, depth + 1, false, 0 };
 
 		rw_visit_children(c, hook_list_child, &lv);
 		break;
@@ -1981,6 +2071,59 @@ struct macro_list {
 	char **names;
 	size_t n, cap;
 };
+
+/* Do the conditional directives in [FROM, TO) make whole groups: each #if,
+ * #ifdef or #ifndef there ends there with its #endif, and no #elif, #else
+ * or #endif there belongs to a group that starts outside?  Text copied, or
+ * wrapped in braces, across a line of a group that is not whole is only in
+ * part the text another compile sees: a header included under other
+ * macros (bfd's coffcode.h, an `else if` link inside `#ifdef _COMMENT`),
+ * or a function whose opening brace is in one branch (its copy would
+ * repeat the `#else`).  Comments and literals are passed over. */
+static bool balanced(const struct walk *w, unsigned from, unsigned to)
+{
+	const char *s = w->text;
+	bool line_start = false;
+	int depth = 0;
+
+	to = to < w->len ? to : (unsigned)w->len;
+	if (from >= to || !memchr(s + from, '#', to - from))
+		return true;
+	for (unsigned i = from; i < to; i++) {
+		char ch = s[i];
+
+		if (ch == '\n') {
+			line_start = true;
+		} else if (ch == '/' && i + 1 < to && s[i + 1] == '/') {
+			while (i + 1 < to && s[i + 1] != '\n')
+				i++;
+		} else if (ch == '/' && i + 1 < to && s[i + 1] == '*') {
+			for (i += 2; i + 1 < to && !(s[i] == '*' && s[i + 1] == '/'); i++)
+				;
+			i++;
+		} else if (ch == '"' || ch == '\'') {
+			for (i++; i < to && s[i] != ch && s[i] != '\n'; i++)
+				if (s[i] == '\\')
+					i++;
+			line_start = false;
+		} else if (ch == '#' && line_start) {
+			unsigned k, j = line_word(w, i + 1, to, &k);
+
+			if ((k - j == 2 && !memcmp(s + j, "if", 2)) || (k - j == 5 && !memcmp(s + j, "ifdef", 5))
+			    || (k - j == 6 && !memcmp(s + j, "ifndef", 6)))
+				depth++;
+			else if (k - j == 5 && !memcmp(s + j, "endif", 5) && depth-- == 0)
+				return false;
+			else if (((k - j == 4 && !memcmp(s + j, "else", 4)) || (k - j >= 4 && !memcmp(s + j, "elif", 4)))
+			         && depth == 0)
+				return false;
+			line_start = false;
+		} else if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\f' && ch != '\v') {
+			line_start = false;
+		}
+	}
+	return depth == 0;
+}
 
 /* Is there a preprocessor directive in [FROM, TO) that a copy of the text
  * placed further down would not repeat faithfully?  Conditionals and
@@ -2268,7 +2411,10 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 			    || text_has(w, f->proto_start, f->proto_close, "asm")
 			    || text_has(w, f->proto_start, f->proto_close, "[[")
 			    || memchr(w->text + f->proto_start, '#', f->proto_close - f->proto_start)
-			    || memchr(w->text + f->proto_start, '{', f->proto_close - f->proto_start))
+			    || memchr(w->text + f->proto_start, '{', f->proto_close - f->proto_start)
+			    /* In another #if group than the definition: the calls
+			     * between them may be compiled without it (balanced). */
+			    || !balanced(w, f->proto_close, f->decl_start))
 				f->proto_end = UINT_MAX;
 			f->proto_static = has_word(w, f->proto_start, f->proto_name, "static");
 		}
@@ -2321,10 +2467,14 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 		f->inline_reason = "an attribute that must not be copied";
 	else if (memchr(w->text + f->decl_start, '{', f->name_off - f->decl_start))
 		f->inline_reason = "a type defined in its return type";
-	else if (!f->is_static && (has_word(w, f->decl_start, f->name_off, "inline")
-	                           || has_word(w, f->decl_start, f->name_off, "__inline")
-	                           || has_word(w, f->decl_start, f->name_off, "__inline__")))
-		f->inline_reason = "a C99 inline definition (it may not use a static function)";
+	else if (!f->is_static && clang_Cursor_isFunctionInlined(fn))
+		/* Spelled or written by a macro (binutils' cgen basic-ops.h:
+		 * `#define SEMOPS_INLINE extern inline`). */
+		f->inline_reason = "a C99 or extern inline definition (it may not use a static function)";
+	else if (clang_Cursor_getStorageClass(fn) == CX_SC_Extern && !has_word(w, f->decl_start, f->name_off, "extern"))
+		/* F__slow's declaration copies the words before the name,
+		 * and says static: it can drop a spelled extern only. */
+		f->inline_reason = "a macro writes extern in its declaration";
 	else
 		for (unsigned i = f->decl_start; i < open && !f->inline_reason; i++)
 			if (w->text[i] == '#' && (i == 0 || w->text[i - 1] == '\n'))
@@ -2513,6 +2663,11 @@ static void walk_function(struct walk *w, CXCursor fn)
 	 * function's (only asm) must not be: no C may run there. */
 	if (open >= w->len || w->text[open] != '{' || close == 0 || w->text[close - 1] != '}'
 	    || macro_at(w, open, true) || macro_at(w, open, false) || naked(w, fn, open))
+		return;
+	/* Braces in different branches of a conditional (`#ifdef X int f(long
+	 * x) { #else int f(int x) { #endif`): no hook there and no copy
+	 * could be made the same under every macro; left as it is. */
+	if (!balanced(w, open, close))
 		return;
 	offset_of(clang_getRangeEnd(rw_cursor_extent(body)), &end_line, &end_column);
 	start_of(fn, &line, &column);

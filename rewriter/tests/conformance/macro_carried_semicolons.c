@@ -1,6 +1,9 @@
 /* A macro that expands to statements with their own ';', written as a
  * statement (bfd's elf32-rx.c: `GET_RELOC;`): the empty statement after it
- * starts right after the macro's name, and its hook must not join it. */
+ * starts right after the macro's name; it gets no hook (another definition
+ * of the macro may need the ';', see conditional_groups.c), and braces
+ * around an unbraced body take the ';' in.  A statement that starts
+ * inside the same expansion as the one before it ends gets no hook. */
 #include <stdio.h>
 
 #define STEP \
@@ -21,8 +24,28 @@ static int walk(int n)
 	return x * 1000 + y;
 }
 
+/* bfd's arc-got.h: the expansion ends a declaration's initializer, then
+ * opens a block of its own; no hook can go between the two. */
+#define TAKE_AND_GROW(v) \
+	(v); \
+	{ \
+		if ((v) > 2) \
+			grown += 10; \
+		grown += 1; \
+	}
+
+static int grown;
+
+static int take(int v)
+{
+	int got
+		= TAKE_AND_GROW(v);
+	return got * 100 + grown;
+}
+
 int main(void)
 {
 	printf("%d\n", walk(5));
+	printf("%d %d\n", take(3), take(1));
 	return 0;
 }

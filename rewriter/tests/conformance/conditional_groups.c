@@ -1,0 +1,195 @@
+/* conditional_groups.c: conditional (#if) groups that a statement, a loop
+ * or a function straddles: an else-if chain whose links are inside #ifdef
+ * (bfd's coffcode.h: the `}` closing one branch is inside the group), one
+ * whose last links only some compiles see, a function whose opening brace
+ * is in one branch, a loop whose header is, a blocking call and unbraced
+ * bodies split by #else, a loop that an #ifdef'd else continues, a
+ * prototype in another group than its definition, and macros that write a
+ * block or carry their ';' under one definition only.  Braces the rewrite adds
+ * must not have one half inside a group and one outside, nor close a
+ * chain that another compile continues; a copy must not repeat an #else
+ * without its #if; F__slow must not be declared where only some compiles
+ * see it: header_views.py compiles these shapes under both sides of each
+ * group. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define WITH_COMMENT 1
+
+static int twice(int x)
+{
+	return 2 * x;
+}
+
+static long classify(const char *name)
+{
+	long flags = 0;
+
+	if (!strcmp(name, "text"))
+		{
+			flags = 1;
+		}
+	else if (!strcmp(name, "bss"))
+		{
+			flags = 2;
+#ifdef WITH_COMMENT
+		}
+	else if (!strcmp(name, "comment"))
+		{
+			flags = twice(2);
+#endif
+#ifdef WITH_LIB
+		}
+	else if (!strcmp(name, "lib"))
+		{
+			flags = twice(3);
+#endif
+		}
+	else if (!strcmp(name, "data"))
+		flags = twice(4);
+	else if (name[0] == '.')
+		flags = 16;
+#ifdef WITH_LIB
+	else if (name[0] == 'l')
+		flags = 32;
+#endif
+	if (flags == 0)
+		flags = twice(-1);
+#ifndef WITH_LIB
+	else if (flags == 1)
+		flags = twice(-2);
+#endif
+	return flags;
+}
+
+#ifdef WITH_COMMENT
+static int opened(long x) {
+	x += 100;
+#else
+static int opened(int x) {
+#endif
+	if (x > 3)
+		return (int)x + twice(1);
+	return (int)x;
+}
+
+static int looping(int n)
+{
+	int i = 0, s = 0;
+
+#ifdef WITH_COMMENT
+	while (i < 2 * n) {
+#else
+	while (i < n) {
+#endif
+		s += twice(i) + (int)strlen("ab"); /* a call that may run long: a twin, if it could have one */
+		i++;
+	}
+	return s;
+}
+
+static long blocked(void)
+{
+	long n;
+
+#ifdef WITH_COMMENT
+	n = sleep(0) +
+#else
+	n = 1 + sleep(0) +
+#endif
+		2;
+	return n;
+}
+
+static int unbraced(int x)
+{
+	int r = 0;
+
+	if (x > 1)
+#ifdef WITH_COMMENT
+		r = twice(x) +
+#else
+		r = twice(x) -
+#endif
+		    1;
+	else
+		r = -1;
+	for (int i = 0; i < x; i++)
+#ifdef WITH_LIB
+		r += twice(i) +
+#else
+		r += twice(i) -
+#endif
+		     1;
+	return r;
+}
+
+#ifndef WITH_LIB
+static int later(int x);
+#else
+static int later(int x);
+#endif
+
+static int earlier(int x)
+{
+	return later(x) + 1;
+}
+
+static int later(int x)
+{
+	return twice(x) + 1;
+}
+
+static int dangling(int n)
+{
+	int s = 0;
+
+	if (n > 0)
+		for (int i = 0; i < n; i++)
+			if (i % 2)
+				s += twice(i);
+#ifdef WITH_LIB
+			else
+				s -= 1;
+#endif
+	return s;
+}
+
+/* A block in one definition, an expression in the other (bfd's
+ * SELECT_RELOC); a ';' carried by the macro in one only. */
+#ifdef WITH_LIB
+#define SELECT(x) (x) += (int)strlen("ab")
+#define STEP(x) (x) *= 3
+#else
+#define SELECT(x) { (x) += (int)strlen("a"); }
+#define STEP(x) (x) *= 2;
+#endif
+
+static int selects(int n)
+{
+	int x = n;
+
+	if (n > 0)
+		SELECT(x);
+	STEP(x);
+	for (int i = 0; i < n; i++)
+		SELECT(x);
+	while (x < 100)
+		STEP(x);
+	if (x > 0)
+		STEP(x);
+	return x;
+}
+
+int main(void)
+{
+	static const char *const names[] = { "text", "bss", "comment", "lib", "data", ".x", "y", "l" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		printf("%s %ld\n", names[i], classify(names[i]));
+	printf("%d %d %d %ld %d %d %d %d\n", opened(5), opened(2), looping(4), blocked(), unbraced(3), unbraced(0),
+	       dangling(5), earlier(3));
+	printf("%d\n", selects(3));
+	return 0;
+}
