@@ -407,18 +407,10 @@ static bool else_spelled(const struct walk *w, unsigned from, unsigned at)
 	       && skip_blank(w, i + 4) == at;
 }
 
-/* Offset just after a statement, including its ';'. */
-static unsigned stmt_end(const struct walk *w, CXCursor c)
+/* Does a statement of kind K end with its last sub-statement? */
+static bool ends_with_child(enum CXCursorKind k)
 {
-	struct kids k;
-
-	switch (clang_getCursorKind(c)) {
-	case CXCursor_CompoundStmt: {
-		/* A block a macro writes (SELECT_RELOC): with_semicolon. */
-		const struct range *m = macro_at(w, start_of(c, NULL, NULL), false);
-
-		return m && end_of(c) <= m->end ? with_semicolon(w, m->end) : end_of(c);
-	}
+	switch (k) {
 	case CXCursor_IfStmt:
 	case CXCursor_WhileStmt:
 	case CXCursor_ForStmt:
@@ -426,11 +418,28 @@ static unsigned stmt_end(const struct walk *w, CXCursor c)
 	case CXCursor_LabelStmt:
 	case CXCursor_CaseStmt:
 	case CXCursor_DefaultStmt:
-		/* These end with their last sub-statement. */
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Offset just after a statement, including its ';'. */
+static unsigned stmt_end(const struct walk *w, CXCursor c)
+{
+	struct kids k;
+
+	if (ends_with_child(clang_getCursorKind(c))) {
 		k = kids_of(c);
-		if (k.n)
-			return stmt_end(w, k.c[k.n - 1]);
-		return end_of(c);
+		return k.n ? stmt_end(w, k.c[k.n - 1]) : end_of(c);
+	}
+	switch (clang_getCursorKind(c)) {
+	case CXCursor_CompoundStmt: {
+		/* A block a macro writes (SELECT_RELOC): with_semicolon. */
+		const struct range *m = macro_at(w, start_of(c, NULL, NULL), false);
+
+		return m && end_of(c) <= m->end ? with_semicolon(w, m->end) : end_of(c);
+	}
 	default:
 		return end_with_semicolon(w, c);
 	}
@@ -1334,22 +1343,9 @@ static bool else_may_follow(const struct walk *w, CXCursor c, unsigned end)
 	for (;;) {
 		struct kids k = kids_of(c);
 
-		switch (clang_getCursorKind(c)) {
-		case CXCursor_IfStmt:
-			if (k.n < 3)
-				return directive_at(w, skip_blank(w, end));
-			break;
-		case CXCursor_WhileStmt:
-		case CXCursor_ForStmt:
-		case CXCursor_SwitchStmt:
-		case CXCursor_LabelStmt:
-		case CXCursor_CaseStmt:
-		case CXCursor_DefaultStmt:
-			break;
-		default:
-			return false;
-		}
-		if (!k.n)
+		if (clang_getCursorKind(c) == CXCursor_IfStmt && k.n < 3)
+			return directive_at(w, skip_blank(w, end));
+		if (!ends_with_child(clang_getCursorKind(c)) || !k.n)
 			return false;
 		c = k.c[k.n - 1];
 	}
