@@ -1108,12 +1108,14 @@ static int emit_unit(struct job *job, struct unit *u)
 		size_t outlen, nsc;
 		struct rw_slow_callee *sc;
 
-		/* A C file that includes another may have main from there (its
-		 * functions are not walked as this unit's). */
-		home = home || u->includes_c;
 		for (size_t i = 0; i < u->plan.nfuncs && !home; i++)
 			home = !u->plan.funcs[i].is_static && !strcmp(u->plan.funcs[i].name, "main");
 		job->homes += home;
+		/* A C file that includes another may have main from there (its
+		 * functions are not walked as this unit's).  It does not count
+		 * as a home: in a tree without main (a library) every file
+		 * compiles the runtime. */
+		home = home || u->includes_c;
 		for (size_t i = 0; i < u->plan.naddress_taken; i++) {
 			const struct rw_taken *t = &u->plan.address_taken[i];
 

@@ -1343,8 +1343,13 @@ static bool else_may_follow(const struct walk *w, CXCursor c, unsigned end)
 	for (;;) {
 		struct kids k = kids_of(c);
 
-		if (clang_getCursorKind(c) == CXCursor_IfStmt && k.n < 3)
-			return directive_at(w, skip_blank(w, end));
+		if (clang_getCursorKind(c) == CXCursor_IfStmt && k.n < 3) {
+			/* Past blanks and comments, a '#' can only begin a
+			 * directive (even after a comment on its line). */
+			unsigned i = skip_blank(w, end);
+
+			return i < w->len && w->text[i] == '#';
+		}
 		if (!ends_with_child(clang_getCursorKind(c)) || !k.n)
 			return false;
 		c = k.c[k.n - 1];
@@ -2098,9 +2103,13 @@ static bool balanced(const struct walk *w, unsigned from, unsigned to)
 				;
 			i++;
 		} else if (ch == '"' || ch == '\'') {
+			/* Not past the line's end: an apostrophe in an #if 0
+			 * block is no literal. */
 			for (i++; i < to && s[i] != ch && s[i] != '\n'; i++)
 				if (s[i] == '\\')
 					i++;
+			if (i < to && s[i] == '\n')
+				i--;
 			line_start = false;
 		} else if (ch == '#' && line_start) {
 			unsigned k, j = line_word(w, i + 1, to, &k);
@@ -2113,6 +2122,10 @@ static bool balanced(const struct walk *w, unsigned from, unsigned to)
 			else if (((k - j == 4 && !memcmp(s + j, "else", 4)) || (k - j >= 4 && !memcmp(s + j, "elif", 4)))
 			         && depth == 0)
 				return false;
+			/* The rest of the directive (`#error can't`) is no C. */
+			while (k < to && !(s[k] == '\n' && s[k - 1] != '\\'))
+				k++;
+			i = k - 1;
 			line_start = false;
 		} else if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\f' && ch != '\v') {
 			line_start = false;

@@ -8,7 +8,8 @@
 2. --runtime all: work.o defines them too (weak), and the program still
    links and runs.
 3. A library tree without main: every file defines the runtime, so it links
-   into a program that is not rewritten, whose runtime then starts.
+   into a program that is not rewritten, whose runtime then starts (also
+   when one of its C files includes another, which could define main).
 4. A file that does not parse (built on another host only) keeps the
    runtime in main's file, unless its text may define main and no
    compilation database says the build does not compile it.
@@ -148,10 +149,14 @@ def unparsed_files(check, args, work):
 def library_tree(check, args, work):
     src = os.path.join(work, 'lib')
     write_line_server(src, names=('work.c',))
+    # A C file that includes another (which could have main, but has not).
+    write_file(os.path.join(src, 'helpers.inc.c'), 'static int twice(int x)\n{\n\treturn 2 * x;\n}\n')
+    write_file(os.path.join(src, 'glue.c'), '#include "helpers.inc.c"\nint glue(int x)\n{\n\treturn twice(x);\n}\n')
     out = os.path.join(work, 'lib-rw')
     r = run([args.rewrite, '--quiet', src, out])
     check.require(r.status == 0, 'loom-rewrite a tree without main', r.stderr)
-    check(config_everywhere(out) == '1', 'a tree without main: every file compiles the runtime')
+    check(config_everywhere(out) == '1',
+          'a tree without main (one file including another): every file compiles the runtime')
     r = run(['gcc', *CFLAGS.split(), '-c', os.path.join(out, 'work.c'), '-o', os.path.join(out, 'work.o')])
     check.require(r.status == 0, 'the library file compiles', r.stderr)
     check(defines_runtime(os.path.join(out, 'work.o')), 'the library\'s work.o defines the runtime')

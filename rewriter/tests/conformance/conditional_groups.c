@@ -153,6 +153,13 @@ static int dangling(int n)
 			else
 				s -= 1;
 #endif
+	for (int i = 0; i < n; i++)
+		if (i == 1)
+			s += twice(i);
+/* a comment before the directive */ #ifdef WITH_LIB
+		else
+			s -= 2;
+#endif
 	return s;
 }
 
