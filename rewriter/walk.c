@@ -1419,9 +1419,8 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 	}
 	{
 		/* A body that is one macro invocation (even one expanding to
-		 * { ... }) is wrapped whole; its extent ends where the macro does. */
-		unsigned close = m && clang_getCursorKind(body) == CXCursor_CompoundStmt ? with_semicolon(w, m->end)
-		                                                                         : stmt_end(w, body);
+		 * { ... }) is wrapped whole, with the ';' after it (stmt_end). */
+		unsigned close = stmt_end(w, body);
 		struct rw_wrap *wr;
 
 		if (!balanced(w, off, close) || else_may_follow(w, body, close)) {
