@@ -90,6 +90,10 @@ struct walk {
 	 * in the same list (so control may fall into it): its offset, else
 	 * UINT_MAX. */
 	unsigned case_label;
+	/* Where the text before the statement hook_stmt is under starts, when
+	 * it is in a list (where the statement before it ends, or after the
+	 * list's '{'): see dangling.  UINT_MAX for a body. */
+	unsigned list_from;
 	unsigned prev_end;      /* end of the last top-level declaration walked */
 	struct label *labels;
 	size_t nlabels, labels_cap;
@@ -1002,6 +1006,7 @@ static bool has_word(const struct walk *w, unsigned from, unsigned to, const cha
 struct macro_list;
 static bool directive_in(const struct walk *w, unsigned from, unsigned to, struct macro_list *macros);
 static bool balanced(const struct walk *w, unsigned from, unsigned to);
+static bool dangling(const struct walk *w, unsigned from, unsigned to);
 static bool directive_at(const struct walk *w, unsigned off);
 
 /* `asm goto` may jump to any label of the function (the labels it lists;
@@ -1227,6 +1232,35 @@ static void hook_cond(struct walk *w, CXCursor cond, unsigned open, char close, 
 	p->callee = loom_xstrdup(blocking);
 }
 
+/* Statement C as it is, without a slot before it or braces around it,
+ * where another compile of the text sees it differently (a conditional
+ * group's line, see balanced and dangling): recorded as skipped; what an
+ * if, a switch or a loop holds is walked as usual, but a loop gets no twin,
+ * which would be a second statement after it. */
+static void walk_unhooked(struct walk *w, CXCursor c, int depth, unsigned line, unsigned column)
+{
+	size_t loop = w->plan->nloops;
+
+	add_skip(w, line, column);
+	switch (clang_getCursorKind(c)) {
+	case CXCursor_WhileStmt:
+	case CXCursor_DoStmt:
+	case CXCursor_ForStmt:
+		walk_stmt(w, c, depth);
+		if (w->plan->nloops > loop && !w->plan->loops[loop].no_twin)
+			w->plan->loops[loop].no_twin
+				= "another compile of a conditional group next to it takes it for a single statement";
+		break;
+	case CXCursor_CompoundStmt:
+	case CXCursor_IfStmt:
+	case CXCursor_SwitchStmt:
+		walk_stmt(w, c, depth);
+		break;
+	default:
+		flow_hidden(w, c);
+	}
+}
+
 /* Is C a goto, or a block whose first statement is one (gcc's test for a
  * label that may be fallen into without a warning)? */
 static bool starts_with_goto(CXCursor c)
@@ -1261,9 +1295,10 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 	enum CXCursorKind kind = clang_getCursorKind(c);
 	unsigned line, column, off = start_of(c, &line, &column);
 	const struct range *m;
-	unsigned case_label;
+	unsigned case_label, from = w->list_from;
 	bool covered, decl;
 
+	w->list_from = UINT_MAX;
 	if (!from_here(w, c)) {
 		flow_hidden(w, c);
 		return;
@@ -1282,8 +1317,10 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 			flow_also(w, w->sw);
 			w->sw_default |= kind == CXCursor_DefaultStmt;
 		}
-		if (k.n)
+		if (k.n) {
+			w->list_from = from;
 			hook_stmt(w, k.c[k.n - 1], depth, true);
+		}
 		return;
 	}
 	/* The ';' after a macro that carries its own or writes a block
@@ -1299,6 +1336,10 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 	    || (w->open_macro && off >= w->open_macro->start && off < w->open_macro->end)) {
 		add_skip(w, line, column);
 		flow_hidden(w, c);
+		return;
+	}
+	if (from != UINT_MAX && dangling(w, from, off)) {
+		walk_unhooked(w, c, depth, line, column);
 		return;
 	}
 	/* A statement that is one macro invocation (plus its ';') gets its
@@ -1426,19 +1467,12 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 		if (!balanced(w, off, close) || else_may_follow(w, body, close)) {
 			/* Braces across a conditional group's line (an `else if`
 			 * link inside `#ifdef`): another compile would see one
-			 * brace only, or an `else` after the closing one.  No
-			 * slot before it; what it holds is walked as usual. */
-			add_skip(w, line, column);
-			switch (m ? CXCursor_NullStmt : clang_getCursorKind(body)) {
-			case CXCursor_IfStmt:
-			case CXCursor_SwitchStmt:
-			case CXCursor_WhileStmt:
-			case CXCursor_DoStmt:
-			case CXCursor_ForStmt:
-				walk_stmt(w, body, depth);
-				break;
-			default:
+			 * brace only, or an `else` after the closing one. */
+			if (m) {
+				add_skip(w, line, column);
 				flow_hidden(w, body);
+			} else {
+				walk_unhooked(w, body, depth, line, column);
 			}
 			return;
 		}
@@ -1817,6 +1851,7 @@ static enum CXChildVisitResult hook_list_child(CXCursor c, CXCursor parent, CXCl
 		add_skip(lv->w, line, column);
 		flow_hidden(lv->w, c);
 	} else {
+		lv->w->list_from = lv->prev_end;
 		hook_stmt(lv->w, c, lv->depth, false);
 	}
 	end = here ? stmt_end(lv->w, c) : 0;
@@ -1837,7 +1872,8 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 	switch (kind) {
 	case CXCursor_CompoundStmt: {
 		/* { stmt... }: every child is a statement in a list. */
-		struct list_visit lv = { w, depth + 1, false, 0 };
+		/* The text before the first statement starts after the '{'. */
+		struct list_visit lv = { w, depth + 1, false, from_here(w, c) ? start_of(c, NULL, NULL) : 0 };
 
 		rw_visit_children(c, hook_list_child, &lv);
 		break;
@@ -2072,28 +2108,42 @@ struct macro_list {
 	size_t n, cap;
 };
 
-/* Do the conditional directives in [FROM, TO) make whole groups: each #if,
- * #ifdef or #ifndef there ends there with its #endif, and no #elif, #else
- * or #endif there belongs to a group that starts outside?  Text copied, or
- * wrapped in braces, across a line of a group that is not whole is only in
- * part the text another compile sees: a header included under other
- * macros (bfd's coffcode.h, an `else if` link inside `#ifdef _COMMENT`),
- * or a function whose opening brace is in one branch (its copy would
- * repeat the `#else`).  Comments and literals are passed over. */
-static bool balanced(const struct walk *w, unsigned from, unsigned to)
-{
-	const char *s = w->text;
-	bool line_start = false;
-	int depth = 0;
+/* A pass over TEXT[FROM, TO) that sees C text and directives the way a
+ * compile taking every group would: comments are passed over, a literal
+ * ends at its line's end at the latest (an apostrophe in an `#if 0` block is
+ * no literal), and a directive's own text (`#error can't`) is no C. */
+struct text_scan {
+	const struct walk *w;
+	unsigned i, to;
+	bool line_start;
+};
 
-	to = to < w->len ? to : (unsigned)w->len;
-	if (from >= to || !memchr(s + from, '#', to - from))
-		return true;
-	for (unsigned i = from; i < to; i++) {
+enum scan_item {
+	SCAN_END,
+	SCAN_CODE,      /* a character of C text (a literal: its last one) */
+	SCAN_IF,        /* #if, #ifdef, #ifndef */
+	SCAN_ELSE,      /* #else, #elif, #elifdef, #elifndef */
+	SCAN_ENDIF,
+	SCAN_DIRECTIVE, /* any other */
+};
+
+static struct text_scan text_scan(const struct walk *w, unsigned from, unsigned to)
+{
+	return (struct text_scan){ w, from, to < w->len ? to : (unsigned)w->len, false };
+}
+
+/* The next item of SC, with *AT the offset of its character (of the '#' for
+ * a directive). */
+static enum scan_item scan_next(struct text_scan *sc, unsigned *at)
+{
+	const char *s = sc->w->text;
+	unsigned i = sc->i, to = sc->to;
+
+	for (; i < to; i++) {
 		char ch = s[i];
 
 		if (ch == '\n') {
-			line_start = true;
+			sc->line_start = true;
 		} else if (ch == '/' && i + 1 < to && s[i + 1] == '/') {
 			while (i + 1 < to && s[i + 1] != '\n')
 				i++;
@@ -2101,36 +2151,102 @@ static bool balanced(const struct walk *w, unsigned from, unsigned to)
 			for (i += 2; i + 1 < to && !(s[i] == '*' && s[i + 1] == '/'); i++)
 				;
 			i++;
-		} else if (ch == '"' || ch == '\'') {
-			/* Not past the line's end: an apostrophe in an #if 0
-			 * block is no literal. */
-			for (i++; i < to && s[i] != ch && s[i] != '\n'; i++)
-				if (s[i] == '\\')
-					i++;
-			if (i < to && s[i] == '\n')
-				i--;
-			line_start = false;
-		} else if (ch == '#' && line_start) {
-			unsigned k, j = line_word(w, i + 1, to, &k);
+		} else if (ch == '#' && sc->line_start) {
+			unsigned k, j = line_word(sc->w, i + 1, to, &k);
+			enum scan_item item = SCAN_DIRECTIVE;
 
 			if ((k - j == 2 && !memcmp(s + j, "if", 2)) || (k - j == 5 && !memcmp(s + j, "ifdef", 5))
 			    || (k - j == 6 && !memcmp(s + j, "ifndef", 6)))
-				depth++;
-			else if (k - j == 5 && !memcmp(s + j, "endif", 5) && depth-- == 0)
-				return false;
-			else if (((k - j == 4 && !memcmp(s + j, "else", 4)) || (k - j >= 4 && !memcmp(s + j, "elif", 4)))
-			         && depth == 0)
-				return false;
-			/* The rest of the directive (`#error can't`) is no C. */
+				item = SCAN_IF;
+			else if (k - j == 5 && !memcmp(s + j, "endif", 5))
+				item = SCAN_ENDIF;
+			else if ((k - j == 4 && !memcmp(s + j, "else", 4)) || (k - j >= 4 && !memcmp(s + j, "elif", 4)))
+				item = SCAN_ELSE;
 			while (k < to && !(s[k] == '\n' && s[k - 1] != '\\'))
 				k++;
-			i = k - 1;
-			line_start = false;
-		} else if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\f' && ch != '\v') {
-			line_start = false;
+			*at = i;
+			sc->i = k;
+			sc->line_start = false;
+			return item;
+		} else if (ch == '"' || ch == '\'') {
+			for (i++; i < to && s[i] != ch && s[i] != '\n'; i++)
+				if (s[i] == '\\')
+					i++;
+			if (i >= to || s[i] == '\n')
+				i--;
+			*at = i;
+			sc->i = i + 1;
+			sc->line_start = false;
+			return SCAN_CODE;
+		} else if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\f' && ch != '\v'
+		           && !(ch == '\\' && i + 1 < to && s[i + 1] == '\n')) {
+			*at = i;
+			sc->i = i + 1;
+			sc->line_start = false;
+			return SCAN_CODE;
 		}
 	}
+	sc->i = to;
+	return SCAN_END;
+}
+
+/* Do the conditional directives in [FROM, TO) make whole groups: each #if,
+ * #ifdef or #ifndef there ends there with its #endif, and no #elif, #else
+ * or #endif there belongs to a group that starts outside?  Text copied, or
+ * wrapped in braces, across a line of a group that is not whole is only in
+ * part the text another compile sees: a header included under other
+ * macros (bfd's coffcode.h, an `else if` link inside `#ifdef _COMMENT`),
+ * or a function whose opening brace is in one branch (its copy would
+ * repeat the `#else`). */
+static bool balanced(const struct walk *w, unsigned from, unsigned to)
+{
+	struct text_scan sc = text_scan(w, from, to);
+	enum scan_item item;
+	unsigned at;
+	int depth = 0;
+
+	if (from >= sc.to || !memchr(w->text + from, '#', sc.to - from))
+		return true;
+	while ((item = scan_next(&sc, &at)) != SCAN_END) {
+		if (item == SCAN_IF)
+			depth++;
+		else if ((item == SCAN_ENDIF && depth-- == 0) || (item == SCAN_ELSE && depth == 0))
+			return false;
+	}
 	return depth == 0;
+}
+
+/* Could another compile see the statement at TO as part of something that
+ * text in a conditional group between FROM (where the statement before it
+ * ends, or its block opens) and TO begins: the body of an `if (c)`, an
+ * `else`, a `do` or a loop, or the rest of a declaration (`#ifdef W
+ * unsigned #endif int u;`)?  Then nothing may go before it: under those
+ * macros a slot would be the body and the statement would run always.
+ * The text of every branch there must end a statement (`;` or `}`), open
+ * a block, or end a label (`:`). */
+static bool dangling(const struct walk *w, unsigned from, unsigned to)
+{
+	struct text_scan sc = text_scan(w, from, to);
+	enum scan_item item;
+	unsigned at, last = UINT_MAX;
+	bool grouped = false;
+
+	if (from >= sc.to || !memchr(w->text + from, '#', sc.to - from))
+		return false;
+	do {
+		item = scan_next(&sc, &at);
+		if (item == SCAN_CODE) {
+			last = at;
+			continue;
+		}
+		if (item == SCAN_DIRECTIVE)
+			continue;
+		grouped |= item != SCAN_END;
+		if (last != UINT_MAX && grouped && !strchr(";{}:", w->text[last]))
+			return true;
+		last = UINT_MAX;
+	} while (item != SCAN_END);
+	return false;
 }
 
 /* Is there a preprocessor directive in [FROM, TO) that a copy of the text
@@ -3202,7 +3318,8 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 	memset(address_sized, 0, sizeof address_sized);
 	for (size_t i = 0; i < n; i++)
 		ws.w[i] = (struct walk){ .tu = tu, .file = src[i].file, .tree = src, .ntree = n, .text = src[i].text,
-		                         .len = src[i].len, .plan = src[i].plan, .case_label = UINT_MAX };
+		                         .len = src[i].len, .plan = src[i].plan, .case_label = UINT_MAX,
+		                         .list_from = UINT_MAX };
 	rw_cursors_build(tu);
 	/* All expansion ranges first: a function may use a macro whose
 	 * expansion the preprocessing record lists after it. */

@@ -20,8 +20,10 @@ and for gcc and clang at -O0 and -O2, the rewritten programs build, give
 the original's warnings (-Wall -Wextra) and print what the originals print,
 fast and with LOOM_FORCE_SLOW=1.  The manifest says what was left alone:
 the chain links inside a group have no slot (a skipped statement each), the
-function whose brace is in a branch is not instrumented, and the loop whose
-header is in a branch has no twin.
+function whose brace is in a branch is not instrumented, the loop whose
+header is in a branch has no twin; a statement that another compile takes
+for the body of an `if`, `else` or `do` in a group before it (or the end of
+a declaration begun there) has no slot, and a loop there no twin.
 
     header_views.py --rewrite build/rewriter/loom-rewrite [--cc CC ...] [--keep]
 """
@@ -106,6 +108,17 @@ def main():
         loops = functions.get(('views.h', 'looping'), {}).get('loops', [])
         check(len(loops) == 1 and loops[0]['twin_exit'] == 0,
               "views.h: looping's loop (its header in a branch) has no twin", json.dumps(loops))
+        # guarded: text in a group that another compile continues with
+        # the statement after it (an if's body, a do's, a declaration's end).
+        for text in ('s += twice(n);', 'while (s < 100) {', 's += twice(2);', 'int u = (unsigned)s;',
+                     's += (int)sleep(0) + 1;'):
+            line = next(i + 1 for i, l in enumerate(lines) if l.strip() == text)
+            check(('views.h', line) in skipped, f'views.h:{line}: `{text}` (after a group) has no slot (skipped)',
+                  f'skipped: {sorted(skipped)}')
+        loops = functions.get(('views.h', 'guarded'), {}).get('loops', [])
+        line = next(i + 1 for i, l in enumerate(lines) if l.strip() == 'while (s < 100) {')
+        check([lp['twin_exit'] for lp in loops if lp['line'] == line] == [0],
+              f"views.h:{line}: guarded's loop after `if (use)` in a group has no twin", json.dumps(loops))
 
         for cc in args.cc or ['gcc', 'clang-19']:
             for opt in ('-O0', '-O2'):

@@ -189,6 +189,62 @@ static int selects(int n)
 	return x;
 }
 
+/* Text in a group before a statement that makes it, for another compile,
+ * the body of an if, an else, a do or a loop, or the end of a declaration:
+ * nothing may go between them (no slot, no blocking marker, no twin after
+ * the loop, which an else in the group after it would take for its if). */
+static int guarded(int n, int use)
+{
+	int s = 0;
+
+#ifdef WITH_LIB
+	if (use)
+#endif
+		s += twice(n);
+#ifdef WITH_LIB
+	if (use)
+#endif
+		while (s < 100) {
+			s += twice(3) + (int)strlen("ab");
+		}
+#ifdef WITH_LIB
+	else
+		s = -s;
+#endif
+#ifdef WITH_LIB
+	do
+#endif
+		s += twice(2);
+#ifdef WITH_LIB
+	while (s < 150);
+#endif
+#ifdef WITH_LIB
+	unsigned
+#endif
+	int u = (unsigned)s;
+#ifdef WITH_LIB
+	if (!use)
+#endif
+		s += (int)sleep(0) + 1;
+#ifdef WITH_LIB
+	for (int i = 0; i < 2; i++)
+#endif
+	{
+		s += twice(1);
+		if (s > 1000)
+			s = 1000;
+	}
+	if (n > 10)
+		while (s < 1000) {
+			s += twice(5);
+		}
+#ifdef WITH_LIB
+	else
+		s += 7;
+#endif
+	return s + (int)u;
+}
+
 int main(void)
 {
 	static const char *const names[] = { "text", "bss", "comment", "lib", "data", ".x", "y", "l" };
@@ -198,5 +254,6 @@ int main(void)
 	printf("%d %d %d %ld %d %d %d %d\n", opened(5), opened(2), looping(4), blocked(), unbraced(3), unbraced(0),
 	       dangling(5), earlier(3));
 	printf("%d\n", selects(3));
+	printf("%d %d %d\n", guarded(1, 0), guarded(2, 1), guarded(20, 1));
 	return 0;
 }
