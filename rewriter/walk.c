@@ -94,6 +94,9 @@ struct walk {
 	 * it is in a list (where the statement before it ends, or after the
 	 * list's '{'): see dangling.  UINT_MAX for a body. */
 	unsigned list_from;
+	/* Where the statement after the list statement being walked starts
+	 * (UINT_MAX: none, or not in this file): see multi_statement. */
+	unsigned next_start;
 	unsigned prev_end;      /* end of the last top-level declaration walked */
 	struct label *labels;
 	size_t nlabels, labels_cap;
@@ -348,6 +351,21 @@ static enum CXChildVisitResult collect_kid(CXCursor c, CXCursor parent, CXClient
 	if (k->n < 8)
 		k->c[k->n] = c;
 	k->n++;
+	return CXChildVisit_Continue;
+}
+
+/* All of a cursor's children (collect_cursor). */
+struct cursors {
+	CXCursor *c;
+	size_t n, cap;
+};
+
+static enum CXChildVisitResult collect_cursor(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct cursors *list = data;
+
+	(void)parent;
+	*LOOM_PUSH(list->c, list->n, list->cap) = c;
 	return CXChildVisit_Continue;
 }
 
@@ -1423,6 +1441,17 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 		flow_hidden(w, body);
 		return;
 	}
+	if (m && w->next_start >= m->start && w->next_start < m->end) {
+		/* A macro of two statements or more (`#define TWO a++; b
+		 * += 1`, `if (n) TWO;`): the body is its first only, and braces
+		 * around the invocation would take the others in.  Nor can a
+		 * loop's twin or back-edge check brace it. */
+		if (loop)
+			l->no_twin = "its body is the first statement of a macro that writes more";
+		add_skip(w, line, column);
+		flow_hidden(w, body);
+		return;
+	}
 	if (m && clang_getCursorKind(body) == CXCursor_CompoundStmt && end_of(body) > m->end) {
 		/* A block a macro opens and the text after it continues
 		 * (bfd's eval_symbol: BINARY_OP_HEAD (<<) ... BINARY_OP_TAIL):
@@ -1871,11 +1900,20 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 
 	switch (kind) {
 	case CXCursor_CompoundStmt: {
-		/* { stmt... }: every child is a statement in a list. */
-		/* The text before the first statement starts after the '{'. */
+		/* { stmt... }: every child is a statement in a list.  The text
+		 * before the first starts after the '{'. */
 		struct list_visit lv = { w, depth + 1, false, from_here(w, c) ? start_of(c, NULL, NULL) : 0 };
+		struct cursors list = { 0 };
+		unsigned next_start = w->next_start;
 
-		rw_visit_children(c, hook_list_child, &lv);
+		rw_visit_children(c, collect_cursor, &list);
+		for (size_t i = 0; i < list.n; i++) {
+			w->next_start = i + 1 < list.n && from_here(w, list.c[i + 1])
+			                        ? start_of(list.c[i + 1], NULL, NULL) : UINT_MAX;
+			hook_list_child(list.c[i], c, &lv);
+		}
+		w->next_start = next_start;
+		free(list.c);
 		break;
 	}
 	case CXCursor_IfStmt:
@@ -3319,7 +3357,7 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 	for (size_t i = 0; i < n; i++)
 		ws.w[i] = (struct walk){ .tu = tu, .file = src[i].file, .tree = src, .ntree = n, .text = src[i].text,
 		                         .len = src[i].len, .plan = src[i].plan, .case_label = UINT_MAX,
-		                         .list_from = UINT_MAX };
+		                         .list_from = UINT_MAX, .next_start = UINT_MAX };
 	rw_cursors_build(tu);
 	/* All expansion ranges first: a function may use a macro whose
 	 * expansion the preprocessing record lists after it. */

@@ -411,7 +411,7 @@ struct loom__thread {
 	LOOM__QUIET("-Wenum-compare") LOOM__QUIET("-Wenum-conversion") LOOM__QUIET("-Wshift-overflow") \
 	LOOM__QUIET("-Wshift-negative-value") LOOM__QUIET("-Wsizeof-pointer-div") LOOM__QUIET("-Wsizeof-pointer-memaccess") \
 	LOOM__QUIET("-Wmemset-transposed-args") LOOM__QUIET("-Wmissing-braces") LOOM__QUIET("-Wmissing-field-initializers") \
-	LOOM__QUIET("-Wclobbered") LOOM__QUIET("-Wdangling-else") LOOM__QUIET("-Warray-bounds") \
+	LOOM__QUIET("-Wclobbered") LOOM__QUIET("-Wdangling-else") LOOM__QUIET("-Wmultistatement-macros") LOOM__QUIET("-Warray-bounds") \
 	LOOM__QUIET("-Wcast-function-type") LOOM__QUIET("-Wignored-qualifiers") LOOM__QUIET("-Wunused-local-typedefs") \
 	LOOM__QUIET("-Wdeclaration-after-statement") LOOM__QUIET("-Wjump-misses-init") \
 	LOOM__QUIET("-Wunused-parameter") LOOM__QUIET("-Wattributes") LOOM__QUIET("-Wshadow") \
