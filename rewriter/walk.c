@@ -2831,6 +2831,13 @@ static void walk_function(struct walk *w, CXCursor fn)
 	 * could be made the same under every macro; left as it is. */
 	if (!balanced(w, open, close))
 		return;
+	/* The same text defined again: a template header included twice
+	 * under other macros (`#define FNAME sum_int #include "tmpl.h"`).
+	 * Its hooks are written once and serve every definition, as for a
+	 * header that other files include under other macros. */
+	for (size_t i = 0; i < w->plan->nfuncs; i++)
+		if (w->plan->funcs[i].body_open == open + 1)
+			return;
 	offset_of(clang_getRangeEnd(rw_cursor_extent(body)), &end_line, &end_column);
 	start_of(fn, &line, &column);
 	f = LOOM_PUSH(w->plan->funcs, w->plan->nfuncs, w->plan->funcs_cap);

@@ -15,6 +15,9 @@ Here it is
   under WITH_COMMENT, b.c under nothing and c.c under WITH_LIB;
 - inner.c (the program itself, plus an apostrophe in a skipped group),
   built alone and included by outer.c under WITH_LIB;
+- tmpl.h, a template header that defines a function named and typed by
+  macros, included twice by t.c and once by u.c (one rewrite serves all
+  three definitions);
 
 and for gcc and clang at -O0 and -O2, the rewritten programs build, give
 the original's warnings (-Wall -Wextra) and print what the originals print,
@@ -39,7 +42,59 @@ sys.path.insert(0, os.path.join(REPO, 'testlib'))
 from loomtest import ENV, Checks, reported, run, scratch, write_tree  # noqa: E402
 
 PROGRAM = os.path.join(HERE, 'conformance', 'conditional_groups.c')
-PROGRAMS = {'views': ['a.c', 'b.c', 'c.c'], 'inner': ['inner.c'], 'outer': ['outer.c']}
+PROGRAMS = {'views': ['a.c', 'b.c', 'c.c'], 'inner': ['inner.c'], 'outer': ['outer.c'],
+            'template': ['t.c', 'u.c']}
+# A template header: defined once per inclusion, under other macros, twice
+# in t.c and once more in u.c.
+TEMPLATE = r'''/* Defines FNAME over TYPE. */
+#include <string.h>
+
+static TYPE FNAME(const TYPE *v, int n, const char *tag)
+{
+	TYPE s = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (sizeof(TYPE) > sizeof(int))
+			s += v[i] / 2;
+		else
+			s += v[i];
+		s += (TYPE)strlen(tag);
+	}
+	return s;
+}
+'''
+T_C = r'''#include <stdio.h>
+
+#define TYPE int
+#define FNAME sum_int
+#include "tmpl.h"
+#undef TYPE
+#undef FNAME
+#define TYPE double
+#define FNAME sum_double
+#include "tmpl.h"
+
+long sum_long(const long *v, int n);
+
+int main(void)
+{
+	int a[] = { 1, 2, 3 };
+	double d[] = { 0.5, 1.5 };
+	long l[] = { 10, 20 };
+
+	printf("%d %g %ld\n", sum_int(a, 3, "ab"), sum_double(d, 2, "c"), sum_long(l, 2));
+	return 0;
+}
+'''
+U_C = r'''#define TYPE long
+#define FNAME sum_long_t
+#include "tmpl.h"
+
+long sum_long(const long *v, int n)
+{
+	return sum_long_t(v, n, "");
+}
+'''
 # -Wunused-parameter: the hybrid rewrite loses such warnings (docs/design.md).
 CFLAGS = ['-g', '-Wall', '-Wextra', '-Wno-unused-parameter']
 WARNING = re.compile(r'^(\S+?):(\d+):\d+: warning: (.*)$', re.M)
@@ -68,6 +123,9 @@ def tree():
         'c.c': '#define WITH_LIB 1\n#include "views.h"\nint c(void)\n{\n\treturn report("c");\n}\n',
         'inner.c': program,
         'outer.c': '/* inner.c under one more macro */\n#define WITH_LIB 1\n#include "inner.c"\n',
+        'tmpl.h': TEMPLATE,
+        't.c': T_C,
+        'u.c': U_C,
     }
 
 
@@ -108,6 +166,8 @@ def main():
         loops = functions.get(('views.h', 'looping'), {}).get('loops', [])
         check(len(loops) == 1 and loops[0]['twin_exit'] == 0,
               "views.h: looping's loop (its header in a branch) has no twin", json.dumps(loops))
+        tmpl = sorted(name for file, name in functions if file == 'tmpl.h')
+        check(tmpl == ['sum_int'], 'tmpl.h: its function is recorded once, as t.c first defines it', str(tmpl))
         # guarded: text in a group that another compile continues with
         # the statement after it (an if's body, a do's, a declaration's end).
         for text in ('s += twice(n);', 'while (s < 100) {', 's += twice(2);', 'int u = (unsigned)s;',
