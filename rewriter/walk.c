@@ -299,39 +299,118 @@ static unsigned after_keyword_paren(const struct walk *w, unsigned off, const ch
 	return off < w->len && w->text[off] == '(' ? off + 1 : UINT_MAX;
 }
 
-/* Offset just after the ';' that ends the statement whose tokens end at
- * FROM: skips comments, literals and anything nested in brackets. */
-static unsigned after_semicolon(const struct walk *w, unsigned from)
+/* In a directive's line: the identifier after the spaces and tabs from I
+ * on (before TO); *END is just past it, the start itself if there is none. */
+static unsigned line_word(const struct walk *w, unsigned i, unsigned to, unsigned *end)
 {
-	const char *s = w->text;
-	size_t i = from;
-	int depth = 0;
+	while (i < to && (w->text[i] == ' ' || w->text[i] == '\t'))
+		i++;
+	for (*end = i; *end < to && is_ident_char(w->text[*end]); (*end)++)
+		;
+	return i;
+}
 
-	while (i < w->len) {
+/* A pass over TEXT[FROM, TO) that sees C text and directives the way a
+ * compile taking every group would: comments are passed over, a literal
+ * ends at its line's end at the latest (an apostrophe in an `#if 0` block is
+ * no literal), and a directive's own text (`#error can't`) is no C. */
+struct text_scan {
+	const struct walk *w;
+	unsigned i, to;
+	bool line_start;
+};
+
+enum scan_item {
+	SCAN_END,
+	SCAN_CODE,      /* a character of C text, outside literals */
+	SCAN_LITERAL,   /* a string or character literal */
+	SCAN_IF,        /* #if, #ifdef, #ifndef */
+	SCAN_ELSE,      /* #else, #elif, #elifdef, #elifndef */
+	SCAN_ENDIF,
+	SCAN_DIRECTIVE, /* any other */
+};
+
+static struct text_scan text_scan(const struct walk *w, unsigned from, unsigned to)
+{
+	return (struct text_scan){ w, from, to < w->len ? to : (unsigned)w->len, false };
+}
+
+/* The next item of SC, with *AT the offset of its character (of the '#' for
+ * a directive, of the opening quote for a literal). */
+static enum scan_item scan_next(struct text_scan *sc, unsigned *at)
+{
+	const char *s = sc->w->text;
+	unsigned i = sc->i, to = sc->to;
+
+	for (; i < to; i++) {
 		char ch = s[i];
 
-		if (ch == '/' && i + 1 < w->len && s[i + 1] == '/') {
-			while (i < w->len && s[i] != '\n')
+		if (ch == '\n') {
+			sc->line_start = true;
+		} else if (ch == '/' && i + 1 < to && s[i + 1] == '/') {
+			while (i + 1 < to && s[i + 1] != '\n')
 				i++;
-		} else if (ch == '/' && i + 1 < w->len && s[i + 1] == '*') {
-			i += 2;
-			while (i + 1 < w->len && !(s[i] == '*' && s[i + 1] == '/'))
-				i++;
-			i += 2;
+		} else if (ch == '/' && i + 1 < to && s[i + 1] == '*') {
+			for (i += 2; i + 1 < to && !(s[i] == '*' && s[i + 1] == '/'); i++)
+				;
+			i++;
+		} else if (ch == '#' && sc->line_start) {
+			unsigned k, j = line_word(sc->w, i + 1, to, &k);
+			enum scan_item item = SCAN_DIRECTIVE;
+
+			if ((k - j == 2 && !memcmp(s + j, "if", 2)) || (k - j == 5 && !memcmp(s + j, "ifdef", 5))
+			    || (k - j == 6 && !memcmp(s + j, "ifndef", 6)))
+				item = SCAN_IF;
+			else if (k - j == 5 && !memcmp(s + j, "endif", 5))
+				item = SCAN_ENDIF;
+			else if ((k - j == 4 && !memcmp(s + j, "else", 4)) || (k - j >= 4 && !memcmp(s + j, "elif", 4)))
+				item = SCAN_ELSE;
+			while (k < to && !(s[k] == '\n' && s[k - 1] != '\\'))
+				k++;
+			*at = i;
+			sc->i = k;
+			sc->line_start = false;
+			return item;
 		} else if (ch == '"' || ch == '\'') {
-			for (i++; i < w->len && s[i] != ch; i++)
+			*at = i;
+			for (i++; i < to && s[i] != ch && s[i] != '\n'; i++)
 				if (s[i] == '\\')
 					i++;
-			i++;
-		} else {
-			if (ch == '(' || ch == '[' || ch == '{')
-				depth++;
-			else if (ch == ')' || ch == ']' || ch == '}')
-				depth--;
-			else if (ch == ';' && depth <= 0)
-				return (unsigned)i + 1;
-			i++;
+			sc->i = i < to && s[i] == ch ? i + 1 : i;
+			sc->line_start = false;
+			return SCAN_LITERAL;
+		} else if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\f' && ch != '\v'
+		           && !(ch == '\\' && i + 1 < to && s[i + 1] == '\n')) {
+			*at = i;
+			sc->i = i + 1;
+			sc->line_start = false;
+			return SCAN_CODE;
 		}
+	}
+	sc->i = to;
+	return SCAN_END;
+}
+
+/* Offset just after the ';' that ends the statement whose tokens end at
+ * FROM: skips comments, literals, directives and anything nested in
+ * brackets. */
+static unsigned after_semicolon(const struct walk *w, unsigned from)
+{
+	struct text_scan sc = text_scan(w, from, (unsigned)w->len);
+	unsigned at;
+	int depth = 0;
+
+	for (enum scan_item item; (item = scan_next(&sc, &at)) != SCAN_END;) {
+		char ch = w->text[at];
+
+		if (item != SCAN_CODE)
+			continue;
+		if (ch == '(' || ch == '[' || ch == '{')
+			depth++;
+		else if (ch == ')' || ch == ']' || ch == '}')
+			depth--;
+		else if (ch == ';' && depth <= 0)
+			return at + 1;
 	}
 	return (unsigned)w->len;
 }
@@ -2129,104 +2208,11 @@ static bool directive_at(const struct walk *w, unsigned off)
 	return !i || w->text[i - 1] == '\n';
 }
 
-/* In a directive's line: the identifier after the spaces and tabs from I
- * on (before TO); *END is just past it, the start itself if there is none. */
-static unsigned line_word(const struct walk *w, unsigned i, unsigned to, unsigned *end)
-{
-	while (i < to && (w->text[i] == ' ' || w->text[i] == '\t'))
-		i++;
-	for (*end = i; *end < to && is_ident_char(w->text[*end]); (*end)++)
-		;
-	return i;
-}
-
 /* The names a body's #define and #undef lines name (directive_in). */
 struct macro_list {
 	char **names;
 	size_t n, cap;
 };
-
-/* A pass over TEXT[FROM, TO) that sees C text and directives the way a
- * compile taking every group would: comments are passed over, a literal
- * ends at its line's end at the latest (an apostrophe in an `#if 0` block is
- * no literal), and a directive's own text (`#error can't`) is no C. */
-struct text_scan {
-	const struct walk *w;
-	unsigned i, to;
-	bool line_start;
-};
-
-enum scan_item {
-	SCAN_END,
-	SCAN_CODE,      /* a character of C text (a literal: its last one) */
-	SCAN_IF,        /* #if, #ifdef, #ifndef */
-	SCAN_ELSE,      /* #else, #elif, #elifdef, #elifndef */
-	SCAN_ENDIF,
-	SCAN_DIRECTIVE, /* any other */
-};
-
-static struct text_scan text_scan(const struct walk *w, unsigned from, unsigned to)
-{
-	return (struct text_scan){ w, from, to < w->len ? to : (unsigned)w->len, false };
-}
-
-/* The next item of SC, with *AT the offset of its character (of the '#' for
- * a directive). */
-static enum scan_item scan_next(struct text_scan *sc, unsigned *at)
-{
-	const char *s = sc->w->text;
-	unsigned i = sc->i, to = sc->to;
-
-	for (; i < to; i++) {
-		char ch = s[i];
-
-		if (ch == '\n') {
-			sc->line_start = true;
-		} else if (ch == '/' && i + 1 < to && s[i + 1] == '/') {
-			while (i + 1 < to && s[i + 1] != '\n')
-				i++;
-		} else if (ch == '/' && i + 1 < to && s[i + 1] == '*') {
-			for (i += 2; i + 1 < to && !(s[i] == '*' && s[i + 1] == '/'); i++)
-				;
-			i++;
-		} else if (ch == '#' && sc->line_start) {
-			unsigned k, j = line_word(sc->w, i + 1, to, &k);
-			enum scan_item item = SCAN_DIRECTIVE;
-
-			if ((k - j == 2 && !memcmp(s + j, "if", 2)) || (k - j == 5 && !memcmp(s + j, "ifdef", 5))
-			    || (k - j == 6 && !memcmp(s + j, "ifndef", 6)))
-				item = SCAN_IF;
-			else if (k - j == 5 && !memcmp(s + j, "endif", 5))
-				item = SCAN_ENDIF;
-			else if ((k - j == 4 && !memcmp(s + j, "else", 4)) || (k - j >= 4 && !memcmp(s + j, "elif", 4)))
-				item = SCAN_ELSE;
-			while (k < to && !(s[k] == '\n' && s[k - 1] != '\\'))
-				k++;
-			*at = i;
-			sc->i = k;
-			sc->line_start = false;
-			return item;
-		} else if (ch == '"' || ch == '\'') {
-			for (i++; i < to && s[i] != ch && s[i] != '\n'; i++)
-				if (s[i] == '\\')
-					i++;
-			if (i >= to || s[i] == '\n')
-				i--;
-			*at = i;
-			sc->i = i + 1;
-			sc->line_start = false;
-			return SCAN_CODE;
-		} else if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\f' && ch != '\v'
-		           && !(ch == '\\' && i + 1 < to && s[i + 1] == '\n')) {
-			*at = i;
-			sc->i = i + 1;
-			sc->line_start = false;
-			return SCAN_CODE;
-		}
-	}
-	sc->i = to;
-	return SCAN_END;
-}
 
 /* Do the conditional directives in [FROM, TO) make whole groups: each #if,
  * #ifdef or #ifndef there ends there with its #endif, and no #elif, #else
@@ -2273,7 +2259,7 @@ static bool dangling(const struct walk *w, unsigned from, unsigned to)
 		return false;
 	do {
 		item = scan_next(&sc, &at);
-		if (item == SCAN_CODE) {
+		if (item == SCAN_CODE || item == SCAN_LITERAL) {
 			last = at;
 			continue;
 		}
