@@ -52,6 +52,7 @@ struct job {
 	unsigned unnamed;        /* C files copied unchanged because their path is not UTF-8 */
 	bool runtime_all;        /* --runtime all: every file compiles the runtime */
 	unsigned homes;          /* files that define main, where the runtime is compiled */
+	unsigned shared_clients; /* files without the runtime compiled for a shared object */
 	unsigned failed_main;    /* files copied unchanged that may define main */
 	struct rw_taken *taken;  /* functions whose address some file takes */
 	size_t ntaken, taken_cap;
@@ -268,6 +269,8 @@ struct unit {
 	bool includes_c;      /* it #includes a C file of the tree */
 	bool unlisted;        /* a database is used and does not list it (its build
 	                       * may well not compile it) */
+	bool shared;          /* one of its commands compiles it for a shared
+	                       * object (-fPIC or -fpic, not -fPIE) */
 	char *messages;       /* its diagnostics, printed when it is emitted */
 	size_t messages_len;
 };
@@ -333,6 +336,27 @@ static char *preprocessor_options(const char *arg)
 		return NULL;
 	}
 	return kept;
+}
+
+/* Does CMD compile for a shared object: -fPIC or -fpic, not overridden by a
+ * later -fPIE or -fpie (or -fno-pic)?  Such an object without the runtime
+ * links into a shared library only next to the file that has it. */
+static bool for_shared_object(CXCompileCommand cmd)
+{
+	bool pic = false;
+
+	for (unsigned i = 1; i < clang_CompileCommand_getNumArgs(cmd); i++) {
+		CXString a = clang_CompileCommand_getArg(cmd, i);
+		const char *arg = clang_getCString(a);
+
+		if (!strcmp(arg, "-fPIC") || !strcmp(arg, "-fpic"))
+			pic = true;
+		else if (!strcmp(arg, "-fPIE") || !strcmp(arg, "-fpie") || !strcmp(arg, "-fno-pic")
+		         || !strcmp(arg, "-fno-PIC"))
+			pic = false;
+		clang_disposeString(a);
+	}
+	return pic;
 }
 
 /* The flags U is parsed with: its build's own (compile_commands.json,
@@ -407,6 +431,8 @@ static void unit_flags(struct job *job, struct unit *u)
 	}
 	for (int i = 0; i < job->ncflags; i++)
 		push_arg(u, job->cflags[i]);
+	for (unsigned i = 0; cmds && i < clang_CompileCommands_getSize(cmds); i++)
+		u->shared |= for_shared_object(clang_CompileCommands_getCommand(cmds, i));
 	if (cmds)
 		clang_CompileCommands_dispose(cmds);
 }
@@ -1116,6 +1142,7 @@ static int emit_unit(struct job *job, struct unit *u)
 		 * as a home: in a tree without main (a library) every file
 		 * compiles the runtime. */
 		home = home || u->includes_c;
+		job->shared_clients += u->shared && !home;
 		for (size_t i = 0; i < u->plan.naddress_taken; i++) {
 			const struct rw_taken *t = &u->plan.address_taken[i];
 
@@ -1648,6 +1675,11 @@ int main(int argc, char **argv)
 		        job.m->nfiles - job.nheaders + job.unnamed, job.failed + job.unnamed, job.nheaders,
 		        job.m->nfunctions,
 		        job.m->nslots, job.m->nskips, out);
+	if (!job.quiet && !job.runtime_all && job.homes && job.shared_clients)
+		fprintf(stderr, PROG ": note: %u C files without main are compiled for a shared object (-fPIC); "
+		        "a shared library of them that does not link the file with main lacks the runtime "
+		        "(\"undefined hidden symbol loom__slow\"): rewrite with --runtime all\n",
+		        job.shared_clients);
 	if (job.db_dir && (!job.quiet || job.failed))
 		fprintf(stderr, PROG ": flags of %u of %zu C files from %s/compile_commands.json%s\n",
 		        job.from_db, job.m->nfiles - job.nheaders, job.db_dir,

@@ -13,7 +13,11 @@
 4. A file that does not parse (built on another host only) keeps the
    runtime in main's file, unless its text may define main and no
    compilation database says the build does not compile it.
-5. --runtime with a bad value is refused.
+5. A file without main that the compilation database compiles with -fPIC
+   (for a shared library): loom-rewrite says that a shared library of such
+   files alone lacks the runtime and names --runtime all; such a library
+   indeed does not link, and with --runtime all it links, without the note.
+6. --runtime with a bad value is refused.
 """
 import argparse
 import json
@@ -178,6 +182,35 @@ def library_tree(check, args, work):
         prog.stop()
 
 
+def shared_object(check, args, work):
+    src = os.path.join(work, 'pic')
+    os.makedirs(src)
+    write_file(os.path.join(src, 'work.c'), 'long work(long n)\n{\n\tlong s = 0;\n\n'
+               '\tfor (long i = 1; i <= n; i++)\n\t\ts += i * i % 7;\n\treturn s;\n}\n')
+    write_file(os.path.join(src, 'main.c'), LIB_USER_C)
+    write_file(os.path.join(src, 'compile_commands.json'), json.dumps([
+        {'directory': src, 'file': 'main.c', 'arguments': ['cc', '-O2', '-c', 'main.c']},
+        {'directory': src, 'file': 'work.c', 'arguments': ['cc', '-O2', '-fPIC', '-DPIC', '-c', 'work.c',
+                                                           '-o', '.libs/work.o']},
+    ]))
+    for runtime in ('main', 'all'):
+        out = os.path.join(work, f'pic-{runtime}')
+        r = run([args.rewrite, '--runtime', runtime, src, out])
+        check.require(r.status == 0, f'loom-rewrite --runtime {runtime} of a tree with a -fPIC file', r.stderr)
+        noted = 'note: 1 C files without main are compiled for a shared object' in r.stderr \
+            and '--runtime all' in r.stderr
+        check(noted == (runtime == 'main'),
+              f'--runtime {runtime}: ' + ('the note names --runtime all' if runtime == 'main' else 'no note'),
+              r.stderr)
+        lib = run(['gcc', '-O2', '-shared', '-fPIC', '-o', os.path.join(out, 'libwork.so'),
+                   os.path.join(out, 'work.c')])
+        check((lib.status == 0) == (runtime == 'all'),
+              f'--runtime {runtime}: a shared library of work.c alone ' +
+              ('links' if runtime == 'all' else 'does not link (what the note says)'), lib.stderr[-2000:])
+    r = run([args.rewrite, '--quiet', src, os.path.join(work, 'pic-quiet')])
+    check(r.status == 0 and 'note' not in r.stderr, '--quiet: no note', r.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--rewrite', required=True)
@@ -188,6 +221,7 @@ def main():
         two_file_program(check, args, work)
         unparsed_files(check, args, work)
         library_tree(check, args, work)
+        shared_object(check, args, work)
         r = run([args.rewrite, '--runtime', 'some', os.path.join(work, 'lib'), os.path.join(work, 'x')])
         check(r.status == 2 and "--runtime takes main or all, not 'some'" in r.stderr,
               '--runtime some is refused with a clear error', r.stderr)
