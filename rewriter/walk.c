@@ -332,7 +332,12 @@ enum scan_item {
 
 static struct text_scan text_scan(const struct walk *w, unsigned from, unsigned to)
 {
-	return (struct text_scan){ w, from, to < w->len ? to : (unsigned)w->len, false };
+	unsigned i = from < w->len ? from : (unsigned)w->len;
+
+	/* At a line's start if only blanks come before FROM on its line. */
+	while (i && (w->text[i - 1] == ' ' || w->text[i - 1] == '\t'))
+		i--;
+	return (struct text_scan){ w, from, to < w->len ? to : (unsigned)w->len, !i || w->text[i - 1] == '\n' };
 }
 
 /* The next item of SC, with *AT the offset of its character (of the '#' for
@@ -495,6 +500,10 @@ static unsigned end_with_semicolon(const struct walk *w, CXCursor c)
 		return with_semicolon(w, m->end);
 	if (e > 0 && e <= w->len && w->text[e - 1] == ';')
 		return e;
+	/* Its ';' written by a macro (`s += f(n) SEMI`, `#define SEMI ;`). */
+	m = macro_at(w, skip_blank(w, e), false);
+	if (m)
+		return with_semicolon(w, m->end);
 	return after_semicolon(w, e);
 }
 
@@ -1499,7 +1508,7 @@ static bool else_may_follow(const struct walk *w, CXCursor c, unsigned end)
 static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 {
 	unsigned line, column, off = start_of(body, &line, &column);
-	const struct range *m = macro_at(w, off, false);
+	const struct range *m = macro_at(w, off, false), *m2;
 	/* LOOP: the loop add_loop has just recorded. */
 	struct rw_loop *l = loop ? &w->plan->loops[w->plan->nloops - 1] : NULL;
 
@@ -1515,18 +1524,24 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 		flow_hidden(w, body);
 		return;
 	}
-	if (macro_at(w, off, true) || (m && loop && end_of(body) > m->end)) {
-		add_skip(w, line, column);
-		flow_hidden(w, body);
-		return;
-	}
-	if (m && w->next_start >= m->start && w->next_start < m->end) {
-		/* A macro of two statements or more (`#define TWO a++; b
-		 * += 1`, `if (n) TWO;`): the body is its first only, and braces
-		 * around the invocation would take the others in.  Nor can a
+	if (w->next_start != UINT_MAX && (m2 = macro_touching(w, end_of(body))) && w->next_start >= m2->start
+	    && w->next_start < m2->end) {
+		/* The body ends in a macro of two statements or more, whose
+		 * next statement follows the whole statement (`#define TWO a++;
+		 * b += 1`: `if (n) TWO;`, `if (x) if (y) TWO;`, `else c = 1,
+		 * TWO;`): braces there would take the others in.  Nor can a
 		 * loop's twin or back-edge check brace it. */
 		if (loop)
-			l->no_twin = "its body is the first statement of a macro that writes more";
+			l->no_twin = "its body ends in a macro that writes more statements after it";
+		if (m) {
+			add_skip(w, line, column);
+			flow_hidden(w, body);
+		} else {
+			walk_unhooked(w, body, depth, line, column);
+		}
+		return;
+	}
+	if (macro_at(w, off, true) || (m && loop && end_of(body) > m->end)) {
 		add_skip(w, line, column);
 		flow_hidden(w, body);
 		return;
@@ -2240,23 +2255,62 @@ static bool balanced(const struct walk *w, unsigned from, unsigned to)
 	return depth == 0;
 }
 
+/* Where the outermost conditional group that [FROM, TO) turns to another
+ * branch or ends, but that began before FROM, begins (in the current
+ * function's body); FROM if there is none. */
+static unsigned group_begun_before(const struct walk *w, unsigned from, unsigned to)
+{
+	struct text_scan sc = text_scan(w, from, to);
+	enum scan_item item;
+	unsigned at, *open = NULL, begin;
+	size_t n = 0, cap = 0;
+	int depth = 0, outer = 0;
+
+	while ((item = scan_next(&sc, &at)) != SCAN_END) {
+		/* At DEPTH 0 an #else or #endif is the innermost open group's,
+		 * at -1 the next one's, and so on. */
+		if ((item == SCAN_ELSE || item == SCAN_ENDIF) && depth <= 0 && 1 - depth > outer)
+			outer = 1 - depth;
+		if (item == SCAN_IF)
+			depth++;
+		else if (item == SCAN_ENDIF)
+			depth--;
+	}
+	if (!outer)
+		return from;
+	/* The groups open at FROM, from the body's start on. */
+	sc = text_scan(w, w->plan->funcs[w->func].body_open, from);
+	while ((item = scan_next(&sc, &at)) != SCAN_END) {
+		if (item == SCAN_IF)
+			*LOOM_PUSH(open, n, cap) = at;
+		else if (item == SCAN_ENDIF && n)
+			n--;
+	}
+	begin = n >= (size_t)outer ? open[n - (size_t)outer] : (n ? open[0] : from);
+	free(open);
+	return begin;
+}
+
 /* Could another compile see the statement at TO as part of something that
- * text in a conditional group between FROM (where the statement before it
- * ends, or its block opens) and TO begins: the body of an `if (c)`, an
+ * text in a conditional group before it begins: the body of an `if (c)`, an
  * `else`, a `do` or a loop, or the rest of a declaration (`#ifdef W
  * unsigned #endif int u;`)?  Then nothing may go before it: under those
  * macros a slot would be the body and the statement would run always.
- * The text of every branch there must end a statement (`;` or `}`), open
- * a block, or end a label (`:`). */
+ * The text between FROM (where the statement before it ends, or its block
+ * opens) and TO is looked at, and the branches of a group that ends there
+ * but began before FROM (`#ifdef W if (use) #else n++; #endif`): the text
+ * of every branch must end a statement (`;` or `}`), open a block, or end
+ * a label (`:`). */
 static bool dangling(const struct walk *w, unsigned from, unsigned to)
 {
-	struct text_scan sc = text_scan(w, from, to);
+	struct text_scan sc;
 	enum scan_item item;
 	unsigned at, last = UINT_MAX;
 	bool grouped = false;
 
-	if (from >= sc.to || !memchr(w->text + from, '#', sc.to - from))
+	if (from >= to || to > w->len || !memchr(w->text + from, '#', to - from))
 		return false;
+	sc = text_scan(w, group_begun_before(w, from, to), to);
 	do {
 		item = scan_next(&sc, &at);
 		if (item == SCAN_CODE || item == SCAN_LITERAL) {

@@ -197,6 +197,7 @@ static int guarded(int n, int use)
 {
 	int s = 0;
 
+	(void)use;
 #ifdef WITH_LIB
 	if (use)
 #endif
@@ -234,6 +235,12 @@ static int guarded(int n, int use)
 		if (s > 1000)
 			s = 1000;
 	}
+#ifdef WITH_LIB
+	if (use)
+#else
+	n++;
+#endif
+		s += twice(n);
 	if (n > 10)
 		while (s < 1000) {
 			s += twice(5);
@@ -243,6 +250,27 @@ static int guarded(int n, int use)
 		s += 7;
 #endif
 	return s + (int)u;
+}
+
+/* The same in a function whose hooks stay in its one body (a static
+ * local: it is not copied), with the statement before in the other
+ * branch of the group. */
+static int guarded_once(int n, int use)
+{
+	static int calls;
+	int s = 0;
+
+	(void)use;
+	calls++;
+#ifdef WITH_LIB
+	if (use)
+#elif defined(WITH_COMMENT)
+	n += 2;
+#else
+	n++;
+#endif
+		s += twice(n);
+	return s + calls;
 }
 
 int main(void)
@@ -255,5 +283,6 @@ int main(void)
 	       dangling(5), earlier(3));
 	printf("%d\n", selects(3));
 	printf("%d %d %d\n", guarded(1, 0), guarded(2, 1), guarded(20, 1));
+	printf("%d %d\n", guarded_once(3, 0), guarded_once(4, 1));
 	return 0;
 }

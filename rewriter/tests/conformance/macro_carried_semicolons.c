@@ -3,7 +3,8 @@
  * starts right after the macro's name; it gets no hook (another definition
  * of the macro may need the ';', see conditional_groups.c), and braces
  * around an unbraced body take the ';' in.  A statement that starts
- * inside the same expansion as the one before it ends gets no hook. */
+ * inside the same expansion as the one before it ends gets no hook, and
+ * a statement whose ';' a macro writes ends at that macro. */
 #include <stdio.h>
 
 #define STEP \
@@ -43,9 +44,23 @@ static int take(int v)
 	return got * 100 + grown;
 }
 
+/* A statement whose ';' is a macro's only token: it ends there, not at
+ * the next statement's ';'. */
+#define SEMI ;
+
+static int ended(int n)
+{
+	int s = 0;
+
+	if (n)
+		s += take(n) SEMI
+	return s;
+}
+
 int main(void)
 {
 	printf("%d\n", walk(5));
 	printf("%d %d\n", take(3), take(1));
+	printf("%d %d\n", ended(0), ended(2));
 	return 0;
 }
