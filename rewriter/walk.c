@@ -1524,23 +1524,6 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 		flow_hidden(w, body);
 		return;
 	}
-	if (w->next_start != UINT_MAX && (m2 = macro_touching(w, end_of(body))) && w->next_start >= m2->start
-	    && w->next_start < m2->end) {
-		/* The body ends in a macro of two statements or more, whose
-		 * next statement follows the whole statement (`#define TWO a++;
-		 * b += 1`: `if (n) TWO;`, `if (x) if (y) TWO;`, `else c = 1,
-		 * TWO;`): braces there would take the others in.  Nor can a
-		 * loop's twin or back-edge check brace it. */
-		if (loop)
-			l->no_twin = "its body ends in a macro that writes more statements after it";
-		if (m) {
-			add_skip(w, line, column);
-			flow_hidden(w, body);
-		} else {
-			walk_unhooked(w, body, depth, line, column);
-		}
-		return;
-	}
 	if (macro_at(w, off, true) || (m && loop && end_of(body) > m->end)) {
 		add_skip(w, line, column);
 		flow_hidden(w, body);
@@ -1587,10 +1570,20 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 		unsigned close = stmt_end(w, body);
 		struct rw_wrap *wr;
 
-		if (!balanced(w, off, close) || else_may_follow(w, body, close)) {
+		if (!balanced(w, off, close) || else_may_follow(w, body, close)
+		    || (w->next_start != UINT_MAX && (m2 = macro_touching(w, end_of(body)))
+		        && w->next_start >= m2->start && w->next_start < m2->end)) {
 			/* Braces across a conditional group's line (an `else if`
 			 * link inside `#ifdef`): another compile would see one
-			 * brace only, or an `else` after the closing one. */
+			 * brace only, or an `else` after the closing one.  Or
+			 * the body ends in a macro of two statements or more,
+			 * whose next statement follows the whole statement
+			 * (`#define TWO a++; b += 1`: `if (n) TWO;`, `if (x) if
+			 * (y) TWO;`): braces would take the others in.  Nor can
+			 * a loop's twin and back-edge check brace it. */
+			if (loop)
+				l->no_twin = "its body cannot be braced (a conditional group's line, or a macro "
+				             "that writes more statements after it)";
 			if (m) {
 				add_skip(w, line, column);
 				flow_hidden(w, body);
