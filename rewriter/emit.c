@@ -974,8 +974,14 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	 * around a call of the function itself, whose switch lets that call
 	 * through to its fast body.  Not in a header: the check in the switch
 	 * made the compiler inline interp's small helpers less (10% more
-	 * instructions). */
-	f->wraps = f->entry_switch && !opts->header && !rf->noreturn && !param_named(rf, rf->name);
+	 * instructions).  Not in a static function whose address the program
+	 * does not take (it keeps a switch for a caller without a slow copy):
+	 * the compiler may inline it into every caller, and the call through
+	 * a pointer would keep an out-of-line copy that the original does not
+	 * have, which gcc then analyses on its own (bluez's avctp.c: a new
+	 * -Wstringop-truncation in `uinput_create`, called once). */
+	f->wraps = f->entry_switch && !opts->header && !rf->noreturn && !param_named(rf, rf->name)
+	           && (!rf->is_static || address_taken_here(plan, rf->name));
 	f->fast_entry = outline && !rf->is_static && !opts->header && fast_entry_index(opts, rf->name) >= 0;
 	if (f->wraps) {
 		char *self_call = call_text(rf, "");
