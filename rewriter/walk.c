@@ -95,7 +95,7 @@ struct walk {
 	 * list's '{'): see dangling.  UINT_MAX for a body. */
 	unsigned list_from;
 	/* Where the statement after the list statement being walked starts
-	 * (UINT_MAX: none, or not in this file): see multi_statement. */
+	 * (UINT_MAX: none, or not in this file): see hook_body. */
 	unsigned next_start;
 	unsigned prev_end;      /* end of the last top-level declaration walked */
 	struct label *labels;
@@ -1338,12 +1338,13 @@ static void hook_cond(struct walk *w, CXCursor cond, unsigned open, char close, 
 	p->callee = loom_xstrdup(blocking);
 }
 
-/* Statement C as it is, without a slot before it or braces around it,
- * where another compile of the text sees it differently (a conditional
- * group's line, see balanced and dangling): recorded as skipped; what an
- * if, a switch or a loop holds is walked as usual, but a loop gets no twin,
- * which would be a second statement after it. */
-static void walk_unhooked(struct walk *w, CXCursor c, int depth, unsigned line, unsigned column)
+/* Statement C without a slot before it (or braces around it), recorded as
+ * skipped; what an if, a switch or a loop holds is walked as usual.  SINGLE:
+ * C must stay one statement (another compile of a conditional group's text
+ * sees it as a body, see balanced and dangling; or a macro's statements
+ * follow it), so a loop gets no twin, which would be a second statement
+ * after it. */
+static void walk_unhooked(struct walk *w, CXCursor c, int depth, unsigned line, unsigned column, bool single)
 {
 	size_t loop = w->plan->nloops;
 
@@ -1353,9 +1354,9 @@ static void walk_unhooked(struct walk *w, CXCursor c, int depth, unsigned line, 
 	case CXCursor_DoStmt:
 	case CXCursor_ForStmt:
 		walk_stmt(w, c, depth);
-		if (w->plan->nloops > loop && !w->plan->loops[loop].no_twin)
-			w->plan->loops[loop].no_twin
-				= "another compile of a conditional group next to it takes it for a single statement";
+		if (single && w->plan->nloops > loop && !w->plan->loops[loop].no_twin)
+			w->plan->loops[loop].no_twin = "it must stay a single statement (a conditional group's "
+			                               "text before or after it, or a macro's statements after it)";
 		break;
 	case CXCursor_CompoundStmt:
 	case CXCursor_IfStmt:
@@ -1445,7 +1446,7 @@ static void hook_stmt(struct walk *w, CXCursor c, int depth, bool after_label)
 		return;
 	}
 	if (from != UINT_MAX && dangling(w, from, off)) {
-		walk_unhooked(w, c, depth, line, column);
+		walk_unhooked(w, c, depth, line, column, true);
 		return;
 	}
 	/* A statement that is one macro invocation (plus its ';') gets its
@@ -1588,7 +1589,7 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 				add_skip(w, line, column);
 				flow_hidden(w, body);
 			} else {
-				walk_unhooked(w, body, depth, line, column);
+				walk_unhooked(w, body, depth, line, column, true);
 			}
 			return;
 		}
@@ -1985,7 +1986,7 @@ static enum CXChildVisitResult hook_list_child(CXCursor c, CXCursor parent, CXCl
 		add_skip(lv->w, line, column);
 		flow_hidden(lv->w, c);
 	} else if (here && !is_label(kind) && calls_strncpy(lv->w, lv->prev_start, lv->prev_end)) {
-		walk_unhooked(lv->w, c, lv->depth, line, column);
+		walk_unhooked(lv->w, c, lv->depth, line, column, false);
 	} else {
 		lv->w->list_from = lv->prev_end;
 		hook_stmt(lv->w, c, lv->depth, false);
