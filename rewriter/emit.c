@@ -13,7 +13,7 @@
  * line, where every type F's signature uses is declared, and another after
  * F's prototype at file scope above it, if F has one in the file.
  *
- * A function that cannot be outlined (variadic, static locals, ...: see
+ * A function that cannot be outlined (static locals, ...: see
  * outline_facts in walk.c) keeps its hooks inline in its one body.
  *
  * Every insertion into the original text is on the line of the code it
@@ -275,7 +275,8 @@ static char *forward_declaration(const struct rw_func *f, const char *text, bool
 }
 
 /* F called with its own parameters: F__slow(a, b) with SUFFIX "__slow",
- * LOOM_SELF(F)(a, b) without (see rt/loom.h). */
+ * LOOM_SELF(F)(a, b) without (see rt/loom.h); a variadic F's slow copy
+ * also gets the address of its switch's va_list, F__slow(a, b, &loom__ap). */
 static char *call_text(const struct rw_func *f, const char *suffix)
 {
 	struct text out = { 0 };
@@ -290,6 +291,8 @@ static char *call_text(const struct rw_func *f, const char *suffix)
 			append(&out, ", ", 2);
 		append(&out, f->params[i], strlen(f->params[i]));
 	}
+	if (f->variadic && *suffix)
+		append(&out, ", &loom__ap", 11);
 	append(&out, ")", 1);
 	return out.s;
 }
@@ -352,7 +355,7 @@ bool rw_calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller
 		const struct rw_func *f = &plan->funcs[named[k]];
 
 		if (!f->inline_reason)
-			return slow_declared_at(f, opts) < at && (!opts || !opts->header || slow_callee(opts, call->callee, at));
+			return rw_slow_callable(f) && slow_declared_at(f, opts) < at && (!opts || !opts->header || slow_callee(opts, call->callee, at));
 	}
 	return slow_callee(opts, call->callee, at);
 }
@@ -968,7 +971,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	 * callers switch and call its slow copy): a check in a function the
 	 * compiler inlines would be repeated at every inlined call.  In a
 	 * header, only if every file including it does so (SLOW_CALLEES). */
-	f->entry_switch = outline && (!rf->is_static || (opts->header && !slow_callee(opts, rf->name, UINT_MAX))
+	f->entry_switch = outline && (rf->variadic || !rf->is_static || (opts->header && !slow_callee(opts, rf->name, UINT_MAX))
 	                              || address_taken_here(plan, rf->name) || fe->unrenamed[fi]);
 	/* The slow copy can run wrapped (rt/loom.h): the entry slot's locks
 	 * around a call of the function itself, whose switch lets that call
@@ -980,9 +983,10 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	 * a pointer would keep an out-of-line copy that the original does not
 	 * have, which gcc then analyses on its own (bluez's avctp.c: a new
 	 * -Wstringop-truncation in `uinput_create`, called once). */
-	f->wraps = f->entry_switch && !opts->header && !rf->noreturn && !param_named(rf, rf->name)
+	f->wraps = f->entry_switch && !opts->header && !rf->noreturn && !rf->variadic && !param_named(rf, rf->name)
 	           && (!rf->is_static || address_taken_here(plan, rf->name));
-	f->fast_entry = outline && !rf->is_static && !opts->header && fast_entry_index(opts, rf->name) >= 0;
+	f->fast_entry = outline && rw_slow_callable(rf) && !rf->is_static && !opts->header
+	                && fast_entry_index(opts, rf->name) >= 0;
 	if (f->wraps) {
 		char *self_call = call_text(rf, "");
 
@@ -1040,9 +1044,15 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	if (f->entry_switch && !f->fast_entry) {
 		char *call = call_text(rf, "__slow");
 
-		add(fast, rf->body_open, false, INT_MIN,
-		    loom_xasprintf("LOOM_SWITCH%s%s(%u, %s); ", f->wraps ? "_WRAPPED" : "",
-		                   rf->noreturn ? "_NORETURN" : rf->returns_void ? "_VOID" : "", fn, call));
+		const char *kind = rf->noreturn ? "_NORETURN" : rf->returns_void ? "_VOID" : "";
+
+		if (rf->variadic)
+			add(fast, rf->body_open, false, INT_MIN,
+			    loom_xasprintf("LOOM_SWITCH_VARIADIC%s(%u, %s, %s); ", kind, fn,
+			                   rf->params[rf->nparams - 1], call));
+		else
+			add(fast, rf->body_open, false, INT_MIN,
+			    loom_xasprintf("LOOM_SWITCH%s%s(%u, %s); ", f->wraps ? "_WRAPPED" : "", kind, fn, call));
 		free(call);
 	}
 	/* The slow copy: static, renamed, calling slow copies, still named F. */
@@ -1056,6 +1066,13 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		each_identifier(text, rf->decl_start, rf->name_off, drop_extern, &ie);
 		add(&slow, rf->name_off + (unsigned)n, false, INT_MIN, loom_xstrdup("__slow"));
 		each_identifier(text, rf->body_open, rf->body_end, keep_func_name, &ie);
+		/* Its va_list is its switch's (a loop twin, in F, keeps F's). */
+		for (size_t v = 0; v < rf->nva_starts; v++) {
+			unsigned at = rf->va_starts[v], len = text[at] == 'v' ? 8 : 18;
+
+			replace(&slow, at, len, loom_xstrdup("LOOM_VA_START"));
+			slow.e[slow.n - 1].twin = loom_xasprintf("%.*s", (int)len, text + at);
+		}
 		for (size_t c = 0; c < rf->ncalls; c++) {
 			const struct rw_call *call = &rf->calls[c];
 			bool seen = false;

@@ -738,7 +738,8 @@ static bool same_view(const struct rw_plan *a, const struct rw_plan *b)
 		const struct rw_func *f = &a->funcs[i], *g = &b->funcs[i];
 
 		if (strcmp(f->name, g->name) || f->decl_start != g->decl_start || !f->inline_reason != !g->inline_reason
-		    || f->is_static != g->is_static || f->ncalls != g->ncalls)
+		    || f->is_static != g->is_static || f->ncalls != g->ncalls || f->nva_starts != g->nva_starts
+		    || (f->nva_starts && memcmp(f->va_starts, g->va_starts, f->nva_starts * sizeof *f->va_starts)))
 			return false;
 		for (size_t c = 0; c < f->ncalls; c++)
 			if (f->calls[c].name_off != g->calls[c].name_off || f->calls[c].macro_name != g->calls[c].macro_name
@@ -932,7 +933,7 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 			}
 			*LOOM_PUSH(seen, nseen, seen_cap) = (struct seen){ h->rel, &h->plan, false };
 			for (size_t f = 0; f < h->plan.nfuncs; f++)
-				if (h->plan.funcs[f].is_static && !h->plan.funcs[f].inline_reason)
+				if (h->plan.funcs[f].is_static && rw_slow_callable(&h->plan.funcs[f]))
 					*LOOM_PUSH(c, nc, cap) = (struct switchless){ h->rel, h->plan.funcs[f].name,
 					                                              h->plan.funcs[f].decl_start };
 		}
@@ -1023,7 +1024,7 @@ static void find_fast_entries(struct job *job, const struct unit *units, size_t 
 			if (rf->is_static)
 				continue;
 			*LOOM_PUSH(c, nc, cap) = (struct external){
-				rf->name, !units[i].unlisted && !rf->inline_reason && !rf->noreturn && !rf->no_prototype
+				rf->name, !units[i].unlisted && rw_slow_callable(rf) && !rf->noreturn && !rf->no_prototype
 				          && rf->declared_above && !rf->name_in_macro && strcmp(rf->name, "main")
 				          && !loops[f] && statements[f] <= FAST_ENTRY_STATEMENTS };
 		}

@@ -119,6 +119,14 @@ struct rw_func {
 	bool returns_void;
 	bool no_prototype;   /* K&R definition */
 	bool noreturn;
+	/* Variadic: F__slow is declared as F is, and its switch passes a
+	 * va_list's address as its one variable argument (rt/loom.h,
+	 * LOOM_SWITCH_VARIADIC): callers never call F__slow themselves.  The
+	 * offsets of the va_start (or __builtin_va_start) spelled in the body,
+	 * every one it has, which its slow copy spells LOOM_VA_START. */
+	bool variadic;
+	unsigned *va_starts;
+	size_t nva_starts, va_starts_cap;
 	bool declared_above; /* its first declaration is an earlier one at file scope */
 	/* With declared_above, when that declaration is in this file, outside
 	 * macros, declares F alone and has no attribute, asm label, tag
@@ -194,5 +202,12 @@ void rw_plan_free(struct rw_plan *plan);
  * from the returned pointer (rw_walk indexes the plan; the emitter looks
  * up every call's callee by name). */
 const size_t *rw_plan_named(const struct rw_plan *plan, const char *name, size_t *n);
+
+/* Can a caller call F's slow copy itself, F__slow with F's arguments?  F
+ * has one and is not variadic (whose switch alone can call it). */
+static inline bool rw_slow_callable(const struct rw_func *f)
+{
+	return !f->inline_reason && !f->variadic;
+}
 
 #endif

@@ -2158,7 +2158,42 @@ struct fn_scan {
 	const struct walk *w;
 	bool statics;        /* a static local: two copies would be two objects */
 	bool name_in_macro;  /* __func__ or the like produced by a macro (assert) */
+	struct rw_func *f;   /* its va_starts, found here */
+	/* A va_start that its slow copy cannot spell LOOM_VA_START (one a
+	 * macro writes, like libiberty's VA_OPEN: it would start F__slow's
+	 * own list), or __builtin_va_arg_pack. */
+	bool va_unspelled;
 };
+
+/* Is the call C a va_start whose name is spelled in the walked text, as
+ * `va_start (` or `__builtin_va_start (`?  Then its offset goes into
+ * BS->f->va_starts; one spelled otherwise sets BS->va_unspelled. */
+static void scan_va_call(struct fn_scan *bs, CXCursor c)
+{
+	CXString s = clang_getCursorSpelling(c);
+	const char *name = clang_getCString(s);
+	const struct walk *w = bs->w;
+
+	if (name && (strstr(name, "va_start") || strstr(name, "va_arg_pack"))) {
+		unsigned at = start_of(c, NULL, NULL), i = at;
+		bool spelled = false;
+
+		if (!strcmp(name, "__builtin_va_start") && from_here(w, c) && at < w->len) {
+			while (i < w->len && is_ident_char(w->text[i]))
+				i++;
+			spelled = (i - at == 8 && !memcmp(w->text + at, "va_start", 8))
+			          || (i - at == 18 && !memcmp(w->text + at, "__builtin_va_start", 18));
+			while (i < w->len && (w->text[i] == ' ' || w->text[i] == '\t'))
+				i++;
+			spelled = spelled && i < w->len && w->text[i] == '(' && (!at || !is_ident_char(w->text[at - 1]));
+		}
+		if (spelled)
+			*LOOM_PUSH(bs->f->va_starts, bs->f->nva_starts, bs->f->va_starts_cap) = at;
+		else
+			bs->va_unspelled = true;
+	}
+	clang_disposeString(s);
+}
 
 static enum CXChildVisitResult scan_fn(CXCursor c, CXCursor parent, CXClientData data)
 {
@@ -2168,6 +2203,8 @@ static enum CXChildVisitResult scan_fn(CXCursor c, CXCursor parent, CXClientData
 	(void)parent;
 	if (k == CXCursor_VarDecl && clang_Cursor_getStorageClass(c) == CX_SC_Static)
 		bs->statics = true;
+	if (k == CXCursor_CallExpr)
+		scan_va_call(bs, c);
 	/* In C only a predefined identifier is a string of const chars;
 	 * one a macro writes cannot be made to name the function again. */
 	if (k == CXCursor_StringLiteral
@@ -2582,13 +2619,38 @@ static bool prefix_has_any(const struct walk *w, const struct rw_func *f, unsign
 	return false;
 }
 
+/* Why the variadic function FN, with NARGS named parameters, scanned into
+ * BS, cannot be outlined, or NULL.  Its switch starts a va_list after the
+ * last named parameter, which must be one va_start allows. */
+static const char *variadic_reason(CXCursor fn, int nargs, const struct fn_scan *bs)
+{
+	CXCursor last;
+
+	if (nargs < 1)
+		return "variadic without a named parameter";
+	if (bs->va_unspelled)
+		return "variadic, with a va_start a macro writes (or __builtin_va_arg_pack)";
+	last = clang_Cursor_getArgument(fn, (unsigned)nargs - 1);
+	if (clang_Cursor_getStorageClass(last) == CX_SC_Register)
+		return "variadic, its last named parameter register";
+	switch (clang_getCanonicalType(clang_getCursorType(last)).kind) {
+	case CXType_Bool: case CXType_Char_U: case CXType_UChar: case CXType_UShort:
+	case CXType_Char_S: case CXType_SChar: case CXType_Short: case CXType_Float:
+	case CXType_Half: case CXType_Float16: case CXType_BFloat16:
+		/* va_start after a parameter that promotes is undefined. */
+		return "variadic, its last named parameter of a type that promotes";
+	default:
+		return NULL;
+	}
+}
+
 /* Facts the hybrid emitter needs to outline a slow copy of FN, and the
  * reason it cannot when it cannot. */
 static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_func *f)
 {
 	CXType type = clang_getCursorType(fn);
 	unsigned open = f->body_open - 1;
-	struct fn_scan bs = { .w = w };
+	struct fn_scan bs = { .w = w, .f = f };
 	int nargs = clang_Cursor_getNumArguments(fn);
 	size_t n = strlen(f->name);
 
@@ -2672,8 +2734,9 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 		if (!f->params[f->nparams - 1][0])
 			f->inline_reason = "an unnamed parameter";
 	}
-	if (clang_isFunctionTypeVariadic(type))
-		f->inline_reason = "variadic";
+	f->variadic = clang_isFunctionTypeVariadic(type);
+	if (f->variadic && variadic_reason(fn, nargs, &bs))
+		f->inline_reason = variadic_reason(fn, nargs, &bs);
 	else if (bs.statics)
 		f->inline_reason = "static local variables";
 	else if (f->decl_start > f->name_off || f->name_off + n > open
@@ -3459,6 +3522,7 @@ void rw_plan_free(struct rw_plan *plan)
 		for (size_t j = 0; j < plan->funcs[i].nparams; j++)
 			free(plan->funcs[i].params[j]);
 		free(plan->funcs[i].params);
+		free(plan->funcs[i].va_starts);
 		free(plan->funcs[i].calls);
 		free(plan->funcs[i].edges);
 		free(plan->funcs[i].name);

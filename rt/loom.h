@@ -301,6 +301,50 @@ struct loom__thread {
 	__attribute__((unused)) const char loom__switch = __extension__ ({ \
 		if (__builtin_expect(loom__slow[fid], 0)) { call; return; } (char)0; })
 
+/* The switch of a variadic function F, whose last named parameter is LAST.
+ * Its variable arguments cannot be passed on as such: F starts a va_list,
+ * and CALL, F__slow with F's named parameters, passes its address
+ * (loom__ap) as F__slow's one variable argument, which keeps F__slow's
+ * declaration, attributes (format) and all, the same as F's.  F's va_start
+ * calls are LOOM_VA_START in F__slow.  Not a tail call: F ends the list
+ * after F__slow returns. */
+#define LOOM_SWITCH_VARIADIC(fid, last, call) \
+	__attribute__((unused)) const char loom__switch = __extension__ ({ \
+		if (__builtin_expect(loom__slow[fid], 0)) { \
+			__builtin_va_list loom__ap; \
+			__builtin_va_start(loom__ap, last); \
+			__typeof__(call) loom__r = call; \
+			__builtin_va_end(loom__ap); \
+			return loom__r; \
+		} (char)0; })
+#define LOOM_SWITCH_VARIADIC_VOID(fid, last, call) \
+	__attribute__((unused)) const char loom__switch = __extension__ ({ \
+		if (__builtin_expect(loom__slow[fid], 0)) { \
+			__builtin_va_list loom__ap; \
+			__builtin_va_start(loom__ap, last); \
+			call; \
+			__builtin_va_end(loom__ap); \
+			return; \
+		} (char)0; })
+#define LOOM_SWITCH_VARIADIC_NORETURN(fid, last, call) \
+	__attribute__((unused)) const char loom__switch = __extension__ ({ \
+		if (__builtin_expect(loom__slow[fid], 0)) { \
+			__builtin_va_list loom__ap; \
+			__builtin_va_start(loom__ap, last); \
+			call; \
+			__builtin_va_end(loom__ap); \
+			__builtin_unreachable(); \
+		} (char)0; })
+/* va_start(AP, LAST) in the slow copy of a variadic function: AP becomes a
+ * copy of the list its switch started (never read itself), so every
+ * va_start of the function starts again at its first variable argument. */
+#define LOOM_VA_START(ap, ...) __extension__ ({ \
+	__builtin_va_list loom__own; \
+	__builtin_va_start(loom__own, __VA_ARGS__); \
+	__builtin_va_copy(ap, *__builtin_va_arg(loom__own, __builtin_va_list *)); \
+	__builtin_va_end(loom__own); \
+	(void)0; })
+
 /* The function itself, called from its slow copy: through a pointer the
  * compiler cannot follow, so that it does not inline the fast body into the
  * cold slow copy.  (F is not followed by a parenthesis: a function-like

@@ -99,6 +99,19 @@ static __attribute__((unused)) void loom__trace_exit(const unsigned *id)
 	__attribute__((unused)) const char loom__switch = __extension__ ({ call; __builtin_unreachable(); (char)0; })
 #define LOOM_SWITCH_VOID(fid, call) \
 	__attribute__((unused)) const char loom__switch = __extension__ ({ if (1) { call; return; } (char)0; })
+#define LOOM__VA_SWITCH(last, body) \
+	__attribute__((unused)) const char loom__switch = __extension__ ({ if (1) { \
+		__builtin_va_list loom__ap; __builtin_va_start(loom__ap, last); body } (char)0; })
+#define LOOM_SWITCH_VARIADIC(fid, last, call) \
+	LOOM__VA_SWITCH(last, __typeof__(call) loom__r = call; __builtin_va_end(loom__ap); return loom__r;)
+#define LOOM_SWITCH_VARIADIC_VOID(fid, last, call) \
+	LOOM__VA_SWITCH(last, call; __builtin_va_end(loom__ap); return;)
+#define LOOM_SWITCH_VARIADIC_NORETURN(fid, last, call) \
+	LOOM__VA_SWITCH(last, call; __builtin_unreachable();)
+#define LOOM_VA_START(ap, ...) __extension__ ({ __builtin_va_list loom__own; \
+	__builtin_va_start(loom__own, __VA_ARGS__); \
+	__builtin_va_copy(ap, *__builtin_va_arg(loom__own, __builtin_va_list *)); \
+	__builtin_va_end(loom__own); (void)0; })
 #define LOOM_SWITCH_WRAPPED LOOM_SWITCH
 #define LOOM_SWITCH_WRAPPED_VOID LOOM_SWITCH_VOID
 #define LOOM_BACKEDGE(fid, n) do { if (0) goto loom__twin_##n; } while (0)
