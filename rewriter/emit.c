@@ -208,11 +208,27 @@ static void keep_func_name(void *arg, unsigned off, unsigned len)
 			replace(ie->ed, off, len, loom_xasprintf("\"%s\"", ie->name));
 }
 
-/* TEXT[FROM, TO) on one line: comments and line breaks become spaces. */
+/* TEXT[FROM, TO) on one line: comments and line breaks become spaces
+ * (string and character literals are copied as they are). */
 static void append_one_line(struct text *out, const char *text, size_t from, size_t to)
 {
 	for (size_t i = from; i < to; i++) {
-		if (text[i] == '/' && i + 1 < to && text[i + 1] == '*') {
+		if (text[i] == '"' || text[i] == '\'') {
+			char quote = text[i];
+
+			append(out, text + i, 1);
+			for (i++; i < to && text[i] != quote && text[i] != '\n'; i++) {
+				if (text[i] == '\\' && i + 1 < to && text[i + 1] == '\n') {
+					i++; /* a spliced line */
+					continue;
+				}
+				append(out, text + i, 1);
+				if (text[i] == '\\' && i + 1 < to && text[i + 1] != '\n')
+					append(out, text + ++i, 1);
+			}
+			if (i < to && text[i] == quote)
+				append(out, text + i, 1);
+		} else if (text[i] == '/' && i + 1 < to && text[i + 1] == '*') {
 			for (i += 2; i + 1 < to && !(text[i] == '*' && text[i + 1] == '/'); i++)
 				;
 			i++;
@@ -1018,6 +1034,18 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		return;
 	}
 
+	/* Its static locals, at file scope on its first line (walk.c,
+	 * hoistable): one object for both copies. */
+	for (size_t h = 0; h < rf->nhoists; h++) {
+		const struct rw_hoist *ho = &rf->hoists[h];
+		struct text t = { 0 };
+
+		append_one_line(&t, text, ho->from, ho->to);
+		append(&t, " ", 1);
+		add(fast, rf->decl_start, false, INT_MIN, t.s);
+		replace(fast, ho->from, ho->to - ho->from, loom_xstrdup(""));
+		replace(&slow, ho->from, ho->to - ho->from, loom_xstrdup(""));
+	}
 	/* The fast path: the forward declaration and the switch.  With a fast
 	 * entry, the body is NAME__fast, without switch (its __func__ still
 	 * names the function), and NAME is written after the slow copy. */

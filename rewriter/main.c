@@ -739,6 +739,7 @@ static bool same_view(const struct rw_plan *a, const struct rw_plan *b)
 
 		if (strcmp(f->name, g->name) || f->decl_start != g->decl_start || !f->inline_reason != !g->inline_reason
 		    || f->is_static != g->is_static || f->ncalls != g->ncalls || f->nva_starts != g->nva_starts
+		    || f->nhoists != g->nhoists
 		    || (f->nva_starts && memcmp(f->va_starts, g->va_starts, f->nva_starts * sizeof *f->va_starts)))
 			return false;
 		for (size_t c = 0; c < f->ncalls; c++)

@@ -127,6 +127,16 @@ struct rw_func {
 	bool variadic;
 	unsigned *va_starts;
 	size_t nva_starts, va_starts_cap;
+	/* Its static locals, with a slow copy: each declaration (its text
+	 * [FROM, TO), one static variable NAME) moves to file scope, on the
+	 * function's first line, so that both copies name one object.  Only
+	 * when every static of the function can move (walk.c, hoistable):
+	 * else its reason is "static local variables". */
+	struct rw_hoist {
+		unsigned from, to;
+		char *name;
+	} *hoists;
+	size_t nhoists, hoists_cap;
 	bool declared_above; /* its first declaration is an earlier one at file scope */
 	/* With declared_above, when that declaration is in this file, outside
 	 * macros, declares F alone and has no attribute, asm label, tag

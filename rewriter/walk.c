@@ -2158,12 +2158,127 @@ struct fn_scan {
 	const struct walk *w;
 	bool statics;        /* a static local: two copies would be two objects */
 	bool name_in_macro;  /* __func__ or the like produced by a macro (assert) */
-	struct rw_func *f;   /* its va_starts, found here */
+	struct rw_func *f;   /* its va_starts and hoists, found here */
+	bool statics_fixed;  /* a static local that cannot move (hoistable) */
+	unsigned *refd;      /* where the static locals referred to are declared */
+	size_t nrefd, refd_cap;
+	unsigned *hoisted_at; /* where the hoisted ones are declared (their names) */
+	size_t nhoisted_at, hoisted_at_cap;
 	/* A va_start that its slow copy cannot spell LOOM_VA_START (one a
 	 * macro writes, like libiberty's VA_OPEN: it would start F__slow's
 	 * own list), or __builtin_va_arg_pack. */
 	bool va_unspelled;
 };
+
+static bool has_word(const struct walk *w, unsigned from, unsigned to, const char *word);
+
+static enum CXChildVisitResult count_vars(CXCursor c, CXCursor parent, CXClientData data)
+{
+	(void)parent;
+	*(int *)data += clang_getCursorKind(c) == CXCursor_VarDecl;
+	return CXChildVisit_Continue;
+}
+
+/* What the declaration of a static local refers to (hoistable). */
+struct decl_refs {
+	const struct fn_scan *bs;
+	CXCursor var;
+	unsigned from, to;   /* the declaration, which moves as a whole */
+	bool local;          /* something declared in the function, or a tag or
+	                      * enumeration it defines */
+};
+
+static enum CXChildVisitResult scan_decl_refs(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct decl_refs *dr = data;
+	const struct rw_func *f = dr->bs->f;
+	enum CXCursorKind k = clang_getCursorKind(c);
+	CXCursor ref = clang_getCursorReferenced(c);
+
+	(void)parent;
+	/* At file scope a tag would be visible to the whole file, an
+	 * enumeration constant too. */
+	if (k == CXCursor_StructDecl || k == CXCursor_UnionDecl) {
+		CXString s = clang_getCursorSpelling(c);
+		const char *name = clang_getCString(s);
+
+		/* clang spells an unnamed one "struct (unnamed at ...)". */
+		if (name && *name && !strstr(name, "(unnamed") && !strstr(name, "(anonymous"))
+			dr->local = true;
+		clang_disposeString(s);
+	}
+	/* A label's address (`&&l`) has no meaning outside the function. */
+	if (k == CXCursor_EnumDecl || k == CXCursor_AddrLabelExpr || k == CXCursor_LabelRef)
+		dr->local = true;
+	if ((clang_isReference(k) || clang_isExpression(k)) && !clang_Cursor_isNull(ref)
+	    && !clang_equalCursors(ref, dr->var) && from_here(dr->bs->w, ref)) {
+		unsigned at = offset_of(clang_getCursorLocation(ref), NULL, NULL);
+		bool hoisted = at >= dr->from && at < dr->to;
+
+		for (size_t i = 0; i < dr->bs->nhoisted_at && !hoisted; i++)
+			hoisted = dr->bs->hoisted_at[i] == at;
+		if (at >= f->decl_start && at < f->body_end && !hoisted)
+			dr->local = true;
+	}
+	return dr->local ? CXChildVisit_Break : CXChildVisit_Recurse;
+}
+
+/* Can the static local VAR, declared by DECL, move to file scope, on its
+ * function's first line, as the same text?  Then both copies of the
+ * function name the one object.  Only a declaration of VAR alone, spelled
+ * in the file outside macros and conditional groups of the body, on
+ * whole lines of code, that refers to nothing the function declares (but
+ * statics that move before it), defines no tag, and does not use
+ * __func__, in the unit's C file.  (Its name must also be declared nowhere
+ * else in the unit: drop_unhoistable.)  If so, it goes into the function's
+ * hoists. */
+static bool hoistable(struct fn_scan *bs, CXCursor var, CXCursor decl)
+{
+	const struct walk *w = bs->w;
+	struct rw_func *f = bs->f;
+	struct decl_refs dr = { bs, var, 0, 0, false };
+	unsigned from, to, at;
+	CXString name;
+	size_t n;
+	int children = 0;
+
+	/* Not in a header: the other units that include it would need the
+	 * same check of their declarations. */
+	if (clang_getCursorKind(decl) != CXCursor_DeclStmt || !from_here(w, decl) || !clang_File_isEqual(w->file, w->tree[0].file))
+		return false;
+	rw_visit_children(decl, count_vars, &children);
+	from = start_of(decl, NULL, NULL);
+	to = end_of(decl);
+	at = offset_of(clang_getCursorLocation(var), NULL, NULL);
+	if (children != 1 || from >= to || to > w->len || w->text[to - 1] != ';' || at < from || at >= to
+	    || macro_at(w, from, true) || macro_at(w, to - 1, true) || macro_at(w, to - 1, false)
+	    || macro_at(w, at, true) || macro_at(w, at, false) || !balanced(w, f->body_open, from))
+		return false;
+	for (unsigned i = from; i < to; i++)
+		if (directive_at(w, i))
+			return false;
+	if (has_word(w, from, to, "__func__") || has_word(w, from, to, "__FUNCTION__")
+	    || has_word(w, from, to, "__PRETTY_FUNCTION__"))
+		return false;
+	name = clang_getCursorSpelling(var);
+	n = strlen(clang_getCString(name));
+	if (!n || at + n > to || memcmp(w->text + at, clang_getCString(name), n)) {
+		clang_disposeString(name);
+		return false;
+	}
+	dr.from = from;
+	dr.to = to;
+	rw_visit_children(decl, scan_decl_refs, &dr);
+	if (dr.local) {
+		clang_disposeString(name);
+		return false;
+	}
+	*LOOM_PUSH(f->hoists, f->nhoists, f->hoists_cap) =
+		(struct rw_hoist){ from, to, loom_xstrdup(clang_getCString(name)) };
+	*LOOM_PUSH(bs->hoisted_at, bs->nhoisted_at, bs->hoisted_at_cap) = at;
+	clang_disposeString(name);
+	return true;
+}
 
 /* Is the call C a va_start whose name is spelled in the walked text, as
  * `va_start (` or `__builtin_va_start (`?  Then its offset goes into
@@ -2201,8 +2316,17 @@ static enum CXChildVisitResult scan_fn(CXCursor c, CXCursor parent, CXClientData
 	enum CXCursorKind k = clang_getCursorKind(c);
 
 	(void)parent;
-	if (k == CXCursor_VarDecl && clang_Cursor_getStorageClass(c) == CX_SC_Static)
+	if (k == CXCursor_VarDecl && clang_Cursor_getStorageClass(c) == CX_SC_Static) {
 		bs->statics = true;
+		if (!bs->statics_fixed && !hoistable(bs, c, parent))
+			bs->statics_fixed = true;
+	}
+	if (k == CXCursor_DeclRefExpr) {
+		CXCursor ref = clang_getCursorReferenced(c);
+
+		if (clang_getCursorKind(ref) == CXCursor_VarDecl && clang_Cursor_getStorageClass(ref) == CX_SC_Static)
+			*LOOM_PUSH(bs->refd, bs->nrefd, bs->refd_cap) = offset_of(clang_getCursorLocation(ref), NULL, NULL);
+	}
 	if (k == CXCursor_CallExpr)
 		scan_va_call(bs, c);
 	/* In C only a predefined identifier is a string of const chars;
@@ -2619,6 +2743,21 @@ static bool prefix_has_any(const struct walk *w, const struct rw_func *f, unsign
 	return false;
 }
 
+/* Does the body scanned into BS refer to each static local that it would
+ * move (an unused one moved would be warned about as a file's)? */
+static bool all_referenced(const struct fn_scan *bs)
+{
+	for (size_t h = 0; h < bs->nhoisted_at; h++) {
+		bool found = false;
+
+		for (size_t i = 0; i < bs->nrefd && !found; i++)
+			found = bs->refd[i] == bs->hoisted_at[h];
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
 /* Why the variadic function FN, with NARGS named parameters, scanned into
  * BS, cannot be outlined, or NULL.  Its switch starts a va_list after the
  * last named parameter, which must be one va_start allows. */
@@ -2737,7 +2876,7 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 	f->variadic = clang_isFunctionTypeVariadic(type);
 	if (f->variadic && variadic_reason(fn, nargs, &bs))
 		f->inline_reason = variadic_reason(fn, nargs, &bs);
-	else if (bs.statics)
+	else if (bs.statics && (bs.statics_fixed || !all_referenced(&bs)))
 		f->inline_reason = "static local variables";
 	else if (f->decl_start > f->name_off || f->name_off + n > open
 	         || memcmp(w->text + f->name_off, f->name, n) || macro_at(w, f->decl_start, true)
@@ -2759,6 +2898,8 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 		for (unsigned i = f->decl_start; i < open && !f->inline_reason; i++)
 			if (w->text[i] == '#' && (i == 0 || w->text[i - 1] == '\n'))
 				f->inline_reason = "a preprocessor directive inside its declaration";
+	free(bs.refd);
+	free(bs.hoisted_at);
 	if (!f->inline_reason && text_between(w, w->prev_end, f->decl_start))
 		f->inline_reason = "text before its declaration that may belong to it";
 	/* A K&R definition after a prototype has the prototype's type, which
@@ -2982,6 +3123,9 @@ static void walk_function(struct walk *w, CXCursor fn)
 		else if (!f->inline_reason && ml.n && !(f->macro_resets = macro_resets(w, f, &ml)))
 			f->inline_reason = "a #define or #undef inside it of a macro also defined in another "
 			                   "file or named in its declaration";
+		/* A static moved to the first line would not see them. */
+		else if (!f->inline_reason && ml.n && f->nhoists)
+			f->inline_reason = "static local variables";
 		for (size_t i = 0; i < ml.n; i++)
 			free(ml.names[i]);
 		free(ml.names);
@@ -3017,6 +3161,12 @@ struct walks {
 	struct walk *w;
 	const struct rw_source *src;
 	size_t n;
+	/* The names of the static locals that would move to file scope,
+	 * sorted, unique, and how many declarations of each the unit has
+	 * (drop_unhoistable). */
+	char **hoisted;
+	unsigned *declared;
+	size_t nhoisted, hoisted_cap;
 };
 
 /* The walk of the file LOC expands in (NULL: not a file of the tree), and
@@ -3251,6 +3401,67 @@ static void attribute_callee(struct walks *ws, CXCursor a)
  * from code the tree does not hold (an inline function of a header outside
  * it, which is not instrumented, runs the fast function) and cleanup and
  * alias attributes. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A declaration of the unit named like a static local that would move to
+ * file scope (struct walks, hoisted). */
+static void count_declaration(struct walks *ws, CXCursor c)
+{
+	CXString s = clang_getCursorSpelling(c);
+	const char *name = clang_getCString(s);
+	char **hit = name ? loom_bsearch(&name, ws->hoisted, ws->nhoisted, sizeof *ws->hoisted, cmp_str) : NULL;
+
+	if (hit)
+		ws->declared[hit - ws->hoisted]++;
+	clang_disposeString(s);
+}
+
+/* The names of the static locals that would move, for find_address_taken
+ * to count their declarations in the whole unit. */
+static void gather_hoisted(struct walks *ws)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < ws->n; i++)
+		for (size_t f = 0; f < ws->w[i].plan->nfuncs; f++)
+			for (size_t h = 0; h < ws->w[i].plan->funcs[f].nhoists; h++)
+				*LOOM_PUSH(ws->hoisted, ws->nhoisted, ws->hoisted_cap) = ws->w[i].plan->funcs[f].hoists[h].name;
+	loom_sort(ws->hoisted, ws->nhoisted, sizeof *ws->hoisted, cmp_str);
+	for (size_t i = 0; i < ws->nhoisted; i++)
+		if (!out || strcmp(ws->hoisted[i], ws->hoisted[out - 1]))
+			ws->hoisted[out++] = ws->hoisted[i];
+	ws->nhoisted = out;
+	ws->declared = loom_xcalloc(out + 1, sizeof *ws->declared);
+}
+
+/* A static local moved to file scope must be the unit's only declaration
+ * of its name: another at file scope would clash with it (or, a tentative
+ * definition, become it), one in a function would hide it there or be
+ * warned about as hiding it (-Wshadow).  A function with one that cannot
+ * move keeps its hooks inline (two copies would make two objects). */
+static void drop_unhoistable(struct walks *ws)
+{
+	for (size_t i = 0; i < ws->n; i++)
+		for (size_t f = 0; f < ws->w[i].plan->nfuncs; f++) {
+			struct rw_func *rf = &ws->w[i].plan->funcs[f];
+			bool alone = true;
+
+			for (size_t h = 0; h < rf->nhoists && alone; h++) {
+				const char *name = rf->hoists[h].name;
+				char **hit = loom_bsearch(&name, ws->hoisted, ws->nhoisted, sizeof *ws->hoisted, cmp_str);
+
+				alone = hit && ws->declared[hit - ws->hoisted] == 1;
+			}
+			if (!alone && !rf->inline_reason)
+				rf->inline_reason = "static local variables";
+		}
+	free(ws->hoisted);
+	free(ws->declared);
+}
+
 static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, CXClientData data)
 {
 	struct walks *ws = data;
@@ -3265,6 +3476,10 @@ static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, C
 		attribute_callee(ws, c);
 		return CXChildVisit_Continue;
 	}
+	if (ws->nhoisted && (k == CXCursor_VarDecl || k == CXCursor_FunctionDecl || k == CXCursor_TypedefDecl
+	                     || k == CXCursor_EnumConstantDecl
+	                     || (k == CXCursor_ParmDecl && pk == CXCursor_FunctionDecl && clang_isCursorDefinition(parent))))
+		count_declaration(ws, c);
 	if (k != CXCursor_DeclRefExpr) {
 		note_conversions(ws, c);
 		return CXChildVisit_Recurse;
@@ -3329,11 +3544,6 @@ static int cmp_range(const void *a, const void *b)
 	const struct range *x = a, *y = b;
 
 	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* The names of macro-written callees (rw_call.macro_name), sorted and
@@ -3466,7 +3676,7 @@ const size_t *rw_plan_named(const struct rw_plan *plan, const char *name, size_t
 
 void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 {
-	struct walks ws = { loom_xcalloc(n, sizeof *ws.w), src, n };
+	struct walks ws = { .w = loom_xcalloc(n, sizeof *ws.w), .src = src, .n = n };
 	CXCursor root = clang_getTranslationUnitCursor(tu);
 	struct rw_plan *plan = src[0].plan;
 
@@ -3491,7 +3701,9 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 		loom_sort(ws.w[i].macros, ws.w[i].nmacros, sizeof *ws.w[i].macros, cmp_range);
 	rw_visit_children(root, walk_functions, &ws);
 	drop_macro_names(root, &ws);
+	gather_hoisted(&ws);
 	rw_visit_children(root, find_address_taken, &ws);
+	drop_unhoistable(&ws);
 	rw_taken_unique(plan->address_taken, &plan->naddress_taken);
 	loom_conversions_unique(plan->conversions, &plan->nconversions);
 	rw_cursors_free();
@@ -3523,6 +3735,9 @@ void rw_plan_free(struct rw_plan *plan)
 			free(plan->funcs[i].params[j]);
 		free(plan->funcs[i].params);
 		free(plan->funcs[i].va_starts);
+		for (size_t j = 0; j < plan->funcs[i].nhoists; j++)
+			free(plan->funcs[i].hoists[j].name);
+		free(plan->funcs[i].hoists);
 		free(plan->funcs[i].calls);
 		free(plan->funcs[i].edges);
 		free(plan->funcs[i].name);
