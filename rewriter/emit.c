@@ -244,6 +244,21 @@ static void append_one_line(struct text *out, const char *text, size_t from, siz
 	}
 }
 
+/* F's slow copy's name: NAME__slow, or, for a name a macro invocation
+ * writes, LOOM_CAT(invocation, __slow), which names it in every unit as
+ * that unit expands the invocation (rt/loom.h). */
+static void append_slow_name(struct text *out, const struct rw_func *f, const char *text)
+{
+	if (f->name_macro) {
+		append(out, "LOOM_CAT(", 9);
+		append_one_line(out, text, f->name_off, f->name_off + f->name_len);
+		append(out, ", __slow)", 9);
+	} else {
+		append(out, f->name, strlen(f->name));
+		append(out, "__slow", 6);
+	}
+}
+
 /* `static RET NAME__slow(PARAMS);` for F, on one line, from the declaration
  * of F that spans [START, END) of TEXT with F's name at NAME (its definition
  * up to the body, or a prototype); with SLOW false, `RET NAME__fast(PARAMS);`
@@ -273,8 +288,13 @@ static char *declaration_renamed(const struct rw_func *f, const char *text, unsi
 	if (slow && !spelled_static)
 		append(&out, "static ", 7);
 	append_one_line(&out, prefix.s ? prefix.s : "", 0, prefix.len);
-	append(&out, f->name, n);
-	append(&out, slow ? "__slow" : "__fast", 6);
+	if (definition && slow && f->name_macro) {
+		append_slow_name(&out, f, text);
+		n = f->name_len;
+	} else {
+		append(&out, f->name, n);
+		append(&out, slow ? "__slow" : "__fast", 6);
+	}
 	if (f->no_prototype && definition)
 		append(&out, "()", 2);
 	else
@@ -290,24 +310,35 @@ static char *forward_declaration(const struct rw_func *f, const char *text, bool
 	return declaration_renamed(f, text, f->decl_start, f->name_off, f->body_open - 1, slow, true);
 }
 
-/* F called with its own parameters: F__slow(a, b) with SUFFIX "__slow",
- * LOOM_SELF(F)(a, b) without (see rt/loom.h); a variadic F's slow copy
- * also gets the address of its switch's va_list, F__slow(a, b, &loom__ap). */
-static char *call_text(const struct rw_func *f, const char *suffix)
+/* F called with its own parameters: F__slow(a, b) with SUFFIX "__slow" (as
+ * append_slow_name spells it; TEXT is the file's), F__fast(a, b) with
+ * "__fast", LOOM_SELF(F)(a, b) without (see rt/loom.h); a variadic F's
+ * slow copy also gets the address of its switch's va_list,
+ * F__slow(a, b, &loom__ap). */
+static char *call_text(const struct rw_func *f, const char *suffix, const char *text)
 {
 	struct text out = { 0 };
 
-	if (!*suffix)
+	if (!strcmp(suffix, "__slow")) {
+		append_slow_name(&out, f, text);
+	} else if (*suffix) {
+		append(&out, f->name, strlen(f->name));
+		append(&out, suffix, strlen(suffix));
+	} else {
 		append(&out, "LOOM_SELF(", 10);
-	append(&out, f->name, strlen(f->name));
-	append(&out, *suffix ? suffix : ")", *suffix ? strlen(suffix) : 1);
+		if (f->name_macro)
+			append_one_line(&out, text, f->name_off, f->name_off + f->name_len);
+		else
+			append(&out, f->name, strlen(f->name));
+		append(&out, ")", 1);
+	}
 	append(&out, "(", 1);
 	for (size_t i = 0; i < f->nparams; i++) {
 		if (i)
 			append(&out, ", ", 2);
 		append(&out, f->params[i], strlen(f->params[i]));
 	}
-	if (f->variadic && *suffix)
+	if (f->variadic && !strcmp(suffix, "__slow"))
 		append(&out, ", &loom__ap", 11);
 	append(&out, ")", 1);
 	return out.s;
@@ -928,7 +959,7 @@ static void call_fast_entries(const struct rw_plan *plan, size_t fi, const struc
 static void fast_entry_wrapper(struct text *t, const struct rw_func *rf, const struct loom_function *f,
                                unsigned fn, const char *text)
 {
-	char *slow = call_text(rf, "__slow"), *body = call_text(rf, "__fast");
+	char *slow = call_text(rf, "__slow", text), *body = call_text(rf, "__fast", text);
 	char *s = loom_xasprintf(" LOOM_SWITCH%s%s(%u, %s); %s%s; }", f->wraps ? "_WRAPPED" : "",
 	                         rf->returns_void ? "_VOID" : "", fn, slow, rf->returns_void ? "" : "return ", body);
 
@@ -1001,10 +1032,10 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	 * -Wstringop-truncation in `uinput_create`, called once). */
 	f->wraps = f->entry_switch && !opts->header && !rf->noreturn && !rf->variadic && !param_named(rf, rf->name)
 	           && (!rf->is_static || address_taken_here(plan, rf->name));
-	f->fast_entry = outline && rw_slow_callable(rf) && !rf->is_static && !opts->header
+	f->fast_entry = outline && rw_slow_callable(rf) && !rf->name_macro && !rf->is_static && !opts->header
 	                && fast_entry_index(opts, rf->name) >= 0;
 	if (f->wraps) {
-		char *self_call = call_text(rf, "");
+		char *self_call = call_text(rf, "", text);
 
 		add(ed, rf->body_open, false, INT_MIN,
 		    loom_xasprintf("LOOM_SLOW_FUNCTION_ENTRY_WRAP%s(%u, %u, %u, %u, %s); ",
@@ -1070,7 +1101,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	}
 	call_fast_entries(plan, fi, opts, declared, fast);
 	if (f->entry_switch && !f->fast_entry) {
-		char *call = call_text(rf, "__slow");
+		char *call = call_text(rf, "__slow", text);
 
 		const char *kind = rf->noreturn ? "_NORETURN" : rf->returns_void ? "_VOID" : "";
 
@@ -1092,7 +1123,14 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		if (!rf->is_static)
 			add(&slow, rf->decl_start, false, INT_MIN, loom_xstrdup("static "));
 		each_identifier(text, rf->decl_start, rf->name_off, drop_extern, &ie);
-		add(&slow, rf->name_off + (unsigned)n, false, INT_MIN, loom_xstrdup("__slow"));
+		if (rf->name_macro) {
+			struct text t = { 0 };
+
+			append_slow_name(&t, rf, text);
+			replace(&slow, rf->name_off, rf->name_len, t.s);
+		} else {
+			add(&slow, rf->name_off + (unsigned)n, false, INT_MIN, loom_xstrdup("__slow"));
+		}
 		each_identifier(text, rf->body_open, rf->body_end, keep_func_name, &ie);
 		/* Its va_list is its switch's (a loop twin, in F, keeps F's). */
 		for (size_t v = 0; v < rf->nva_starts; v++) {

@@ -1025,7 +1025,7 @@ static void find_fast_entries(struct job *job, const struct unit *units, size_t 
 			if (rf->is_static)
 				continue;
 			*LOOM_PUSH(c, nc, cap) = (struct external){
-				rf->name, !units[i].unlisted && rw_slow_callable(rf) && !rf->noreturn && !rf->no_prototype
+				rf->name, !units[i].unlisted && rw_slow_callable(rf) && !rf->name_macro && !rf->noreturn && !rf->no_prototype
 				          && rf->declared_above && !rf->name_in_macro && strcmp(rf->name, "main")
 				          && !loops[f] && statements[f] <= FAST_ENTRY_STATEMENTS };
 		}

@@ -110,6 +110,13 @@ struct rw_func {
 	unsigned line, end_line, column;
 	unsigned decl_start; /* offset where the definition starts */
 	unsigned name_off;   /* offset of the function's name, UINT_MAX if not spelled here */
+	/* The length of the name's text there: the name's, or, with
+	 * NAME_MACRO, the macro invocation's that writes it (bfd's
+	 * `NAME(aout,swap_exec_header_in)`), whose copies then spell the slow
+	 * copy LOOM_CAT(invocation, __slow) (rt/loom.h), right in each unit
+	 * that includes a header under other macros. */
+	unsigned name_len;
+	bool name_macro;
 	unsigned body_open;  /* offset just after the body's '{' */
 	unsigned body_end;   /* offset just after the body's '}' */
 	unsigned body_line;  /* line of the body's '{' */

@@ -14,6 +14,7 @@
  * one that starts inside an expansion is recorded as skipped. */
 #include "walk.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -2370,7 +2371,7 @@ static bool text_has(const struct walk *w, unsigned from, unsigned to, const cha
  * parameters. */
 static bool prefix_has(const struct walk *w, const struct rw_func *f, unsigned open, const char *word)
 {
-	unsigned i = f->name_off + (unsigned)strlen(f->name);
+	unsigned i = f->name_off + f->name_len;
 	int depth = 0;
 
 	if (has_word(w, f->decl_start, f->name_off, word))
@@ -2783,6 +2784,72 @@ static const char *variadic_reason(CXCursor fn, int nargs, const struct fn_scan 
 	}
 }
 
+/* Is F's name spelled at its offset, outside macros? */
+static bool spelled_name(const struct walk *w, const struct rw_func *f, unsigned open)
+{
+	size_t n = strlen(f->name);
+
+	return f->name_off + n <= open && !memcmp(w->text + f->name_off, f->name, n)
+	       && !macro_at(w, f->name_off, true) && !macro_at(w, f->name_off, false);
+}
+
+/* Is F's name written by a macro invocation that is all of the name (bfd's
+ * `NAME(aout,swap_exec_header_in)`, elfcode.h's `elf_swap_symbol_in`): it
+ * starts at the name, the parameter list follows it, and words before it
+ * spell a type (a macro that wrote `int f` too would leave the copy's
+ * declaration without one)?  Then it sets F's name_len and name_macro. */
+static bool name_by_macro(const struct walk *w, struct rw_func *f, unsigned open)
+{
+	static const char *const specifiers[] = {
+		"static", "extern", "inline", "__inline", "__inline__", "const", "volatile", "__extension__",
+		"_Noreturn", "register", "auto", "_Thread_local", "__thread",
+	};
+	const struct range *r = macro_at(w, f->name_off, false);
+	unsigned i;
+	bool type = false;
+
+	if (!r || macro_at(w, f->name_off, true) || r->end > open || f->decl_start >= f->name_off
+	    || !(isalpha((unsigned char)w->text[f->name_off]) || w->text[f->name_off] == '_'))
+		return false;
+	for (i = r->end; i < open && isspace((unsigned char)w->text[i]); i++)
+		;
+	if (i >= open || w->text[i] != '(')
+		return false;
+	for (i = f->decl_start; i < f->name_off && !type;) {
+		unsigned start = i;
+		bool special = false;
+
+		if (!is_ident_char(w->text[i]) || isdigit((unsigned char)w->text[i])) {
+			i++;
+			continue;
+		}
+		while (i < f->name_off && is_ident_char(w->text[i]))
+			i++;
+		if ((i - start == 13 && !memcmp(w->text + start, "__attribute__", 13))
+		    || (i - start == 11 && !memcmp(w->text + start, "__attribute", 11))) {
+			int depth = 0;
+
+			/* Words inside an attribute are not a type. */
+			while (i < f->name_off && isspace((unsigned char)w->text[i]))
+				i++;
+			do {
+				depth += w->text[i] == '(';
+				depth -= w->text[i] == ')';
+				i++;
+			} while (i < f->name_off && depth > 0);
+			continue;
+		}
+		for (size_t k = 0; k < sizeof specifiers / sizeof *specifiers && !special; k++)
+			special = strlen(specifiers[k]) == i - start && !memcmp(w->text + start, specifiers[k], i - start);
+		type = !special;
+	}
+	if (!type)
+		return false;
+	f->name_len = r->end - f->name_off;
+	f->name_macro = true;
+	return true;
+}
+
 /* Facts the hybrid emitter needs to outline a slow copy of FN, and the
  * reason it cannot when it cannot. */
 static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_func *f)
@@ -2795,6 +2862,9 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 
 	f->decl_start = start_of(fn, NULL, NULL);
 	f->name_off = offset_of(clang_getCursorLocation(fn), NULL, NULL);
+	f->name_len = (unsigned)n;
+	if (!spelled_name(w, f, open))
+		name_by_macro(w, f, open);
 	{
 		CXCursor first = clang_getCanonicalCursor(fn);
 
@@ -2878,9 +2948,8 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 		f->inline_reason = variadic_reason(fn, nargs, &bs);
 	else if (bs.statics && (bs.statics_fixed || !all_referenced(&bs)))
 		f->inline_reason = "static local variables";
-	else if (f->decl_start > f->name_off || f->name_off + n > open
-	         || memcmp(w->text + f->name_off, f->name, n) || macro_at(w, f->decl_start, true)
-	         || macro_at(w, f->name_off, true) || macro_at(w, f->name_off, false))
+	else if (f->decl_start > f->name_off || macro_at(w, f->decl_start, true)
+	         || (!f->name_macro && !spelled_name(w, f, open)))
 		f->inline_reason = "its name or declaration comes from a macro";
 	else if (prefix_has_any(w, f, open, uncopyable, sizeof uncopyable / sizeof *uncopyable))
 		f->inline_reason = "an attribute that must not be copied";

@@ -345,6 +345,11 @@ struct loom__thread {
 	__builtin_va_end(loom__own); \
 	(void)0; })
 
+/* The name of the slow copy of a function whose name a macro invocation
+ * writes: the invocation is expanded first, as this unit's macros say. */
+#define LOOM_CAT(a, b) LOOM__CAT(a, b)
+#define LOOM__CAT(a, b) a##b
+
 /* The function itself, called from its slow copy: through a pointer the
  * compiler cannot follow, so that it does not inline the fast body into the
  * cold slow copy.  (F is not followed by a parenthesis: a function-like

@@ -113,6 +113,8 @@ static __attribute__((unused)) void loom__trace_exit(const unsigned *id)
 	__builtin_va_copy(ap, *__builtin_va_arg(loom__own, __builtin_va_list *)); \
 	__builtin_va_end(loom__own); (void)0; })
 #define LOOM_SWITCH_WRAPPED LOOM_SWITCH
+#define LOOM_CAT(a, b) LOOM__CAT(a, b)
+#define LOOM__CAT(a, b) a##b
 #define LOOM_SWITCH_WRAPPED_VOID LOOM_SWITCH_VOID
 #define LOOM_BACKEDGE(fid, n) do { if (0) goto loom__twin_##n; } while (0)
 #define LOOM_BACKEDGE_BACK(fid, n) do { if (0) goto loom__fast_##n; } while (0)

@@ -1,0 +1,57 @@
+/* macro_named_definitions.c: functions whose names macros write, as bfd
+ * writes them (`NAME(aout,swap_exec_header_in)`, elfcode.h's
+ * `elf_swap_symbol_in`, an object-like macro naming a NAME(...) call):
+ * their slow copies are named by LOOM_CAT of the invocation; recursion
+ * through the macro name, a call through a pointer, a loop with a twin,
+ * __func__, a static one; and one whose macro also writes the return type
+ * (it keeps its hooks inline). */
+#include <stdio.h>
+
+#define NAME(x, y) x##_32_##y
+#define elf_swap_in NAME(bfd_elf, swap_in)
+#define DEFINE_COUNTER static int made_counter
+
+static int calls;
+
+static void note(int v)
+{
+    calls += v;
+}
+
+static int NAME(aout, helper) (int x)
+{
+    int sum = 0;
+
+    for (int i = 0; i < x; i++) {
+        note(i);
+        sum += i * 2;
+    }
+    return sum;
+}
+
+int elf_swap_in (int v)
+{
+    if (v <= 0)
+        return 0;
+    return v + elf_swap_in (v - 1) + NAME(aout, helper) (v) % 7;
+}
+
+const char *
+NAME(bfd_elf, name_of) (void)
+{
+    return __func__;
+}
+
+DEFINE_COUNTER (int step)
+{
+    return step + 1;
+}
+
+int main(void)
+{
+    int (*fp)(int) = elf_swap_in;
+
+    printf("helper %d swap %d %d\n", aout_32_helper(4), bfd_elf_32_swap_in(5), fp(3));
+    printf("name %s counter %d calls %d\n", NAME(bfd_elf, name_of) (), made_counter(2), calls);
+    return 0;
+}
