@@ -308,33 +308,19 @@ struct loom__thread {
  * declaration, attributes (format) and all, the same as F's.  F's va_start
  * calls are LOOM_VA_START in F__slow.  Not a tail call: F ends the list
  * after F__slow returns. */
-#define LOOM_SWITCH_VARIADIC(fid, last, call) \
+#define LOOM__SWITCH_VARIADIC(fid, last, then) \
 	__attribute__((unused)) const char loom__switch = __extension__ ({ \
 		if (__builtin_expect(loom__slow[fid], 0)) { \
 			__builtin_va_list loom__ap; \
 			__builtin_va_start(loom__ap, last); \
-			__typeof__(call) loom__r = call; \
-			__builtin_va_end(loom__ap); \
-			return loom__r; \
+			then \
 		} (char)0; })
-#define LOOM_SWITCH_VARIADIC_VOID(fid, last, call) \
-	__attribute__((unused)) const char loom__switch = __extension__ ({ \
-		if (__builtin_expect(loom__slow[fid], 0)) { \
-			__builtin_va_list loom__ap; \
-			__builtin_va_start(loom__ap, last); \
-			call; \
-			__builtin_va_end(loom__ap); \
-			return; \
-		} (char)0; })
-#define LOOM_SWITCH_VARIADIC_NORETURN(fid, last, call) \
-	__attribute__((unused)) const char loom__switch = __extension__ ({ \
-		if (__builtin_expect(loom__slow[fid], 0)) { \
-			__builtin_va_list loom__ap; \
-			__builtin_va_start(loom__ap, last); \
-			call; \
-			__builtin_va_end(loom__ap); \
-			__builtin_unreachable(); \
-		} (char)0; })
+#define LOOM_SWITCH_VARIADIC(fid, last, call) LOOM__SWITCH_VARIADIC(fid, last, \
+	__typeof__(call) loom__r = call; __builtin_va_end(loom__ap); return loom__r;)
+#define LOOM_SWITCH_VARIADIC_VOID(fid, last, call) LOOM__SWITCH_VARIADIC(fid, last, \
+	call; __builtin_va_end(loom__ap); return;)
+#define LOOM_SWITCH_VARIADIC_NORETURN(fid, last, call) LOOM__SWITCH_VARIADIC(fid, last, \
+	call; __builtin_va_end(loom__ap); __builtin_unreachable();)
 /* va_start(AP, LAST) in the slow copy of a variadic function: AP becomes a
  * copy of the list its switch started (never read itself), so every
  * va_start of the function starts again at its first variable argument. */
