@@ -106,6 +106,9 @@ static void apply_range(struct text *out, const char *text, size_t from, size_t 
 		if ((e->off == from && (e->close || e->rank < min_rank))
 		    || (e->off == to && (!e->close || e->rank < min_rank)))
 			continue;
+		/* Inside text an edit before it deleted. */
+		if (e->off < p)
+			continue;
 		if (e->off > p) {
 			append(out, text + p, e->off - p);
 			p = e->off;
@@ -183,6 +186,7 @@ struct ident_edit {
 	const char *text;
 	struct edits *ed;
 	const char *name; /* the function's name */
+	const char *func; /* what __func__ becomes, if not NAME quoted */
 };
 
 /* In the prefix of a slow copy's declaration: drop `extern` (it is static)
@@ -205,7 +209,7 @@ static void keep_func_name(void *arg, unsigned off, unsigned len)
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (len == strlen(names[i]) && !memcmp(ie->text + off, names[i], len))
-			replace(ie->ed, off, len, loom_xasprintf("\"%s\"", ie->name));
+			replace(ie->ed, off, len, ie->func ? loom_xstrdup(ie->func) : loom_xasprintf("\"%s\"", ie->name));
 }
 
 /* TEXT[FROM, TO) on one line: comments and line breaks become spaces
@@ -245,11 +249,12 @@ static void append_one_line(struct text *out, const char *text, size_t from, siz
 }
 
 /* F's slow copy's name: NAME__slow, or, for a name a macro invocation
- * writes, LOOM_CAT(invocation, __slow), which names it in every unit as
- * that unit expands the invocation (rt/loom.h). */
+ * writes in a header (rw_func.name_cat), LOOM_CAT(invocation, __slow),
+ * which names it in every unit as that unit expands the invocation
+ * (rt/loom.h). */
 static void append_slow_name(struct text *out, const struct rw_func *f, const char *text)
 {
-	if (f->name_macro) {
+	if (f->name_cat) {
 		append(out, "LOOM_CAT(", 9);
 		append_one_line(out, text, f->name_off, f->name_off + f->name_len);
 		append(out, ", __slow)", 9);
@@ -271,7 +276,7 @@ static char *declaration_renamed(const struct rw_func *f, const char *text, unsi
 	bool spelled_static = definition ? f->is_static : f->proto_static;
 	struct text out = { 0 };
 	struct edits ed = { 0 };
-	struct ident_edit ie = { text, &ed, f->name };
+	struct ident_edit ie = { text, &ed, f->name, NULL };
 	struct text prefix = { 0 };
 	size_t n = strlen(f->name);
 
@@ -326,7 +331,7 @@ static char *call_text(const struct rw_func *f, const char *suffix, const char *
 		append(&out, suffix, strlen(suffix));
 	} else {
 		append(&out, "LOOM_SELF(", 10);
-		if (f->name_macro)
+		if (f->name_cat)
 			append_one_line(&out, text, f->name_off, f->name_off + f->name_len);
 		else
 			append(&out, f->name, strlen(f->name));
@@ -644,6 +649,27 @@ static void macro_renames(const struct rw_plan *plan, const struct rw_func *rf, 
  * (R may be NULL): the macro-written callees' #define (opening) or #undef
  * (closing), and, opening a slow copy, its macro resets.  Ends with a
  * newline. */
+/* `#line` and a newline: the next line is F's physical line LINE as the
+ * preprocessor numbers it there (a line directive above F may have moved
+ * it, or renamed the file). */
+static void append_line_directive(struct text *t, const struct rw_func *f, unsigned line)
+{
+	char *s = loom_xasprintf("#line %ld", (long)line + f->line_delta);
+
+	append(t, s, strlen(s));
+	free(s);
+	if (f->line_file) {
+		append(t, " \"", 2);
+		for (const char *c = f->line_file; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				append(t, "\\", 1);
+			append(t, c, 1);
+		}
+		append(t, "\"", 1);
+	}
+	append(t, "\n", 1);
+}
+
 static void frame_copy(struct text *t, const struct rw_func *f, bool closing, unsigned line,
                        const struct renames *r)
 {
@@ -659,19 +685,7 @@ static void frame_copy(struct text *t, const struct rw_func *f, bool closing, un
 		append(t, s, strlen(s));
 		free(s);
 	}
-	s = loom_xasprintf("#line %ld", (long)line + f->line_delta);
-	append(t, s, strlen(s));
-	free(s);
-	if (f->line_file) {
-		append(t, " \"", 2);
-		for (const char *c = f->line_file; *c; c++) {
-			if (*c == '"' || *c == '\\')
-				append(t, "\\", 1);
-			append(t, c, 1);
-		}
-		append(t, "\"", 1);
-	}
-	append(t, "\n", 1);
+	append_line_directive(t, f, line);
 }
 
 /* The condition of do loop L, `while (` COND `);` after its body, as
@@ -1069,13 +1083,23 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	 * hoistable): one object for both copies. */
 	for (size_t h = 0; h < rf->nhoists; h++) {
 		const struct rw_hoist *ho = &rf->hoists[h];
-		struct text t = { 0 };
+		struct text t = { 0 }, gap = { 0 };
 
-		append_one_line(&t, text, ho->from, ho->to);
-		append(&t, " ", 1);
+		/* On its own lines (its __LINE__, its diagnostics), then F's
+		 * first line again. */
+		append(&t, "\n", 1);
+		append_line_directive(&t, rf, ho->line);
+		append(&t, text + ho->from, ho->to - ho->from);
+		append(&t, "\n", 1);
+		append_line_directive(&t, rf, rf->line);
 		add(fast, rf->decl_start, false, INT_MIN, t.s);
-		replace(fast, ho->from, ho->to - ho->from, loom_xstrdup(""));
-		replace(&slow, ho->from, ho->to - ho->from, loom_xstrdup(""));
+		/* Where it was, its line breaks stay. */
+		for (unsigned i = ho->from; i < ho->to; i++)
+			if (text[i] == '\n')
+				append(&gap, "\n", 1);
+		replace(fast, ho->from, ho->to - ho->from, loom_xstrdup(gap.s ? gap.s : ""));
+		replace(&slow, ho->from, ho->to - ho->from, loom_xstrdup(gap.s ? gap.s : ""));
+		free(gap.s);
 	}
 	/* The fast path: the forward declaration and the switch.  With a fast
 	 * entry, the body is NAME__fast, without switch (its __func__ still
@@ -1090,7 +1114,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		free(decl);
 	}
 	if (f->fast_entry) {
-		struct ident_edit ie = { text, fast, rf->name };
+		struct ident_edit ie = { text, fast, rf->name, NULL };
 		long k = fast_entry_index(opts, rf->name);
 
 		if (!declared[k])
@@ -1116,7 +1140,8 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	}
 	/* The slow copy: static, renamed, calling slow copies, still named F. */
 	{
-		struct ident_edit ie = { text, &slow, rf->name };
+		struct text func = { 0 };
+		struct ident_edit ie = { text, &slow, rf->name, NULL };
 		struct renames renames = { 0 };
 		size_t n = strlen(rf->name);
 
@@ -1131,7 +1156,15 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		} else {
 			add(&slow, rf->name_off + (unsigned)n, false, INT_MIN, loom_xstrdup("__slow"));
 		}
+		/* The name as this unit expands it. */
+		if (rf->name_cat) {
+			append(&func, "LOOM_STR(", 9);
+			append_one_line(&func, text, rf->name_off, rf->name_off + rf->name_len);
+			append(&func, ")", 1);
+			ie.func = func.s;
+		}
 		each_identifier(text, rf->body_open, rf->body_end, keep_func_name, &ie);
+		free(func.s);
 		/* Its va_list is its switch's (a loop twin, in F, keeps F's). */
 		for (size_t v = 0; v < rf->nva_starts; v++) {
 			unsigned at = rf->va_starts[v], len = text[at] == 'v' ? 8 : 18;

@@ -112,11 +112,12 @@ struct rw_func {
 	unsigned name_off;   /* offset of the function's name, UINT_MAX if not spelled here */
 	/* The length of the name's text there: the name's, or, with
 	 * NAME_MACRO, the macro invocation's that writes it (bfd's
-	 * `NAME(aout,swap_exec_header_in)`), whose copies then spell the slow
-	 * copy LOOM_CAT(invocation, __slow) (rt/loom.h), right in each unit
-	 * that includes a header under other macros. */
+	 * `NAME(aout,swap_exec_header_in)`): the slow copy is NAME__slow, or,
+	 * with NAME_CAT, LOOM_CAT(invocation, __slow) (rt/loom.h), right in
+	 * each unit that includes the header under other macros. */
 	unsigned name_len;
 	bool name_macro;
+	bool name_cat;       /* NAME_MACRO in a header: spelled through the macro */
 	unsigned body_open;  /* offset just after the body's '{' */
 	unsigned body_end;   /* offset just after the body's '}' */
 	unsigned body_line;  /* line of the body's '{' */
@@ -135,12 +136,12 @@ struct rw_func {
 	unsigned *va_starts;
 	size_t nva_starts, va_starts_cap;
 	/* Its static locals, with a slow copy: each declaration (its text
-	 * [FROM, TO), one static variable NAME) moves to file scope, on the
-	 * function's first line, so that both copies name one object.  Only
-	 * when every static of the function can move (walk.c, hoistable):
-	 * else its reason is "static local variables". */
+	 * [FROM, TO) from LINE on, one static variable NAME) moves to file
+	 * scope, above the function, under `#line`, so that both copies name
+	 * one object.  Only when every static of the function can move
+	 * (walk.c, hoistable): else its reason is "static local variables". */
 	struct rw_hoist {
-		unsigned from, to;
+		unsigned from, to, line;
 		char *name;
 	} *hoists;
 	size_t nhoists, hoists_cap;

@@ -2189,6 +2189,18 @@ struct decl_refs {
 	                      * enumeration it defines */
 };
 
+/* Is the struct or union C unnamed? */
+static bool unnamed_tag(CXCursor c)
+{
+	CXString s = clang_getCursorSpelling(c);
+	const char *name = clang_getCString(s);
+	/* clang spells an unnamed one "struct (unnamed at ...)". */
+	bool unnamed = !name || !*name || strstr(name, "(unnamed") || strstr(name, "(anonymous");
+
+	clang_disposeString(s);
+	return unnamed;
+}
+
 static enum CXChildVisitResult scan_decl_refs(CXCursor c, CXCursor parent, CXClientData data)
 {
 	struct decl_refs *dr = data;
@@ -2199,22 +2211,22 @@ static enum CXChildVisitResult scan_decl_refs(CXCursor c, CXCursor parent, CXCli
 	(void)parent;
 	/* At file scope a tag would be visible to the whole file, an
 	 * enumeration constant too. */
-	if (k == CXCursor_StructDecl || k == CXCursor_UnionDecl) {
-		CXString s = clang_getCursorSpelling(c);
-		const char *name = clang_getCString(s);
-
-		/* clang spells an unnamed one "struct (unnamed at ...)". */
-		if (name && *name && !strstr(name, "(unnamed") && !strstr(name, "(anonymous"))
-			dr->local = true;
-		clang_disposeString(s);
-	}
-	/* A label's address (`&&l`) has no meaning outside the function. */
-	if (k == CXCursor_EnumDecl || k == CXCursor_AddrLabelExpr || k == CXCursor_LabelRef)
+	if ((k == CXCursor_StructDecl || k == CXCursor_UnionDecl) && !unnamed_tag(c))
+		dr->local = true;
+	/* A label's address (`&&l`) has no meaning outside the function.  A
+	 * call (in `sizeof` or __builtin_constant_p) would carry the copies'
+	 * edits. */
+	if (k == CXCursor_EnumDecl || k == CXCursor_AddrLabelExpr || k == CXCursor_LabelRef || k == CXCursor_CallExpr)
 		dr->local = true;
 	if ((clang_isReference(k) || clang_isExpression(k)) && !clang_Cursor_isNull(ref)
 	    && !clang_equalCursors(ref, dr->var) && from_here(dr->bs->w, ref)) {
 		unsigned at = offset_of(clang_getCursorLocation(ref), NULL, NULL);
-		bool hoisted = at >= dr->from && at < dr->to;
+		enum CXCursorKind rk = clang_getCursorKind(ref);
+		/* What the declaration defines moves with it, but a tag it
+		 * names first (`static struct s *p;` declares a struct s of
+		 * the block) would become the file's struct s. */
+		bool hoisted = at >= dr->from && at < dr->to
+		               && !((rk == CXCursor_StructDecl || rk == CXCursor_UnionDecl) && !unnamed_tag(ref));
 
 		for (size_t i = 0; i < dr->bs->nhoisted_at && !hoisted; i++)
 			hoisted = dr->bs->hoisted_at[i] == at;
@@ -2238,7 +2250,7 @@ static bool hoistable(struct fn_scan *bs, CXCursor var, CXCursor decl)
 	const struct walk *w = bs->w;
 	struct rw_func *f = bs->f;
 	struct decl_refs dr = { bs, var, 0, 0, false };
-	unsigned from, to, at;
+	unsigned from, to, at, line;
 	CXString name;
 	size_t n;
 	int children = 0;
@@ -2248,7 +2260,7 @@ static bool hoistable(struct fn_scan *bs, CXCursor var, CXCursor decl)
 	if (clang_getCursorKind(decl) != CXCursor_DeclStmt || !from_here(w, decl) || !clang_File_isEqual(w->file, w->tree[0].file))
 		return false;
 	rw_visit_children(decl, count_vars, &children);
-	from = start_of(decl, NULL, NULL);
+	from = start_of(decl, &line, NULL);
 	to = end_of(decl);
 	at = offset_of(clang_getCursorLocation(var), NULL, NULL);
 	if (children != 1 || from >= to || to > w->len || w->text[to - 1] != ';' || at < from || at >= to
@@ -2275,7 +2287,7 @@ static bool hoistable(struct fn_scan *bs, CXCursor var, CXCursor decl)
 		return false;
 	}
 	*LOOM_PUSH(f->hoists, f->nhoists, f->hoists_cap) =
-		(struct rw_hoist){ from, to, loom_xstrdup(clang_getCString(name)) };
+		(struct rw_hoist){ from, to, line, loom_xstrdup(clang_getCString(name)) };
 	*LOOM_PUSH(bs->hoisted_at, bs->nhoisted_at, bs->hoisted_at_cap) = at;
 	clang_disposeString(name);
 	return true;
@@ -2765,15 +2777,23 @@ static bool all_referenced(const struct fn_scan *bs)
 static const char *variadic_reason(CXCursor fn, int nargs, const struct fn_scan *bs)
 {
 	CXCursor last;
+	CXType type;
 
 	if (nargs < 1)
 		return "variadic without a named parameter";
 	if (bs->va_unspelled)
 		return "variadic, with a va_start a macro writes (or __builtin_va_arg_pack)";
+	/* always_inline: a function that starts a va_list cannot be inlined. */
+	if (clang_Cursor_isFunctionInlined(fn))
+		return "variadic and inline";
 	last = clang_Cursor_getArgument(fn, (unsigned)nargs - 1);
 	if (clang_Cursor_getStorageClass(last) == CX_SC_Register)
 		return "variadic, its last named parameter register";
-	switch (clang_getCanonicalType(clang_getCursorType(last)).kind) {
+	type = clang_getCanonicalType(clang_getCursorType(last));
+	/* A packed enumeration promotes as its integer type does. */
+	if (type.kind == CXType_Enum)
+		type = clang_getCanonicalType(clang_getEnumDeclIntegerType(clang_getTypeDeclaration(type)));
+	switch (type.kind) {
 	case CXType_Bool: case CXType_Char_U: case CXType_UChar: case CXType_UShort:
 	case CXType_Char_S: case CXType_SChar: case CXType_Short: case CXType_Float:
 	case CXType_Half: case CXType_Float16: case CXType_BFloat16:
@@ -2798,7 +2818,7 @@ static bool spelled_name(const struct walk *w, const struct rw_func *f, unsigned
  * starts at the name, the parameter list follows it, and words before it
  * spell a type (a macro that wrote `int f` too would leave the copy's
  * declaration without one)?  Then it sets F's name_len and name_macro. */
-static bool name_by_macro(const struct walk *w, struct rw_func *f, unsigned open)
+static bool name_by_macro(const struct walk *w, CXCursor fn, struct rw_func *f, unsigned open)
 {
 	static const char *const specifiers[] = {
 		"static", "extern", "inline", "__inline", "__inline__", "const", "volatile", "__extension__",
@@ -2845,8 +2865,22 @@ static bool name_by_macro(const struct walk *w, struct rw_func *f, unsigned open
 	}
 	if (!type)
 		return false;
+	/* In a header, each unit names the slow copy as it expands the
+	 * invocation (LOOM_CAT): that must give the name alone, so not the
+	 * name as an argument the macro may wrap in more
+	 * (`#define PUBLIC(n) __attribute__((...)) n`); a pasted one is
+	 * spelled in scratch space. */
+	if (!clang_File_isEqual(w->file, w->tree[0].file)) {
+		CXFile file;
+		unsigned at;
+
+		clang_getSpellingLocation(clang_getCursorLocation(fn), &file, NULL, NULL, &at);
+		if (file && clang_File_isEqual(file, w->file) && at >= f->name_off && at < r->end)
+			return false;
+	}
 	f->name_len = r->end - f->name_off;
 	f->name_macro = true;
+	f->name_cat = !clang_File_isEqual(w->file, w->tree[0].file);
 	return true;
 }
 
@@ -2864,7 +2898,7 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 	f->name_off = offset_of(clang_getCursorLocation(fn), NULL, NULL);
 	f->name_len = (unsigned)n;
 	if (!spelled_name(w, f, open))
-		name_by_macro(w, f, open);
+		name_by_macro(w, fn, f, open);
 	{
 		CXCursor first = clang_getCanonicalCursor(fn);
 

@@ -307,13 +307,14 @@ struct loom__thread {
  * (loom__ap) as F__slow's one variable argument, which keeps F__slow's
  * declaration, attributes (format) and all, the same as F's.  F's va_start
  * calls are LOOM_VA_START in F__slow.  Not a tail call: F ends the list
- * after F__slow returns. */
+ * after F__slow returns.  Quiet: the call does not end as F's attributes
+ * may ask of its callers (`sentinel`). */
 #define LOOM__SWITCH_VARIADIC(fid, last, then) \
 	__attribute__((unused)) const char loom__switch = __extension__ ({ \
 		if (__builtin_expect(loom__slow[fid], 0)) { \
 			__builtin_va_list loom__ap; \
 			__builtin_va_start(loom__ap, last); \
-			then \
+			LOOM_QUIET_PUSH then LOOM_QUIET_POP \
 		} (char)0; })
 #define LOOM_SWITCH_VARIADIC(fid, last, call) LOOM__SWITCH_VARIADIC(fid, last, \
 	__typeof__(call) loom__r = call; __builtin_va_end(loom__ap); return loom__r;)
@@ -335,6 +336,9 @@ struct loom__thread {
  * writes: the invocation is expanded first, as this unit's macros say. */
 #define LOOM_CAT(a, b) LOOM__CAT(a, b)
 #define LOOM__CAT(a, b) a##b
+/* __func__ in that slow copy, the same way. */
+#define LOOM_STR(a) LOOM__STR(a)
+#define LOOM__STR(a) #a
 
 /* The function itself, called from its slow copy: through a pointer the
  * compiler cannot follow, so that it does not inline the fast body into the

@@ -115,6 +115,8 @@ static __attribute__((unused)) void loom__trace_exit(const unsigned *id)
 #define LOOM_SWITCH_WRAPPED LOOM_SWITCH
 #define LOOM_CAT(a, b) LOOM__CAT(a, b)
 #define LOOM__CAT(a, b) a##b
+#define LOOM_STR(a) LOOM__STR(a)
+#define LOOM__STR(a) #a
 #define LOOM_SWITCH_WRAPPED_VOID LOOM_SWITCH_VOID
 #define LOOM_BACKEDGE(fid, n) do { if (0) goto loom__twin_##n; } while (0)
 #define LOOM_BACKEDGE_BACK(fid, n) do { if (0) goto loom__fast_##n; } while (0)

@@ -60,7 +60,8 @@ static TYPE FNAME(const TYPE *v, int n, const char *tag)
 			s += v[i];
 		s += (TYPE)strlen(tag);
 	}
-	return s;
+	/* Each definition's own name, in its slow copy too (LOOM_STR). */
+	return s + (TYPE)strlen(__func__);
 }
 '''
 T_C = r'''#include <stdio.h>

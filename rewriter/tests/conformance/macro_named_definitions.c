@@ -42,6 +42,21 @@ NAME(bfd_elf, name_of) (void)
     return __func__;
 }
 
+/* Macros that wrap the name in more, or in parentheses: in the C file
+ * the slow copy takes the expanded name. */
+#define PUBLIC(n) __attribute__((visibility("default"))) n
+#define PARENS(n) (n)
+
+int PUBLIC(answer) (int x)
+{
+    return x + 40;
+}
+
+int PARENS(question) (int x)
+{
+    return x * 2;
+}
+
 DEFINE_COUNTER (int step)
 {
     return step + 1;
@@ -53,5 +68,6 @@ int main(void)
 
     printf("helper %d swap %d %d\n", aout_32_helper(4), bfd_elf_32_swap_in(5), fp(3));
     printf("name %s counter %d calls %d\n", NAME(bfd_elf, name_of) (), made_counter(2), calls);
+    printf("answer %d question %d\n", answer(2), question(21));
     return 0;
 }

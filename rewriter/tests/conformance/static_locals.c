@@ -77,7 +77,46 @@ static int looped(int n)
     return sum;
 }
 
+struct site { int line; int hits; };
+
+/* A declaration over several lines, and __LINE__ in one: the moved
+ * declarations keep their lines. */
+static int table_sum(int k)
+{
+    static const int table[] = {
+        1, 2, 3,
+        4, 5, 6,
+    };
+    static struct site here = { __LINE__, 0 };
+    int line = __LINE__;
+
+    here.hits++;
+    return table[k] * 1000 + line * 10 + here.line % 10;
+}
+
 /* These keep their hooks inline. */
+static int helper3(int v)
+{
+    return v * 3;
+}
+
+/* A call in the initializer (it would carry the copies' edits). */
+static int with_call(int k)
+{
+    static int mode = __builtin_constant_p(helper3(1)) ? 1 : 2;
+
+    mode += k;
+    return mode;
+}
+
+/* A struct tag the declaration itself introduces, in the block. */
+static int first_tag(void)
+{
+    static struct only_here *p;
+
+    return p == 0;
+}
+
 static int shared_name_a(void)
 {
     static int count_ = 0;
@@ -140,6 +179,7 @@ int main(void)
     printf("lookup %s | %s | %s | %s\n", lookup(1), lookup(2), lookup(3), lookup(4));
     printf("looped %d %d total %d\n", looped(3), looped(2), total);
     printf("inline %d %d %d %d %d\n", shared_name_a(), shared_name_b(), named_like_global(), own_type(), own_type());
+    printf("table %d %d call %d %d tag %d\n", table_sum(2), table_sum(4), with_call(1), with_call(2), first_tag());
     printf("named %s macro %d %d unused %d global %d\n", named(), through_macro(), through_macro(),
            unused_static(1), clash_with_global_);
     return 0;

@@ -5,7 +5,8 @@
  * noreturn and struct-returning ones, a prototype above with the format
  * attribute, recursion, a call through a pointer, and ones that keep their
  * hooks inline: a va_start a macro writes (libiberty's VA_OPEN), a last
- * named parameter that promotes. */
+ * named parameter that promotes (a char, a packed enumeration), an inline
+ * one; and a sentinel one, whose switch's call does not end in NULL. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +139,33 @@ static int promoted(char c, ...)
     return c + 1;
 }
 
+/* Its switch's call does not end in a null pointer: quiet. */
+__attribute__((sentinel)) static int count_strings(const char *first, ...)
+{
+    va_list ap;
+    int n = 0;
+
+    va_start(ap, first);
+    for (const char *s = first; s; s = va_arg(ap, const char *))
+        n++;
+    va_end(ap);
+    return n;
+}
+
+/* Inline: a switch starting a va_list could not be inlined. */
+static inline __attribute__((always_inline)) int twice_level(int level, ...)
+{
+    return level * 2;
+}
+
+enum __attribute__((packed)) small { SMALL_A = 1, SMALL_B };
+
+/* Its last named parameter promotes (packed: a char). */
+static int by_small(enum small s, ...)
+{
+    return s == SMALL_B;
+}
+
 int main(void)
 {
     char buf[64] = "";
@@ -154,5 +182,7 @@ int main(void)
     printf("pair %ld %d\n", p.sum, p.count);
     printf("depth %d\n", depth(1, 4));
     printf("macro %d promoted %d\n", through_macro(3, 4, 5, 6), promoted('a', 1));
+    printf("strings %d inline %d small %d\n", count_strings("a", "b", "c", (char *)NULL), twice_level(3, "x"),
+           by_small(SMALL_B, 1));
     finish(0, "finish %s %d\n", "ok", 7);
 }
