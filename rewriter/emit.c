@@ -407,7 +407,8 @@ bool rw_calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller
 		const struct rw_func *f = &plan->funcs[named[k]];
 
 		if (!f->inline_reason)
-			return rw_slow_callable(f) && slow_declared_at(f, opts) < at && (!opts || !opts->header || slow_callee(opts, call->callee, at));
+			return rw_slow_callable(f) && slow_declared_at(f, opts) < at
+			       && (!opts || !opts->header || slow_callee(opts, call->callee, at));
 	}
 	return slow_callee(opts, call->callee, at);
 }
@@ -641,14 +642,6 @@ static void macro_renames(const struct rw_plan *plan, const struct rw_func *rf, 
 	}
 }
 
-/* Opens (CLOSING false) or closes a copy of F's text placed into the
- * original (a slow copy, a loop twin): quiet pragmas, so that the warnings
- * of the original are not given twice, and `#line` for F's physical line
- * LINE as the preprocessor numbers it there (a line directive above F may
- * have moved it, or renamed the file).  Before the `#line`, R's directives
- * (R may be NULL): the macro-written callees' #define (opening) or #undef
- * (closing), and, opening a slow copy, its macro resets.  Ends with a
- * newline. */
 /* `#line` and a newline: the next line is F's physical line LINE as the
  * preprocessor numbers it there (a line directive above F may have moved
  * it, or renamed the file). */
@@ -670,6 +663,14 @@ static void append_line_directive(struct text *t, const struct rw_func *f, unsig
 	append(t, "\n", 1);
 }
 
+/* Opens (CLOSING false) or closes a copy of F's text placed into the
+ * original (a slow copy, a loop twin): quiet pragmas, so that the warnings
+ * of the original are not given twice, and `#line` for F's physical line
+ * LINE as the preprocessor numbers it there (a line directive above F may
+ * have moved it, or renamed the file).  Before the `#line`, R's directives
+ * (R may be NULL): the macro-written callees' #define (opening) or #undef
+ * (closing), and, opening a slow copy, its macro resets.  Ends with a
+ * newline. */
 static void frame_copy(struct text *t, const struct rw_func *f, bool closing, unsigned line,
                        const struct renames *r)
 {
@@ -1032,7 +1033,8 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	 * callers switch and call its slow copy): a check in a function the
 	 * compiler inlines would be repeated at every inlined call.  In a
 	 * header, only if every file including it does so (SLOW_CALLEES). */
-	f->entry_switch = outline && (rf->variadic || !rf->is_static || (opts->header && !slow_callee(opts, rf->name, UINT_MAX))
+	f->entry_switch = outline && (rf->variadic || !rf->is_static
+	                              || (opts->header && !slow_callee(opts, rf->name, UINT_MAX))
 	                              || address_taken_here(plan, rf->name) || fe->unrenamed[fi]);
 	/* The slow copy can run wrapped (rt/loom.h): the entry slot's locks
 	 * around a call of the function itself, whose switch lets that call

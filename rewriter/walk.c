@@ -2257,7 +2257,8 @@ static bool hoistable(struct fn_scan *bs, CXCursor var, CXCursor decl)
 
 	/* Not in a header: the other units that include it would need the
 	 * same check of their declarations. */
-	if (clang_getCursorKind(decl) != CXCursor_DeclStmt || !from_here(w, decl) || !clang_File_isEqual(w->file, w->tree[0].file))
+	if (clang_getCursorKind(decl) != CXCursor_DeclStmt || !from_here(w, decl)
+	    || !clang_File_isEqual(w->file, w->tree[0].file))
 		return false;
 	rw_visit_children(decl, count_vars, &children);
 	from = start_of(decl, &line, NULL);
@@ -2817,7 +2818,9 @@ static bool spelled_name(const struct walk *w, const struct rw_func *f, unsigned
  * `NAME(aout,swap_exec_header_in)`, elfcode.h's `elf_swap_symbol_in`): it
  * starts at the name, the parameter list follows it, and words before it
  * spell a type (a macro that wrote `int f` too would leave the copy's
- * declaration without one)?  Then it sets F's name_len and name_macro. */
+ * declaration without one)?  Then it sets F's name_len and name_macro, and
+ * in a header name_cat (the copies spell the slow copy's name through the
+ * invocation; in the C file, the one unit, they spell the expanded name). */
 static bool name_by_macro(const struct walk *w, CXCursor fn, struct rw_func *f, unsigned open)
 {
 	static const char *const specifiers[] = {
