@@ -249,12 +249,11 @@ static void append_one_line(struct text *out, const char *text, size_t from, siz
 }
 
 /* F's slow copy's name: NAME__slow, or, for a name a macro invocation
- * writes in a header (rw_func.name_cat), LOOM_CAT(invocation, __slow),
- * which names it in every unit as that unit expands the invocation
- * (rt/loom.h). */
+ * writes (rw_func.name_macro), LOOM_CAT(invocation, __slow), which names
+ * it in every unit as that unit expands the invocation (rt/loom.h). */
 static void append_slow_name(struct text *out, const struct rw_func *f, const char *text)
 {
-	if (f->name_cat) {
+	if (f->name_macro) {
 		append(out, "LOOM_CAT(", 9);
 		append_one_line(out, text, f->name_off, f->name_off + f->name_len);
 		append(out, ", __slow)", 9);
@@ -331,7 +330,7 @@ static char *call_text(const struct rw_func *f, const char *suffix, const char *
 		append(&out, suffix, strlen(suffix));
 	} else {
 		append(&out, "LOOM_SELF(", 10);
-		if (f->name_cat)
+		if (f->name_macro)
 			append_one_line(&out, text, f->name_off, f->name_off + f->name_len);
 		else
 			append(&out, f->name, strlen(f->name));
@@ -1159,7 +1158,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			add(&slow, rf->name_off + (unsigned)n, false, INT_MIN, loom_xstrdup("__slow"));
 		}
 		/* The name as this unit expands it. */
-		if (rf->name_cat) {
+		if (rf->name_macro) {
 			append(&func, "LOOM_STR(", 9);
 			append_one_line(&func, text, rf->name_off, rf->name_off + rf->name_len);
 			append(&func, ")", 1);

@@ -112,12 +112,11 @@ struct rw_func {
 	unsigned name_off;   /* offset of the function's name, UINT_MAX if not spelled here */
 	/* The length of the name's text there: the name's, or, with
 	 * NAME_MACRO, the macro invocation's that writes it (bfd's
-	 * `NAME(aout,swap_exec_header_in)`): the slow copy is NAME__slow, or,
-	 * with NAME_CAT, LOOM_CAT(invocation, __slow) (rt/loom.h), right in
-	 * each unit that includes the header under other macros. */
+	 * `NAME(aout,swap_exec_header_in)`), whose slow copy is then
+	 * LOOM_CAT(invocation, __slow) (rt/loom.h), right in each unit that
+	 * compiles the text under other macros. */
 	unsigned name_len;
 	bool name_macro;
-	bool name_cat;       /* NAME_MACRO in a header: spelled through the macro */
 	unsigned body_open;  /* offset just after the body's '{' */
 	unsigned body_end;   /* offset just after the body's '}' */
 	unsigned body_line;  /* line of the body's '{' */

@@ -2818,9 +2818,8 @@ static bool spelled_name(const struct walk *w, const struct rw_func *f, unsigned
  * `NAME(aout,swap_exec_header_in)`, elfcode.h's `elf_swap_symbol_in`): it
  * starts at the name, the parameter list follows it, and words before it
  * spell a type (a macro that wrote `int f` too would leave the copy's
- * declaration without one)?  Then it sets F's name_len and name_macro, and
- * in a header name_cat (the copies spell the slow copy's name through the
- * invocation; in the C file, the one unit, they spell the expanded name). */
+ * declaration without one)?  Then it sets F's name_len and name_macro (its
+ * copies spell the slow copy's name through the invocation). */
 static bool name_by_macro(const struct walk *w, CXCursor fn, struct rw_func *f, unsigned open)
 {
 	static const char *const specifiers[] = {
@@ -2868,12 +2867,14 @@ static bool name_by_macro(const struct walk *w, CXCursor fn, struct rw_func *f, 
 	}
 	if (!type)
 		return false;
-	/* In a header, each unit names the slow copy as it expands the
-	 * invocation (LOOM_CAT): that must give the name alone, so not the
-	 * name as an argument the macro may wrap in more
-	 * (`#define PUBLIC(n) __attribute__((...)) n`); a pasted one is
+	/* Each unit names the slow copy as it expands the invocation
+	 * (LOOM_CAT): a header is compiled under other macros in other
+	 * units, and so is a C file that the build copies with sed (bfd's
+	 * peXXigen.c) or that another includes.  The expansion must be the
+	 * name alone, so not the name as an argument the macro may wrap in
+	 * more (`#define PUBLIC(n) __attribute__((...)) n`); a pasted one is
 	 * spelled in scratch space. */
-	if (!clang_File_isEqual(w->file, w->tree[0].file)) {
+	{
 		CXFile file;
 		unsigned at;
 
@@ -2883,7 +2884,6 @@ static bool name_by_macro(const struct walk *w, CXCursor fn, struct rw_func *f, 
 	}
 	f->name_len = r->end - f->name_off;
 	f->name_macro = true;
-	f->name_cat = !clang_File_isEqual(w->file, w->tree[0].file);
 	return true;
 }
 

@@ -3,8 +3,8 @@
  * `elf_swap_symbol_in`, an object-like macro naming a NAME(...) call):
  * their slow copies are named by LOOM_CAT of the invocation; recursion
  * through the macro name, a call through a pointer, a loop with a twin,
- * __func__, a static one; and one whose macro also writes the return type
- * (it keeps its hooks inline). */
+ * __func__, a static one; and ones that keep their hooks inline: a macro
+ * that also writes the return type, one that wraps its argument in more. */
 #include <stdio.h>
 
 #define NAME(x, y) x##_32_##y
@@ -42,8 +42,8 @@ NAME(bfd_elf, name_of) (void)
     return __func__;
 }
 
-/* Macros that wrap the name in more, or in parentheses: in the C file
- * the slow copy takes the expanded name. */
+/* Macros that wrap the name in more, or in parentheses: LOOM_CAT of them
+ * would not be a name, so these keep their hooks inline. */
 #define PUBLIC(n) __attribute__((visibility("default"))) n
 #define PARENS(n) (n)
 
