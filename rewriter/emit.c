@@ -1080,7 +1080,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		return;
 	}
 
-	/* Its static locals, at file scope on its first line (walk.c,
+	/* Its static locals, at file scope just above it (walk.c,
 	 * hoistable): one object for both copies. */
 	for (size_t h = 0; h < rf->nhoists; h++) {
 		const struct rw_hoist *ho = &rf->hoists[h];

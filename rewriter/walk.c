@@ -2236,14 +2236,14 @@ static enum CXChildVisitResult scan_decl_refs(CXCursor c, CXCursor parent, CXCli
 	return dr->local ? CXChildVisit_Break : CXChildVisit_Recurse;
 }
 
-/* Can the static local VAR, declared by DECL, move to file scope, on its
- * function's first line, as the same text?  Then both copies of the
- * function name the one object.  Only a declaration of VAR alone, spelled
- * in the file outside macros and conditional groups of the body, on
- * whole lines of code, that refers to nothing the function declares (but
- * statics that move before it), defines no tag, and does not use
- * __func__, in the unit's C file.  (Its name must also be declared nowhere
- * else in the unit: drop_unhoistable.)  If so, it goes into the function's
+/* Can the static local VAR, declared by DECL, move to file scope, just
+ * above its function (under `#line`: emit.c), as the same text?  Then
+ * both copies of the function name the one object.  Only a declaration of
+ * VAR alone, spelled in the unit's C file outside macros and conditional
+ * groups of the body, that refers to nothing the function declares (but
+ * statics that move before it), introduces no named tag, makes no call and
+ * does not use __func__.  (Its name must also be declared nowhere else in
+ * the unit: drop_unhoistable.)  If so, it goes into the function's
  * hoists. */
 static bool hoistable(struct fn_scan *bs, CXCursor var, CXCursor decl)
 {
