@@ -2894,6 +2894,7 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 	CXType type = clang_getCursorType(fn);
 	unsigned open = f->body_open - 1;
 	struct fn_scan bs = { .w = w, .f = f };
+	const char *why_inline;
 	int nargs = clang_Cursor_getNumArguments(fn);
 	size_t n = strlen(f->name);
 
@@ -2981,8 +2982,8 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 			f->inline_reason = "an unnamed parameter";
 	}
 	f->variadic = clang_isFunctionTypeVariadic(type);
-	if (f->variadic && variadic_reason(fn, nargs, &bs))
-		f->inline_reason = variadic_reason(fn, nargs, &bs);
+	if (f->variadic && (why_inline = variadic_reason(fn, nargs, &bs)))
+		f->inline_reason = why_inline;
 	else if (bs.statics && (bs.statics_fixed || !all_referenced(&bs)))
 		f->inline_reason = "static local variables";
 	else if (f->decl_start > f->name_off || macro_at(w, f->decl_start, true)
@@ -3229,7 +3230,7 @@ static void walk_function(struct walk *w, CXCursor fn)
 		else if (!f->inline_reason && ml.n && !(f->macro_resets = macro_resets(w, f, &ml)))
 			f->inline_reason = "a #define or #undef inside it of a macro also defined in another "
 			                   "file or named in its declaration";
-		/* A static moved to the first line would not see them. */
+		/* A static moved above the function would not see them. */
 		else if (!f->inline_reason && ml.n && f->nhoists)
 			f->inline_reason = "static local variables";
 		for (size_t i = 0; i < ml.n; i++)
@@ -3512,6 +3513,19 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Sorts the *N strings at NAMES and drops repeats (the strings are not
+ * theirs: nothing is freed). */
+static void sort_unique(char **names, size_t *n)
+{
+	size_t out = 0;
+
+	loom_sort(names, *n, sizeof *names, cmp_str);
+	for (size_t i = 0; i < *n; i++)
+		if (!out || strcmp(names[i], names[out - 1]))
+			names[out++] = names[i];
+	*n = out;
+}
+
 /* A declaration of the unit named like a static local that would move to
  * file scope (struct walks, hoisted). */
 static void count_declaration(struct walks *ws, CXCursor c)
@@ -3529,18 +3543,12 @@ static void count_declaration(struct walks *ws, CXCursor c)
  * to count their declarations in the whole unit. */
 static void gather_hoisted(struct walks *ws)
 {
-	size_t out = 0;
-
 	for (size_t i = 0; i < ws->n; i++)
 		for (size_t f = 0; f < ws->w[i].plan->nfuncs; f++)
 			for (size_t h = 0; h < ws->w[i].plan->funcs[f].nhoists; h++)
 				*LOOM_PUSH(ws->hoisted, ws->nhoisted, ws->hoisted_cap) = ws->w[i].plan->funcs[f].hoists[h].name;
-	loom_sort(ws->hoisted, ws->nhoisted, sizeof *ws->hoisted, cmp_str);
-	for (size_t i = 0; i < ws->nhoisted; i++)
-		if (!out || strcmp(ws->hoisted[i], ws->hoisted[out - 1]))
-			ws->hoisted[out++] = ws->hoisted[i];
-	ws->nhoisted = out;
-	ws->declared = loom_xcalloc(out + 1, sizeof *ws->declared);
+	sort_unique(ws->hoisted, &ws->nhoisted);
+	ws->declared = loom_xcalloc(ws->nhoisted + 1, sizeof *ws->declared);
 }
 
 /* A static local moved to file scope must be the unit's only declaration
@@ -3683,7 +3691,6 @@ static enum CXChildVisitResult find_macro_named(CXCursor c, CXCursor parent, CXC
 static void drop_macro_names(CXCursor root, struct walks *ws)
 {
 	struct macro_callees mc = { 0 };
-	size_t out = 0;
 
 	for (size_t i = 0; i < ws->n; i++)
 		for (size_t f = 0; f < ws->w[i].plan->nfuncs; f++)
@@ -3692,11 +3699,7 @@ static void drop_macro_names(CXCursor root, struct walks *ws)
 					*LOOM_PUSH(mc.names, mc.n, mc.cap) = ws->w[i].plan->funcs[f].calls[c].callee;
 	if (!mc.n)
 		return;
-	loom_sort(mc.names, mc.n, sizeof *mc.names, cmp_str);
-	for (size_t i = 0; i < mc.n; i++)
-		if (!out || strcmp(mc.names[i], mc.names[out - 1]))
-			mc.names[out++] = mc.names[i];
-	mc.n = out;
+	sort_unique(mc.names, &mc.n);
 	mc.macro = loom_xcalloc(mc.n, sizeof *mc.macro);
 	rw_visit_children(root, find_macro_named, &mc);
 	for (size_t i = 0; i < ws->n; i++)
