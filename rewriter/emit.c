@@ -557,7 +557,7 @@ static bool may_run_long(const struct rw_plan *plan, const char *name, int depth
 		if (plan->loops[l].func == fi && plan->loops[l].calls)
 			return true;
 	for (size_t c = 0; c < plan->funcs[fi].ncalls; c++)
-		if (may_run_long(plan, plan->funcs[fi].calls[c].callee, depth + 1))
+		if (!plan->funcs[fi].calls[c].brief && may_run_long(plan, plan->funcs[fi].calls[c].callee, depth + 1))
 			return true;
 	return false;
 }
@@ -568,7 +568,7 @@ static bool loop_runs_long(const struct rw_plan *plan, const struct rw_loop *l)
 	const struct rw_func *f = &plan->funcs[l->func];
 
 	for (size_t c = 0; c < f->ncalls; c++)
-		if (f->calls[c].off >= l->body_start && f->calls[c].off < l->body_end
+		if (f->calls[c].off >= l->body_start && f->calls[c].off < l->body_end && !f->calls[c].brief
 		    && may_run_long(plan, f->calls[c].callee, 0))
 			return true;
 	return false;
@@ -1121,6 +1121,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		if (!declared[k])
 			add(fast, rf->decl_start, false, INT_MIN, forward_declaration(rf, text, false));
 		declared[k] = 1;
+		add(fast, rf->decl_start, false, INT_MIN, loom_xstrdup("LOOM_FAST_ENTRY "));
 		add(fast, rf->name_off + (unsigned)strlen(rf->name), false, INT_MIN, loom_xstrdup("__fast"));
 		each_identifier(text, rf->body_open, rf->body_end, keep_func_name, &ie);
 	}

@@ -78,7 +78,7 @@ struct rw_loop {
 	unsigned exit_node;    /* the join point where the loop is left */
 	/* Why it gets no twin (NULL: it can have one). */
 	const char *no_twin;
-	bool calls;            /* its body makes a call */
+	bool calls;            /* its body makes a call, other than brief ones */
 };
 
 struct rw_call {
@@ -102,6 +102,8 @@ struct rw_call {
 	                    * the offset of one at file scope in this file, 0 in a
 	                    * header of the tree, UINT_MAX elsewhere, at block scope,
 	                    * static (or an indirect call) */
+	bool brief;        /* to a system function that cannot keep a thread
+	                    * (loom_is_brief): no reason for a loop twin */
 };
 
 struct rw_func {

@@ -901,7 +901,8 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 
 			*call = (struct rw_call){ .callee = name, .line = line, .column = column,
 			                          .off = off, .name_off = UINT_MAX,
-			                          .decl_off = UINT_MAX, .point = SIZE_MAX, .type = name ? NULL : called_type(c) };
+			                          .decl_off = UINT_MAX, .point = SIZE_MAX, .type = name ? NULL : called_type(c),
+			                          .brief = system && name && loom_is_brief(name) };
 			if (!from_here(w, c)) {
 				/* In a file #included in the body: somewhere in
 				 * the function, at no statement of it. */
@@ -1604,6 +1605,22 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 	hook_stmt(w, body, depth, false);
 }
 
+/* Is call C one of a library function that cannot keep a thread
+ * (loom_is_brief), declared in a system header? */
+static bool brief_call(CXCursor c)
+{
+	CXCursor fn = clang_getCursorReferenced(c);
+	CXString name;
+	bool brief;
+
+	if (!system_function(fn))
+		return false;
+	name = clang_getCursorSpelling(fn);
+	brief = loom_is_brief(clang_getCString(name));
+	clang_disposeString(name);
+	return brief;
+}
+
 /* What a loop body holds that decides whether it can be copied. */
 struct body_scan {
 	bool call, label, jump;
@@ -1615,7 +1632,7 @@ static enum CXChildVisitResult scan_body(CXCursor c, CXCursor parent, CXClientDa
 	enum CXCursorKind k = clang_getCursorKind(c);
 
 	(void)parent;
-	if (k == CXCursor_CallExpr)
+	if (k == CXCursor_CallExpr && !brief_call(c))
 		bs->call = true;
 	/* A copy would define them twice (labels are per function; case
 	 * labels belong to an enclosing switch). */
@@ -1861,11 +1878,11 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
 		l->init_end = stmt_end(w, *init);
 	}
 	rw_visit_children(body, scan_body, &bs);
-	if (clang_getCursorKind(body) == CXCursor_CallExpr)
+	if (clang_getCursorKind(body) == CXCursor_CallExpr && !brief_call(body))
 		bs.call = true;
 	l->calls = bs.call;
 	if (!bs.call)
-		l->no_twin = "no call in its body: it cannot run long";
+		l->no_twin = "no call in its body but brief library ones: it cannot run long";
 	else if (bs.label)
 		l->no_twin = "labels in its body";
 	else if (bs.jump)

@@ -405,6 +405,18 @@ struct loom__thread {
 #define LOOM_FAST_FALLBACK(f)
 #endif
 
+/* Before a fast entry's definition, NAME__fast: hidden where the fallbacks
+ * above exist, so that NAME's switch can inline its body under -fPIC too
+ * (gcc inlines no default-visibility global there: another module may
+ * replace it), and calls from the module's other files bind directly.  A
+ * call from another module takes that module's fallback, then NAME's
+ * switch.  Elsewhere no fallback would catch such a call: no attribute. */
+#ifdef LOOM__JUMP_TO
+#define LOOM_FAST_ENTRY __attribute__((__visibility__("hidden")))
+#else
+#define LOOM_FAST_ENTRY
+#endif
+
 /* Loop twins (docs/design.md): a fast loop's body starts by jumping into
  * its slow twin while the function must run slow; the twin's body starts by
  * jumping back once it need not.  LOOM_QUIET_PUSH/POP silence the warnings

@@ -122,6 +122,7 @@ static __attribute__((unused)) void loom__trace_exit(const unsigned *id)
 #define LOOM_BACKEDGE_BACK(fid, n) do { if (0) goto loom__fast_##n; } while (0)
 #define LOOM_BACKEDGE_COND(fid, n) __extension__ ({ if (0) goto loom__twin_##n; 1; })
 #define LOOM_FALLTHROUGH
+#define LOOM_FAST_ENTRY
 #define LOOM_QUIET_PUSH
 #define LOOM_QUIET_POP
 #define LOOM_BLOCKING_BEGIN(id) loom__trace(id)

@@ -11,6 +11,7 @@ calling bump) and a pointer to bump, and main.c calls all three:
    its fast body calls bump__fast, as spread's does in counter.c; counter.o
    defines bump and bump__fast.  main.c also declares extra__fast's weak
    fallback, which jumps to extra: without it the program would not link.
+   bump__fast is hidden, so compiled -fPIC, bump's switch inlines it.
 2. The rewritten tree builds with gcc and clang (-Wall -Wextra
    -Wmissing-prototypes -Wredundant-decls) without a warning and answers
    like the original, also with LOOM_FORCE_SLOW=1.
@@ -133,6 +134,22 @@ def global_functions(check, obj):
     return {f[2] for f in (line.split() for line in r.stdout.splitlines()) if len(f) == 3 and f[1] == 'T'}
 
 
+def pic_switch_inlines(check, out, cc):
+    """Compiled -fPIC (a shared library's code), bump__fast is hidden, so
+    bump's switch inlines it instead of jumping to it: gcc inlines no
+    default-visibility global under -fPIC."""
+    r = run([cc, '-O2', '-fPIC', '-c', '-o', 'counter-pic.o', 'counter.c'], cwd=out)
+    check.require(r.status == 0, f'{cc} -fPIC counter.c', r.stderr)
+    obj = os.path.join(out, 'counter-pic.o')
+    r = run(['readelf', '-sW', obj])
+    check(re.search(r'GLOBAL\s+HIDDEN\s+\S+\s+bump__fast$', r.stdout, re.M),
+          f'{cc} -fPIC: bump__fast is a hidden global', r.stdout)
+    r = run(['objdump', '-d', '-r', '--no-show-raw-insn', obj])
+    body = re.search(r'^[0-9a-f]+ <bump>:\n(.*?)(?:\n\n|\Z)', r.stdout, re.M | re.S)
+    check(body and 'bump__fast' not in body.group(1),
+          f'{cc} -fPIC: bump\'s switch inlines bump__fast', body.group(1) if body else r.stdout)
+
+
 def push_bump(check, args, out, work):
     prog = Program([os.path.join(out, 'prog')], live_env(), stdin=True)
     try:
@@ -203,6 +220,7 @@ def main():
             defined = global_functions(check, os.path.join(out, 'counter.o'))
             check({'bump', 'bump__fast', 'spread'} <= defined,
                   f'{cc}: counter.o defines bump, bump__fast and spread', sorted(defined))
+            pic_switch_inlines(check, out, cc)
         build(check, out, 'gcc', 'the rewritten tree, again with gcc')
         push_bump(check, args, out, work)
 
