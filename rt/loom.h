@@ -213,7 +213,12 @@ extern __attribute__((visibility("hidden"))) unsigned char loom__slow[LOOM_NFUNC
 extern __attribute__((visibility("hidden"))) unsigned char loom__ops_at[LOOM_NHOOKS + 1];
 int loom__wrap(loom_u32 fid, loom_u32 entry);
 void loom__unwrap(loom_u32 exit);
-extern __thread struct loom__thread loom__self;
+/* Initial-exec: under -fPIC the default model calls __tls_get_addr, and a
+ * wrapped switch (LOOM__NOT_WRAPPING) or a blocking marker reading it made
+ * gcc keep the arguments in saved registers on the fast path too (bfd's
+ * bfd_elf_sym_name: 6 instructions more a call).  A shared object opened by
+ * dlopen takes the struct's ~200 bytes from glibc's static TLS surplus. */
+extern __thread struct loom__thread loom__self __attribute__((tls_model("initial-exec")));
 void loom__slot(loom_u32 id);
 void loom__cond_break(loom_u32 id);
 void loom__register(void);

@@ -11,7 +11,8 @@ calling bump) and a pointer to bump, and main.c calls all three:
    its fast body calls bump__fast, as spread's does in counter.c; counter.o
    defines bump and bump__fast.  main.c also declares extra__fast's weak
    fallback, which jumps to extra: without it the program would not link.
-   bump__fast is hidden, so compiled -fPIC, bump's switch inlines it.
+   bump__fast is hidden, so compiled -fPIC, bump's switch inlines it; the
+   switches read the thread's state without calling __tls_get_addr.
 2. The rewritten tree builds with gcc and clang (-Wall -Wextra
    -Wmissing-prototypes -Wredundant-decls) without a warning and answers
    like the original, also with LOOM_FORCE_SLOW=1.
@@ -148,6 +149,10 @@ def pic_switch_inlines(check, out, cc):
     body = re.search(r'^[0-9a-f]+ <bump>:\n(.*?)(?:\n\n|\Z)', r.stdout, re.M | re.S)
     check(body and 'bump__fast' not in body.group(1),
           f'{cc} -fPIC: bump\'s switch inlines bump__fast', body.group(1) if body else r.stdout)
+    # A wrapped switch reads the thread's state: a __tls_get_addr call
+    # there would make the fast path keep the arguments in saved registers.
+    check('__tls_get_addr' not in r.stdout and 'loom__self' in r.stdout,
+          f'{cc} -fPIC: the switches read loom__self without calling __tls_get_addr', r.stdout)
 
 
 def push_bump(check, args, out, work):
