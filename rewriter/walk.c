@@ -2260,8 +2260,8 @@ static enum CXChildVisitResult scan_decl_refs(CXCursor c, CXCursor parent, CXCli
  * groups of the body, that refers to nothing the function declares (but
  * statics that move before it), introduces no named tag, makes no call and
  * does not use __func__.  (Its name must also be declared nowhere else in
- * the unit: drop_unhoistable.)  If so, it goes into the function's
- * hoists. */
+ * the unit but in functions above this one: moves_alone.)  If so, it goes
+ * into the function's hoists. */
 static bool hoistable(struct fn_scan *bs, CXCursor var, CXCursor decl)
 {
 	const struct walk *w = bs->w;
@@ -3286,11 +3286,18 @@ struct walks {
 	const struct rw_source *src;
 	size_t n;
 	/* The names of the static locals that would move to file scope,
-	 * sorted, unique, and how many declarations of each the unit has
+	 * sorted, unique, and the unit's declarations of those names
 	 * (drop_unhoistable). */
 	char **hoisted;
-	unsigned *declared;
 	size_t nhoisted, hoisted_cap;
+	struct name_decl {
+		size_t name;        /* index in hoisted */
+		const struct walk *w; /* the tree's file it is in, or NULL */
+		unsigned off;       /* where, in that file */
+		bool outer;         /* at file scope, or with linkage (extern,
+		                     * a function) */
+	} *decls;
+	size_t ndecls, decls_cap;
 };
 
 /* The walk of the file LOC expands in (NULL: not a file of the tree), and
@@ -3543,16 +3550,23 @@ static void sort_unique(char **names, size_t *n)
 	*n = out;
 }
 
-/* A declaration of the unit named like a static local that would move to
- * file scope (struct walks, hoisted). */
-static void count_declaration(struct walks *ws, CXCursor c)
+/* Notes declaration C (whose parent is PARENT) if it is named like a
+ * static local that would move to file scope (struct walks, hoisted). */
+static void note_declaration(struct walks *ws, CXCursor c, CXCursor parent)
 {
 	CXString s = clang_getCursorSpelling(c);
 	const char *name = clang_getCString(s);
 	char **hit = name ? loom_bsearch(&name, ws->hoisted, ws->nhoisted, sizeof *ws->hoisted, cmp_str) : NULL;
 
-	if (hit)
-		ws->declared[hit - ws->hoisted]++;
+	if (hit) {
+		struct name_decl *d = LOOM_PUSH(ws->decls, ws->ndecls, ws->decls_cap);
+
+		d->name = (size_t)(hit - ws->hoisted);
+		d->w = walk_at(ws, clang_getCursorLocation(c), &d->off);
+		d->outer = clang_getCursorKind(parent) == CXCursor_TranslationUnit
+		           || clang_getCursorKind(c) == CXCursor_FunctionDecl
+		           || clang_Cursor_getStorageClass(c) == CX_SC_Extern;
+	}
 	clang_disposeString(s);
 }
 
@@ -3565,14 +3579,38 @@ static void gather_hoisted(struct walks *ws)
 			for (size_t h = 0; h < ws->w[i].plan->funcs[f].nhoists; h++)
 				*LOOM_PUSH(ws->hoisted, ws->nhoisted, ws->hoisted_cap) = ws->w[i].plan->funcs[f].hoists[h].name;
 	sort_unique(ws->hoisted, &ws->nhoisted);
-	ws->declared = loom_xcalloc(ws->nhoisted + 1, sizeof *ws->declared);
 }
 
-/* A static local moved to file scope must be the unit's only declaration
- * of its name: another at file scope would clash with it (or, a tentative
- * definition, become it), one in a function would hide it there or be
- * warned about as hiding it (-Wshadow).  A function with one that cannot
- * move keeps its hooks inline (two copies would make two objects). */
+/* Can the static local H of function RF (in W's file) move to file scope,
+ * above RF?  Not if another declaration of its name is at file scope or has
+ * linkage (it would clash with it or, a tentative definition, become it; a
+ * block-scope `extern` above makes a later file-scope `static` an error),
+ * or is in a function at or after RF's start (it would hide the moved one
+ * there, be warned about as hiding it (-Wshadow), or, in RF, take the uses
+ * the static had).  A local of a function above RF cannot see it. */
+static bool moves_alone(const struct walks *ws, const struct walk *w, const struct rw_func *rf,
+                        const struct rw_hoist *h)
+{
+	const char *name = h->name;
+	char **hit = loom_bsearch(&name, ws->hoisted, ws->nhoisted, sizeof *ws->hoisted, cmp_str);
+
+	if (!hit)
+		return false;
+	for (size_t i = 0; i < ws->ndecls; i++) {
+		const struct name_decl *d = &ws->decls[i];
+
+		if (d->name != (size_t)(hit - ws->hoisted))
+			continue;
+		if (d->w == w && d->off >= h->from && d->off < h->to)
+			continue; /* its own */
+		if (d->outer || d->w != w || d->off >= rf->decl_start)
+			return false;
+	}
+	return true;
+}
+
+/* Keeps the hooks of a function inline when a static local of it cannot
+ * move (moves_alone): two copies would make two objects. */
 static void drop_unhoistable(struct walks *ws)
 {
 	for (size_t i = 0; i < ws->n; i++)
@@ -3580,17 +3618,13 @@ static void drop_unhoistable(struct walks *ws)
 			struct rw_func *rf = &ws->w[i].plan->funcs[f];
 			bool alone = true;
 
-			for (size_t h = 0; h < rf->nhoists && alone; h++) {
-				const char *name = rf->hoists[h].name;
-				char **hit = loom_bsearch(&name, ws->hoisted, ws->nhoisted, sizeof *ws->hoisted, cmp_str);
-
-				alone = hit && ws->declared[hit - ws->hoisted] == 1;
-			}
+			for (size_t h = 0; h < rf->nhoists && alone; h++)
+				alone = moves_alone(ws, &ws->w[i], rf, &rf->hoists[h]);
 			if (!alone && !rf->inline_reason)
 				rf->inline_reason = "static local variables";
 		}
 	free(ws->hoisted);
-	free(ws->declared);
+	free(ws->decls);
 }
 
 static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, CXClientData data)
@@ -3610,7 +3644,7 @@ static enum CXChildVisitResult find_address_taken(CXCursor c, CXCursor parent, C
 	if (ws->nhoisted && (k == CXCursor_VarDecl || k == CXCursor_FunctionDecl || k == CXCursor_TypedefDecl
 	                     || k == CXCursor_EnumConstantDecl
 	                     || (k == CXCursor_ParmDecl && pk == CXCursor_FunctionDecl && clang_isCursorDefinition(parent))))
-		count_declaration(ws, c);
+		note_declaration(ws, c, parent);
 	if (k != CXCursor_DeclRefExpr) {
 		note_conversions(ws, c);
 		return CXChildVisit_Recurse;

@@ -13,12 +13,12 @@
 
 static int calls;
 
-static void note(int v)
+static void note(int v) /* slow copy */
 {
     calls += v;
 }
 
-static int NAME(aout, helper) (int x)
+static int NAME(aout, helper) (int x) /* slow copy */
 {
     int sum = 0;
 
@@ -29,14 +29,14 @@ static int NAME(aout, helper) (int x)
     return sum;
 }
 
-int elf_swap_in (int v)
+int elf_swap_in (int v) /* slow copy */
 {
     if (v <= 0)
         return 0;
     return v + elf_swap_in (v - 1) + NAME(aout, helper) (v) % 7;
 }
 
-const char *
+const char * /* slow copy */
 NAME(bfd_elf, name_of) (void)
 {
     return __func__;
@@ -47,22 +47,22 @@ NAME(bfd_elf, name_of) (void)
 #define PUBLIC(n) __attribute__((visibility("default"))) n
 #define PARENS(n) (n)
 
-int PUBLIC(answer) (int x)
+int PUBLIC(answer) (int x) /* inline */
 {
     return x + 40;
 }
 
-int PARENS(question) (int x)
+int PARENS(question) (int x) /* inline */
 {
     return x * 2;
 }
 
-DEFINE_COUNTER (int step)
+DEFINE_COUNTER (int step) /* inline */
 {
     return step + 1;
 }
 
-int main(void)
+int main(void) /* slow copy */
 {
     int (*fp)(int) = elf_swap_in;
 

@@ -3,10 +3,13 @@
  * share each object: a buffer grown across calls (objdump's
  * sanitize_string), a counter in a nested block, one that points at
  * another, a table with an anonymous struct type, a literal holding
- * comment-like text, one in a loop with a twin; and functions that keep
- * their hooks inline: a static whose name another function declares,
+ * comment-like text, one in a loop with a twin, one whose name functions
+ * above it declare too; and functions that keep their hooks inline: a
+ * static whose name a function below declares, or one above as extern,
  * one named like a global, one whose type the function declares, one
- * that uses __func__, one a macro declares, an unused one. */
+ * that uses __func__, one a macro declares, an unused one.  With -Wshadow:
+ * a moved static hides nothing the original did not.
+ * conformance-cflags: -Wshadow */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +17,14 @@
 #define ONCE_FLAG static int once_ = 0
 
 int total;
-static int clash_with_global_ = 1;
 
-static void note(int v)
+static void note(int v) /* slow copy */
 {
     total += v;
 }
 
 /* Doubles every character into a buffer that lives across calls. */
-static const char *doubled(const char *in)
+static const char *doubled(const char *in) /* slow copy */
 {
     static char *buffer = NULL;
     static size_t buffer_len = 0;
@@ -39,7 +41,7 @@ static const char *doubled(const char *in)
     return buffer;
 }
 
-static int bump(int by)
+static int bump(int by) /* slow copy */
 {
     if (by > 0) {
         static unsigned calls = 0;
@@ -51,7 +53,7 @@ static int bump(int by)
     return -1;
 }
 
-static const char *lookup(int key)
+static const char *lookup(int key) /* slow copy */
 {
     static const struct { int key; const char *name; } table[] = {
         { 1, "one /* not a comment */" }, { 2, "two // nor this" }, { 3, "th'ree" },
@@ -63,7 +65,7 @@ static const char *lookup(int key)
     return "?";
 }
 
-static int looped(int n)
+static int looped(int n) /* slow copy */
 {
     int sum = 0;
 
@@ -81,9 +83,9 @@ struct site { int line; int hits; };
 
 /* A declaration over several lines, and __LINE__ in one: the moved
  * declarations keep their lines. */
-static int table_sum(int k)
+static int table_sum(int k) /* slow copy */
 {
-    static const int table[] = {
+    static const int weights[] = {
         1, 2, 3,
         4, 5, 6,
     };
@@ -91,17 +93,17 @@ static int table_sum(int k)
     int line = __LINE__;
 
     here.hits++;
-    return table[k] * 1000 + line * 10 + here.line % 10;
+    return weights[k] * 1000 + line * 10 + here.line % 10;
 }
 
 /* These keep their hooks inline. */
-static int helper3(int v)
+static int helper3(int v) /* slow copy */
 {
     return v * 3;
 }
 
 /* A call in the initializer (it would carry the copies' edits). */
-static int with_call(int k)
+static int with_call(int k) /* inline */
 {
     static int mode = __builtin_constant_p(helper3(1)) ? 1 : 2;
 
@@ -110,35 +112,62 @@ static int with_call(int k)
 }
 
 /* A struct tag the declaration itself introduces, in the block. */
-static int first_tag(void)
+static int first_tag(void) /* inline */
 {
     static struct only_here *p;
 
     return p == 0;
 }
 
-static int shared_name_a(void)
+static int shared_name_a(void) /* inline */
 {
     static int count_ = 0;
 
     return ++count_;
 }
 
-static int shared_name_b(void)
+static int shared_name_b(void) /* slow copy */
 {
     int count_ = 5;
 
     return count_ + shared_name_a();
 }
 
-static int named_like_global(void)
+/* Moves: the declarations of its name above it cannot see it. */
+static int shared_name_c(int k) /* slow copy */
 {
-    static int total = 0;
+    static int count_ = 10;
 
-    return total += 2;
+    count_ += k;
+    return count_;
 }
 
-static int own_type(void)
+/* A block-scope extern above would make the moved one an error. */
+static int declares_extern(void) /* slow copy */
+{
+    extern int extern_named_;
+
+    return (int)sizeof extern_named_;
+}
+
+static int after_extern(void) /* inline */
+{
+    static int extern_named_ = 4;
+
+    return extern_named_++;
+}
+
+/* A file-scope declaration below would clash with the moved one. */
+static int named_like_global(void) /* inline */
+{
+    static int later_global_ = 0;
+
+    return later_global_ += 2;
+}
+
+int later_global_ = 3;
+
+static int own_type(void) /* inline */
 {
     typedef int local_int;
     static local_int kept = 7;
@@ -146,28 +175,28 @@ static int own_type(void)
     return kept++;
 }
 
-static const char *named(void)
+static const char *named(void) /* inline */
 {
     static const char *name = __func__;
 
     return name;
 }
 
-static int through_macro(void)
+static int through_macro(void) /* inline */
 {
     ONCE_FLAG;
 
     return once_++;
 }
 
-static int unused_static(int x)
+static int unused_static(int x) /* inline */
 {
     static int never_read __attribute__((unused));
 
     return x + 1;
 }
 
-int main(void)
+int main(void) /* slow copy */
 {
     int b1, b2, b3;
 
@@ -179,8 +208,10 @@ int main(void)
     printf("lookup %s | %s | %s | %s\n", lookup(1), lookup(2), lookup(3), lookup(4));
     printf("looped %d %d total %d\n", looped(3), looped(2), total);
     printf("inline %d %d %d %d %d\n", shared_name_a(), shared_name_b(), named_like_global(), own_type(), own_type());
+    printf("shared %d %d extern %d %d %d\n", shared_name_c(1), shared_name_c(2), declares_extern(),
+           after_extern(), after_extern());
     printf("table %d %d call %d %d tag %d\n", table_sum(2), table_sum(4), with_call(1), with_call(2), first_tag());
     printf("named %s macro %d %d unused %d global %d\n", named(), through_macro(), through_macro(),
-           unused_static(1), clash_with_global_);
+           unused_static(1), later_global_);
     return 0;
 }

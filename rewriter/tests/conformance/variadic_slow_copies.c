@@ -22,10 +22,10 @@ __attribute__((format(printf, 2, 3))) int append(char *buf, const char *fmt, ...
 
 static int sink;
 
-static void note(int v) { sink += v; }
+static void note(int v) { sink += v; } /* slow copy */
 
 /* Sums its N arguments twice, from two va_starts. */
-int twice(int n, ...)
+int twice(int n, ...) /* slow copy */
 {
     va_list ap;
     int a = 0, b = 0;
@@ -41,7 +41,7 @@ int twice(int n, ...)
     return a * 1000 + b;
 }
 
-int append(char *buf, const char *fmt, ...)
+int append(char *buf, const char *fmt, ...) /* slow copy */
 {
     va_list ap;
     size_t len = strlen(buf);
@@ -54,7 +54,7 @@ int append(char *buf, const char *fmt, ...)
 }
 
 /* Each pass starts the list again, in a loop whose twin has va_start. */
-static long passes(int rounds, int n, ...)
+static long passes(int rounds, int n, ...) /* slow copy */
 {
     long total = 0;
 
@@ -73,7 +73,7 @@ static long passes(int rounds, int n, ...)
     return total;
 }
 
-static void show(const char *tag, ...)
+static void show(const char *tag, ...) /* slow copy */
 {
     va_list ap;
     const char *s;
@@ -86,7 +86,7 @@ static void show(const char *tag, ...)
     va_end(ap);
 }
 
-static struct pair pair_of(int n, ...)
+static struct pair pair_of(int n, ...) /* slow copy */
 {
     struct pair p = { 0, 0 };
     va_list ap;
@@ -100,7 +100,7 @@ static struct pair pair_of(int n, ...)
     return p;
 }
 
-__attribute__((noreturn)) static void finish(int status, const char *fmt, ...)
+__attribute__((noreturn)) static void finish(int status, const char *fmt, ...) /* slow copy */
 {
     va_list ap;
 
@@ -112,7 +112,7 @@ __attribute__((noreturn)) static void finish(int status, const char *fmt, ...)
 }
 
 /* Recursion: the first variable argument counts down. */
-static int depth(int level, ...)
+static int depth(int level, ...) /* slow copy */
 {
     va_list ap;
     int next;
@@ -123,7 +123,7 @@ static int depth(int level, ...)
     return next > 0 ? level + depth(level + 1, next - 1) : level;
 }
 
-static int through_macro(int n, ...)
+static int through_macro(int n, ...) /* inline */
 {
     int total = 0;
 
@@ -134,13 +134,13 @@ static int through_macro(int n, ...)
     return total;
 }
 
-static int promoted(char c, ...)
+static int promoted(char c, ...) /* inline */
 {
     return c + 1;
 }
 
 /* Its switch's call does not end in a null pointer: quiet. */
-__attribute__((sentinel)) static int count_strings(const char *first, ...)
+__attribute__((sentinel)) static int count_strings(const char *first, ...) /* slow copy */
 {
     va_list ap;
     int n = 0;
@@ -153,7 +153,7 @@ __attribute__((sentinel)) static int count_strings(const char *first, ...)
 }
 
 /* Inline: a switch starting a va_list could not be inlined. */
-static inline __attribute__((always_inline)) int twice_level(int level, ...)
+static inline __attribute__((always_inline)) int twice_level(int level, ...) /* inline */
 {
     return level * 2;
 }
@@ -161,12 +161,12 @@ static inline __attribute__((always_inline)) int twice_level(int level, ...)
 enum __attribute__((packed)) small { SMALL_A = 1, SMALL_B };
 
 /* Its last named parameter promotes (packed: a char). */
-static int by_small(enum small s, ...)
+static int by_small(enum small s, ...) /* inline */
 {
     return s == SMALL_B;
 }
 
-int main(void)
+int main(void) /* slow copy */
 {
     char buf[64] = "";
     int (*fp)(int, ...) = twice;

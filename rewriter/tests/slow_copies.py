@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Which functions get an outlined slow copy in the hybrid rewrite.
+
+A function without one keeps a hook before every statement of its one body,
+on the fast path: each reason to keep a function inline costs the bare
+program time wherever it is hot.  The conformance programs below run
+original and rewritten in the conformance tests, which shows that the slow
+copies they get behave; this test shows that they get them.  Each says on
+the first line of every function definition `/* slow copy */` or
+`/* inline */`, and the manifest's `functions[].slow_copy` must agree:
+
+- static_locals.c: statics that move to file scope, also one whose name
+  functions above it declare too, and the functions whose statics cannot
+  move (a declaration of the name below, at file scope or in a function, a
+  call in the initializer, a tag, a local type, __func__, a macro);
+- variadic_slow_copies.c: variadic functions, but for a va_start a macro
+  writes, a promoting last parameter and an always_inline one;
+- macro_named_definitions.c: names a macro invocation writes, but for a
+  macro that takes the name as its argument.
+
+    slow_copies.py --rewrite build/rewriter/loom-rewrite
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
+from loomtest import Checks, run, scratch  # noqa: E402
+
+PROGRAMS = ['static_locals.c', 'variadic_slow_copies.c', 'macro_named_definitions.c']
+MARK_RE = re.compile(r'/\* (slow copy|inline) \*/\s*$')
+
+
+def marked(path):
+    """{line: whether a slow copy is expected} from the comments of PATH."""
+    want = {}
+    with open(path) as f:
+        for number, text in enumerate(f, 1):
+            m = MARK_RE.search(text)
+            if m:
+                want[number] = m.group(1) == 'slow copy'
+    return want
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--rewrite', required=True)
+    args = ap.parse_args()
+    check = Checks()
+    with scratch('loom-slow-copies-') as work:
+        src, out = os.path.join(work, 'src'), os.path.join(work, 'out')
+        os.makedirs(src)
+        for name in PROGRAMS:
+            shutil.copy(os.path.join(HERE, 'conformance', name), src)
+        r = run([args.rewrite, '--quiet', '--emit', 'hybrid', src, out])
+        check.require(r.status == 0, 'loom-rewrite', r.stderr)
+        with open(os.path.join(out, 'loom-manifest.json')) as f:
+            functions = json.load(f)['functions']
+        for name in PROGRAMS:
+            want = marked(os.path.join(HERE, 'conformance', name))
+            got = {f['line']: (f['name'], f['slow_copy']) for f in functions if f['file'] == name}
+            check.require(want, f'{name} marks its functions')
+            check(set(want) == set(got), f'{name}: a mark on the first line of each function definition',
+                  f'marked lines {sorted(want)}, functions at {sorted(got)}')
+            for line, slow in sorted(want.items()):
+                fn, has = got.get(line, ('?', None))
+                check(has == slow, f'{name}:{line} {fn}: {"a slow copy" if slow else "inline"} '
+                      f'(manifest: {has})')
+    check.finish()
+
+
+if __name__ == '__main__':
+    main()
