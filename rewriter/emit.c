@@ -268,7 +268,8 @@ static void append_slow_name(struct text *out, const struct rw_func *f, const ch
  * up to the body, or a prototype); with SLOW false, `RET NAME__fast(PARAMS);`
  * (see struct rw_fast_entry).  DEFINITION: from F's definition, with the
  * slow copy's attributes, and `()` for a K&R one (a prototype's own
- * parameters give a K&R F__slow the prototyped type F has). */
+ * parameters give a K&R F__slow the prototyped type F has), or
+ * `__typeof__(F)` for one whose prototype cannot be copied (slow_typeof). */
 static char *declaration_renamed(const struct rw_func *f, const char *text, unsigned start, unsigned name,
                                  unsigned end, bool slow, bool definition)
 {
@@ -289,20 +290,32 @@ static char *declaration_renamed(const struct rw_func *f, const char *text, unsi
 	append(&out, "LOOM_QUIET_PUSH ", 16);
 	if (slow && definition && !memmem(text + start, end - start, "always_inline", 13))
 		append(&out, "__attribute__((__noinline__, __cold__)) ", 40);
-	if (slow && !spelled_static)
-		append(&out, "static ", 7);
-	append_one_line(&out, prefix.s ? prefix.s : "", 0, prefix.len);
-	if (definition && slow && f->name_macro) {
+	if (slow && definition && f->slow_typeof) {
+		/* F's type, from the prototype above; the K&R definition
+		 * that follows is compatible with it, as F's is. */
+		append(&out, "static __typeof__(", 18);
+		if (f->name_macro)
+			append(&out, text + f->name_off, f->name_len);
+		else
+			append(&out, f->name, n);
+		append(&out, ") ", 2);
 		append_slow_name(&out, f, text);
-		n = f->name_len;
 	} else {
-		append(&out, f->name, n);
-		append(&out, slow ? "__slow" : "__fast", 6);
+		if (slow && !spelled_static)
+			append(&out, "static ", 7);
+		append_one_line(&out, prefix.s ? prefix.s : "", 0, prefix.len);
+		if (definition && slow && f->name_macro) {
+			append_slow_name(&out, f, text);
+			n = f->name_len;
+		} else {
+			append(&out, f->name, n);
+			append(&out, slow ? "__slow" : "__fast", 6);
+		}
+		if (f->no_prototype && definition)
+			append(&out, "()", 2);
+		else
+			append_one_line(&out, text, name + (unsigned)n, end);
 	}
-	if (f->no_prototype && definition)
-		append(&out, "()", 2);
-	else
-		append_one_line(&out, text, name + (unsigned)n, end);
 	append(&out, "; LOOM_QUIET_POP ", 17);
 	free(prefix.s);
 	return out.s;

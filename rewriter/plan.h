@@ -127,6 +127,9 @@ struct rw_func {
 	size_t nparams;
 	bool returns_void;
 	bool no_prototype;   /* K&R definition */
+	/* A K&R definition with a prototype above that F__slow cannot copy
+	 * (no proto_end): F__slow is declared `__typeof__(F)`. */
+	bool slow_typeof;
 	bool noreturn;
 	/* Variadic: F__slow is declared as F is, and its switch passes a
 	 * va_list's address as its one variable argument (rt/loom.h,

@@ -3027,10 +3027,20 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 	if (!f->inline_reason && text_between(w, w->prev_end, f->decl_start))
 		f->inline_reason = "text before its declaration that may belong to it";
 	/* A K&R definition after a prototype has the prototype's type, which
-	 * F__slow gets only from its copy of that prototype: without one, its
-	 * callers would pass arguments unconverted (an int for a double). */
-	if (!f->inline_reason && f->no_prototype && type.kind == CXType_FunctionProto && f->proto_end == UINT_MAX)
-		f->inline_reason = "a K&R definition whose prototype is not one F__slow can copy";
+	 * F__slow must have too, or its callers would pass arguments
+	 * unconverted (an int for a double): from its copy of that prototype,
+	 * or else as `__typeof__(F)`, when F's first declaration is at file
+	 * scope (zlib's, in zlib.h, written with its OF() macro). */
+	if (!f->inline_reason && f->no_prototype && type.kind == CXType_FunctionProto && f->proto_end == UINT_MAX) {
+		CXCursor first = clang_getCanonicalCursor(fn);
+
+		if (clang_equalCursors(first, fn))
+			; /* no declaration above: F__slow is declared `()` as F is */
+		else if (clang_getCursorKind(clang_getCursorLexicalParent(first)) == CXCursor_TranslationUnit)
+			f->slow_typeof = true;
+		else
+			f->inline_reason = "a K&R definition whose prototype is not at file scope";
+	}
 }
 
 /* Functions that return a second time when longjmp (or setcontext) goes

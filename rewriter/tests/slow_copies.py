@@ -16,7 +16,10 @@ the first line of every function definition `/* slow copy */` or
 - variadic_slow_copies.c: variadic functions, but for a va_start a macro
   writes, a promoting last parameter and an always_inline one;
 - macro_named_definitions.c: names a macro invocation writes, but for a
-  macro that takes the name as its argument.
+  macro that takes the name as its argument;
+- knr_definitions.c: K&R definitions, with no declaration above, with a
+  prototype F__slow copies, and with one a macro writes (zlib's OF()), for
+  which F__slow is declared `__typeof__(F)`.
 
     slow_copies.py --rewrite build/rewriter/loom-rewrite
 """
@@ -31,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
 from loomtest import Checks, run, scratch  # noqa: E402
 
-PROGRAMS = ['static_locals.c', 'variadic_slow_copies.c', 'macro_named_definitions.c']
+PROGRAMS = ['static_locals.c', 'variadic_slow_copies.c', 'macro_named_definitions.c', 'knr_definitions.c']
 MARK_RE = re.compile(r'/\* (slow copy|inline) \*/\s*$')
 
 
