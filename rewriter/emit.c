@@ -35,6 +35,7 @@ struct edit {
 	unsigned del;  /* original bytes replaced by TEXT */
 	char *text;
 	char *twin;    /* the text in a loop twin, if not TEXT */
+	bool join;     /* a suffix of the identifier before it */
 };
 
 struct edits {
@@ -60,7 +61,15 @@ static void add(struct edits *ed, unsigned off, bool close, int rank, char *text
 {
 	struct edit *e = LOOM_PUSH(ed->e, ed->n, ed->cap);
 
-	*e = (struct edit){ off, close, rank, (unsigned)ed->n, 0, text, NULL };
+	*e = (struct edit){ off, close, rank, (unsigned)ed->n, 0, text, NULL, false };
+}
+
+/* SUFFIX (owned) right after the identifier that ends at OFF: before any
+ * other edit there, and joined to it. */
+static void add_suffix(struct edits *ed, unsigned off, char *suffix)
+{
+	add(ed, off, true, INT_MAX, suffix);
+	ed->e[ed->n - 1].join = true;
 }
 
 static void replace(struct edits *ed, unsigned off, unsigned del, char *text)
@@ -115,7 +124,7 @@ static void apply_range(struct text *out, const char *text, size_t from, size_t 
 		}
 		/* A hook right after an identifier or a number must not join
 		 * it; the edits meant to join are the rename suffixes. */
-		if (out->len && ident_char(out->s[out->len - 1]) && ident_char(t[0]) && strcmp(t, "__slow")
+		if (out->len && ident_char(out->s[out->len - 1]) && ident_char(t[0]) && !e->join && strcmp(t, "__slow")
 		    && strcmp(t, "__fast"))
 			append(out, " ", 1);
 		append(out, t, strlen(t));
@@ -609,6 +618,39 @@ static bool in_hoisted_init(const struct rw_plan *plan, size_t fi, unsigned off)
 	return false;
 }
 
+/* Appends TEXT[FROM, TO) of function RF with the names of its renamed
+ * static locals (rw_hoist.rename) renamed, where it declares or uses them. */
+static void append_renamed(struct text *t, const char *text, const struct rw_func *rf, unsigned from, unsigned to)
+{
+	unsigned at = from;
+
+	for (;;) {
+		const struct rw_hoist *next = NULL;
+		unsigned end = UINT_MAX;
+
+		/* The next name to rename, in offset order. */
+		for (size_t h = 0; h < rf->nhoists; h++) {
+			const struct rw_hoist *ho = &rf->hoists[h];
+			unsigned n = (unsigned)strlen(ho->name);
+
+			for (size_t r = 0; ho->rename && r <= ho->nrefs; r++) {
+				unsigned p = (r < ho->nrefs ? ho->refs[r] : ho->name_at) + n;
+
+				if (p > at && p <= to && p < end) {
+					end = p;
+					next = ho;
+				}
+			}
+		}
+		if (!next)
+			break;
+		append(t, text + at, end - at);
+		append(t, next->rename + strlen(next->name), strlen(next->rename) - strlen(next->name));
+		at = end;
+	}
+	append(t, text + at, to - at);
+}
+
 /* Records the loops of function FI (FN in M) with their cond_breaks. */
 static void record_loops(const struct rw_plan *plan, size_t fi, struct loom_manifest *m,
                          unsigned fn, const unsigned *point_ids)
@@ -1099,11 +1141,17 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		const struct rw_hoist *ho = &rf->hoists[h];
 		struct text t = { 0 }, gap = { 0 };
 
+		/* Renamed: wherever the body names it (also in the moved
+		 * declarations, append_renamed). */
+		for (size_t r = 0; ho->rename && r < ho->nrefs; r++)
+			for (struct edits *e = &slow; e; e = e == fast ? NULL : fast)
+				add_suffix(e, ho->refs[r] + (unsigned)strlen(ho->name),
+				           loom_xstrdup(ho->rename + strlen(ho->name)));
 		/* On its own lines (its __LINE__, its diagnostics), then F's
 		 * first line again. */
 		append(&t, "\n", 1);
 		append_line_directive(&t, rf, ho->line);
-		append(&t, text + ho->from, ho->to - ho->from);
+		append_renamed(&t, text, rf, ho->from, ho->to);
 		append(&t, "\n", 1);
 		append_line_directive(&t, rf, rf->line);
 		add(fast, rf->decl_start, false, INT_MIN, t.s);

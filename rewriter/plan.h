@@ -147,6 +147,16 @@ struct rw_func {
 	struct rw_hoist {
 		unsigned from, to, line;
 		char *name;
+		unsigned name_at;  /* where its declarator spells NAME */
+		/* Where the body refers to it, each spelling NAME in this file
+		 * (NULL with nrefs 0 when one does not: a macro's text). */
+		unsigned *refs;
+		size_t nrefs;
+		bool spelled;      /* every reference is in refs */
+		/* Renamed NAME RENAME at file scope, when another declaration
+		 * keeps NAME from moving as it is (walk.c moves_alone), or
+		 * NULL. */
+		char *rename;
 	} *hoists;
 	size_t nhoists, hoists_cap;
 	bool declared_above; /* its first declaration is an earlier one at file scope */

@@ -2178,7 +2178,12 @@ struct fn_scan {
 	bool name_in_macro;  /* __func__ or the like produced by a macro (assert) */
 	struct rw_func *f;   /* its va_starts and hoists, found here */
 	bool statics_fixed;  /* a static local that cannot move (hoistable) */
-	unsigned *refd;      /* where the static locals referred to are declared */
+	/* The references to static locals: where the variable is declared,
+	 * where the reference is, and whether its name is spelled there. */
+	struct static_ref {
+		unsigned decl, at;
+		bool spelled;
+	} *refd;
 	size_t nrefd, refd_cap;
 	unsigned *hoisted_at; /* where the hoisted ones are declared (their names) */
 	size_t nhoisted_at, hoisted_at_cap;
@@ -2305,7 +2310,8 @@ static bool hoistable(struct fn_scan *bs, CXCursor var, CXCursor decl)
 		return false;
 	}
 	*LOOM_PUSH(f->hoists, f->nhoists, f->hoists_cap) =
-		(struct rw_hoist){ from, to, line, loom_xstrdup(clang_getCString(name)) };
+		(struct rw_hoist){ .from = from, .to = to, .line = line, .name = loom_xstrdup(clang_getCString(name)),
+		                   .name_at = at };
 	*LOOM_PUSH(bs->hoisted_at, bs->nhoisted_at, bs->hoisted_at_cap) = at;
 	clang_disposeString(name);
 	return true;
@@ -2355,8 +2361,20 @@ static enum CXChildVisitResult scan_fn(CXCursor c, CXCursor parent, CXClientData
 	if (k == CXCursor_DeclRefExpr) {
 		CXCursor ref = clang_getCursorReferenced(c);
 
-		if (clang_getCursorKind(ref) == CXCursor_VarDecl && clang_Cursor_getStorageClass(ref) == CX_SC_Static)
-			*LOOM_PUSH(bs->refd, bs->nrefd, bs->refd_cap) = offset_of(clang_getCursorLocation(ref), NULL, NULL);
+		if (clang_getCursorKind(ref) == CXCursor_VarDecl && clang_Cursor_getStorageClass(ref) == CX_SC_Static) {
+			struct static_ref *r = LOOM_PUSH(bs->refd, bs->nrefd, bs->refd_cap);
+			CXString name = clang_getCursorSpelling(ref);
+			size_t n = strlen(clang_getCString(name));
+
+			r->decl = offset_of(clang_getCursorLocation(ref), NULL, NULL);
+			r->at = offset_of(clang_getCursorLocation(c), NULL, NULL);
+			/* Its name, right here (a rename can edit it). */
+			r->spelled = from_here(bs->w, c) && r->at + n <= bs->w->len
+			             && !memcmp(bs->w->text + r->at, clang_getCString(name), n)
+			             && (r->at + n == bs->w->len || !is_ident_char(bs->w->text[r->at + n]))
+			             && !macro_at(bs->w, r->at, true) && !macro_at(bs->w, r->at, false);
+			clang_disposeString(name);
+		}
 	}
 	if (k == CXCursor_CallExpr)
 		scan_va_call(bs, c);
@@ -2775,18 +2793,27 @@ static bool prefix_has_any(const struct walk *w, const struct rw_func *f, unsign
 }
 
 /* Does the body scanned into BS refer to each static local that it would
- * move (an unused one moved would be warned about as a file's)? */
+ * move (an unused one moved would be warned about as a file's)?  Each
+ * hoist's references go into it, for a rename. */
 static bool all_referenced(const struct fn_scan *bs)
 {
+	bool all = true;
+
 	for (size_t h = 0; h < bs->nhoisted_at; h++) {
+		struct rw_hoist *ho = &bs->f->hoists[h];
 		bool found = false;
 
-		for (size_t i = 0; i < bs->nrefd && !found; i++)
-			found = bs->refd[i] == bs->hoisted_at[h];
-		if (!found)
-			return false;
+		ho->spelled = true;
+		for (size_t i = 0; i < bs->nrefd; i++)
+			if (bs->refd[i].decl == bs->hoisted_at[h]) {
+				found = true;
+				ho->spelled = ho->spelled && bs->refd[i].spelled;
+				ho->refs = loom_xrealloc(ho->refs, (ho->nrefs + 1) * sizeof *ho->refs);
+				ho->refs[ho->nrefs++] = bs->refd[i].at;
+			}
+		all = all && found;
 	}
-	return true;
+	return all;
 }
 
 /* Why the variadic function FN, with NARGS named parameters, scanned into
@@ -3619,18 +3646,44 @@ static bool moves_alone(const struct walks *ws, const struct walk *w, const stru
 	return true;
 }
 
-/* Keeps the hooks of a function inline when a static local of it cannot
- * move (moves_alone): two copies would make two objects. */
+/* Can every reference to hoist H of function FI be renamed where it is
+ * spelled?  Not one in a for-declaration, which a loop twin's block takes
+ * as it is written (emit.c hoisted_init). */
+static bool renamable(const struct rw_plan *plan, size_t fi, const struct rw_hoist *h)
+{
+	if (!h->spelled)
+		return false;
+	for (size_t l = 0; l < plan->nloops; l++)
+		for (size_t r = 0; r < h->nrefs && plan->loops[l].func == fi; r++)
+			if (h->refs[r] >= plan->loops[l].init_start && h->refs[r] < plan->loops[l].init_end)
+				return false;
+	return true;
+}
+
+/* Keeps the hooks of a function inline when a static local of it can
+ * neither move as it is (moves_alone) nor renamed (renamable, as
+ * NAME__F_LINE, which no one declares): two copies would make two
+ * objects. */
 static void drop_unhoistable(struct walks *ws)
 {
 	for (size_t i = 0; i < ws->n; i++)
 		for (size_t f = 0; f < ws->w[i].plan->nfuncs; f++) {
 			struct rw_func *rf = &ws->w[i].plan->funcs[f];
-			bool alone = true;
+			bool ok = true;
 
-			for (size_t h = 0; h < rf->nhoists && alone; h++)
-				alone = moves_alone(ws, &ws->w[i], rf, &rf->hoists[h]);
-			if (!alone && !rf->inline_reason)
+			for (size_t h = 0; h < rf->nhoists && ok; h++) {
+				struct rw_hoist *ho = &rf->hoists[h];
+
+				if (moves_alone(ws, &ws->w[i], rf, ho))
+					continue;
+				ok = renamable(ws->w[i].plan, f, ho);
+				if (ok)
+					ho->rename = loom_xasprintf("%s__%s_%u", ho->name, rf->name, ho->line);
+				/* Two of one name on one line would clash again. */
+				for (size_t k = 0; k < h && ok; k++)
+					ok = !rf->hoists[k].rename || strcmp(rf->hoists[k].rename, ho->rename);
+			}
+			if (!ok && !rf->inline_reason)
 				rf->inline_reason = "static local variables";
 		}
 	free(ws->hoisted);
@@ -3905,8 +3958,11 @@ void rw_plan_free(struct rw_plan *plan)
 			free(plan->funcs[i].params[j]);
 		free(plan->funcs[i].params);
 		free(plan->funcs[i].va_starts);
-		for (size_t j = 0; j < plan->funcs[i].nhoists; j++)
+		for (size_t j = 0; j < plan->funcs[i].nhoists; j++) {
 			free(plan->funcs[i].hoists[j].name);
+			free(plan->funcs[i].hoists[j].refs);
+			free(plan->funcs[i].hoists[j].rename);
+		}
 		free(plan->funcs[i].hoists);
 		free(plan->funcs[i].calls);
 		free(plan->funcs[i].edges);

@@ -4,11 +4,12 @@
  * sanitize_string), a counter in a nested block, one that points at
  * another, a table with an anonymous struct type, a literal holding
  * comment-like text, one in a loop with a twin, one whose name functions
- * above it declare too; and functions that keep their hooks inline: a
- * static whose name a function below declares, or one above as extern,
- * one named like a global, one whose type the function declares, one
- * that uses __func__, one a macro declares, an unused one.  With -Wshadow:
- * a moved static hides nothing the original did not.
+ * above it declare too; renamed, ones whose name a function below
+ * declares, a block-scope extern above declares or a global below has.
+ * Functions that keep their hooks inline: a static whose name a function
+ * below declares and a macro spells, one whose type the function
+ * declares, one that uses __func__, one a macro declares, an unused one.
+ * With -Wshadow: a moved static hides nothing the original did not.
  * conformance-cflags: -Wshadow */
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,7 +120,9 @@ static int first_tag(void) /* inline */
     return p == 0;
 }
 
-static int shared_name_a(void) /* inline */
+/* Renamed (count___shared_name_a_LINE) at file scope: shared_name_b's
+ * local would hide the name. */
+static int shared_name_a(void) /* slow copy */
 {
     static int count_ = 0;
 
@@ -142,7 +145,41 @@ static int shared_name_c(int k) /* slow copy */
     return count_;
 }
 
-/* A block-scope extern above would make the moved one an error. */
+/* Renamed, each use where it is spelled: in another static's initializer,
+ * in sizeof, in a loop with a twin, in a nested block. */
+static const char *renamed_buffer(int k) /* slow copy */
+{
+    static char buffer[16];
+    static char *cursor = buffer;
+    int i;
+
+    for (i = 0; i < k && i < (int)sizeof buffer - 1; i++) {
+        note(i);
+        buffer[i] = (char)('a' + i);
+    }
+    {
+        buffer[i] = '\0';
+    }
+    return cursor;
+}
+
+#define LAST_HITS (hits_ + 0)
+
+/* Renaming would miss the name a macro's text spells. */
+static int spelled_by_macro(void) /* inline */
+{
+    static int hits_ = 0;
+
+    hits_++;
+    return LAST_HITS;
+}
+
+static int declares_buffer(int buffer, int hits_) /* slow copy */
+{
+    return buffer + hits_;
+}
+
+/* A block-scope extern above would make the moved one an error: renamed. */
 static int declares_extern(void) /* slow copy */
 {
     extern int extern_named_;
@@ -150,15 +187,15 @@ static int declares_extern(void) /* slow copy */
     return (int)sizeof extern_named_;
 }
 
-static int after_extern(void) /* inline */
+static int after_extern(void) /* slow copy */
 {
     static int extern_named_ = 4;
 
     return extern_named_++;
 }
 
-/* A file-scope declaration below would clash with the moved one. */
-static int named_like_global(void) /* inline */
+/* A file-scope declaration below would clash with the moved one: renamed. */
+static int named_like_global(void) /* slow copy */
 {
     static int later_global_ = 0;
 
@@ -208,6 +245,8 @@ int main(void) /* slow copy */
     printf("lookup %s | %s | %s | %s\n", lookup(1), lookup(2), lookup(3), lookup(4));
     printf("looped %d %d total %d\n", looped(3), looped(2), total);
     printf("inline %d %d %d %d %d\n", shared_name_a(), shared_name_b(), named_like_global(), own_type(), own_type());
+    printf("renamed %s %s %d %d %d\n", renamed_buffer(3), renamed_buffer(5), spelled_by_macro(),
+           spelled_by_macro(), declares_buffer(1, 2));
     printf("shared %d %d extern %d %d %d\n", shared_name_c(1), shared_name_c(2), declares_extern(),
            after_extern(), after_extern());
     printf("table %d %d call %d %d tag %d\n", table_sum(2), table_sum(4), with_call(1), with_call(2), first_tag());
