@@ -111,6 +111,18 @@ class Result(collections.namedtuple('Result', 'status stdout stderr')):
         return self.status
 
 
+def marked_lines(path, pattern, yes):
+    """{line: whether its mark is YES} for the lines of PATH on which the
+    regular expression PATTERN (one group: the mark) matches."""
+    want = {}
+    with open(path) as f:
+        for number, text in enumerate(f, 1):
+            m = re.search(pattern, text)
+            if m:
+                want[number] = m.group(1) == yes
+    return want
+
+
 def run(argv, timeout=120, cwd=None, env=None, stdin_data=None):
     """Runs ARGV (with STDIN_DATA, bytes, as its input) in the environment ENV
     (default: ENV); returns Result(status, stdout, stderr), the status -SIGNAL

@@ -24,7 +24,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, run, scratch  # noqa: E402
+from loomtest import Checks, marked_lines, run, scratch  # noqa: E402
 
 MARK_RE = re.compile(r'/\* (no twin|twin) \*/')
 
@@ -115,17 +115,6 @@ void release(void **v, int n)
 '''
 
 
-def marked(path):
-    """{line: whether a twin is expected} from the comments of PATH."""
-    want = {}
-    with open(path) as f:
-        for number, text in enumerate(f, 1):
-            m = MARK_RE.search(text)
-            if m:
-                want[number] = m.group(1) == 'twin'
-    return want
-
-
 def twins(out):
     """{line: has a twin} for every loop in OUT's manifest."""
     with open(os.path.join(out, 'loom-manifest.json')) as f:
@@ -150,7 +139,7 @@ def main():
             shutil.copy(path, src)
             r = run([args.rewrite, '--quiet', '--emit', 'hybrid', src, out])
             check.require(r.status == 0, f'loom-rewrite {name}', r.stderr)
-            want, got = marked(path), twins(out)
+            want, got = marked_lines(path, MARK_RE, 'twin'), twins(out)
             check.require(want, f'{name} marks its loops')
             for line, twin in sorted(want.items()):
                 check(got.get(line) == twin, f'{name}:{line}: {"a twin" if twin else "no twin"} '

@@ -32,21 +32,10 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib'))
-from loomtest import Checks, run, scratch  # noqa: E402
+from loomtest import Checks, marked_lines, run, scratch  # noqa: E402
 
 PROGRAMS = ['static_locals.c', 'variadic_slow_copies.c', 'macro_named_definitions.c', 'knr_definitions.c']
 MARK_RE = re.compile(r'/\* (slow copy|inline) \*/\s*$')
-
-
-def marked(path):
-    """{line: whether a slow copy is expected} from the comments of PATH."""
-    want = {}
-    with open(path) as f:
-        for number, text in enumerate(f, 1):
-            m = MARK_RE.search(text)
-            if m:
-                want[number] = m.group(1) == 'slow copy'
-    return want
 
 
 def main():
@@ -64,7 +53,7 @@ def main():
         with open(os.path.join(out, 'loom-manifest.json')) as f:
             functions = json.load(f)['functions']
         for name in PROGRAMS:
-            want = marked(os.path.join(HERE, 'conformance', name))
+            want = marked_lines(os.path.join(HERE, 'conformance', name), MARK_RE, 'slow copy')
             got = {f['line']: (f['name'], f['slow_copy']) for f in functions if f['file'] == name}
             check.require(want, f'{name} marks its functions')
             check(set(want) == set(got), f'{name}: a mark on the first line of each function definition',
