@@ -106,6 +106,47 @@ static void print_table(const struct loom_manifest *m, const size_t (*counts)[C_
 		putchar('\n');
 	}
 }
+/* Why the functions without slow copy keep their hooks inline (manifest
+ * functions[].inline_reason), most frequent first: what the bare program
+ * pays for on its fast path. */
+static void print_inline_reasons(const struct loom_manifest *m)
+{
+	struct reason {
+		const char *why;
+		size_t n;
+	} *r = loom_xcalloc(m->nfunctions + 1, sizeof *r);
+	size_t nr = 0, total = 0;
+
+	for (size_t i = 0; i < m->nfunctions; i++) {
+		const char *why = m->functions[i].inline_reason;
+		size_t k = 0;
+
+		if (!why)
+			continue;
+		while (k < nr && strcmp(r[k].why, why))
+			k++;
+		if (k == nr)
+			r[nr++] = (struct reason){ why, 0 };
+		r[k].n++;
+		total++;
+	}
+	/* Few distinct reasons: a plain insertion sort, by count then name. */
+	for (size_t i = 1; i < nr; i++)
+		for (size_t k = i; k > 0 && (r[k].n > r[k - 1].n || (r[k].n == r[k - 1].n && strcmp(r[k].why, r[k - 1].why) < 0));
+		     k--) {
+			struct reason t = r[k];
+
+			r[k] = r[k - 1];
+			r[k - 1] = t;
+		}
+	if (total)
+		printf("\n%zu function%s without slow copy (hooks inline on the fast path), why:\n", total,
+		       total == 1 ? "" : "s");
+	for (size_t k = 0; k < nr; k++)
+		printf("%8zu  %s\n", r[k].n, r[k].why);
+	free(r);
+}
+
 
 static int cmd_stat(const char *arg)
 {
@@ -167,6 +208,7 @@ static int cmd_stat(const char *arg)
 	print_table(m, (const size_t (*)[C_COUNT])counts, slot_cols, sizeof slot_cols / sizeof slot_cols[0]);
 	putchar('\n');
 	print_table(m, (const size_t (*)[C_COUNT])counts, fn_cols, sizeof fn_cols / sizeof fn_cols[0]);
+	print_inline_reasons(m);
 	if (copied) {
 		const char *sep = "\nnot instrumented (copied unchanged): ";
 

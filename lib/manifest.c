@@ -88,6 +88,7 @@ void loom_manifest_free(struct loom_manifest *m)
 		for (size_t j = 0; j < f->ntaken_as; j++)
 			free(f->taken_as[j]);
 		free(f->taken_as);
+		free(f->inline_reason);
 		free(f->calls);
 		free(f->loops);
 		free(f->edges);
@@ -378,8 +379,11 @@ static void put_function(struct text *t, const struct loom_manifest *m, const st
 		}
 		put_str(t, "]");
 	}
-	putf(t, ",\"slow_copy\":%s,\"entry_switch\":%s,\"fast_entry\":%s,\"wraps\":%s,\"entry\":%u,\"break\":%u,"
-	     "\"exits\":[", json_bool(f->slow_copy), json_bool(f->entry_switch), json_bool(f->fast_entry),
+	putf(t, ",\"slow_copy\":%s", json_bool(f->slow_copy));
+	if (f->inline_reason)
+		put_key_string(t, "inline_reason", f->inline_reason);
+	putf(t, ",\"entry_switch\":%s,\"fast_entry\":%s,\"wraps\":%s,\"entry\":%u,\"break\":%u,"
+	     "\"exits\":[", json_bool(f->entry_switch), json_bool(f->fast_entry),
 	     json_bool(f->wraps), f->entry, f->brk);
 	for (size_t j = 0; j < f->nexits; j++) {
 		if (j)
@@ -828,7 +832,7 @@ static int read_edge(struct reader *r, struct loom_edge *e)
 
 static const char *const function_keys[] = {
 	"name", "file", "line", "end_line", "static", "address_taken", "slow_copy", "entry_switch",
-	"fast_entry", "wraps", "entry", "break", "exits", "calls", "loops", "edges", "taken_as",
+	"fast_entry", "wraps", "entry", "break", "exits", "calls", "loops", "edges", "taken_as", "inline_reason",
 };
 
 /* One of a function's arrays (K is its index in function_keys). */
@@ -871,6 +875,8 @@ static int function_member(struct reader *r, void *obj, int k)
 		return get_bool(r, flags[k - 4]);
 	if (k == 10 || k == 11)
 		return get_count(r, k == 10 ? &f->entry : &f->brk);
+	if (k == 17)
+		return get_string(r, &f->inline_reason);
 	return read_function_list(r, f, k);
 }
 
@@ -885,6 +891,10 @@ static int read_function(struct reader *r)
 	if (f->ntaken_as && !f->address_taken) {
 		r->j.value_at = at;
 		return loom_json_fail(&r->j, MALFORMED, "taken_as without address_taken in function %s", f->name);
+	}
+	if (f->inline_reason && f->slow_copy) {
+		r->j.value_at = at;
+		return loom_json_fail(&r->j, MALFORMED, "inline_reason with slow_copy in function %s", f->name);
 	}
 	if (f->fast_entry && !(f->slow_copy && f->entry_switch)) {
 		r->j.value_at = at;

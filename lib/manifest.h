@@ -106,6 +106,8 @@ struct loom_function {
 	                        * reach it (see loom_manifest.conversions) */
 	size_t ntaken_as, taken_as_cap;
 	bool slow_copy;        /* has an outlined slow copy */
+	char *inline_reason;   /* hybrid, without slow copy: why its hooks stay
+	                        * inline, as loom-rewrite says it (or NULL) */
 	bool entry_switch;     /* its fast path switches to it at entry; without a
 	                        * switch (static, address not taken) its callers
 	                        * switch instead and call the slow copy */

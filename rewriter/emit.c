@@ -1063,6 +1063,8 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	memset(f, 0, sizeof *f);
 	f->name = loom_xstrdup(rf->name);
 	f->file = file;
+	if (opts->hybrid && rf->inline_reason)
+		f->inline_reason = loom_xstrdup(rf->inline_reason);
 	f->line = rf->line;
 	f->end_line = rf->end_line;
 	f->is_static = rf->is_static;

@@ -12,6 +12,7 @@ usage: manifest_cmd.py --loom BUILD/cli/loom --rewrite BUILD/rewriter/loom-rewri
                        --src corpus/js-destroy-context --spec specs/js-destroy-context.loom
 """
 import argparse
+import collections
 import functools
 import json
 import os
@@ -102,6 +103,21 @@ def check_stat(loom, out, m, what):
           f"got  {got}\nwant {want}\n{so}")
     check(want["total"]["SLOTS"] == m["hooks"] == len(m["slots"]),
           f"stat {what}: the total is the number of hooks ({m['hooks']})")
+    # Why the functions without slow copy keep their hooks inline: the
+    # manifest's reasons, counted, most frequent first.
+    want_why = collections.Counter(f["inline_reason"] for f in m["functions"] if f.get("inline_reason"))
+    got_why, counts = {}, []
+    k = next((i for i, line in enumerate(lines) if "without slow copy" in line), None)
+    for line in lines[k + 1:] if k is not None else []:
+        if not re.match(r"^ +\d+  \S", line):
+            break
+        n, why = line.split(None, 1)
+        got_why[why] = int(n)
+        counts.append(int(n))
+    check(got_why == dict(want_why) and counts == sorted(counts, reverse=True)
+          and (k is not None) == bool(want_why),
+          f"stat {what}: the reasons functions have no slow copy, counted as in the manifest "
+          f"({sum(want_why.values())} functions)", f"got {got_why}\nwant {dict(want_why)}\n{so}")
     # Aligned: every row of a table as long as its header.
     for head in ("SLOTS", "FUNCTIONS"):
         k = next(i for i, line in enumerate(lines) if line.split()[:2] == ["FILE", head])
@@ -276,17 +292,24 @@ def check_diff(loom, out, out2, m, m2, spec, work):
 
 def check_macros(loom, rw, tmp):
     """A tree with a statement inside a macro and a file that does not
-    parse: the m mark, the MACRO_SKIPPED column, the file copied unchanged."""
+    parse: the m mark, the MACRO_SKIPPED column, the file copied unchanged;
+    and two functions without slow copy (a static local that uses
+    __func__, a name a macro writes), with their reasons."""
     src, out = os.path.join(tmp, "mac"), os.path.join(tmp, "mac-out")
     os.makedirs(os.path.join(src, "lib"))
     with open(os.path.join(src, "lib", "m.c"), "w") as f:
         f.write("#define TWICE(s) do { s; s; } while (0)\n\n"
-                "int bump(int v)\n{\n\tTWICE(v++);\n\treturn v;\n}\n")
+                "int bump(int v)\n{\n\tTWICE(v++);\n\treturn v;\n}\n"
+                "const char *named(void)\n{\n\tstatic const char *n = __func__;\n\treturn n;\n}\n"
+                "#define DEFINE(n) int n(void)\nDEFINE(made)\n{\n\treturn 2;\n}\n")
     with open(os.path.join(src, "bad.c"), "w") as f:
         f.write("int broken( {\n")
     m = rewrite(rw, src, out, status=1)
-    if not check(m["macro_skipped"] and [f["path"] for f in m["files"] if not f["instrumented"]] == ["bad.c"],
-                 "fixture: a statement skipped inside a macro, and bad.c not instrumented", json.dumps(m)):
+    reasons = sorted(f.get("inline_reason", "") for f in m["functions"] if not f["slow_copy"])
+    if not check(m["macro_skipped"] and [f["path"] for f in m["files"] if not f["instrumented"]] == ["bad.c"]
+                 and reasons == ["its name or declaration comes from a macro", "static local variables"],
+                 "fixture: a statement skipped inside a macro, bad.c not instrumented, two functions "
+                 "without slow copy and with their reasons", json.dumps(m)):
         return
     check_stat(loom, out, m, "of a tree with a macro and a file that does not parse")
     st, so, se = run([loom, "manifest", "stat", out])

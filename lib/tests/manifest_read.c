@@ -108,7 +108,8 @@ static struct loom_manifest *sample(void)
 			*LOOM_PUSH(fn->taken_as, fn->ntaken_as, fn->taken_as_cap) = loom_xstrdup("int (const void *, const void *)");
 			*LOOM_PUSH(fn->taken_as, fn->ntaken_as, fn->taken_as_cap) = loom_xstrdup("void *(void *)");
 		}
-		fn->slow_copy = true;
+		fn->slow_copy = !i;
+		fn->inline_reason = i ? loom_xstrdup("static local \"variables\"") : NULL;
 		fn->entry_switch = !i;
 		fn->fast_entry = !i;
 		fn->wraps = i;
@@ -157,7 +158,8 @@ static bool same_function(const struct loom_function *a, const struct loom_funct
 	bool ok = true;
 
 	SAME_STR(name); SAME(file); SAME(line); SAME(end_line); SAME(is_static); SAME(address_taken);
-	SAME(slow_copy); SAME(entry_switch); SAME(fast_entry); SAME(wraps); SAME(entry); SAME(brk);
+	SAME(slow_copy); SAME_STR(inline_reason); SAME(entry_switch); SAME(fast_entry); SAME(wraps); SAME(entry);
+	SAME(brk);
 	SAME(nexits); SAME(ncalls); SAME(nloops); SAME(nedges); SAME(ntaken_as);
 	for (size_t i = 0; ok && i < a->nexits; i++)
 		SAME(exits[i]);
