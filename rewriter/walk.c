@@ -3646,18 +3646,34 @@ static bool moves_alone(const struct walks *ws, const struct walk *w, const stru
 	return true;
 }
 
-/* Can every reference to hoist H of function FI be renamed where it is
- * spelled?  Not one in a for-declaration, which a loop twin's block takes
- * as it is written (emit.c hoisted_init). */
-static bool renamable(const struct rw_plan *plan, size_t fi, const struct rw_hoist *h)
+/* Can every reference to hoist H of function FI (in W's file) be renamed
+ * where it is spelled?  Not one in a for-declaration, which a loop twin's
+ * block takes as it is written (emit.c hoisted_init).  And the body must
+ * spell the name nowhere else (but as a member, after `.` or `->`): not for
+ * another variable, a label, in a comment, or where libclang gave no
+ * reference, which a rename would leave to another declaration. */
+static bool renamable(const struct walk *w, const struct rw_plan *plan, size_t fi, const struct rw_hoist *h)
 {
+	const struct rw_func *f = &plan->funcs[fi];
+	size_t n = strlen(h->name), seen = 0;
+
 	if (!h->spelled)
 		return false;
 	for (size_t l = 0; l < plan->nloops; l++)
 		for (size_t r = 0; r < h->nrefs && plan->loops[l].func == fi; r++)
 			if (h->refs[r] >= plan->loops[l].init_start && h->refs[r] < plan->loops[l].init_end)
 				return false;
-	return true;
+	for (unsigned i = f->body_open; i + n <= f->body_end; i++) {
+		unsigned j = i;
+
+		if (memcmp(w->text + i, h->name, n) || is_ident_char(w->text[i - 1]) || is_ident_char(w->text[i + n]))
+			continue;
+		while (j > f->body_open && (w->text[j - 1] == ' ' || w->text[j - 1] == '\t' || w->text[j - 1] == '\n'))
+			j--;
+		if (w->text[j - 1] != '.' && !(w->text[j - 1] == '>' && w->text[j - 2] == '-'))
+			seen++;
+	}
+	return seen == h->nrefs + 1;
 }
 
 /* Keeps the hooks of a function inline when a static local of it can
@@ -3676,7 +3692,7 @@ static void drop_unhoistable(struct walks *ws)
 
 				if (moves_alone(ws, &ws->w[i], rf, ho))
 					continue;
-				ok = renamable(ws->w[i].plan, f, ho);
+				ok = renamable(&ws->w[i], ws->w[i].plan, f, ho);
 				if (ok)
 					ho->rename = loom_xasprintf("%s__%s_%u", ho->name, rf->name, ho->line);
 				/* Two of one name on one line would clash again. */

@@ -7,8 +7,8 @@
  * above it declare too; renamed, ones whose name a function below
  * declares, a block-scope extern above declares or a global below has.
  * Functions that keep their hooks inline: a static whose name a function
- * below declares and a macro spells, one whose type the function
- * declares, one that uses __func__, one a macro declares, an unused one.
+ * below declares and a macro or a comment spells, one whose type the
+ * function declares, one that uses __func__, one a macro declares, an unused one.
  * With -Wshadow: a moved static hides nothing the original did not.
  * conformance-cflags: -Wshadow */
 #include <stdio.h>
@@ -163,6 +163,27 @@ static const char *renamed_buffer(int k) /* slow copy */
     return cursor;
 }
 
+/* Renamed although a member has the name; not where a comment spells it,
+ * which might be a reference libclang did not give. */
+struct depth_ { int level_; };
+
+static int member_named(int k) /* slow copy */
+{
+    static int level_ = 1;
+    struct depth_ d = { k };
+
+    level_ += d.level_;
+    return level_;
+}
+
+static int comment_named(int k) /* inline */
+{
+    static int total_ = 0; /* total_ over all calls */
+
+    total_ += k;
+    return total_;
+}
+
 #define LAST_HITS (hits_ + 0)
 
 /* Renaming would miss the name a macro's text spells. */
@@ -174,9 +195,9 @@ static int spelled_by_macro(void) /* inline */
     return LAST_HITS;
 }
 
-static int declares_buffer(int buffer, int hits_) /* slow copy */
+static int declares_buffer(int buffer, int hits_, int level_, int total_) /* slow copy */
 {
-    return buffer + hits_;
+    return buffer + hits_ + level_ + total_;
 }
 
 /* A block-scope extern above would make the moved one an error: renamed. */
@@ -246,7 +267,8 @@ int main(void) /* slow copy */
     printf("looped %d %d total %d\n", looped(3), looped(2), total);
     printf("inline %d %d %d %d %d\n", shared_name_a(), shared_name_b(), named_like_global(), own_type(), own_type());
     printf("renamed %s %s %d %d %d\n", renamed_buffer(3), renamed_buffer(5), spelled_by_macro(),
-           spelled_by_macro(), declares_buffer(1, 2));
+           spelled_by_macro(), declares_buffer(1, 2, 3, 4));
+    printf("member %d %d comment %d %d\n", member_named(2), member_named(3), comment_named(4), comment_named(5));
     printf("shared %d %d extern %d %d %d\n", shared_name_c(1), shared_name_c(2), declares_extern(),
            after_extern(), after_extern());
     printf("table %d %d call %d %d tag %d\n", table_sum(2), table_sum(4), with_call(1), with_call(2), first_tag());
