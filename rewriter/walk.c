@@ -3649,16 +3649,20 @@ static bool moves_alone(const struct walks *ws, const struct walk *w, const stru
 /* Can every reference to hoist H of function FI (in W's file) be renamed
  * where it is spelled?  Not one in a for-declaration, which a loop twin's
  * block takes as it is written (emit.c hoisted_init).  And the body must
- * spell the name nowhere else (but as a member, after `.` or `->`): not for
+ * spell the name nowhere but in the declarations and references of its
+ * statics of that name (and as a member, after `.` or `->`): not for
  * another variable, a label, in a comment, or where libclang gave no
  * reference, which a rename would leave to another declaration. */
 static bool renamable(const struct walk *w, const struct rw_plan *plan, size_t fi, const struct rw_hoist *h)
 {
 	const struct rw_func *f = &plan->funcs[fi];
-	size_t n = strlen(h->name), seen = 0;
+	size_t n = strlen(h->name), seen = 0, known = 0;
 
 	if (!h->spelled)
 		return false;
+	for (size_t k = 0; k < f->nhoists; k++)
+		if (!strcmp(f->hoists[k].name, h->name))
+			known += f->hoists[k].nrefs + 1;
 	for (size_t l = 0; l < plan->nloops; l++)
 		for (size_t r = 0; r < h->nrefs && plan->loops[l].func == fi; r++)
 			if (h->refs[r] >= plan->loops[l].init_start && h->refs[r] < plan->loops[l].init_end)
@@ -3673,7 +3677,7 @@ static bool renamable(const struct walk *w, const struct rw_plan *plan, size_t f
 		if (w->text[j - 1] != '.' && !(w->text[j - 1] == '>' && w->text[j - 2] == '-'))
 			seen++;
 	}
-	return seen == h->nrefs + 1;
+	return seen == known;
 }
 
 /* Keeps the hooks of a function inline when a static local of it can

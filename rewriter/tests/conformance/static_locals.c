@@ -176,6 +176,26 @@ static int member_named(int k) /* slow copy */
     return level_;
 }
 
+/* Two statics of one name in two blocks (readelf's saved_sym): each
+ * renamed with its own line. */
+static int two_blocks(int k) /* slow copy */
+{
+    switch (k & 1) {
+    case 0: {
+        static int saved_ = 100;
+
+        saved_ += k;
+        return saved_;
+    }
+    default: {
+        static int saved_ = 200;
+
+        saved_ -= k;
+        return saved_;
+    }
+    }
+}
+
 static int comment_named(int k) /* inline */
 {
     static int total_ = 0; /* total_ over all calls */
@@ -269,6 +289,7 @@ int main(void) /* slow copy */
     printf("renamed %s %s %d %d %d\n", renamed_buffer(3), renamed_buffer(5), spelled_by_macro(),
            spelled_by_macro(), declares_buffer(1, 2, 3, 4));
     printf("member %d %d comment %d %d\n", member_named(2), member_named(3), comment_named(4), comment_named(5));
+    printf("blocks %d %d %d %d\n", two_blocks(2), two_blocks(3), two_blocks(4), two_blocks(5));
     printf("shared %d %d extern %d %d %d\n", shared_name_c(1), shared_name_c(2), declares_extern(),
            after_extern(), after_extern());
     printf("table %d %d call %d %d tag %d\n", table_sum(2), table_sum(4), with_call(1), with_call(2), first_tag());
