@@ -213,7 +213,8 @@ extern __attribute__((visibility("hidden"))) unsigned char loom__slow[LOOM_NFUNC
 extern __attribute__((visibility("hidden"))) unsigned char loom__ops_at[LOOM_NHOOKS + 1];
 int loom__wrap(loom_u32 fid, loom_u32 entry);
 void loom__unwrap(loom_u32 exit);
-/* Initial-exec: under -fPIC the default model calls __tls_get_addr, and a
+/* Initial-exec (also on the definition below: gcc takes the model from the
+ * last declaration): under -fPIC the default model calls __tls_get_addr, and a
  * wrapped switch (LOOM__NOT_WRAPPING) or a blocking marker reading it made
  * gcc keep the arguments in saved registers on the fast path too (bfd's
  * bfd_elf_sym_name: 6 instructions more a call).  A shared object opened by
@@ -677,7 +678,7 @@ extern int loom__c_prctl(int, ...) __asm__("prctl");
 /* LOOM__FILTERS | LOOM__UPDATING; read by every hook. */
 LOOM__WEAK int loom__active;
 LOOM__WEAK int loom__solo_tid;
-LOOM__WEAK __thread struct loom__thread loom__self;
+LOOM__WEAK __thread struct loom__thread loom__self __attribute__((tls_model("initial-exec")));
 LOOM__WEAK const char loom__manifest_id[LOOM_ID_LEN + 1] = LOOM_MANIFEST_ID;
 LOOM__WEAK const char loom__manifest_path[] = LOOM_MANIFEST_PATH;
 LOOM__WEAK const loom_u32 loom__nhooks = LOOM_NHOOKS;

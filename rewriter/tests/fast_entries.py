@@ -153,6 +153,13 @@ def pic_switch_inlines(check, out, cc):
     # there would make the fast path keep the arguments in saved registers.
     check('__tls_get_addr' not in r.stdout and 'loom__self' in r.stdout,
           f'{cc} -fPIC: the switches read loom__self without calling __tls_get_addr', r.stdout)
+    # So does the file that holds the runtime, which defines loom__self.
+    r = run([cc, '-O2', '-fPIC', '-c', '-o', 'main-pic.o', 'main.c'], cwd=out)
+    check.require(r.status == 0, f'{cc} -fPIC main.c', r.stderr)
+    r = run(['objdump', '-d', '-r', '--no-show-raw-insn', os.path.join(out, 'main-pic.o')])
+    check('__tls_get_addr' not in r.stdout and 'loom__self' in r.stdout,
+          f'{cc} -fPIC: the runtime reads loom__self without calling __tls_get_addr',
+          '\n'.join(l for l in r.stdout.splitlines() if 'tls' in l)[:2000])
 
 
 def push_bump(check, args, out, work):
