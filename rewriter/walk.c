@@ -2806,8 +2806,16 @@ static bool all_referenced(const struct fn_scan *bs)
 		ho->spelled = true;
 		for (size_t i = 0; i < bs->nrefd; i++)
 			if (bs->refd[i].decl == bs->hoisted_at[h]) {
+				size_t k = 0;
+
 				found = true;
 				ho->spelled = ho->spelled && bs->refd[i].spelled;
+				/* libclang visits `__typeof__(x) a, b;`'s x once
+				 * per declarator: one reference, renamed once. */
+				while (k < ho->nrefs && ho->refs[k] != bs->refd[i].at)
+					k++;
+				if (k < ho->nrefs)
+					continue;
 				ho->refs = loom_xrealloc(ho->refs, (ho->nrefs + 1) * sizeof *ho->refs);
 				ho->refs[ho->nrefs++] = bs->refd[i].at;
 			}

@@ -196,6 +196,16 @@ static int two_blocks(int k) /* slow copy */
     }
 }
 
+/* __typeof__ with two declarators: libclang gives its reference twice. */
+static int typeof_twice(void) /* slow copy */
+{
+    static int ticks_ = 0;
+    __typeof__(ticks_) before = ticks_, after;
+
+    after = ++ticks_;
+    return before * 10 + after;
+}
+
 static int comment_named(int k) /* inline */
 {
     static int total_ = 0; /* total_ over all calls */
@@ -215,9 +225,9 @@ static int spelled_by_macro(void) /* inline */
     return LAST_HITS;
 }
 
-static int declares_buffer(int buffer, int hits_, int level_, int total_) /* slow copy */
+static int declares_buffer(int buffer, int hits_, int level_, int total_, int ticks_) /* slow copy */
 {
-    return buffer + hits_ + level_ + total_;
+    return buffer + hits_ + level_ + total_ + ticks_;
 }
 
 /* A block-scope extern above would make the moved one an error: renamed. */
@@ -287,9 +297,10 @@ int main(void) /* slow copy */
     printf("looped %d %d total %d\n", looped(3), looped(2), total);
     printf("inline %d %d %d %d %d\n", shared_name_a(), shared_name_b(), named_like_global(), own_type(), own_type());
     printf("renamed %s %s %d %d %d\n", renamed_buffer(3), renamed_buffer(5), spelled_by_macro(),
-           spelled_by_macro(), declares_buffer(1, 2, 3, 4));
+           spelled_by_macro(), declares_buffer(1, 2, 3, 4, 5));
     printf("member %d %d comment %d %d\n", member_named(2), member_named(3), comment_named(4), comment_named(5));
-    printf("blocks %d %d %d %d\n", two_blocks(2), two_blocks(3), two_blocks(4), two_blocks(5));
+    printf("blocks %d %d %d %d typeof %d %d\n", two_blocks(2), two_blocks(3), two_blocks(4), two_blocks(5),
+           typeof_twice(), typeof_twice());
     printf("shared %d %d extern %d %d %d\n", shared_name_c(1), shared_name_c(2), declares_extern(),
            after_extern(), after_extern());
     printf("table %d %d call %d %d tag %d\n", table_sum(2), table_sum(4), with_call(1), with_call(2), first_tag());
