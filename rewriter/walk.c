@@ -2240,6 +2240,12 @@ static enum CXChildVisitResult scan_decl_refs(CXCursor c, CXCursor parent, CXCli
 	 * edits. */
 	if (k == CXCursor_EnumDecl || k == CXCursor_AddrLabelExpr || k == CXCursor_LabelRef || k == CXCursor_CallExpr)
 		dr->local = true;
+	/* The function's name, as a macro may write it (`#define HERE
+	 * __func__`): in C only a predefined identifier is a string of const
+	 * chars.  Outside the function it would be empty. */
+	if (k == CXCursor_StringLiteral
+	    && clang_isConstQualifiedType(clang_getArrayElementType(clang_getCursorType(c))))
+		dr->local = true;
 	if ((clang_isReference(k) || clang_isExpression(k)) && !clang_Cursor_isNull(ref)
 	    && !clang_equalCursors(ref, dr->var) && from_here(dr->bs->w, ref)) {
 		unsigned at = offset_of(clang_getCursorLocation(ref), NULL, NULL);
@@ -2294,7 +2300,7 @@ static bool hoistable(struct fn_scan *bs, CXCursor var, CXCursor decl)
 		if (directive_at(w, i))
 			return false;
 	if (has_word(w, from, to, "__func__") || has_word(w, from, to, "__FUNCTION__")
-	    || has_word(w, from, to, "__PRETTY_FUNCTION__"))
+	    || has_word(w, from, to, "__PRETTY_FUNCTION__") || has_word(w, from, to, "__builtin_FUNCTION"))
 		return false;
 	name = clang_getCursorSpelling(var);
 	n = strlen(clang_getCString(name));

@@ -8,7 +8,8 @@
  * declares, a block-scope extern above declares or a global below has.
  * Functions that keep their hooks inline: a static whose name a function
  * below declares and a macro or a comment spells, one whose type the
- * function declares, one that uses __func__, one a macro declares, an unused one.
+ * function declares, one that uses __func__ (spelled, by a macro, or
+ * __builtin_FUNCTION), one a macro declares, an unused one.
  * With -Wshadow: a moved static hides nothing the original did not.
  * conformance-cflags: -Wshadow */
 #include <stdio.h>
@@ -277,6 +278,32 @@ static int through_macro(void) /* inline */
     return once_++;
 }
 
+#define HERE_ __func__
+
+/* The function's name written by a macro, or by __builtin_FUNCTION:
+ * outside the function it would be empty. */
+static const char *named_by_macro(void) /* inline */
+{
+    static const char *where = HERE_;
+
+    return where;
+}
+
+static const char *named_by_builtin(void) /* inline */
+{
+    static const char *who = __builtin_FUNCTION();
+
+    return who;
+}
+
+/* Used only where it is not evaluated: moved, with no new warning. */
+static int sized_only(void) /* slow copy */
+{
+    static char scratch_[16];
+
+    return (int)sizeof scratch_;
+}
+
 static int unused_static(int x) /* inline */
 {
     static int never_read __attribute__((unused));
@@ -299,6 +326,7 @@ int main(void) /* slow copy */
     printf("renamed %s %s %d %d %d\n", renamed_buffer(3), renamed_buffer(5), spelled_by_macro(),
            spelled_by_macro(), declares_buffer(1, 2, 3, 4, 5));
     printf("member %d %d comment %d %d\n", member_named(2), member_named(3), comment_named(4), comment_named(5));
+    printf("macro-named %s %s sized %d\n", named_by_macro(), named_by_builtin(), sized_only());
     printf("blocks %d %d %d %d typeof %d %d\n", two_blocks(2), two_blocks(3), two_blocks(4), two_blocks(5),
            typeof_twice(), typeof_twice());
     printf("shared %d %d extern %d %d %d\n", shared_name_c(1), shared_name_c(2), declares_extern(),
