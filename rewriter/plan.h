@@ -130,6 +130,9 @@ struct rw_func {
 	/* A K&R definition with a prototype above that F__slow cannot copy
 	 * (no proto_end): F__slow is declared `__typeof__(F)`. */
 	bool slow_typeof;
+	/* A K&R definition: another declaration below it (or in a block)
+	 * keeps it inline. */
+	bool knr_redeclared_check;
 	bool noreturn;
 	/* Variadic: F__slow is declared as F is, and its switch passes a
 	 * va_list's address as its one variable argument (rt/loom.h,

@@ -3072,6 +3072,9 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 	 * unconverted (an int for a double): from its copy of that prototype,
 	 * or else as `__typeof__(F)`, when F's first declaration is at file
 	 * scope (zlib's, in zlib.h, written with its OF() macro). */
+	/* Declarations below it are checked when the whole unit is seen
+	 * (drop_knr_redeclared). */
+	f->knr_redeclared_check = f->no_prototype;
 	if (!f->inline_reason && f->no_prototype && type.kind == CXType_FunctionProto && f->proto_end == UINT_MAX) {
 		CXCursor first = clang_getCanonicalCursor(fn);
 
@@ -3347,6 +3350,7 @@ struct walks {
 		unsigned off;       /* where, in that file */
 		bool outer;         /* at file scope, or with linkage (extern,
 		                     * a function) */
+		bool file_scope;
 	} *decls;
 	size_t ndecls, decls_cap;
 };
@@ -3614,21 +3618,27 @@ static void note_declaration(struct walks *ws, CXCursor c, CXCursor parent)
 
 		d->name = (size_t)(hit - ws->hoisted);
 		d->w = walk_at(ws, clang_getCursorLocation(c), &d->off);
-		d->outer = clang_getCursorKind(parent) == CXCursor_TranslationUnit
-		           || clang_getCursorKind(c) == CXCursor_FunctionDecl
+		d->file_scope = clang_getCursorKind(parent) == CXCursor_TranslationUnit;
+		d->outer = d->file_scope || clang_getCursorKind(c) == CXCursor_FunctionDecl
 		           || clang_Cursor_getStorageClass(c) == CX_SC_Extern;
 	}
 	clang_disposeString(s);
 }
 
-/* The names of the static locals that would move, for find_address_taken
- * to count their declarations in the whole unit. */
+/* The names of the static locals that would move, and of the K&R
+ * definitions whose F__slow's type depends on what declares them, for
+ * find_address_taken to note their declarations in the whole unit. */
 static void gather_hoisted(struct walks *ws)
 {
 	for (size_t i = 0; i < ws->n; i++)
-		for (size_t f = 0; f < ws->w[i].plan->nfuncs; f++)
-			for (size_t h = 0; h < ws->w[i].plan->funcs[f].nhoists; h++)
-				*LOOM_PUSH(ws->hoisted, ws->nhoisted, ws->hoisted_cap) = ws->w[i].plan->funcs[f].hoists[h].name;
+		for (size_t f = 0; f < ws->w[i].plan->nfuncs; f++) {
+			struct rw_func *rf = &ws->w[i].plan->funcs[f];
+
+			for (size_t h = 0; h < rf->nhoists; h++)
+				*LOOM_PUSH(ws->hoisted, ws->nhoisted, ws->hoisted_cap) = rf->hoists[h].name;
+			if (rf->knr_redeclared_check && !rf->inline_reason)
+				*LOOM_PUSH(ws->hoisted, ws->nhoisted, ws->hoisted_cap) = rf->name;
+		}
 	sort_unique(ws->hoisted, &ws->nhoisted);
 }
 
@@ -3694,6 +3704,34 @@ static bool renamable(const struct walk *w, const struct rw_plan *plan, size_t f
 	return seen == known;
 }
 
+/* A K&R definition's F__slow is declared `()` when nothing declares F
+ * above it, or `__typeof__(F)` (walk_functions): the calls of F__slow
+ * below then convert their arguments as those of F would only if no
+ * declaration of F comes later (a prototype below, or one in a block,
+ * which the callers of F__slow would see for F alone).  Else F keeps its
+ * hooks inline. */
+static void drop_knr_redeclared(struct walks *ws)
+{
+	for (size_t i = 0; i < ws->n; i++)
+		for (size_t f = 0; f < ws->w[i].plan->nfuncs; f++) {
+			struct rw_func *rf = &ws->w[i].plan->funcs[f];
+			const char *name = rf->name;
+			char **hit;
+
+			if (!rf->knr_redeclared_check || rf->inline_reason
+			    || !(hit = loom_bsearch(&name, ws->hoisted, ws->nhoisted, sizeof *ws->hoisted, cmp_str)))
+				continue;
+			for (size_t k = 0; k < ws->ndecls && !rf->inline_reason; k++) {
+				const struct name_decl *d = &ws->decls[k];
+
+				if (d->name != (size_t)(hit - ws->hoisted) || (d->w == &ws->w[i] && d->off == rf->name_off))
+					continue;
+				if (!d->file_scope || (d->w == &ws->w[i] ? d->off > rf->decl_start : !rf->slow_typeof))
+					rf->inline_reason = "a K&R definition declared again below it or in a block";
+			}
+		}
+}
+
 /* Keeps the hooks of a function inline when a static local of it can
  * neither move as it is (moves_alone) nor renamed (renamable, as
  * NAME__F_LINE, which no one declares): two copies would make two
@@ -3720,6 +3758,7 @@ static void drop_unhoistable(struct walks *ws)
 			if (!ok && !rf->inline_reason)
 				rf->inline_reason = "static local variables";
 		}
+	drop_knr_redeclared(ws);
 	free(ws->hoisted);
 	free(ws->decls);
 }

@@ -3,7 +3,7 @@
  * than listed, several per declaration, char and float parameters (passed
  * promoted, since no prototype is in scope), one definition with a
  * prototype in scope, one whose prototype a macro writes, and one declared
- * only in a block above.  clang >= 15 flags every such definition with
+ * only in a block above (warn_knr_redeclared.c: declared again below).  clang >= 15 flags every such definition with
  * -Wdeprecated-non-prototype, so that one warning is switched off. */
 #if defined(__clang__)
 #pragma clang diagnostic ignored "-Wdeprecated-non-prototype"
