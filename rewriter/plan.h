@@ -133,6 +133,10 @@ struct rw_func {
 	/* A K&R definition: another declaration below it (or in a block)
 	 * keeps it inline. */
 	bool knr_redeclared_check;
+	/* With hoists: where in its body libclang places cursors (walk.c
+	 * renamable). */
+	unsigned *cursor_at;
+	size_t ncursor_at, cursor_at_cap;
 	bool noreturn;
 	/* Variadic: F__slow is declared as F is, and its switch passes a
 	 * va_list's address as its one variable argument (rt/loom.h,

@@ -2359,6 +2359,10 @@ static enum CXChildVisitResult scan_fn(CXCursor c, CXCursor parent, CXClientData
 	enum CXCursorKind k = clang_getCursorKind(c);
 
 	(void)parent;
+	/* Where libclang places a cursor: a name there is accounted for
+	 * (renamable). */
+	*LOOM_PUSH(bs->f->cursor_at, bs->f->ncursor_at, bs->f->cursor_at_cap) =
+		offset_of(clang_getCursorLocation(c), NULL, NULL);
 	if (k == CXCursor_VarDecl && clang_Cursor_getStorageClass(c) == CX_SC_Static) {
 		bs->statics = true;
 		if (!bs->statics_fixed && !hoistable(bs, c, parent))
@@ -3064,6 +3068,11 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 			if (w->text[i] == '#' && (i == 0 || w->text[i - 1] == '\n'))
 				f->inline_reason = "a preprocessor directive inside its declaration";
 	free(bs.refd);
+	if (!f->nhoists) {
+		free(f->cursor_at);
+		f->cursor_at = NULL;
+		f->ncursor_at = f->cursor_at_cap = 0;
+	}
 	free(bs.hoisted_at);
 	if (!f->inline_reason && text_between(w, w->prev_end, f->decl_start))
 		f->inline_reason = "text before its declaration that may belong to it";
@@ -3670,38 +3679,40 @@ static bool moves_alone(const struct walks *ws, const struct walk *w, const stru
 	return true;
 }
 
+/* Is OFF one of V's N offsets? */
+static bool has_offset(const unsigned *v, size_t n, unsigned off)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == off)
+			return true;
+	return false;
+}
+
 /* Can every reference to hoist H of function FI (in W's file) be renamed
  * where it is spelled?  Not one in a for-declaration, which a loop twin's
  * block takes as it is written (emit.c hoisted_init).  And the body must
- * spell the name nowhere but in the declarations and references of its
- * statics of that name (and as a member, after `.` or `->`): not for
- * another variable, a label, in a comment, or where libclang gave no
- * reference, which a rename would leave to another declaration. */
+ * spell the name nowhere but where libclang places a cursor (a reference
+ * or declaration of it or of another variable, a member, a label): not in
+ * a comment, a string, or where libclang gave no reference (an attribute's
+ * argument), which a rename would leave to another declaration. */
 static bool renamable(const struct walk *w, const struct rw_plan *plan, size_t fi, const struct rw_hoist *h)
 {
 	const struct rw_func *f = &plan->funcs[fi];
-	size_t n = strlen(h->name), seen = 0, known = 0;
+	size_t n = strlen(h->name);
 
 	if (!h->spelled)
 		return false;
-	for (size_t k = 0; k < f->nhoists; k++)
-		if (!strcmp(f->hoists[k].name, h->name))
-			known += f->hoists[k].nrefs + 1;
 	for (size_t l = 0; l < plan->nloops; l++)
 		for (size_t r = 0; r < h->nrefs && plan->loops[l].func == fi; r++)
 			if (h->refs[r] >= plan->loops[l].init_start && h->refs[r] < plan->loops[l].init_end)
 				return false;
 	for (unsigned i = f->body_open; i + n <= f->body_end; i++) {
-		unsigned j = i;
-
 		if (memcmp(w->text + i, h->name, n) || is_ident_char(w->text[i - 1]) || is_ident_char(w->text[i + n]))
 			continue;
-		while (j > f->body_open && (w->text[j - 1] == ' ' || w->text[j - 1] == '\t' || w->text[j - 1] == '\n'))
-			j--;
-		if (w->text[j - 1] != '.' && !(w->text[j - 1] == '>' && w->text[j - 2] == '-'))
-			seen++;
+		if (!has_offset(f->cursor_at, f->ncursor_at, i))
+			return false;
 	}
-	return seen == known;
+	return true;
 }
 
 /* A K&R definition's F__slow is declared `()` when nothing declares F
@@ -4036,6 +4047,7 @@ void rw_plan_free(struct rw_plan *plan)
 			free(plan->funcs[i].hoists[j].refs);
 			free(plan->funcs[i].hoists[j].rename);
 		}
+		free(plan->funcs[i].cursor_at);
 		free(plan->funcs[i].hoists);
 		free(plan->funcs[i].calls);
 		free(plan->funcs[i].edges);

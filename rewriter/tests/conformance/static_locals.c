@@ -207,6 +207,22 @@ static int typeof_twice(void) /* slow copy */
     return before * 10 + after;
 }
 
+/* A local of the same name in a sibling block (readelf's `value`):
+ * renamed, and the local's own uses stay. */
+static int sibling_local(int k) /* slow copy */
+{
+    if (k > 0) {
+        static int tally_ = 0;
+
+        tally_ += k;
+        return tally_;
+    } else {
+        int tally_ = -k;
+
+        return tally_;
+    }
+}
+
 static int comment_named(int k) /* inline */
 {
     static int total_ = 0; /* total_ over all calls */
@@ -327,6 +343,7 @@ int main(void) /* slow copy */
            spelled_by_macro(), declares_buffer(1, 2, 3, 4, 5));
     printf("member %d %d comment %d %d\n", member_named(2), member_named(3), comment_named(4), comment_named(5));
     printf("macro-named %s %s sized %d\n", named_by_macro(), named_by_builtin(), sized_only());
+    printf("sibling %d %d %d\n", sibling_local(2), sibling_local(-7), sibling_local(3));
     printf("blocks %d %d %d %d typeof %d %d\n", two_blocks(2), two_blocks(3), two_blocks(4), two_blocks(5),
            typeof_twice(), typeof_twice());
     printf("shared %d %d extern %d %d %d\n", shared_name_c(1), shared_name_c(2), declares_extern(),
