@@ -3348,9 +3348,10 @@ struct walks {
 	struct walk *w;
 	const struct rw_source *src;
 	size_t n;
-	/* The names of the static locals that would move to file scope,
-	 * sorted, unique, and the unit's declarations of those names
-	 * (drop_unhoistable). */
+	/* The names of the static locals that would move to file scope and
+	 * of the K&R definitions (gather_hoisted), sorted, unique, and the
+	 * unit's declarations of those names (drop_unhoistable,
+	 * drop_knr_redeclared). */
 	char **hoisted;
 	size_t nhoisted, hoisted_cap;
 	struct name_decl {
@@ -3359,7 +3360,7 @@ struct walks {
 		unsigned off;       /* where, in that file */
 		bool outer;         /* at file scope, or with linkage (extern,
 		                     * a function) */
-		bool file_scope;
+		bool file_scope;    /* outside every function */
 	} *decls;
 	size_t ndecls, decls_cap;
 };
