@@ -109,12 +109,24 @@ static void print_table(const struct loom_manifest *m, const size_t (*counts)[C_
 /* Why the functions without slow copy keep their hooks inline (manifest
  * functions[].inline_reason), most frequent first: what the bare program
  * pays for on its fast path. */
+struct reason {
+	const char *why;
+	size_t n;
+};
+
+/* By count, most first, then by text. */
+static int cmp_reason(const void *a, const void *b)
+{
+	const struct reason *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return strcmp(x->why, y->why);
+}
+
 static void print_inline_reasons(const struct loom_manifest *m)
 {
-	struct reason {
-		const char *why;
-		size_t n;
-	} *r = loom_xcalloc(m->nfunctions + 1, sizeof *r);
+	struct reason *r = loom_xcalloc(m->nfunctions + 1, sizeof *r);
 	size_t nr = 0, total = 0;
 
 	for (size_t i = 0; i < m->nfunctions; i++) {
@@ -130,15 +142,7 @@ static void print_inline_reasons(const struct loom_manifest *m)
 		r[k].n++;
 		total++;
 	}
-	/* Few distinct reasons: a plain insertion sort, by count then name. */
-	for (size_t i = 1; i < nr; i++)
-		for (size_t k = i; k > 0 && (r[k].n > r[k - 1].n || (r[k].n == r[k - 1].n && strcmp(r[k].why, r[k - 1].why) < 0));
-		     k--) {
-			struct reason t = r[k];
-
-			r[k] = r[k - 1];
-			r[k - 1] = t;
-		}
+	loom_sort(r, nr, sizeof *r, cmp_reason);
 	if (total)
 		printf("\n%zu function%s without slow copy (hooks inline on the fast path), why:\n", total,
 		       total == 1 ? "" : "s");
