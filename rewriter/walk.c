@@ -869,6 +869,22 @@ static bool integer_constant(CXCursor e, long long *value)
 	return constant;
 }
 
+/* Is call C one of a library function that cannot keep a thread
+ * (loom_is_brief), declared in a system header? */
+static bool brief_call(CXCursor c)
+{
+	CXCursor fn = clang_getCursorReferenced(c);
+	CXString name;
+	bool brief;
+
+	if (!system_function(fn))
+		return false;
+	name = clang_getCursorSpelling(fn);
+	brief = loom_is_brief(clang_getCString(name));
+	clang_disposeString(name);
+	return brief;
+}
+
 static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientData data)
 {
 	struct call_scan *cs = data;
@@ -902,7 +918,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 			*call = (struct rw_call){ .callee = name, .line = line, .column = column,
 			                          .off = off, .name_off = UINT_MAX,
 			                          .decl_off = UINT_MAX, .point = SIZE_MAX, .type = name ? NULL : called_type(c),
-			                          .brief = system && name && loom_is_brief(name) };
+			                          .brief = brief_call(c) };
 			if (!from_here(w, c)) {
 				/* In a file #included in the body: somewhere in
 				 * the function, at no statement of it. */
@@ -1603,22 +1619,6 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 		add_point(w, RW_BREAK, off, line, column, 4 * depth + 1, true);
 	}
 	hook_stmt(w, body, depth, false);
-}
-
-/* Is call C one of a library function that cannot keep a thread
- * (loom_is_brief), declared in a system header? */
-static bool brief_call(CXCursor c)
-{
-	CXCursor fn = clang_getCursorReferenced(c);
-	CXString name;
-	bool brief;
-
-	if (!system_function(fn))
-		return false;
-	name = clang_getCursorSpelling(fn);
-	brief = loom_is_brief(clang_getCString(name));
-	clang_disposeString(name);
-	return brief;
 }
 
 /* What a loop body holds that decides whether it can be copied. */
