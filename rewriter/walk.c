@@ -3689,17 +3689,28 @@ static bool has_offset(const unsigned *v, size_t n, unsigned off)
 	return false;
 }
 
+/* Does W's text spell NAME, as a whole identifier, at OFF? */
+static bool spells_at(const struct walk *w, unsigned off, const char *name, size_t n)
+{
+	return off + n <= w->len && !memcmp(w->text + off, name, n) && !(off && is_ident_char(w->text[off - 1]))
+	       && !(off + n < w->len && is_ident_char(w->text[off + n]));
+}
+
 /* Can every reference to hoist H of function FI (in W's file) be renamed
  * where it is spelled?  Not one in a for-declaration, which a loop twin's
- * block takes as it is written (emit.c hoisted_init).  And the body must
- * spell the name nowhere but where libclang places a cursor (a reference
- * or declaration of it or of another variable, a member, a label): not in
- * a comment, a string, or where libclang gave no reference (an attribute's
- * argument), which a rename would leave to another declaration. */
+ * block takes as it is written (emit.c hoisted_init).  And the body's code
+ * must spell the name nowhere but where libclang places a cursor (a
+ * reference or declaration of it or of another variable, a member, a
+ * label): not where libclang gave no reference (an attribute's argument,
+ * a directive's text), which a rename would leave to another declaration.
+ * Comments and literals hold no reference, and are skipped (readelf's
+ * target_specific_reloc_handling has a string with its static's name). */
 static bool renamable(const struct walk *w, const struct rw_plan *plan, size_t fi, const struct rw_hoist *h)
 {
 	const struct rw_func *f = &plan->funcs[fi];
 	size_t n = strlen(h->name);
+	struct text_scan sc;
+	unsigned at;
 
 	if (!h->spelled)
 		return false;
@@ -3707,11 +3718,16 @@ static bool renamable(const struct walk *w, const struct rw_plan *plan, size_t f
 		for (size_t r = 0; r < h->nrefs && plan->loops[l].func == fi; r++)
 			if (h->refs[r] >= plan->loops[l].init_start && h->refs[r] < plan->loops[l].init_end)
 				return false;
-	for (unsigned i = f->body_open; i + n <= f->body_end; i++) {
-		if (memcmp(w->text + i, h->name, n) || is_ident_char(w->text[i - 1]) || is_ident_char(w->text[i + n]))
-			continue;
-		if (!has_offset(f->cursor_at, f->ncursor_at, i))
-			return false;
+	sc = text_scan(w, f->body_open, f->body_end);
+	for (enum scan_item item; (item = scan_next(&sc, &at)) != SCAN_END;) {
+		if (item == SCAN_CODE) {
+			if (spells_at(w, at, h->name, n) && !has_offset(f->cursor_at, f->ncursor_at, at))
+				return false;
+		} else if (item != SCAN_LITERAL) {
+			for (unsigned i = at; i < sc.i; i++) /* a directive */
+				if (spells_at(w, i, h->name, n))
+					return false;
+		}
 	}
 	return true;
 }
