@@ -726,29 +726,76 @@ static void mark_calls(struct switchless *c, size_t n, bool *bad, const struct u
 		}
 }
 
-/* Whether a unit saw a header's functions as the one that writes it did:
- * the same definitions, outlined alike, making the same calls.  (Under other
- * macros a body may call another function, which the written slow copy
- * would call unrenamed.) */
-static bool same_view(const struct rw_plan *a, const struct rw_plan *b)
+/* Whether a unit saw function G of a header as the unit that writes the
+ * header saw F: the same definition, outlined alike, making the same calls.
+ * (Under other macros a body may call another function, which the written
+ * slow copy would call unrenamed.) */
+static bool same_function(const struct rw_func *f, const struct rw_func *g)
 {
-	if (!b || a->nfuncs != b->nfuncs)
+	if (strcmp(f->name, g->name) || f->decl_start != g->decl_start || !f->inline_reason != !g->inline_reason
+	    || f->is_static != g->is_static || f->ncalls != g->ncalls || f->nva_starts != g->nva_starts
+	    || f->nhoists != g->nhoists
+	    || (f->nva_starts && memcmp(f->va_starts, g->va_starts, f->nva_starts * sizeof *f->va_starts)))
 		return false;
-	for (size_t i = 0; i < a->nfuncs; i++) {
-		const struct rw_func *f = &a->funcs[i], *g = &b->funcs[i];
-
-		if (strcmp(f->name, g->name) || f->decl_start != g->decl_start || !f->inline_reason != !g->inline_reason
-		    || f->is_static != g->is_static || f->ncalls != g->ncalls || f->nva_starts != g->nva_starts
-		    || f->nhoists != g->nhoists
-		    || (f->nva_starts && memcmp(f->va_starts, g->va_starts, f->nva_starts * sizeof *f->va_starts)))
+	for (size_t c = 0; c < f->ncalls; c++)
+		if (f->calls[c].name_off != g->calls[c].name_off || f->calls[c].macro_name != g->calls[c].macro_name
+		    || !f->calls[c].callee != !g->calls[c].callee
+		    || (f->calls[c].callee && strcmp(f->calls[c].callee, g->calls[c].callee)))
 			return false;
-		for (size_t c = 0; c < f->ncalls; c++)
-			if (f->calls[c].name_off != g->calls[c].name_off || f->calls[c].macro_name != g->calls[c].macro_name
-			    || !f->calls[c].callee != !g->calls[c].callee
-			    || (f->calls[c].callee && strcmp(f->calls[c].callee, g->calls[c].callee)))
-				return false;
-	}
 	return true;
+}
+
+/* OWNER's function defined at DECL_START and named NAME, or NULL. */
+static const struct rw_func *func_at(const struct rw_plan *owner, unsigned decl_start, const char *name)
+{
+	for (size_t i = 0; i < owner->nfuncs; i++)
+		if (owner->funcs[i].decl_start == decl_start && !strcmp(owner->funcs[i].name, name))
+			return &owner->funcs[i];
+	return NULL;
+}
+
+/* Marks BAD the candidates named NAME, of header REL (or of any header if
+ * REL is NULL). */
+static void mark_named(struct switchless *c, size_t n, bool *bad, const char *name, const char *rel)
+{
+	for (struct switchless *k = first_named(c, n, name); k < c + n && !strcmp(k->name, name); k++)
+		if (!rel || !strcmp(k->header, rel))
+			bad[k - c] = true;
+}
+
+/* A unit saw header REL as VIEW, the unit that writes it as OWNER: marks
+ * BAD what that leaves uncertain.  A function it saw otherwise (another
+ * body under other macros, or one the writer did not see at all, left
+ * uninstrumented in the written text) keeps its switch, and so does every
+ * function it calls, whose calls from there would reach the fast body; so
+ * does a function of OWNER this unit does not see where OWNER does.
+ * Functions seen alike lose nothing (Open vSwitch's hash.h has two
+ * branches for SSE 4.2, taken by its AVX-512 files alone; hash_int, outside
+ * them, is the same in both). */
+static void mark_view(struct switchless *c, size_t n, bool *bad, const char *rel, const struct rw_plan *view,
+                      const struct rw_plan *owner)
+{
+	size_t alike = 0;
+
+	/* Mostly all alike, in order. */
+	while (alike < view->nfuncs && view->nfuncs == owner->nfuncs
+	       && same_function(&owner->funcs[alike], &view->funcs[alike]))
+		alike++;
+	if (alike == owner->nfuncs && alike == view->nfuncs)
+		return;
+	for (size_t i = 0; i < view->nfuncs; i++) {
+		const struct rw_func *g = &view->funcs[i], *f = func_at(owner, g->decl_start, g->name);
+
+		if (f && same_function(f, g))
+			continue;
+		mark_named(c, n, bad, g->name, rel);
+		for (size_t j = 0; j < g->ncalls; j++)
+			if (g->calls[j].callee)
+				mark_named(c, n, bad, g->calls[j].callee, NULL);
+	}
+	for (size_t i = 0; i < owner->nfuncs; i++)
+		if (!func_at(view, owner->funcs[i].decl_start, owner->funcs[i].name))
+			mark_named(c, n, bad, owner->funcs[i].name, rel);
 }
 
 /* The tree's files that sources the rewrite does not walk may include
@@ -846,7 +893,8 @@ static bool drain_unseen(struct unseen *u)
  * compiler inline it less (bench/interp: 2.5% more instructions).  That
  * takes every C file the build compiles to have been read and parsed (a
  * file copied unchanged would call the fast function), the header's
- * functions to be seen alike in each file that includes it (same_view),
+ * function to be seen alike in each file that includes it, and those it
+ * calls in each view (mark_view),
  * the function's address never taken (rewriter/walk.c counts cleanup and
  * alias attributes and references from outside the tree), every call of it able
  * to call its slow copy (made by a function with a slow copy, spelled in a
@@ -866,12 +914,10 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 {
 	struct switchless *c = NULL;
 	size_t nc = 0, cap = 0;
-	/* The tree's headers: as the unit that writes each walked it, and
-	 * whether another unit saw its functions otherwise. */
+	/* The tree's headers, as the unit that writes each walked it. */
 	struct seen {
 		const char *rel;
 		const struct rw_plan *owner;
-		bool differs;
 	} *seen = NULL;
 	size_t nseen = 0, seen_cap = 0;
 	bool *bad;
@@ -928,11 +974,9 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 
 			while (s < nseen && strcmp(seen[s].rel, h->rel))
 				s++;
-			if (s < nseen) {
-				seen[s].differs |= !same_view(&h->plan, seen[s].owner);
+			if (s < nseen)
 				continue;
-			}
-			*LOOM_PUSH(seen, nseen, seen_cap) = (struct seen){ h->rel, &h->plan, false };
+			*LOOM_PUSH(seen, nseen, seen_cap) = (struct seen){ h->rel, &h->plan };
 			for (size_t f = 0; f < h->plan.nfuncs; f++)
 				if (h->plan.funcs[f].is_static && rw_slow_callable(&h->plan.funcs[f]))
 					*LOOM_PUSH(c, nc, cap) = (struct switchless){ h->rel, h->plan.funcs[f].name,
@@ -944,9 +988,17 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 		char **at = loom_bsearch(&c[j].header, job->paths, job->npaths, sizeof *job->paths, cmp_str);
 
 		bad[j] = !at || unseen.mark[at - job->paths];
-		for (size_t s = 0; s < nseen; s++)
-			bad[j] |= seen[s].differs && !strcmp(seen[s].rel, c[j].header);
 	}
+	for (size_t i = 0; i < n && nc; i++)
+		for (size_t j = 0; units[i].walked && j < units[i].nheaders; j++) {
+			const struct header *h = &units[i].headers[j];
+			size_t s = 0;
+
+			while (strcmp(seen[s].rel, h->rel))
+				s++;
+			if (seen[s].owner != &h->plan)
+				mark_view(c, nc, bad, h->rel, &h->plan, seen[s].owner);
+		}
 	free(unseen.mark);
 	free(seen);
 	for (size_t i = 0; i < n && nc; i++) {

@@ -16,8 +16,10 @@ which defines none:
 3. -j 1 and -j 4 write the same bytes.
 4. Live: `mix <> self` (mix is defined in util.h and inlined into both C
    files) is pushed into the running program, and its lock is taken.
-6. A header function keeps its switch when a file sees its header under
-   other macros (another call in a body), when a cleanup attribute calls
+6. A header function keeps its switch when a file sees it or a caller of
+   it under other macros (another call in a body, a definition the file
+   that writes the header did not see), but not because another function
+   of the header is seen otherwise (KEEPS' third element); when a cleanup attribute calls
    it or an alias attribute names it, when the tree holds a C++ file, when
    a C file includes another, when a parser source includes it through
    another header, and when a body that calls it through a macro also
@@ -167,9 +169,26 @@ static inline void freep(void *p) { free(*(void **)p); }
 #endif
 '''
 A_C = '#include "u.h"\n#define MIX(x) mix(x)\nint a(int x) { return MIX(x) + helper(x); }\n'
+# A function only a view other than the writer's has (left uninstrumented in
+# the written header) calls base: base keeps its switch, other does not.
+V_H = r'''#ifndef V_H
+#define V_H
+static inline int base(int x) { return x + 3; }
+#ifdef ALT
+static inline int twist(int x) { return base(x) * 3; }
+#endif
+static inline int other(int x) { return x - 1; }
+#endif
+'''
+# Functions that keep their switch in these trees, and (after the function)
+# those that lose it all the same: each is judged by the views of it and of
+# its callers, not by the whole header's.
 KEEPS = {
     'another view': ({'u.h': U_H, 'a.c': A_C,
-                      'b.c': '#define ALT 1\n#include "u.h"\nint b(int x) { return mix(x); }\n'}, 'helper'),
+                      'b.c': '#define ALT 1\n#include "u.h"\nint b(int x) { return mix(x); }\n'}, 'helper', 'freep'),
+    'a function only another view has':
+        ({'v.h': V_H, 'a.c': '#include "v.h"\nint a(int x) { return base(x) + other(x); }\n',
+          'b.c': '#define ALT 1\n#include "v.h"\nint b(int x) { return twist(x) + other(x); }\n'}, 'base', 'other'),
     'cleanup attribute': ({'u.h': U_H, 'a.c': A_C,
                            'c.c': '#include "u.h"\nint c(void)\n{\n\tchar *p __attribute__((cleanup(freep))) '
                                   '= malloc(4);\n\treturn p != 0;\n}\n'}, 'freep'),
@@ -312,7 +331,7 @@ def main():
         # work(10) calls mix 10 times, main once, apply_twice once.
         push_mix(check, args, out, work, 12, 'parsed: the callers of mix, in three files, run slow and '
                  'take the filter\'s lock')
-        for what, (files, fn) in dict(KEEPS, **{w: (f, None) for w, f in FREES.items()}).items():
+        for what, (files, fn, *frees) in dict(KEEPS, **{w: (f, None) for w, f in FREES.items()}).items():
             src = os.path.join(work, 'keeps', what.replace(' ', '-'))
             write_tree(src, files)
             r = run([args.rewrite, '--quiet', src, src + '-out'])
@@ -321,6 +340,8 @@ def main():
                 fns = {f['name']: f for f in json.load(f)['functions']}
             if fn:
                 check(fns[fn]['entry_switch'], f'{what}: {fn} keeps its entry switch', json.dumps(fns[fn]))
+                for n in frees:
+                    check(not fns[n]['entry_switch'], f'{what}: {n} has no entry switch', json.dumps(fns[n]))
             else:
                 check(not any(fns[n]['entry_switch'] for n in ('helper', 'mix', 'freep')),
                       f'{what}: helper, mix and freep have no entry switch', json.dumps(list(fns.values())))
