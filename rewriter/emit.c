@@ -559,47 +559,77 @@ static unsigned emit_point(struct edits *ed, struct edits *fast, const struct rw
 	return id;
 }
 
-/* Can a call to NAME run long?  Not if NAME is a static function of this
- * file whose loops make no call (as a loop without a call gets no twin: it
- * cannot keep a thread by itself) and whose calls cannot run long either:
- * the compiler likely inlines it, and a twin for every loop calling such a
- * helper would put a check and jumps into the hottest loops (lu's daxpy
- * per block row, interp's B-tree descent).  DEPTH bounds recursion. */
-static bool may_run_long(const struct rw_plan *plan, const char *name, int depth)
+/* The static function named NAME that a call in PLAN's file reaches: one
+ * of PLAN's, else one of the OTHERS' (the headers the file includes), with
+ * *WHERE its plan; NULL if none (an external function, a library's). */
+static const struct rw_func *static_callee(const struct rw_plan *plan, const struct rw_plan *const *others,
+                                           size_t nothers, const char *name, const struct rw_plan **where)
 {
-	const size_t *named;
-	size_t fi, n;
+	for (size_t i = 0; i <= nothers; i++) {
+		const struct rw_plan *p = i ? others[i - 1] : plan;
+		size_t n;
+		const size_t *named = rw_plan_named(p, name, &n);
 
-	if (!name || depth > 8)
+		if (n) {
+			*where = p;
+			return p->funcs[named[0]].is_static ? &p->funcs[named[0]] : NULL;
+		}
+	}
+	return NULL;
+}
+
+/* Can a call to NAME, in PLAN's file, run long?  Not if NAME is a static
+ * function of this file or of a header it includes (OTHERS) whose loops
+ * make no call (as a loop without a call gets no twin: it cannot keep a
+ * thread by itself) and whose calls cannot run long either: the compiler
+ * likely inlines it, and a twin for every loop calling such a helper would
+ * put a check and jumps into the hottest loops (lu's daxpy per block row,
+ * interp's B-tree descent, Open vSwitch's cmap buckets, whose loops of a
+ * constant count gcc unrolls).  DEPTH bounds recursion. */
+static bool may_run_long(const struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers,
+                         const char *name, int depth)
+{
+	const struct rw_plan *where;
+	const struct rw_func *f;
+	size_t fi;
+
+	if (!name || depth > 8 || !(f = static_callee(plan, others, nothers, name, &where)))
 		return true;
-	named = rw_plan_named(plan, name, &n);
-	if (!n || !plan->funcs[fi = named[0]].is_static)
-		return true;
-	for (size_t l = 0; l < plan->nloops; l++)
-		if (plan->loops[l].func == fi && plan->loops[l].calls)
+	fi = (size_t)(f - where->funcs);
+	for (size_t l = 0; l < where->nloops; l++)
+		if (where->loops[l].func == fi && where->loops[l].calls)
 			return true;
-	for (size_t c = 0; c < plan->funcs[fi].ncalls; c++)
-		if (!plan->funcs[fi].calls[c].brief && may_run_long(plan, plan->funcs[fi].calls[c].callee, depth + 1))
+	for (size_t c = 0; c < f->ncalls; c++)
+		if (!f->calls[c].brief && may_run_long(where, others, nothers, f->calls[c].callee, depth + 1))
 			return true;
 	return false;
 }
 
-/* Does loop L make a call that may run long (then it gets a twin)? */
-static bool loop_runs_long(const struct rw_plan *plan, const struct rw_loop *l)
+/* Does loop L of PLAN make a call that may run long (then it gets a twin)? */
+static bool loop_runs_long(const struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers,
+                           const struct rw_loop *l)
 {
 	const struct rw_func *f = &plan->funcs[l->func];
 
 	for (size_t c = 0; c < f->ncalls; c++)
 		if (f->calls[c].off >= l->body_start && f->calls[c].off < l->body_end && !f->calls[c].brief
-		    && may_run_long(plan, f->calls[c].callee, 0))
+		    && may_run_long(plan, others, nothers, f->calls[c].callee, 0))
 			return true;
 	return false;
 }
 
-/* Does loop L get a slow twin (emit_twins)? */
+/* Does loop L get a slow twin (emit_twins)?  (rw_settle_twins has looked
+ * at the headers' functions it calls.) */
 static bool gets_twin(const struct rw_plan *plan, const struct rw_loop *l)
 {
-	return !l->no_twin && loop_runs_long(plan, l);
+	return !l->no_twin && loop_runs_long(plan, NULL, 0, l);
+}
+
+void rw_settle_twins(struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers)
+{
+	for (size_t i = 0; i < plan->nloops; i++)
+		if (!plan->loops[i].no_twin && !loop_runs_long(plan, others, nothers, &plan->loops[i]))
+			plan->loops[i].no_twin = "its calls cannot run long (static helpers without loops that call)";
 }
 
 /* Is OFF in the for-declaration of a loop of function FI that gets a

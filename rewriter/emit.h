@@ -53,6 +53,13 @@ struct rw_emit_opts {
 bool rw_calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller, const struct rw_call *call,
                         const struct rw_emit_opts *opts);
 
+/* Settles which loops of PLAN get a slow twin, knowing the functions of
+ * the headers its file includes (OTHERS, as the file sees them): a loop
+ * whose calls cannot run long (to static helpers without loops that make
+ * calls, and brief library functions) gets none, like a loop without a
+ * call.  Call before rw_emit; without it, only PLAN's own helpers count. */
+void rw_settle_twins(struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers);
+
 /* Gives PLAN's hooks their ids (continuing M's, in walk order), records the
  * functions and slots in M under file index FILE, and returns the rewritten
  * text of TEXT (LEN bytes) as OPTS say: the include of the runtime, a

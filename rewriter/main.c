@@ -1187,7 +1187,17 @@ static int emit_unit(struct job *job, struct unit *u)
 		bool home = job->runtime_all;
 		size_t outlen, nsc;
 		struct rw_slow_callee *sc;
+		const struct rw_plan **views = loom_xcalloc(u->nheaders + 1, sizeof *views);
 
+		/* Which loops get twins, knowing the helpers of the headers
+		 * (each header as this unit sees it, for those this unit
+		 * writes as well). */
+		for (size_t i = 0; i < u->nheaders; i++)
+			views[i] = &u->headers[i].plan;
+		rw_settle_twins(&u->plan, views, u->nheaders);
+		for (size_t i = 0; i < u->nheaders; i++)
+			rw_settle_twins(&u->headers[i].plan, views, u->nheaders);
+		free(views);
 		for (size_t i = 0; i < u->plan.nfuncs && !home; i++)
 			home = !u->plan.funcs[i].is_static && !strcmp(u->plan.funcs[i].name, "main");
 		job->homes += home;

@@ -11,7 +11,8 @@ conformance tests) says on each loop's line `/* twin */` or `/* no twin */`;
 so do the loops below, which are only rewritten and compiled (some never
 end: a `c <= 255` for an unsigned char is always true; in others the counter
 can be written through its address), and so are those with library calls
-that cannot keep a thread (BRIEF).  The manifest's `loops[].twin_exit`
+that cannot keep a thread (BRIEF), or call a header's helpers that cannot
+(HELPERS_C, HELPERS_H).  The manifest's `loops[].twin_exit`
 must agree on every marked line, the rewritten text must have one twin
 label per twinned loop, and it must compile.
 """
@@ -114,12 +115,50 @@ void release(void **v, int n)
 }
 '''
 
+# The static functions of a header the file includes count as its own do
+# (Open vSwitch's cmap.c calls cmap.h's one-line atomic accessors in its
+# bucket loops): a loop calling only helpers without loops that call gets
+# no twin, in the C file and in the header.
+HELPERS_H = r'''#ifndef HELPERS_H
+#define HELPERS_H
+void work(long v);
+static inline int clamp(int v) { return v < 0 ? 0 : v; }
+static inline int twice(int v) { return clamp(v) * 2; }
+static inline int sum_to(int n)
+{
+	int s = 0;
 
-def twins(out):
-    """{line: has a twin} for every loop in OUT's manifest."""
+	for (int i = 0; i < n; i += 2) s += twice(i); /* no twin */
+	return s;
+}
+static inline void spin(int n)
+{
+	for (int i = 0; i < n; i += 2) work(i); /* twin */
+}
+static inline void through(int n) { spin(n); }
+#endif
+'''
+HELPERS_C = r'''#include "helpers.h"
+
+int helpers(int n)
+{
+	int s = 0;
+
+	for (int i = 0; i < n; i += 2) s += twice(i); /* no twin */
+	for (int i = 0; i < n; i += 2) s += sum_to(i); /* twin */
+	for (int i = 0; i < n; i += 2) through(i); /* twin */
+	for (int i = 0; i < n; i += 2) { s += clamp(i); work(i); } /* twin */
+	return s;
+}
+'''
+
+
+def twins(out, name):
+    """{line: has a twin} for every loop of file NAME in OUT's manifest."""
     with open(os.path.join(out, 'loom-manifest.json')) as f:
         m = json.load(f)
-    return {l['line']: bool(l['twin_exit']) for fn in m['functions'] for l in fn['loops']}
+    return {l['line']: bool(l['twin_exit']) for fn in m['functions'] if fn['file'] == name
+            for l in fn['loops']}
 
 
 def main():
@@ -128,26 +167,33 @@ def main():
     args = ap.parse_args()
     check = Checks()
     with scratch('loom-twins-') as work:
-        sources = {'fixed_pass_loops.c': os.path.join(HERE, 'conformance', 'fixed_pass_loops.c')}
-        for name, text in (('unbounded.c', UNBOUNDED), ('brief.c', BRIEF), ('own_free.c', OWN_FREE)):
-            sources[name] = os.path.join(work, name)
-            with open(sources[name], 'w') as f:
-                f.write(text)
-        for name, path in sources.items():
+        # Trees: the C file first, then headers it includes.
+        trees = {'fixed_pass_loops.c': [('fixed_pass_loops.c', os.path.join(HERE, 'conformance',
+                                                                           'fixed_pass_loops.c'))]}
+        for name, *files in (('unbounded.c', UNBOUNDED), ('brief.c', BRIEF), ('own_free.c', OWN_FREE),
+                             ('helpers.c', HELPERS_C, ('helpers.h', HELPERS_H))):
+            trees[name] = []
+            for fname, text in [(name, files[0]), *files[1:]]:
+                trees[name].append((fname, os.path.join(work, fname)))
+                with open(trees[name][-1][1], 'w') as f:
+                    f.write(text)
+        for name, files in trees.items():
             src, out = os.path.join(work, 'src-' + name), os.path.join(work, 'out-' + name)
             os.makedirs(src)
-            shutil.copy(path, src)
+            for _, path in files:
+                shutil.copy(path, src)
             r = run([args.rewrite, '--quiet', '--emit', 'hybrid', src, out])
             check.require(r.status == 0, f'loom-rewrite {name}', r.stderr)
-            want, got = marked_lines(path, MARK_RE, 'twin'), twins(out)
-            check.require(want, f'{name} marks its loops')
-            for line, twin in sorted(want.items()):
-                check(got.get(line) == twin, f'{name}:{line}: {"a twin" if twin else "no twin"} '
-                      f'(manifest: {got.get(line)})')
-            with open(os.path.join(out, name)) as f:
-                labels = len(re.findall(r'loom__twin_\d+:', f.read()))
-            check(labels == sum(got.values()), f'{name}: the rewritten text has a twin for each twinned loop '
-                  f'({labels} twin labels, {sum(got.values())} in the manifest)')
+            for fname, path in files:
+                want, got = marked_lines(path, MARK_RE, 'twin'), twins(out, fname)
+                check.require(want, f'{fname} marks its loops')
+                for line, twin in sorted(want.items()):
+                    check(got.get(line) == twin, f'{fname}:{line}: {"a twin" if twin else "no twin"} '
+                          f'(manifest: {got.get(line)})')
+                with open(os.path.join(out, fname)) as f:
+                    labels = len(re.findall(r'loom__twin_\d+:', f.read()))
+                check(labels == sum(got.values()), f'{fname}: the rewritten text has a twin for each twinned loop '
+                      f'({labels} twin labels, {sum(got.values())} in the manifest)')
             r = run(['gcc', '-std=gnu11', '-c', '-o', os.devnull, name], cwd=out)
             check(r.status == 0, f'{name}: the rewritten file compiles', r.stderr)
     check.finish()
