@@ -1754,34 +1754,112 @@ static enum CXChildVisitResult find_writes(CXCursor c, CXCursor parent, CXClient
 	return u->written ? CXChildVisit_Break : CXChildVisit_Recurse;
 }
 
+struct var_escape {
+	const struct walk *w;
+	CXCursor var;
+	bool escapes;
+};
+
+static enum CXChildVisitResult find_escapes(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct var_escape *e = data;
+	enum CXCursorKind pk = clang_getCursorKind(parent);
+	struct kids pkids;
+	char op[4];
+
+	if (clang_getCursorKind(c) != CXCursor_DeclRefExpr || !clang_equalCursors(clang_getCursorReferenced(c), e->var))
+		return CXChildVisit_Recurse;
+	/* A read (see find_writes), an assignment to it, ++ or --: anything
+	 * else (&v, an asm operand, sizeof) may let a callee write it. */
+	if (pk == CXCursor_UnexposedExpr && clang_equalRanges(rw_cursor_extent(parent), rw_cursor_extent(c)))
+		return CXChildVisit_Continue;
+	if (pk == CXCursor_BinaryOperator || pk == CXCursor_CompoundAssignOperator) {
+		pkids = kids_of(parent);
+		if (pkids.n == 2 && clang_equalCursors(pkids.c[0], c)
+		    && operator_between(e->w, end_of(c), start_of(pkids.c[1], NULL, NULL), op)
+		    && op[strlen(op) - 1] == '=' && strcmp(op, "==") && strcmp(op, "<=") && strcmp(op, ">=")
+		    && strcmp(op, "!="))
+			return CXChildVisit_Continue;
+	} else if (pk == CXCursor_UnaryOperator) {
+		unsigned from = start_of(parent, NULL, NULL), to = end_of(parent);
+		unsigned vs = start_of(c, NULL, NULL), ve = end_of(c);
+
+		if ((vs == from ? operator_between(e->w, ve, to, op) : operator_between(e->w, from, vs, op))
+		    && (!strcmp(op, "++") || !strcmp(op, "--")))
+			return CXChildVisit_Continue;
+	}
+	e->escapes = true;
+	return CXChildVisit_Break;
+}
+
+/* The counter of a for loop whose init is the expression INIT, `v = A`:
+ * VAR gets v and *A_EXPR gets A when v is a non-volatile automatic
+ * variable of the function, which only assigns it, increments it and reads
+ * it: no callee can write it then (not through &v, not recursively as a
+ * static).  Open vSwitch's cmap.c: `int i; ... for (i = 0; i < CMAP_K; i++)`. */
+static bool assigned_counter(const struct walk *w, CXCursor init, CXCursor *var, CXCursor *a_expr)
+{
+	struct kids asg;
+	char op[4];
+	CXCursor v, fn;
+	struct var_escape e;
+
+	if (clang_getCursorKind(init) != CXCursor_BinaryOperator)
+		return false;
+	asg = kids_of(init);
+	if (asg.n != 2 || clang_getCursorKind(asg.c[0]) != CXCursor_DeclRefExpr
+	    || !operator_between(w, end_of(asg.c[0]), start_of(asg.c[1], NULL, NULL), op) || strcmp(op, "="))
+		return false;
+	v = clang_getCursorReferenced(asg.c[0]);
+	fn = clang_getCursorSemanticParent(v);
+	if (clang_getCursorKind(v) != CXCursor_VarDecl || clang_Cursor_getStorageClass(v) != CX_SC_None
+	    || clang_getCursorKind(fn) != CXCursor_FunctionDecl || clang_isVolatileQualifiedType(clang_getCursorType(v)))
+		return false;
+	e = (struct var_escape){ w, v, false };
+	rw_visit_children(fn, find_escapes, &e);
+	if (e.escapes)
+		return false;
+	*var = v;
+	*a_expr = asg.c[1];
+	return true;
+}
+
 /* Whether for statement K (children init, cond, inc, body; the condition
  * is child COND) makes a fixed number of passes, at most FIXED_PASSES_MAX:
  * `for (T v = A; v < B; v++)`, or <=, or counting down with > or >= and
  * --, or += 1 / -= 1, with A and B integer constants in T's range, and v
- * only read in the body.  Such a loop cannot run long by itself: whatever
- * runs long in it is a call, and the callee has its own switch and loops. */
+ * only read in the body; or `for (v = A; ...)` the same way, with v a
+ * local that nothing else can write (assigned_counter).  Such a loop
+ * cannot run long by itself: whatever runs long in it is a call, and the
+ * callee has its own switch and loops. */
 static bool fixed_passes(const struct walk *w, const struct kids *k, size_t cond)
 {
-	struct kids decl, cmp, inc, init;
-	CXCursor var, bound;
+	struct kids decl, cmp, inc;
+	CXCursor var, bound, init;
 	long long a, b, lo, hi, clo, chi, passes;
 	char op[4], step[4];
 	bool up;
 	struct var_use use;
 
-	if (k->n != 4 || cond != 1 || clang_getCursorKind(k->c[0]) != CXCursor_DeclStmt)
+	if (k->n != 4 || cond != 1)
 		return false;
-	decl = kids_of(k->c[0]);
-	if (decl.n != 1 || clang_getCursorKind(decl.c[0]) != CXCursor_VarDecl)
+	if (clang_getCursorKind(k->c[0]) == CXCursor_DeclStmt) {
+		struct kids vk;
+
+		decl = kids_of(k->c[0]);
+		if (decl.n != 1 || clang_getCursorKind(decl.c[0]) != CXCursor_VarDecl)
+			return false;
+		var = decl.c[0];
+		/* The initializer is the last child, after the name (a child
+		 * before it belongs to the type: __typeof__(0) v has none). */
+		vk = kids_of(var);
+		if (!vk.n || start_of(vk.c[vk.n - 1], NULL, NULL) <= offset_of(clang_getCursorLocation(var), NULL, NULL))
+			return false;
+		init = vk.c[vk.n - 1];
+	} else if (!assigned_counter(w, k->c[0], &var, &init)) {
 		return false;
-	var = decl.c[0];
-	if (!int_range(clang_getCursorType(var), &lo, &hi))
-		return false;
-	/* The initializer is the last child, after the name (a child before
-	 * it belongs to the type: __typeof__(0) v has none). */
-	init = kids_of(var);
-	if (!init.n || start_of(init.c[init.n - 1], NULL, NULL) <= offset_of(clang_getCursorLocation(var), NULL, NULL)
-	    || !int_constant(init.c[init.n - 1], &a))
+	}
+	if (!int_range(clang_getCursorType(var), &lo, &hi) || !int_constant(init, &a))
 		return false;
 	/* v OP B */
 	if (clang_getCursorKind(k->c[1]) != CXCursor_BinaryOperator)
@@ -1845,7 +1923,7 @@ static bool fixed_passes(const struct walk *w, const struct kids *k, size_t cond
 	use = (struct var_use){ var, false };
 	rw_visit_children(k->c[3], find_writes, &use);
 	rw_visit_children(bound, find_writes, &use);
-	rw_visit_children(init.c[init.n - 1], find_writes, &use);
+	rw_visit_children(init, find_writes, &use);
 	if (inc.n == 2)
 		rw_visit_children(inc.c[1], find_writes, &use);
 	return !use.written;

@@ -2,7 +2,9 @@
  * A comment says whether the hybrid rewrite gives the loop a twin
  * (rewriter/tests/loop_twins.py checks the manifest against them): a loop of
  * the form for (T v = A; v < B; v++) with constant A and B, at most 64
- * passes, and v only read in the body, needs none.  work() and bump() are
+ * passes, and v only read in the body, needs none; so does one of the form
+ * for (v = A; ...) when v is a local that the function only assigns,
+ * increments and reads (not static, not volatile, its address not taken).  work() and bump() are
  * not static: a call of either may run long, as far as the rewriter knows;
  * a call of a static helper whose loops make no call cannot. */
 #include <stdio.h>
@@ -45,7 +47,9 @@ static void each(long n)
 
 int main(void)
 {
-	int n = limit(), j;
+	int n = limit(), j, p, q;
+	static int s;
+	volatile int v;
 
 	for (int i = 0; i < 8; i++) work(i); /* no twin */
 	for (int i = 0; i < N; i++) { /* no twin */
@@ -62,7 +66,15 @@ int main(void)
 	for (int i = 0; i < 8; i++) { work(i); if (i == 3) i = 6; } /* twin */
 	for (int i = 0; i < 8; i++) bump(&i); /* twin */
 	for (int i = 0; i < 8; i++) { work(i); (i)++; } /* twin */
-	for (j = 0; j < 8; j++) work(j); /* twin */
+	for (j = 0; j < 8; j++) work(j); /* no twin */
+	for (q = 2; q < 8; q++) work(q); /* no twin */
+	q += 3;
+	work(q--);
+	for (p = 0; p < 8; p++) work(p); /* twin */
+	bump(&p);
+	for (s = 0; s < 8; s++) work(s); /* twin */
+	for (v = 0; v < 8; v++) work(v); /* twin */
+	for (j = 0; j < 8; j += 1) work(j + p + q); /* no twin */
 	for (signed char c = 100; c < 127; c++) work(c); /* no twin */
 	for (unsigned char c = 250; c < 255; c++) work(c); /* no twin */
 	for (int i = 0; i < 4; i++) /* no twin */
