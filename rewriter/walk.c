@@ -2794,10 +2794,23 @@ static char *macro_resets(const struct walk *w, const struct rw_func *f, const s
 	return out;
 }
 
+/* Does W's text just before OFF (past blanks) end with WORD? */
+static bool ends_with_word(const struct walk *w, unsigned off, const char *word)
+{
+	size_t n = strlen(word);
+
+	while (off && (w->text[off - 1] == ' ' || w->text[off - 1] == '\t' || w->text[off - 1] == '\n'
+	               || w->text[off - 1] == '\r'))
+		off--;
+	return off >= n && !memcmp(w->text + off - n, word, n) && !(off > n && is_ident_char(w->text[off - n - 1]));
+}
+
 /* Could text in [FROM, TO), between the previous declaration and a
  * function, belong to the function's declaration?  Yes if, past blanks,
  * comments and preprocessor lines, its last character does not end a
- * declaration (';' or '}'): perhaps under a conditional the parse did not
+ * declaration (';' or '}') or open a C++ linkage block (`extern "C" {`,
+ * under the `#ifdef __cplusplus` of most library headers: Open vSwitch's
+ * hash.h before hash_rot): perhaps under a conditional the parse did not
  * take (bfd's coff-sh.c: `#ifdef COFF_WITH_PE static #endif bool f (...)`,
  * included by pe-sh.c), and a forward declaration inserted at the
  * function's start would then be in its middle.  (A whole function under
@@ -2805,13 +2818,21 @@ static char *macro_resets(const struct walk *w, const struct rw_func *f, const s
 static bool text_between(const struct walk *w, unsigned from, unsigned to)
 {
 	char last = ';';
+	unsigned last_at = 0;
 
 	for (unsigned i = skip_blank(w, from); i < to && i < w->len; i = skip_blank(w, i)) {
 		if (directive_at(w, i))
 			while (i < w->len && (w->text[i] != '\n' || w->text[i - 1] == '\\'))
 				i++;
 		else
-			last = w->text[i++];
+			last = w->text[last_at = i++];
+	}
+	if (last == '{' && ends_with_word(w, last_at, "\"C\"")) {
+		unsigned c = last_at;
+
+		while (w->text[c - 1] != '"')
+			c--;
+		return !ends_with_word(w, c - 3, "extern");
 	}
 	return last != ';' && last != '}';
 }

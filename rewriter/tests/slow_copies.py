@@ -21,7 +21,10 @@ the first line of every function definition `/* slow copy */` or
   prototype F__slow copies, and with one a macro writes (zlib's OF()), for
   which F__slow is declared `__typeof__(F)`; warn_knr_redeclared.c and
   KNR_BLOCK below: K&R definitions declared again below, which keep their
-  hooks inline.
+  hooks inline;
+- conditional_specifiers.c: a declaration's specifiers under a conditional
+  the parse did not take keep the function inline, an `extern "C" {` under
+  one does not.
 
     slow_copies.py --rewrite build/rewriter/loom-rewrite
 """
@@ -37,7 +40,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib
 from loomtest import Checks, marked_lines, run, scratch  # noqa: E402
 
 PROGRAMS = ['static_locals.c', 'variadic_slow_copies.c', 'macro_named_definitions.c', 'knr_definitions.c',
-            'warn_knr_redeclared.c']
+            'warn_knr_redeclared.c', 'conditional_specifiers.c']
 MARK_RE = re.compile(r'/\* (slow copy|inline) \*/\s*$')
 
 # Only rewritten: a K&R definition declared `()` above and with a prototype
