@@ -578,14 +578,18 @@ static const struct rw_func *static_callee(const struct rw_plan *plan, const str
 	return NULL;
 }
 
+static bool loop_runs_long_at(const struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers,
+                              const struct rw_loop *l, int depth);
+
 /* Can a call to NAME, in PLAN's file, run long?  Not if NAME is a static
  * function of this file or of a header it includes (OTHERS) whose loops
- * make no call (as a loop without a call gets no twin: it cannot keep a
- * thread by itself) and whose calls cannot run long either: the compiler
- * likely inlines it, and a twin for every loop calling such a helper would
- * put a check and jumps into the hottest loops (lu's daxpy per block row,
- * interp's B-tree descent, Open vSwitch's cmap buckets, whose loops of a
- * constant count gcc unrolls).  DEPTH bounds recursion. */
+ * cannot run long (a loop without a call, or with a fixed number of passes,
+ * or whose calls cannot run long, gets no twin: it cannot keep a thread by
+ * itself) and whose calls cannot run long either: the compiler likely
+ * inlines it, and a twin for every loop calling such a helper would put a
+ * check and jumps into the hottest loops (lu's daxpy per block row,
+ * interp's B-tree descent, Open vSwitch's cmap buckets and the seqlock
+ * retry loops around them).  DEPTH bounds recursion. */
 static bool may_run_long(const struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers,
                          const char *name, int depth)
 {
@@ -597,7 +601,8 @@ static bool may_run_long(const struct rw_plan *plan, const struct rw_plan *const
 		return true;
 	fi = (size_t)(f - where->funcs);
 	for (size_t l = 0; l < where->nloops; l++)
-		if (where->loops[l].func == fi && where->loops[l].calls)
+		if (where->loops[l].func == fi && where->loops[l].calls && !where->loops[l].fixed
+		    && loop_runs_long_at(where, others, nothers, &where->loops[l], depth + 1))
 			return true;
 	for (size_t c = 0; c < f->ncalls; c++)
 		if (!f->calls[c].brief && may_run_long(where, others, nothers, f->calls[c].callee, depth + 1))
@@ -606,16 +611,22 @@ static bool may_run_long(const struct rw_plan *plan, const struct rw_plan *const
 }
 
 /* Does loop L of PLAN make a call that may run long (then it gets a twin)? */
-static bool loop_runs_long(const struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers,
-                           const struct rw_loop *l)
+static bool loop_runs_long_at(const struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers,
+                              const struct rw_loop *l, int depth)
 {
 	const struct rw_func *f = &plan->funcs[l->func];
 
 	for (size_t c = 0; c < f->ncalls; c++)
 		if (f->calls[c].off >= l->body_start && f->calls[c].off < l->body_end && !f->calls[c].brief
-		    && may_run_long(plan, others, nothers, f->calls[c].callee, 0))
+		    && may_run_long(plan, others, nothers, f->calls[c].callee, depth))
 			return true;
 	return false;
+}
+
+static bool loop_runs_long(const struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers,
+                           const struct rw_loop *l)
+{
+	return loop_runs_long_at(plan, others, nothers, l, 0);
 }
 
 /* Does loop L get a slow twin (emit_twins)?  (rw_settle_twins has looked

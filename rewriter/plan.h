@@ -79,6 +79,8 @@ struct rw_loop {
 	/* Why it gets no twin (NULL: it can have one). */
 	const char *no_twin;
 	bool calls;            /* its body makes a call, other than brief ones */
+	bool fixed;            /* a for loop with a fixed number of passes: it
+	                        * cannot run long by itself (walk.c fixed_passes) */
 };
 
 struct rw_call {

@@ -1975,7 +1975,7 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
 		l->no_twin = "a #define or #undef in it: the macros differ where its twin would start";
 	else if (!balanced(w, l->start, end))
 		l->no_twin = "it starts or ends inside a conditional (#if) group: a copy would split the group";
-	else if (for_kids && fixed_passes(w, for_kids, cond))
+	else if (for_kids && (l->fixed = fixed_passes(w, for_kids, cond)))
 		l->no_twin = "a fixed number of passes: it cannot run long by itself";
 	/* The line the loop's last character is on: where the text after it
 	 * continues. */
