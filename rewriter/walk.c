@@ -609,9 +609,12 @@ static bool system_function(CXCursor fn)
 		return false;
 	if (clang_Location_isInSystemHeader(clang_getCursorLocation(fn)))
 		return true;
-	/* libclang places a builtin's implicit declaration at its first use. */
+	/* libclang places a builtin's implicit declaration at its first use:
+	 * known by its reserved prefix. */
 	name = clang_getCursorSpelling(fn);
-	builtin = !strncmp(clang_getCString(name), "__builtin_", 10);
+	builtin = !strncmp(clang_getCString(name), "__builtin_", 10) || !strncmp(clang_getCString(name), "__atomic_", 9)
+	          || !strncmp(clang_getCString(name), "__sync_", 7)
+	          || !strncmp(clang_getCString(name), "__c11_atomic_", 13);
 	clang_disposeString(name);
 	return builtin;
 }

@@ -61,7 +61,7 @@ void loops(void)
 '''
 
 # Library calls that return after bounded work and call nothing back
-# (loom_is_brief: memory, strings, allocation, arithmetic, builtins) are no
+# (loom_is_brief: memory, strings, allocation, arithmetic, builtins, atomics) are no
 # reason for a twin, in the loop or in a static helper it calls; I/O, a
 # blocking call, a callback-taking one (qsort) and the tree's own function
 # of such a name are.
@@ -95,6 +95,7 @@ double brief(char **v, int n, const char *s, int *a)
 	for (int i = 0; i < n; i += 2) t += sqrt((double)i) + fabs(t); /* no twin */
 	for (int i = 0; i < n; i += 2) memcpy(v[i], s, strnlen(s, 4)); /* no twin */
 	for (int i = 0; i < n; i += 2) drop_all(v, i); /* no twin */
+	for (int i = 0; i < n; i += 2) { __atomic_thread_fence(__ATOMIC_ACQUIRE); a[i] = __sync_fetch_and_add(a, 1); } /* no twin */
 	for (int i = 0; i < n; i += 2) show_all(v, i); /* twin */
 	for (int i = 0; i < n; i += 2) { free(v[i]); work(i); } /* twin */
 	for (int i = 0; i < n; i += 2) free(strdup(s + work_len(i))); /* twin */
