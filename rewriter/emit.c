@@ -387,11 +387,12 @@ static bool address_taken_here(const struct rw_plan *plan, const char *name)
 }
 
 /* Is NAME one of OPTS's slow callees where a call of it is spelled at
- * offset OFF? */
-static bool slow_callee(const struct rw_emit_opts *opts, const char *name, unsigned off)
+ * offset OFF (with OWN, one of the file's own functions)? */
+static bool slow_callee(const struct rw_emit_opts *opts, const char *name, unsigned off, bool own)
 {
 	for (size_t i = 0; opts && i < opts->nslow_callees; i++)
-		if (opts->slow_callees[i].after < off && !strcmp(opts->slow_callees[i].name, name))
+		if (opts->slow_callees[i].after < off && !(own && opts->slow_callees[i].other_file)
+		    && !strcmp(opts->slow_callees[i].name, name))
 			return true;
 	return false;
 }
@@ -429,9 +430,9 @@ bool rw_calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller
 
 		if (!f->inline_reason)
 			return rw_slow_callable(f) && slow_declared_at(f, opts) < at
-			       && (!opts || !opts->header || slow_callee(opts, call->callee, at));
+			       && (!opts || !opts->header || slow_callee(opts, call->callee, at, true));
 	}
-	return slow_callee(opts, call->callee, at);
+	return slow_callee(opts, call->callee, at, false);
 }
 
 static int cmp_fast_entry(const void *a, const void *b)
@@ -1131,7 +1132,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	 * compiler inlines would be repeated at every inlined call.  In a
 	 * header, only if every file including it does so (SLOW_CALLEES). */
 	f->entry_switch = outline && (rf->variadic || !rf->is_static
-	                              || (opts->header && !slow_callee(opts, rf->name, UINT_MAX))
+	                              || (opts->header && !slow_callee(opts, rf->name, UINT_MAX, true))
 	                              || address_taken_here(plan, rf->name) || fe->unrenamed[fi]);
 	/* The slow copy can run wrapped (rt/loom.h): the entry slot's locks
 	 * around a call of the function itself, whose switch lets that call

@@ -8,10 +8,13 @@
  * it in every file that includes the header (rewriter/main.c decides which):
  * it has no entry switch, and a slow copy or loop twin calls its slow copy
  * wherever a call of it is spelled after offset AFTER of the file being
- * written (where that file includes the header). */
+ * written (where that file includes the header).  OTHER_FILE: written in a
+ * header, a function of another header (whose every call there was found
+ * to come after its definition in each unit). */
 struct rw_slow_callee {
 	const char *name;
 	unsigned after;
+	bool other_file;
 };
 
 /* A function of the tree with a fast entry (rewriter/main.c decides which):

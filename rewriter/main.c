@@ -713,14 +713,21 @@ static void mark_calls(struct switchless *c, size_t n, bool *bad, const struct u
 			for (struct switchless *k = call->callee ? first_named(c, n, call->callee) : c + n;
 			     k < c + n && !strcmp(k->name, call->callee); k++) {
 				const struct header *kh = unit_header(u, k->header);
-				struct rw_slow_callee sc = { k->name, h ? 0 : kh ? kh->include_off : 0 };
+				struct rw_slow_callee sc = { k->name, h ? 0 : kh ? kh->include_off : 0,
+				                             h && strcmp(h->rel, k->header) };
 				struct rw_emit_opts o = { .header = h != NULL, .slow_callees = &sc, .nslow_callees = 1 };
 
 				/* A file that does not include K's header calls
-				 * another function of that name. */
-				if (!kh)
+				 * another function of that name; but a header it
+				 * includes, written once for all, would call K's
+				 * slow copy there.  A header calls K's slow copy
+				 * only where K's definition comes first. */
+				if (!kh) {
+					bad[k - c] |= h && strcmp(h->rel, k->header);
 					continue;
-				if ((h && strcmp(h->rel, k->header)) || !rw_calls_slow_copy(plan, &plan->funcs[i], call, &o))
+				}
+				if ((h && strcmp(h->rel, k->header) && !call->defined_above)
+				    || !rw_calls_slow_copy(plan, &plan->funcs[i], call, &o))
 					bad[k - c] = true;
 			}
 		}
@@ -1096,8 +1103,9 @@ static void find_fast_entries(struct job *job, const struct unit *units, size_t 
 	free(c);
 }
 
-/* The rw_slow_callee list for a file: for a header REL (U NULL), its own
- * functions without switch; for unit U, those of the headers it includes,
+/* The rw_slow_callee list for a file: for a header REL (U NULL), the
+ * functions without switch, its own and the other headers' (whose calls
+ * there mark_calls checked); for unit U, those of the headers it includes,
  * after their #include.  Free the result. */
 static struct rw_slow_callee *slow_callees(const struct job *job, const struct unit *u, const char *rel, size_t *n)
 {
@@ -1107,8 +1115,9 @@ static struct rw_slow_callee *slow_callees(const struct job *job, const struct u
 	for (size_t i = 0; i < job->nswitchless; i++) {
 		const struct header *h = u ? unit_header(u, job->switchless[i].header) : NULL;
 
-		if (u ? h != NULL : !strcmp(job->switchless[i].header, rel))
-			sc[(*n)++] = (struct rw_slow_callee){ job->switchless[i].name, h ? h->include_off : 0 };
+		if (!u || h)
+			sc[(*n)++] = (struct rw_slow_callee){ job->switchless[i].name, h ? h->include_off : 0,
+			                                      !u && strcmp(job->switchless[i].header, rel) };
 	}
 	return sc;
 }

@@ -106,6 +106,10 @@ struct rw_call {
 	                    * static (or an indirect call) */
 	bool brief;        /* to a system function that cannot keep a thread
 	                    * (loom_is_brief): no reason for a loop twin */
+	bool defined_above; /* direct call of a function defined in another file
+	                     * of the tree (a header), whose definition the
+	                     * unit has before the caller's: its slow copy is
+	                     * declared there too (main.c mark_calls) */
 };
 
 struct rw_func {

@@ -809,6 +809,33 @@ static unsigned visible_declaration(const struct walk *w, CXCursor d)
 	return UINT_MAX;
 }
 
+/* Is function D (named NAME), which a call in W's current function names,
+ * defined in another file of the tree and walked already, so that its
+ * definition, and its slow copy's declaration just before it, come before
+ * the caller in the unit?  (The walk goes in the unit's order, and a static
+ * function's name is one function in a unit.) */
+static bool defined_above(const struct walk *w, CXCursor d, const char *name)
+{
+	CXCursor def = clang_getCursorDefinition(d);
+	CXFile file;
+
+	if (clang_Cursor_isNull(def))
+		return false;
+	clang_getExpansionLocation(clang_getCursorLocation(def), &file, NULL, NULL, NULL);
+	for (size_t i = 0; file && i < w->ntree; i++)
+		if (clang_File_isEqual(file, w->tree[i].file)) {
+			const struct rw_plan *p = w->tree[i].plan;
+
+			if (p == w->plan)
+				return false;
+			for (size_t f = 0; f < p->nfuncs; f++)
+				if (!strcmp(p->funcs[f].name, name))
+					return true;
+			return false;
+		}
+	return false;
+}
+
 /* Whether expression E names a function (f, &f, (T)f), whose reference
  * records it: scan_calls, find_address_taken. */
 static bool names_function(CXCursor e)
@@ -941,6 +968,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 					call->macro_name = !clang_Cursor_isNull(
 						clang_getCursorDefinition(clang_getCursorReferenced(c)));
 				call->decl_off = visible_declaration(w, clang_getCursorReferenced(c));
+				call->defined_above = defined_above(w, clang_getCursorReferenced(c), name);
 			}
 		}
 		if (cs->record && args.arg_of != ARG_OF_LATER)

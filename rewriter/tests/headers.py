@@ -26,6 +26,11 @@ which defines none:
    names a struct member like it (KEEPS); not for a call through a macro
    alone, nor for a C++ file or a C file including another that do not
    include it (FREES).
+7. Headers that call each other's functions (LAYERED): a header's call of
+   another header's function below that function's definition switches
+   like a C file's (no entry switch, the slow copy calls F__slow), one
+   above it does not; the tree builds with gcc and clang and answers the
+   same, fast and with every function slow.
 5. Once nested.c parses too (PARSED), every file that includes util.h
    switches for its functions (work.c calls mix through a macro): they
    have no entry switch, the C files' slow copies call mix__slow (work.c's
@@ -211,6 +216,42 @@ FREES = {
         {'u.h': U_H, 'a.c': A_C, 'v.c': 'static int v(void) { return 1; }\n',
          'i.c': '#include "v.c"\nint i(void);\nint i(void) { return v(); }\n'},
 }
+# Headers calling each other's functions: w.h's function calls u.h's
+# helper after its definition, so helper's callers switch for it there too
+# (w.h's slow copy calls helper__slow); late.h calls zf before z.h, which
+# it includes after, defines it: zf keeps its switch.
+LAYERED = {
+    'include/u.h': U_H,
+    'include/w.h': '#ifndef W_H\n#define W_H\n#include "u.h"\n'
+                   'static inline int layered(int x) { return helper(x) * 3; }\n#endif\n',
+    'include/late.h': '#ifndef LATE_H\n#define LATE_H\nstatic inline int zf(int);\n'
+                      'static inline int yf(int v) { return zf(v) + 1; }\n#include "z.h"\n#endif\n',
+    'include/z.h': '#ifndef Z_H\n#define Z_H\nstatic inline int zf(int v) { return v * 5; }\n#endif\n',
+    'main.c': r'''#include <stdio.h>
+#include "w.h"
+#include "late.h"
+
+int main(void)
+{
+	char line[64];
+
+	while (fgets(line, sizeof line, stdin)) {
+		int n = 0;
+
+		sscanf(line, "%d", &n);
+		printf("%d %d %d\n", layered(n), yf(n), mix(n));
+		fflush(stdout);
+	}
+	return 0;
+}
+''',
+    'Makefile': '''CC ?= gcc
+prog: main.o
+\t$(CC) $(CFLAGS) -o $@ main.o -lpthread
+%.o: %.c
+\t$(CC) $(CFLAGS) -Iinclude -c $<
+''',
+}
 CFLAGS = '-O2 -g -Wall -Wextra'
 INPUT = b'3\n10\n1000\n'
 
@@ -345,6 +386,34 @@ def main():
             else:
                 check(not any(fns[n]['entry_switch'] for n in ('helper', 'mix', 'freep')),
                       f'{what}: helper, mix and freep have no entry switch', json.dumps(list(fns.values())))
+        src, want = original(check, work, 'layered', LAYERED)
+        out = os.path.join(work, 'out-layered')
+        m = rewrite(check, args, src, out, '--emit', 'hybrid', parsed=True)
+        fns = {f['name']: f for f in m['functions']}
+        check(not fns['helper']['entry_switch'] and not fns['layered']['entry_switch'],
+              'layered: helper, called from w.h below its definition, and layered have no entry switch',
+              json.dumps([fns['helper'], fns['layered']]))
+        check(fns['zf']['entry_switch'], 'layered: zf, called from late.h above its definition, keeps its switch',
+              json.dumps(fns['zf']))
+        with open(os.path.join(out, 'include/w.h')) as f:
+            check('helper__slow(' in f.read(), "layered: w.h's slow copy of layered calls helper__slow")
+        for cc in ('gcc', 'clang-19'):
+            got = build(check, out, cc, f'layered: the rewritten tree ({cc})')
+            check(got == want, f'layered: the rewritten program built with {cc} answers like the original',
+                  f'original:\n{want}rewritten:\n{got}')
+        got = make_and_run(check, out, 'gcc', 'layered, LOOM_FORCE_SLOW=1', CFLAGS, INPUT,
+                           env=dict(os.environ, LOOM_FORCE_SLOW='1'))
+        check(got == want, 'layered: every function in its slow copy answers like the original',
+              f'original:\n{want}rewritten:\n{got}')
+        build(check, out, 'gcc', 'layered: the rewritten tree, again')
+        prog = Program([os.path.join(out, 'prog')], live_env(), stdin=True)
+        try:
+            hits = push_and_count(check, args.loom, prog, os.path.join(work, 'helper.loom'), 'helper <> self\n', 10)
+            check(hits >= 1, f'layered: `helper <> self` pushed live takes its lock through w.h\'s layered '
+                  f'({hits} hits for one line)')
+        finally:
+            prog.proc.stdin.close()
+            prog.stop()
     check.finish()
 
 
