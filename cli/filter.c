@@ -482,6 +482,16 @@ static int resolve_file(struct resolver *r, const char *file, struct loom_loc lo
 	return loom_manifest_find_file(r->m, file, out, r->err, r->f->name, loc.line, loc.column);
 }
 
+/* A filter names pure function FN (loom_function.pure), written at LOC. */
+static int pure_refused(struct resolver *r, struct loom_loc loc, unsigned fn)
+{
+	const struct loom_function *f = &r->m->functions[fn];
+
+	return at(r, loc, "function '%s' (%s:%u) touches no memory but its own parameters and locals: no race "
+	          "can involve it, and it runs without hooks; name the statements that call it instead",
+	          f->name, r->m->files[f->file].path, f->line);
+}
+
 static int resolve_function(struct resolver *r, const char *name, struct loom_loc loc, unsigned *out)
 {
 	const struct loom_manifest *m = r->m;
@@ -491,6 +501,8 @@ static int resolve_function(struct resolver *r, const char *name, struct loom_lo
 	for (size_t i = 0; i < m->nfunctions; i++)
 		if (!strcmp(m->functions[i].name, name) && found++ == 0)
 			*out = (unsigned)i;
+	if (found == 1 && m->functions[*out].pure)
+		return pure_refused(r, loc, *out);
 	if (found == 1)
 		return 0;
 	if (found > 1)
@@ -767,6 +779,10 @@ static int resolve_line(struct resolver *r, const char *path, unsigned line, str
 	if (!start) {
 		char near[64] = "";
 
+		for (size_t i = 0; i < m->nfunctions; i++)
+			if (m->functions[i].pure && m->functions[i].file == file && m->functions[i].line <= line
+			    && line <= m->functions[i].end_line)
+				return pure_refused(r, loc, (unsigned)i);
 		if (below && above)
 			snprintf(near, sizeof near, " (nearest: %u, %u)", below, above);
 		else if (below || above)

@@ -213,6 +213,16 @@ static int cmd_stat(const char *arg)
 	putchar('\n');
 	print_table(m, (const size_t (*)[C_COUNT])counts, fn_cols, sizeof fn_cols / sizeof fn_cols[0]);
 	print_inline_reasons(m);
+	{
+		size_t pure = 0;
+
+		for (size_t i = 0; i < m->nfunctions; i++)
+			pure += m->functions[i].pure;
+		if (pure)
+			printf("\n%zu function%s without hooks: %s no memory but %s own parameters and locals (pure)\n",
+			       pure, pure == 1 ? "" : "s", pure == 1 ? "it touches" : "they touch",
+			       pure == 1 ? "its" : "their");
+	}
 	if (copied) {
 		const char *sep = "\nnot instrumented (copied unchanged): ";
 

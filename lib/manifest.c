@@ -382,6 +382,8 @@ static void put_function(struct text *t, const struct loom_manifest *m, const st
 	putf(t, ",\"slow_copy\":%s", json_bool(f->slow_copy));
 	if (f->inline_reason)
 		put_key_string(t, "inline_reason", f->inline_reason);
+	if (f->pure)
+		put_str(t, ",\"pure\":true");
 	putf(t, ",\"entry_switch\":%s,\"fast_entry\":%s,\"wraps\":%s,\"entry\":%u,\"break\":%u,"
 	     "\"exits\":[", json_bool(f->entry_switch), json_bool(f->fast_entry),
 	     json_bool(f->wraps), f->entry, f->brk);
@@ -833,6 +835,7 @@ static int read_edge(struct reader *r, struct loom_edge *e)
 static const char *const function_keys[] = {
 	"name", "file", "line", "end_line", "static", "address_taken", "slow_copy", "entry_switch",
 	"fast_entry", "wraps", "entry", "break", "exits", "calls", "loops", "edges", "taken_as", "inline_reason",
+	"pure",
 };
 
 /* One of a function's arrays (K is its index in function_keys). */
@@ -877,6 +880,8 @@ static int function_member(struct reader *r, void *obj, int k)
 		return get_count(r, k == 10 ? &f->entry : &f->brk);
 	if (k == 17)
 		return get_string(r, &f->inline_reason);
+	if (k == 18)
+		return get_bool(r, &f->pure);
 	return read_function_list(r, f, k);
 }
 
@@ -895,6 +900,10 @@ static int read_function(struct reader *r)
 	if (f->inline_reason && f->slow_copy) {
 		r->j.value_at = at;
 		return loom_json_fail(&r->j, MALFORMED, "inline_reason with slow_copy in function %s", f->name);
+	}
+	if (f->pure && (f->slow_copy || f->entry_switch || f->inline_reason || f->nloops || f->nedges)) {
+		r->j.value_at = at;
+		return loom_json_fail(&r->j, MALFORMED, "a pure function with hooks: %s", f->name);
 	}
 	if (f->fast_entry && !(f->slow_copy && f->entry_switch)) {
 		r->j.value_at = at;

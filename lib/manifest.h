@@ -106,6 +106,9 @@ struct loom_function {
 	                        * reach it (see loom_manifest.conversions) */
 	size_t ntaken_as, taken_as_cap;
 	bool slow_copy;        /* has an outlined slow copy */
+	bool pure;             /* touches no memory but its own parameters and
+	                        * locals: it has no hook (its entry, break and
+	                        * exit ids fire never), and no filter may name it */
 	char *inline_reason;   /* hybrid, without slow copy: why its hooks stay
 	                        * inline, as loom-rewrite says it (or NULL) */
 	bool entry_switch;     /* its fast path switches to it at entry; without a

@@ -560,9 +560,10 @@ static unsigned emit_point(struct edits *ed, struct edits *fast, const struct rw
 	return id;
 }
 
-/* The static function named NAME that a call in PLAN's file reaches: one
- * of PLAN's, else one of the OTHERS' (the headers the file includes), with
- * *WHERE its plan; NULL if none (an external function, a library's). */
+/* The static (or pure) function named NAME that a call in PLAN's file
+ * reaches: one of PLAN's, else one of the OTHERS' (the headers the file
+ * includes), with *WHERE its plan; NULL if none (an external function, a
+ * library's). */
 static const struct rw_func *static_callee(const struct rw_plan *plan, const struct rw_plan *const *others,
                                            size_t nothers, const char *name, const struct rw_plan **where)
 {
@@ -573,7 +574,7 @@ static const struct rw_func *static_callee(const struct rw_plan *plan, const str
 
 		if (n) {
 			*where = p;
-			return p->funcs[named[0]].is_static ? &p->funcs[named[0]] : NULL;
+			return p->funcs[named[0]].is_static || p->funcs[named[0]].pure ? &p->funcs[named[0]] : NULL;
 		}
 	}
 	return NULL;
@@ -600,6 +601,8 @@ static bool may_run_long(const struct rw_plan *plan, const struct rw_plan *const
 
 	if (!name || depth > 8 || !(f = static_callee(plan, others, nothers, name, &where)))
 		return true;
+	if (f->pure)
+		return false;
 	fi = (size_t)(f - where->funcs);
 	for (size_t l = 0; l < where->nloops; l++)
 		if (where->loops[l].func == fi && where->loops[l].calls && !where->loops[l].fixed
@@ -1123,6 +1126,24 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	}
 	/* Ids in walk order: entry break, entry slot, fall-off exit, body. */
 	f->brk = loom_manifest_add_slot(m, LOOM_KIND_BREAK, file, rf->line, rf->column, fn);
+	if (rf->pure) {
+		/* No hook at all: its entry and exit have ids, as every
+		 * function's, which nothing fires (the CLI refuses filters on
+		 * it), and its statements none. */
+		f->pure = true;
+		f->slow_copy = false;
+		free(f->inline_reason);
+		f->inline_reason = NULL;
+		f->entry = loom_manifest_add_slot(m, LOOM_KIND_ENTRY, file, rf->line, rf->column, fn);
+		falloff = loom_manifest_add_slot(m, LOOM_KIND_EXIT, file, rf->end_line, rf->end_column, fn);
+		m->slots[f->brk - 1].copy = m->slots[f->entry - 1].copy = m->slots[falloff - 1].copy = LOOM_COPY_INLINE;
+		*LOOM_PUSH(f->exits, f->nexits, f->exits_cap) = falloff;
+		for (size_t c = 0; c < rf->ncalls; c++)
+			f->calls[c].slot = 0;
+		while (*pi < plan->npoints && plan->points[*pi].func == fi)
+			(*pi)++;
+		return;
+	}
 	f->entry = loom_manifest_add_slot(m, LOOM_KIND_ENTRY, file, rf->line, rf->column, fn);
 	falloff = loom_manifest_add_slot(m, LOOM_KIND_EXIT, file, rf->end_line, rf->end_column, fn);
 	m->slots[f->brk - 1].copy = m->slots[f->entry - 1].copy = m->slots[falloff - 1].copy = copy;

@@ -70,6 +70,7 @@ struct job {
 	struct rw_fast_entry *fast; /* see find_fast_entries; sorted by name */
 	size_t nfast, fast_cap;
 	bool no_fast;             /* --no-fast-entries */
+	bool skip_pure;           /* --skip-pure */
 };
 
 /* An external function definition, while choosing fast entries: whether
@@ -529,6 +530,13 @@ static void parse_unit(CXIndex index, const struct job *job, struct unit *u)
 			                                 &u->headers[i].plan };
 		rw_walk(tu, src, u->nheaders + 1);
 		free(src);
+		/* Found pure, they are instrumented all the same unless asked. */
+		for (size_t i = 0; !job->skip_pure && i <= u->nheaders; i++) {
+			struct rw_plan *p = i ? &u->headers[i - 1].plan : &u->plan;
+
+			for (size_t f = 0; f < p->nfuncs; f++)
+				p->funcs[f].pure = false;
+		}
 		u->walked = true;
 	}
 	if (tu)
@@ -1423,7 +1431,8 @@ static int prepare_out(const char *out)
 static void usage(FILE *f)
 {
 	fputs("usage: " PROG " [-p BUILD_DIR] [-j N] [--blocking NAME]... [--emit inline|hybrid]\n"
-	      "                    [--runtime main|all] [--no-fast-entries] [--quiet] SRC OUT [-- CFLAG...]\n"
+	      "                    [--runtime main|all] [--no-fast-entries] [--skip-pure] [--quiet]\n"
+	      "                    SRC OUT [-- CFLAG...]\n"
 	      "Copies the C source tree SRC to OUT with Loom hooks in every C file and writes\n"
 	      "OUT/" LOOM_MANIFEST_NAME ". Each file is parsed with its flags from\n"
 	      "BUILD_DIR/compile_commands.json (default: SRC's or SRC/build's, if there is one),\n"
@@ -1437,6 +1446,9 @@ static void usage(FILE *f)
 	      "--no-fast-entries: every call of a small external function goes through its\n"
 	      "entry switch (by default the tree's callers call its unchecked NAME__fast and\n"
 	      "run slow while a filter needs the function; see docs/design.md).\n"
+	      "--skip-pure: no hooks in functions that touch no memory but their own\n"
+	      "parameters and locals and call only such functions (no race can involve\n"
+	      "them; their callers' statements stay events; filters may not name them).\n"
 	      "Exit status: 0 all C files instrumented, 1 some were copied unchanged because\n"
 	      "they do not compile (or their path is not UTF-8), 2 nothing usable was written.\n", f);
 }
@@ -1589,6 +1601,7 @@ int main(int argc, char **argv)
 		{ "emit", required_argument, NULL, 'e' },
 		{ "runtime", required_argument, NULL, 'r' },
 		{ "no-fast-entries", no_argument, NULL, 'F' },
+		{ "skip-pure", no_argument, NULL, 'P' },
 		{ "build-dir", required_argument, NULL, 'p' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1619,6 +1632,9 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			job.quiet = true;
+			break;
+		case 'P':
+			job.skip_pure = true;
 			break;
 		case 'F':
 			job.no_fast = true;

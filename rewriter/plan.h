@@ -144,6 +144,10 @@ struct rw_func {
 	unsigned *cursor_at;
 	size_t ncursor_at, cursor_at_cap;
 	bool noreturn;
+	/* It touches no memory but its own parameters and locals and calls
+	 * only such functions (walk.c pure_function): no race can involve it,
+	 * so it gets no hook, no switch and no slow copy at all. */
+	bool pure;
 	/* Variadic: F__slow is declared as F is, and its switch passes a
 	 * va_list's address as its one variable argument (rt/loom.h,
 	 * LOOM_SWITCH_VARIADIC): callers never call F__slow themselves.  The
@@ -252,7 +256,7 @@ const size_t *rw_plan_named(const struct rw_plan *plan, const char *name, size_t
  * has one and is not variadic (whose switch alone can call it). */
 static inline bool rw_slow_callable(const struct rw_func *f)
 {
-	return !f->inline_reason && !f->variadic;
+	return !f->inline_reason && !f->variadic && !f->pure;
 }
 
 #endif

@@ -1806,7 +1806,9 @@ static enum CXChildVisitResult find_escapes(CXCursor c, CXCursor parent, CXClien
 		return CXChildVisit_Continue;
 	if (pk == CXCursor_BinaryOperator || pk == CXCursor_CompoundAssignOperator) {
 		pkids = kids_of(parent);
-		if (pkids.n == 2 && clang_equalCursors(pkids.c[0], c)
+		/* Compared by extent: a cursor the tree copied and the one a
+		 * visit from another cursor yields need not be equal. */
+		if (pkids.n == 2 && clang_equalRanges(rw_cursor_extent(pkids.c[0]), rw_cursor_extent(c))
 		    && operator_between(e->w, end_of(c), start_of(pkids.c[1], NULL, NULL), op)
 		    && op[strlen(op) - 1] == '=' && strcmp(op, "==") && strcmp(op, "<=") && strcmp(op, ">=")
 		    && strcmp(op, "!="))
@@ -3079,6 +3081,169 @@ static bool name_by_macro(const struct walk *w, CXCursor fn, struct rw_func *f, 
 	return true;
 }
 
+/* ---- pure functions ---- */
+
+/* Functions outside the tree that touch no memory but their arguments'
+ * values (and the compiler's builtins that do the same, found without
+ * their `__builtin_` prefix): glibc's byte swaps behind ntohl. */
+static const char *const pure_calls[] = {
+	"__bswap_16", "__bswap_32", "__bswap_64", "__uint16_identity", "__uint32_identity", "__uint64_identity",
+	"abs", "bswap128", "bswap16", "bswap32", "bswap64", "clrsb", "clrsbl", "clrsbll", "clz", "clzl", "clzll",
+	"constant_p", "ctz", "ctzl", "ctzll", "expect", "expect_with_probability", "ffs", "ffsl", "ffsll",
+	"htonl", "htons", "labs", "llabs", "ntohl", "ntohs", "parity", "parityl", "parityll", "popcount",
+	"popcountl", "popcountll", "unreachable",
+};
+
+struct pure_scan {
+	const struct walk *w;
+	bool impure;
+};
+
+static enum CXChildVisitResult scan_pure(CXCursor c, CXCursor parent, CXClientData data);
+
+/* The tree function named NAME that D defines, walked already in this unit
+ * (in any of its files), or NULL. */
+static const struct rw_func *walked_function(const struct walk *w, CXCursor d, const char *name)
+{
+	CXCursor def = clang_getCursorDefinition(d);
+	CXFile file;
+
+	if (clang_Cursor_isNull(def))
+		return NULL;
+	clang_getExpansionLocation(clang_getCursorLocation(def), &file, NULL, NULL, NULL);
+	for (size_t i = 0; file && i < w->ntree; i++)
+		if (clang_File_isEqual(file, w->tree[i].file)) {
+			const struct rw_plan *p = w->tree[i].plan;
+
+			for (size_t f = 0; f < p->nfuncs; f++)
+				if (!strcmp(p->funcs[f].name, name))
+					return &p->funcs[f];
+			return NULL;
+		}
+	return NULL;
+}
+
+/* Whether call C is to a pure function: one of pure_calls outside the
+ * tree, or a tree function above found pure. */
+static bool pure_call(const struct walk *w, CXCursor c)
+{
+	CXCursor fn = clang_getCursorReferenced(c);
+	CXString s;
+	const char *name;
+	const struct rw_func *f;
+	bool pure;
+
+	if (clang_getCursorKind(fn) != CXCursor_FunctionDecl)
+		return false; /* through a pointer */
+	s = clang_getCursorSpelling(fn);
+	name = clang_getCString(s);
+	if (system_function(fn)) {
+		const char *bare = strncmp(name, "__builtin_", 10) ? name : name + 10;
+
+		pure = false;
+		for (size_t i = 0; i < sizeof pure_calls / sizeof *pure_calls && !pure; i++)
+			pure = !strcmp(pure_calls[i], bare);
+	} else
+		pure = (f = walked_function(w, fn, name)) && f->pure;
+	clang_disposeString(s);
+	return pure;
+}
+
+static enum CXChildVisitResult scan_pure(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct pure_scan *ps = data;
+	enum CXCursorKind k = clang_getCursorKind(c);
+
+	(void)parent;
+	switch (k) {
+	case CXCursor_UnaryExpr:
+		/* sizeof, _Alignof: the operand is not evaluated. */
+		return integer_constant(c, NULL) ? CXChildVisit_Continue : CXChildVisit_Recurse;
+	case CXCursor_DeclRefExpr: {
+		CXCursor d = clang_getCursorReferenced(c);
+		enum CXCursorKind dk = clang_getCursorKind(d);
+
+		/* Its parameters, its automatic locals, enumeration constants:
+		 * not a global, a static, a function's address. */
+		if (dk == CXCursor_EnumConstantDecl || dk == CXCursor_ParmDecl
+		    || (dk == CXCursor_VarDecl && clang_getCursorKind(clang_getCursorSemanticParent(d)) == CXCursor_FunctionDecl
+		        && (clang_Cursor_getStorageClass(d) == CX_SC_None || clang_Cursor_getStorageClass(d) == CX_SC_Auto
+		            || clang_Cursor_getStorageClass(d) == CX_SC_Register)
+		        && clang_getCursorTLSKind(d) == CXTLS_None))
+			return CXChildVisit_Continue;
+		break;
+	}
+	case CXCursor_CallExpr: {
+		int n = clang_Cursor_getNumArguments(c);
+
+		if (n < 0 || !pure_call(ps->w, c))
+			break;
+		/* The arguments only: the callee's reference is no address. */
+		for (int i = 0; i < n && !ps->impure; i++) {
+			CXCursor a = clang_Cursor_getArgument(c, (unsigned)i);
+
+			if (scan_pure(a, c, ps) == CXChildVisit_Recurse)
+				rw_visit_children(a, scan_pure, ps);
+		}
+		return ps->impure ? CXChildVisit_Break : CXChildVisit_Continue;
+	}
+	case CXCursor_UnaryOperator:
+		if (clang_getCursorUnaryOperatorKind(c) == CXUnaryOperator_Deref)
+			break;
+		return CXChildVisit_Recurse;
+	case CXCursor_MemberRefExpr: {
+		/* p->m reads memory; s.m of a local does not. */
+		struct kids kk = kids_of(c);
+
+		if (kk.n == 1 && clang_getCanonicalType(clang_getCursorType(kk.c[0])).kind != CXType_Pointer)
+			return CXChildVisit_Recurse;
+		break;
+	}
+	case CXCursor_UnexposedExpr: {
+		/* An implicit conversion spans what it converts; anything else
+		 * unexposed may be an atomic operation on a pointer. */
+		struct kids kk = kids_of(c);
+
+		if (kk.n == 1 && clang_equalRanges(rw_cursor_extent(c), rw_cursor_extent(kk.c[0])))
+			return CXChildVisit_Recurse;
+		break;
+	}
+	case CXCursor_VarDecl:
+		if ((clang_Cursor_getStorageClass(c) == CX_SC_None || clang_Cursor_getStorageClass(c) == CX_SC_Auto
+		     || clang_Cursor_getStorageClass(c) == CX_SC_Register)
+		    && clang_getCursorTLSKind(c) == CXTLS_None)
+			return CXChildVisit_Recurse;
+		break;
+	case CXCursor_ArraySubscriptExpr: case CXCursor_GCCAsmStmt: case CXCursor_MSAsmStmt:
+	case CXCursor_UnexposedStmt: case CXCursor_UnexposedDecl: case CXCursor_IndirectGotoStmt:
+	case CXCursor_AddrLabelExpr:
+		break;
+	default:
+		return CXChildVisit_Recurse;
+	}
+	ps->impure = true;
+	return CXChildVisit_Break;
+}
+
+/* Does function FN (its body BODY, walked as F) touch no memory but its
+ * own parameters and automatic locals, and call only functions that do the
+ * same (tree functions above it found pure, byte swaps, bit-counting
+ * builtins)?  No pointer is dereferenced (no `*`, `->`, `[]`, no atomic
+ * operation), no global or static is named, no function's address taken,
+ * no asm.  Such a function cannot take part in a race: what it does no
+ * other thread can see.  Not main, not variadic. */
+static bool pure_function(const struct walk *w, CXCursor fn, CXCursor body, const struct rw_func *f)
+{
+	struct pure_scan ps = { w, false };
+
+	if (f->variadic || !strcmp(f->name, "main"))
+		return false;
+	(void)fn;
+	rw_visit_children(body, scan_pure, &ps);
+	return !ps.impure;
+}
+
+
 /* Facts the hybrid emitter needs to outline a slow copy of FN, and the
  * reason it cannot when it cannot. */
 static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_func *f)
@@ -3430,6 +3595,7 @@ static void walk_function(struct walk *w, CXCursor fn)
 	f->body_end = close;
 	start_of(body, &f->body_line, NULL);
 	outline_facts(w, fn, body, f);
+	f->pure = pure_function(w, fn, body, f);
 	/* Its copies follow it (see directive_in; a copy under `#line` cannot
 	 * say the file name the compiler was given, either). */
 	{

@@ -111,15 +111,16 @@ class Result(collections.namedtuple('Result', 'status stdout stderr')):
         return self.status
 
 
-def marked_lines(path, pattern, yes):
-    """{line: whether its mark is YES} for the lines of PATH on which the
-    regular expression PATTERN (one group: the mark) matches."""
+def marked_lines(path, pattern, yes=None):
+    """{line: whether its mark is YES (or, YES None, the mark)} for the lines
+    of PATH on which the regular expression PATTERN (one group: the mark)
+    matches."""
     want = {}
     with open(path) as f:
         for number, text in enumerate(f, 1):
             m = re.search(pattern, text)
             if m:
-                want[number] = m.group(1) == yes
+                want[number] = m.group(1) if yes is None else m.group(1) == yes
     return want
 
 

@@ -192,6 +192,28 @@ def main():
         check(st == 1 and se == "-:1:1: error: unknown function 'js_DestroyContxt' "
                                 "(did you mean 'js_DestroyContext'?)\n",
               "an error in a filter on stdin is located at -:LINE:COL", f"status {st}\nstderr {se!r}")
+
+        # A function that touches no memory but its own, rewritten with
+        # --skip-pure, has no hooks: a filter may not name it, by name, by
+        # a line of it, or by its entry.
+        pure_src, pure_out = os.path.join(tmp, "pure-src"), os.path.join(tmp, "pure-out")
+        os.mkdir(pure_src)
+        with open(os.path.join(pure_src, "p.c"), "w") as f:
+            f.write("int g;\n\nstatic int twice(int x)\n{\n\tint y = x * 2;\n\n\treturn y;\n}\n\n"
+                    "int main(void)\n{\n\tg = twice(g);\n\treturn g;\n}\n")
+        st, so, se = run([rewrite, "--skip-pure", pure_src, pure_out])
+        check(st == 0, "loom-rewrite --skip-pure of a tree with a pure function", se)
+        pure_manifest = os.path.join(pure_out, "loom-manifest.json")
+        refused = ("error: function 'twice' (p.c:3) touches no memory but its own parameters and locals: "
+                   "no race can involve it, and it runs without hooks; name the statements that call it instead\n")
+        for text, col in (("twice <> self", 1), ("p.c:5-7 <> self", 1), ("{twice:entry, main:exit} <> self", 2)):
+            st, so, se = run([loom, "check", "--manifest", pure_manifest, "-"], cwd=work,
+                             stdin_data=(text + "\n").encode())
+            check(st == 1 and se == f"-:1:{col}: " + refused, f"a filter naming a pure function is refused: {text}",
+                  f"status {st}\nstderr {se!r}")
+        st, so, se = run([loom, "check", "--manifest", pure_manifest, "-"], cwd=work,
+                         stdin_data=b"p.c:12 <> self\n")
+        check(st == 0, "a filter on the statement that calls it is not", f"status {st}\nstderr {se!r}")
     check.finish()
 
 

@@ -24,7 +24,9 @@ the first line of every function definition `/* slow copy */` or
   hooks inline;
 - conditional_specifiers.c: a declaration's specifiers under a conditional
   the parse did not take keep the function inline, an `extern "C" {` under
-  one does not.
+  one does not;
+- pure_functions.c: functions that touch no memory but their own
+  parameters and locals (`pure`) get no hook, no switch, no slow copy.
 
     slow_copies.py --rewrite build/rewriter/loom-rewrite
 """
@@ -40,8 +42,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib
 from loomtest import Checks, marked_lines, run, scratch  # noqa: E402
 
 PROGRAMS = ['static_locals.c', 'variadic_slow_copies.c', 'macro_named_definitions.c', 'knr_definitions.c',
-            'warn_knr_redeclared.c', 'conditional_specifiers.c']
-MARK_RE = re.compile(r'/\* (slow copy|inline) \*/\s*$')
+            'warn_knr_redeclared.c', 'conditional_specifiers.c', 'pure_functions.c']
+MARK_RE = re.compile(r'/\* (slow copy|inline|pure) \*/\s*$')
 
 # Only rewritten: a K&R definition declared `()` above and with a prototype
 # in a block below, whose slow copies would repeat the warnings about that
@@ -67,6 +69,26 @@ double use_blend(void) /* slow copy */
 '''
 
 
+def compare(check, out, paths, expect, what):
+    """Checks every function of PATHS ({name: source}) in OUT's manifest
+    against the mark on its first line (EXPECT maps a mark to what the
+    manifest must say); returns the manifest's functions and slots."""
+    with open(os.path.join(out, 'loom-manifest.json')) as f:
+        manifest = json.load(f)
+    functions = manifest['functions']
+    for name, path in paths.items():
+        want = marked_lines(path, MARK_RE)
+        got = {f['line']: (f['name'], 'pure' if f.get('pure') else 'slow copy' if f['slow_copy'] else 'inline')
+               for f in functions if f['file'] == name}
+        check.require(want, f'{what}{name} marks its functions')
+        check(set(want) == set(got), f'{what}{name}: a mark on the first line of each function definition',
+              f'marked lines {sorted(want)}, functions at {sorted(got)}')
+        for line, mark in sorted(want.items()):
+            fn, has = got.get(line, ('?', None))
+            check(has == expect(mark), f'{what}{name}:{line} {fn}: {expect(mark)} (manifest: {has})')
+    return functions, manifest['slots']
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--rewrite', required=True)
@@ -83,18 +105,30 @@ def main():
             shutil.copy(path, src)
         r = run([args.rewrite, '--quiet', '--emit', 'hybrid', src, out])
         check.require(r.status == 0, 'loom-rewrite', r.stderr)
-        with open(os.path.join(out, 'loom-manifest.json')) as f:
-            functions = json.load(f)['functions']
-        for name, path in paths.items():
-            want = marked_lines(path, MARK_RE, 'slow copy')
-            got = {f['line']: (f['name'], f['slow_copy']) for f in functions if f['file'] == name}
-            check.require(want, f'{name} marks its functions')
-            check(set(want) == set(got), f'{name}: a mark on the first line of each function definition',
-                  f'marked lines {sorted(want)}, functions at {sorted(got)}')
-            for line, slow in sorted(want.items()):
-                fn, has = got.get(line, ('?', None))
-                check(has == slow, f'{name}:{line} {fn}: {"a slow copy" if slow else "inline"} '
-                      f'(manifest: {has})')
+        compare(check, out, paths, lambda mark: 'slow copy' if mark == 'pure' else mark, '')
+        # With --skip-pure, the pure functions have no hook.
+        src, out = os.path.join(work, 'src-pure'), os.path.join(work, 'out-pure')
+        os.makedirs(src)
+        shutil.copy(paths['pure_functions.c'], src)
+        r = run([args.rewrite, '--quiet', '--emit', 'hybrid', '--skip-pure', src, out])
+        check.require(r.status == 0, 'loom-rewrite --skip-pure', r.stderr)
+        functions, slots = compare(check, out, {'pure_functions.c': paths['pure_functions.c']}, lambda mark: mark,
+                                   '--skip-pure: ')
+        with open(os.path.join(out, 'pure_functions.c')) as f:
+            text = f.read()
+        pure = [f['name'] for f in functions if f.get('pure')]
+        hooked = [n for n in pure if re.search(r'\b' + n + r'__slow\b', text)]
+        check(pure and not hooked, '--skip-pure: the pure functions have no slow copy in the text', hooked)
+        check(not any(s['function'] in pure and s['kind'] in ('stmt', 'call') for s in slots),
+              '--skip-pure: the pure functions have no statement slot')
+        # It builds without a warning and prints what the original prints.
+        answers = []
+        for tree in (src, out):
+            r = run(['gcc', '-O2', '-Wall', '-Wextra', '-o', 'prog', 'pure_functions.c', '-lpthread'], cwd=tree)
+            check.require(r.status == 0 and 'warning' not in r.stderr, f'--skip-pure: {tree} builds', r.stderr)
+            answers.append(run([os.path.join(tree, 'prog')]).stdout)
+        check(answers[0] == answers[1], '--skip-pure: the rewritten program prints what the original prints',
+              answers)
     check.finish()
 
 
