@@ -140,6 +140,25 @@ static struct loom_manifest *sample(void)
 		for (unsigned e = 1; e < 6; e++)
 			*LOOM_PUSH(fn->edges, fn->nedges, fn->edges_cap) = (struct loom_edge){ base + e, base + e + 1 };
 	}
+	/* A pure function (loom-rewrite --skip-pure): ids that never fire. */
+	{
+		unsigned base = (unsigned)m->nslots;
+
+		fn = LOOM_PUSH(m->functions, m->nfunctions, m->functions_cap);
+		memset(fn, 0, sizeof *fn);
+		fn->name = loom_xstrdup("mixer");
+		fn->file = 1;
+		fn->line = 30;
+		fn->end_line = 33;
+		fn->is_static = true;
+		fn->pure = true;
+		loom_manifest_add_slot(m, LOOM_KIND_BREAK, fn->file, fn->line, 1, 2);
+		loom_manifest_add_slot(m, LOOM_KIND_ENTRY, fn->file, fn->line, 1, 2);
+		loom_manifest_add_slot(m, LOOM_KIND_EXIT, fn->file, fn->end_line, 1, 2);
+		fn->brk = base + 1;
+		fn->entry = base + 2;
+		*LOOM_PUSH(fn->exits, fn->nexits, fn->exits_cap) = base + 3;
+	}
 	sk = LOOM_PUSH(m->skips, m->nskips, m->skips_cap);
 	*sk = (struct loom_skip){ 1, 15, 7, 1 };
 	m->typed = true;
@@ -158,7 +177,7 @@ static bool same_function(const struct loom_function *a, const struct loom_funct
 	bool ok = true;
 
 	SAME_STR(name); SAME(file); SAME(line); SAME(end_line); SAME(is_static); SAME(address_taken);
-	SAME(slow_copy); SAME_STR(inline_reason); SAME(entry_switch); SAME(fast_entry); SAME(wraps); SAME(entry);
+	SAME(slow_copy); SAME(pure); SAME_STR(inline_reason); SAME(entry_switch); SAME(fast_entry); SAME(wraps); SAME(entry);
 	SAME(brk);
 	SAME(nexits); SAME(ncalls); SAME(nloops); SAME(nedges); SAME(ntaken_as);
 	for (size_t i = 0; ok && i < a->nexits; i++)
