@@ -809,6 +809,28 @@ static unsigned visible_declaration(const struct walk *w, CXCursor d)
 	return UINT_MAX;
 }
 
+/* The tree function named NAME that D defines, walked already in this unit
+ * (in any of its files), or NULL. */
+static const struct rw_func *walked_function(const struct walk *w, CXCursor d, const char *name)
+{
+	CXCursor def = clang_getCursorDefinition(d);
+	CXFile file;
+
+	if (clang_Cursor_isNull(def))
+		return NULL;
+	clang_getExpansionLocation(clang_getCursorLocation(def), &file, NULL, NULL, NULL);
+	for (size_t i = 0; file && i < w->ntree; i++)
+		if (clang_File_isEqual(file, w->tree[i].file)) {
+			const struct rw_plan *p = w->tree[i].plan;
+
+			for (size_t f = 0; f < p->nfuncs; f++)
+				if (!strcmp(p->funcs[f].name, name))
+					return &p->funcs[f];
+			return NULL;
+		}
+	return NULL;
+}
+
 /* Is function D (named NAME), which a call in W's current function names,
  * defined in another file of the tree and walked already, so that its
  * definition, and its slow copy's declaration just before it, come before
@@ -816,24 +838,9 @@ static unsigned visible_declaration(const struct walk *w, CXCursor d)
  * function's name is one function in a unit.) */
 static bool defined_above(const struct walk *w, CXCursor d, const char *name)
 {
-	CXCursor def = clang_getCursorDefinition(d);
-	CXFile file;
+	const struct rw_func *f = walked_function(w, d, name);
 
-	if (clang_Cursor_isNull(def))
-		return false;
-	clang_getExpansionLocation(clang_getCursorLocation(def), &file, NULL, NULL, NULL);
-	for (size_t i = 0; file && i < w->ntree; i++)
-		if (clang_File_isEqual(file, w->tree[i].file)) {
-			const struct rw_plan *p = w->tree[i].plan;
-
-			if (p == w->plan)
-				return false;
-			for (size_t f = 0; f < p->nfuncs; f++)
-				if (!strcmp(p->funcs[f].name, name))
-					return true;
-			return false;
-		}
-	return false;
+	return f && !(f >= w->plan->funcs && f < w->plan->funcs + w->plan->nfuncs);
 }
 
 /* Whether expression E names a function (f, &f, (T)f), whose reference
@@ -3100,28 +3107,6 @@ struct pure_scan {
 };
 
 static enum CXChildVisitResult scan_pure(CXCursor c, CXCursor parent, CXClientData data);
-
-/* The tree function named NAME that D defines, walked already in this unit
- * (in any of its files), or NULL. */
-static const struct rw_func *walked_function(const struct walk *w, CXCursor d, const char *name)
-{
-	CXCursor def = clang_getCursorDefinition(d);
-	CXFile file;
-
-	if (clang_Cursor_isNull(def))
-		return NULL;
-	clang_getExpansionLocation(clang_getCursorLocation(def), &file, NULL, NULL, NULL);
-	for (size_t i = 0; file && i < w->ntree; i++)
-		if (clang_File_isEqual(file, w->tree[i].file)) {
-			const struct rw_plan *p = w->tree[i].plan;
-
-			for (size_t f = 0; f < p->nfuncs; f++)
-				if (!strcmp(p->funcs[f].name, name))
-					return &p->funcs[f];
-			return NULL;
-		}
-	return NULL;
-}
 
 /* Whether call C is to a pure function: one of pure_calls outside the
  * tree, or a tree function above found pure. */
