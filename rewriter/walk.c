@@ -3210,20 +3210,19 @@ static enum CXChildVisitResult scan_pure(CXCursor c, CXCursor parent, CXClientDa
 	return CXChildVisit_Break;
 }
 
-/* Does function FN (its body BODY, walked as F) touch no memory but its
+/* Does the function walked as F (its body BODY) touch no memory but its
  * own parameters and automatic locals, and call only functions that do the
  * same (tree functions above it found pure, byte swaps, bit-counting
  * builtins)?  No pointer is dereferenced (no `*`, `->`, `[]`, no atomic
  * operation), no global or static is named, no function's address taken,
  * no asm.  Such a function cannot take part in a race: what it does no
  * other thread can see.  Not main, not variadic. */
-static bool pure_function(const struct walk *w, CXCursor fn, CXCursor body, const struct rw_func *f)
+static bool pure_function(const struct walk *w, CXCursor body, const struct rw_func *f)
 {
 	struct pure_scan ps = { w, false };
 
 	if (f->variadic || !strcmp(f->name, "main"))
 		return false;
-	(void)fn;
 	rw_visit_children(body, scan_pure, &ps);
 	return !ps.impure;
 }
@@ -3580,7 +3579,7 @@ static void walk_function(struct walk *w, CXCursor fn)
 	f->body_end = close;
 	start_of(body, &f->body_line, NULL);
 	outline_facts(w, fn, body, f);
-	f->pure = pure_function(w, fn, body, f);
+	f->pure = pure_function(w, body, f);
 	/* Its copies follow it (see directive_in; a copy under `#line` cannot
 	 * say the file name the compiler was given, either). */
 	{
