@@ -528,15 +528,8 @@ static void parse_unit(CXIndex index, const struct job *job, struct unit *u)
 		for (size_t i = 0; i < u->nheaders; i++)
 			src[i + 1] = (struct rw_source){ u->headers[i].file, u->headers[i].text, u->headers[i].len,
 			                                 &u->headers[i].plan };
-		rw_walk(tu, src, u->nheaders + 1);
+		rw_walk(tu, src, u->nheaders + 1, job->skip_pure);
 		free(src);
-		/* Found pure, they are instrumented all the same unless asked. */
-		for (size_t i = 0; !job->skip_pure && i <= u->nheaders; i++) {
-			struct rw_plan *p = i ? &u->headers[i - 1].plan : &u->plan;
-
-			for (size_t f = 0; f < p->nfuncs; f++)
-				p->funcs[f].pure = false;
-		}
 		u->walked = true;
 	}
 	if (tu)

@@ -61,6 +61,7 @@ struct spelled_set {
 struct walk {
 	CXTranslationUnit tu;
 	CXFile file;
+	bool find_pure;         /* rw_walk's FIND_PURE */
 	const struct rw_source *tree; /* the unit's files of the tree (rw_walk's SRC) */
 	size_t ntree;
 	const char *text;
@@ -3579,7 +3580,7 @@ static void walk_function(struct walk *w, CXCursor fn)
 	f->body_end = close;
 	start_of(body, &f->body_line, NULL);
 	outline_facts(w, fn, body, f);
-	f->pure = pure_function(w, body, f);
+	f->pure = w->find_pure && pure_function(w, body, f);
 	/* Its copies follow it (see directive_in; a copy under `#line` cannot
 	 * say the file name the compiler was given, either). */
 	{
@@ -4278,7 +4279,7 @@ const size_t *rw_plan_named(const struct rw_plan *plan, const char *name, size_t
 	return count ? plan->by_name + lo : NULL;
 }
 
-void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
+void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n, bool find_pure)
 {
 	struct walks ws = { .w = loom_xcalloc(n, sizeof *ws.w), .src = src, .n = n };
 	CXCursor root = clang_getTranslationUnitCursor(tu);
@@ -4294,9 +4295,9 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n)
 	}
 	memset(address_sized, 0, sizeof address_sized);
 	for (size_t i = 0; i < n; i++)
-		ws.w[i] = (struct walk){ .tu = tu, .file = src[i].file, .tree = src, .ntree = n, .text = src[i].text,
-		                         .len = src[i].len, .plan = src[i].plan, .case_label = UINT_MAX,
-		                         .list_from = UINT_MAX, .next_start = UINT_MAX };
+		ws.w[i] = (struct walk){ .tu = tu, .file = src[i].file, .find_pure = find_pure, .tree = src, .ntree = n,
+		                         .text = src[i].text, .len = src[i].len, .plan = src[i].plan,
+		                         .case_label = UINT_MAX, .list_from = UINT_MAX, .next_start = UINT_MAX };
 	rw_cursors_build(tu);
 	/* All expansion ranges first: a function may use a macro whose
 	 * expansion the preprocessing record lists after it. */

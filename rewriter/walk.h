@@ -17,9 +17,10 @@ struct rw_source {
 /* Walks every function defined in one of the N files SRC of TU (SRC[0]:
  * the C file) and fills each file's plan; the functions whose address
  * the unit takes, and the unit's conversions of function pointers, go into
- * SRC[0]'s.  Never fails: what it cannot hook it
- * records as skipped. */
-void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n);
+ * SRC[0]'s.  With FIND_PURE, it marks the functions that touch no memory
+ * but their own (rw_func.pure; loom-rewrite --skip-pure).  Never fails:
+ * what it cannot hook it records as skipped. */
+void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n, bool find_pure);
 
 /* Sorts the *N entries at T by name, then type (unknown first), and drops
  * (and frees) repeats. */
