@@ -644,7 +644,7 @@ void rw_settle_twins(struct rw_plan *plan, const struct rw_plan *const *others, 
 {
 	for (size_t i = 0; i < plan->nloops; i++)
 		if (!plan->loops[i].no_twin && !loop_runs_long(plan, others, nothers, &plan->loops[i]))
-			plan->loops[i].no_twin = "its calls cannot run long (static helpers without loops that call)";
+			plan->loops[i].no_twin = "its calls cannot run long (static helpers that cannot, pure functions)";
 }
 
 /* Is OFF in the for-declaration of a loop of function FI that gets a

@@ -692,14 +692,21 @@ static void record_taken(struct job *job)
 	job->m->conversions_cap = job->conversions_cap;
 }
 
+/* Marks BAD the candidates named NAME, of header REL (or of any header if
+ * REL is NULL). */
+static void mark_named(struct switchless *c, size_t n, bool *bad, const char *name, const char *rel)
+{
+	for (struct switchless *k = first_named(c, n, name); k < c + n && !strcmp(k->name, name); k++)
+		if (!rel || !strcmp(k->header, rel))
+			bad[k - c] = true;
+}
+
 /* Marks BAD the candidates named in NAMES (functions whose address a file
  * takes). */
 static void mark_taken(struct switchless *c, size_t n, bool *bad, const struct rw_taken *taken, size_t ntaken)
 {
 	for (size_t i = 0; i < ntaken; i++)
-		for (struct switchless *k = first_named(c, n, taken[i].name); k < c + n && !strcmp(k->name, taken[i].name);
-		     k++)
-			bad[k - c] = true;
+		mark_named(c, n, bad, taken[i].name, NULL);
 }
 
 /* Marks BAD the candidates called in PLAN (of unit U, or of its header H)
@@ -760,15 +767,6 @@ static const struct rw_func *func_at(const struct rw_plan *owner, unsigned decl_
 		if (owner->funcs[i].decl_start == decl_start && !strcmp(owner->funcs[i].name, name))
 			return &owner->funcs[i];
 	return NULL;
-}
-
-/* Marks BAD the candidates named NAME, of header REL (or of any header if
- * REL is NULL). */
-static void mark_named(struct switchless *c, size_t n, bool *bad, const char *name, const char *rel)
-{
-	for (struct switchless *k = first_named(c, n, name); k < c + n && !strcmp(k->name, name); k++)
-		if (!rel || !strcmp(k->header, rel))
-			bad[k - c] = true;
 }
 
 /* A unit saw header REL as VIEW, the unit that writes it as OWNER: marks
