@@ -110,13 +110,17 @@ void loom_blocking_add(const char *name)
 		*LOOM_PUSH(extra, nextra, extra_cap) = loom_xstrdup(name);
 }
 
+bool loom_is_atomic_builtin(const char *name)
+{
+	return !strncmp(name, "__atomic_", 9) || !strncmp(name, "__sync_", 7) || !strncmp(name, "__c11_atomic_", 13);
+}
+
 bool loom_is_brief(const char *name)
 {
 	/* The atomic builtins a C11 <stdatomic.h> and the __sync family call
 	 * (fences, fetch-and-op, compare-and-swap: one instruction or a short
 	 * retry loop of the compiler's). */
-	if (!strncmp(name, "__atomic_", 9) || !strncmp(name, "__sync_", 7) || !strncmp(name, "__c11_atomic_", 13)
-	    || !strcmp(name, "atomic_thread_fence") || !strcmp(name, "atomic_signal_fence"))
+	if (loom_is_atomic_builtin(name) || !strcmp(name, "atomic_thread_fence") || !strcmp(name, "atomic_signal_fence"))
 		return true;
 	if (!strncmp(name, "__builtin_", 10))
 		name += 10;

@@ -20,6 +20,10 @@ const char *loom_blocking_canonical(const char *name);
  * A name given to loom_blocking_add is never brief. */
 bool loom_is_brief(const char *name);
 
+/* Is NAME one of the compiler's atomic builtins (__atomic_*, __sync_*,
+ * __c11_atomic_*), which have no declaration in a header? */
+bool loom_is_atomic_builtin(const char *name);
+
 /* Adds NAME to the list (from `loom-rewrite --blocking NAME`). */
 void loom_blocking_add(const char *name);
 

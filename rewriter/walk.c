@@ -613,9 +613,7 @@ static bool system_function(CXCursor fn)
 	/* libclang places a builtin's implicit declaration at its first use:
 	 * known by its reserved prefix. */
 	name = clang_getCursorSpelling(fn);
-	builtin = !strncmp(clang_getCString(name), "__builtin_", 10) || !strncmp(clang_getCString(name), "__atomic_", 9)
-	          || !strncmp(clang_getCString(name), "__sync_", 7)
-	          || !strncmp(clang_getCString(name), "__c11_atomic_", 13);
+	builtin = !strncmp(clang_getCString(name), "__builtin_", 10) || loom_is_atomic_builtin(clang_getCString(name));
 	clang_disposeString(name);
 	return builtin;
 }
@@ -1778,17 +1776,24 @@ struct var_use {
 	bool written; /* assigned, incremented, address taken: anything but read */
 };
 
+/* Is PARENT the implicit conversion that reads expression C?  A read of an
+ * integer is an implicit conversion of the reference, which spans what the
+ * reference does (libclang shows other expressions as unexposed too:
+ * __builtin_choose_expr can be written through, an atomic operation reads
+ * through a pointer). */
+static bool implicit_read(CXCursor parent, CXCursor c)
+{
+	return clang_getCursorKind(parent) == CXCursor_UnexposedExpr
+	       && clang_equalRanges(rw_cursor_extent(parent), rw_cursor_extent(c));
+}
+
 static enum CXChildVisitResult find_writes(CXCursor c, CXCursor parent, CXClientData data)
 {
 	struct var_use *u = data;
 
-	/* A read of an integer is an implicit conversion of the reference,
-	 * which spans what the reference does (libclang shows other
-	 * expressions as unexposed too: __builtin_choose_expr can be written
-	 * through); any other parent may write it or take its address. */
+	/* Any parent but a read may write it or take its address. */
 	if (clang_getCursorKind(c) == CXCursor_DeclRefExpr && clang_equalCursors(clang_getCursorReferenced(c), u->var)
-	    && (clang_getCursorKind(parent) != CXCursor_UnexposedExpr
-	        || !clang_equalRanges(rw_cursor_extent(parent), rw_cursor_extent(c))))
+	    && !implicit_read(parent, c))
 		u->written = true;
 	return u->written ? CXChildVisit_Break : CXChildVisit_Recurse;
 }
@@ -1808,9 +1813,9 @@ static enum CXChildVisitResult find_escapes(CXCursor c, CXCursor parent, CXClien
 
 	if (clang_getCursorKind(c) != CXCursor_DeclRefExpr || !clang_equalCursors(clang_getCursorReferenced(c), e->var))
 		return CXChildVisit_Recurse;
-	/* A read (see find_writes), an assignment to it, ++ or --: anything
-	 * else (&v, an asm operand, sizeof) may let a callee write it. */
-	if (pk == CXCursor_UnexposedExpr && clang_equalRanges(rw_cursor_extent(parent), rw_cursor_extent(c)))
+	/* A read, an assignment to it, ++ or --: anything else (&v, an asm
+	 * operand, sizeof) may let a callee write it. */
+	if (implicit_read(parent, c))
 		return CXChildVisit_Continue;
 	if (pk == CXCursor_BinaryOperator || pk == CXCursor_CompoundAssignOperator) {
 		pkids = kids_of(parent);
@@ -2835,15 +2840,18 @@ static char *macro_resets(const struct walk *w, const struct rw_func *f, const s
 	return out;
 }
 
-/* Does W's text just before OFF (past blanks) end with WORD? */
-static bool ends_with_word(const struct walk *w, unsigned off, const char *word)
+/* Where WORD starts if W's text just before OFF (past blanks) ends with
+ * it, else UINT_MAX. */
+static unsigned word_before(const struct walk *w, unsigned off, const char *word)
 {
 	size_t n = strlen(word);
 
 	while (off && (w->text[off - 1] == ' ' || w->text[off - 1] == '\t' || w->text[off - 1] == '\n'
 	               || w->text[off - 1] == '\r'))
 		off--;
-	return off >= n && !memcmp(w->text + off - n, word, n) && !(off > n && is_ident_char(w->text[off - n - 1]));
+	if (off < n || memcmp(w->text + off - n, word, n) || (off > n && is_ident_char(w->text[off - n - 1])))
+		return UINT_MAX;
+	return off - (unsigned)n;
 }
 
 /* Could text in [FROM, TO), between the previous declaration and a
@@ -2868,12 +2876,11 @@ static bool text_between(const struct walk *w, unsigned from, unsigned to)
 		else
 			last = w->text[last_at = i++];
 	}
-	if (last == '{' && ends_with_word(w, last_at, "\"C\"")) {
-		unsigned c = last_at;
+	if (last == '{') {
+		unsigned c = word_before(w, last_at, "\"C\"");
 
-		while (w->text[c - 1] != '"')
-			c--;
-		return !ends_with_word(w, c - 3, "extern");
+		if (c != UINT_MAX)
+			return word_before(w, c, "extern") == UINT_MAX;
 	}
 	return last != ';' && last != '}';
 }
@@ -3107,6 +3114,17 @@ struct pure_scan {
 	bool impure;
 };
 
+/* Is D a variable of a function's own, one per call (not static, extern or
+ * thread-local)? */
+static bool automatic_local(CXCursor d)
+{
+	enum CX_StorageClass sc = clang_Cursor_getStorageClass(d);
+
+	return clang_getCursorKind(d) == CXCursor_VarDecl
+	       && clang_getCursorKind(clang_getCursorSemanticParent(d)) == CXCursor_FunctionDecl
+	       && (sc == CX_SC_None || sc == CX_SC_Auto || sc == CX_SC_Register) && clang_getCursorTLSKind(d) == CXTLS_None;
+}
+
 static enum CXChildVisitResult scan_pure(CXCursor c, CXCursor parent, CXClientData data);
 
 /* Whether call C is to a pure function: one of pure_calls outside the
@@ -3151,11 +3169,7 @@ static enum CXChildVisitResult scan_pure(CXCursor c, CXCursor parent, CXClientDa
 
 		/* Its parameters, its automatic locals, enumeration constants:
 		 * not a global, a static, a function's address. */
-		if (dk == CXCursor_EnumConstantDecl || dk == CXCursor_ParmDecl
-		    || (dk == CXCursor_VarDecl && clang_getCursorKind(clang_getCursorSemanticParent(d)) == CXCursor_FunctionDecl
-		        && (clang_Cursor_getStorageClass(d) == CX_SC_None || clang_Cursor_getStorageClass(d) == CX_SC_Auto
-		            || clang_Cursor_getStorageClass(d) == CX_SC_Register)
-		        && clang_getCursorTLSKind(d) == CXTLS_None))
+		if (dk == CXCursor_EnumConstantDecl || dk == CXCursor_ParmDecl || automatic_local(d))
 			return CXChildVisit_Continue;
 		break;
 	}
@@ -3186,18 +3200,16 @@ static enum CXChildVisitResult scan_pure(CXCursor c, CXCursor parent, CXClientDa
 		break;
 	}
 	case CXCursor_UnexposedExpr: {
-		/* An implicit conversion spans what it converts; anything else
-		 * unexposed may be an atomic operation on a pointer. */
+		/* Anything but an implicit conversion may be an atomic
+		 * operation on a pointer. */
 		struct kids kk = kids_of(c);
 
-		if (kk.n == 1 && clang_equalRanges(rw_cursor_extent(c), rw_cursor_extent(kk.c[0])))
+		if (kk.n == 1 && implicit_read(c, kk.c[0]))
 			return CXChildVisit_Recurse;
 		break;
 	}
 	case CXCursor_VarDecl:
-		if ((clang_Cursor_getStorageClass(c) == CX_SC_None || clang_Cursor_getStorageClass(c) == CX_SC_Auto
-		     || clang_Cursor_getStorageClass(c) == CX_SC_Register)
-		    && clang_getCursorTLSKind(c) == CXTLS_None)
+		if (automatic_local(c))
 			return CXChildVisit_Recurse;
 		break;
 	case CXCursor_ArraySubscriptExpr: case CXCursor_GCCAsmStmt: case CXCursor_MSAsmStmt:
