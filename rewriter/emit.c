@@ -560,22 +560,28 @@ static unsigned emit_point(struct edits *ed, struct edits *fast, const struct rw
 	return id;
 }
 
-/* The static (or pure) function named NAME that a call in PLAN's file
- * reaches: one of PLAN's, else one of the OTHERS' (the headers the file
- * includes), with *WHERE its plan; NULL if none (an external function, a
- * library's). */
-static const struct rw_func *static_callee(const struct rw_plan *plan, const struct rw_plan *const *others,
-                                           size_t nothers, const char *name, const struct rw_plan **where)
+/* The function named NAME that a call in PLAN's file reaches: one of
+ * PLAN's, else one of the OTHERS' (the headers the file includes), with
+ * *WHERE its plan; NULL if none (an external function, a library's).  If
+ * a macro writes it (struct rw_helper), *HELPER is that instead. */
+static const struct rw_func *callee_in_tree(const struct rw_plan *plan, const struct rw_plan *const *others,
+                                            size_t nothers, const char *name, const struct rw_plan **where,
+                                            const struct rw_helper **helper)
 {
+	*helper = NULL;
 	for (size_t i = 0; i <= nothers; i++) {
 		const struct rw_plan *p = i ? others[i - 1] : plan;
 		size_t n;
 		const size_t *named = rw_plan_named(p, name, &n);
 
-		if (n) {
-			*where = p;
-			return p->funcs[named[0]].is_static || p->funcs[named[0]].pure ? &p->funcs[named[0]] : NULL;
-		}
+		*where = p;
+		if (n)
+			return &p->funcs[named[0]];
+		for (size_t h = 0; h < p->nhelpers; h++)
+			if (!strcmp(p->helpers[h].name, name)) {
+				*helper = &p->helpers[h];
+				return NULL;
+			}
 	}
 	return NULL;
 }
@@ -584,7 +590,8 @@ static bool loop_runs_long_at(const struct rw_plan *plan, const struct rw_plan *
                               const struct rw_loop *l, int depth);
 
 /* Can a call to NAME, in PLAN's file, run long?  Not if NAME is a static
- * function of this file or of a header it includes (OTHERS) whose loops
+ * function of this file or of a header it includes (OTHERS), written by a
+ * macro or not, whose loops
  * cannot run long (a loop without a call, or with a fixed number of passes,
  * or whose calls cannot run long, gets no twin: it cannot keep a thread by
  * itself) and whose calls cannot run long either: the compiler likely
@@ -596,10 +603,20 @@ static bool may_run_long(const struct rw_plan *plan, const struct rw_plan *const
                          const char *name, int depth)
 {
 	const struct rw_plan *where;
+	const struct rw_helper *h;
 	const struct rw_func *f;
 	size_t fi;
 
-	if (!name || depth > 8 || !(f = static_callee(plan, others, nothers, name, &where)))
+	if (!name || depth > 8)
+		return true;
+	f = callee_in_tree(plan, others, nothers, name, &where, &h);
+	if (h) {
+		for (size_t c = 0; c < h->ncallees; c++)
+			if (may_run_long(where, others, nothers, h->callees[c], depth + 1))
+				return true;
+		return false;
+	}
+	if (!f || !(f->is_static || f->pure))
 		return true;
 	if (f->pure)
 		return false;
@@ -633,11 +650,11 @@ static bool loop_runs_long(const struct rw_plan *plan, const struct rw_plan *con
 	return loop_runs_long_at(plan, others, nothers, l, 0);
 }
 
-/* Does loop L get a slow twin (emit_twins)?  (rw_settle_twins has looked
- * at the headers' functions it calls.) */
-static bool gets_twin(const struct rw_plan *plan, const struct rw_loop *l)
+/* Does loop L get a slow twin (emit_twins)?  rw_settle_twins, which the
+ * caller of rw_emit has called, has decided. */
+static bool gets_twin(const struct rw_loop *l)
 {
-	return !l->no_twin && loop_runs_long(plan, NULL, 0, l);
+	return !l->no_twin;
 }
 
 void rw_settle_twins(struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers)
@@ -657,7 +674,7 @@ static bool in_hoisted_init(const struct rw_plan *plan, size_t fi, unsigned off)
 		const struct rw_loop *l = &plan->loops[li];
 
 		if (l->func == fi && l->init_start != UINT_MAX && off >= l->init_start && off < l->init_end
-		    && gets_twin(plan, l))
+		    && gets_twin(l))
 			return true;
 	}
 	return false;
@@ -872,7 +889,7 @@ static void emit_twins(const struct rw_plan *plan, size_t fi, const char *text,
 		if (l->func != fi)
 			continue;
 		ml = &f->loops[k++];
-		if (!gets_twin(plan, l))
+		if (!gets_twin(l))
 			continue;
 		exit_id = loom_manifest_add_slot(m, LOOM_KIND_EXIT, file, l->end_line, 1, fn);
 		m->slots[exit_id - 1].copy = LOOM_COPY_TWIN;

@@ -60,7 +60,9 @@ bool rw_calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller
  * the headers its file includes (OTHERS, as the file sees them): a loop
  * whose calls cannot run long (to static helpers without loops that make
  * calls, and brief library functions) gets none, like a loop without a
- * call.  Call before rw_emit; without it, only PLAN's own helpers count. */
+ * call, and a loop calling a static helper a macro writes (struct
+ * rw_helper) counts what the helper calls.  Call before rw_emit, which
+ * gives a twin to every loop this leaves without rw_loop.no_twin. */
 void rw_settle_twins(struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers);
 
 /* Gives PLAN's hooks their ids (continuing M's, in walk order), records the

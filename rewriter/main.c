@@ -1027,8 +1027,29 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 	free(c);
 }
 
+/* Which loops get twins, in every unit and the headers as it sees them,
+ * knowing the headers' helpers (rw_settle_twins): fast entries
+ * (find_fast_entries) and the emitter depend on it. */
+static void settle_twins(struct unit *units, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct unit *u = &units[k];
+		const struct rw_plan **views;
+
+		if (!u->walked)
+			continue;
+		views = loom_xcalloc(u->nheaders + 1, sizeof *views);
+		for (size_t i = 0; i < u->nheaders; i++)
+			views[i] = &u->headers[i].plan;
+		rw_settle_twins(&u->plan, views, u->nheaders);
+		for (size_t i = 0; i < u->nheaders; i++)
+			rw_settle_twins(&u->headers[i].plan, views, u->nheaders);
+		free(views);
+	}
+}
+
 /* Functions whose entry switch would cost a noticeable part of a call: no
- * loop and at most this many statements. */
+ * loop with a twin and at most this many statements. */
 #define FAST_ENTRY_STATEMENTS 8
 
 static int cmp_external(const void *a, const void *b)
@@ -1037,7 +1058,9 @@ static int cmp_external(const void *a, const void *b)
 }
 
 /* Chooses the functions that get a fast entry (struct rw_fast_entry):
- * small ones (FAST_ENTRY_STATEMENTS, no loop) with external linkage and a
+ * small ones (FAST_ENTRY_STATEMENTS, no loop with a twin: inlined into
+ * its file's callers as the original was, it adds no twin to them) with
+ * external linkage and a
  * slow copy, defined once in the tree (not in a header), neither main nor
  * noreturn, with a prototype, and declared at file scope above the
  * definition (the renamed body and the slow copy may still name the
@@ -1074,7 +1097,7 @@ static void find_fast_entries(struct job *job, const struct unit *units, size_t 
 			statements[plan->points[p].func] += plan->points[p].kind == RW_SLOT
 			                                    || plan->points[p].kind == RW_RETURN;
 		for (size_t l = 0; l < plan->nloops; l++)
-			loops[plan->loops[l].func]++;
+			loops[plan->loops[l].func] += !plan->loops[l].no_twin;
 		for (size_t f = 0; f < plan->nfuncs; f++) {
 			const struct rw_func *rf = &plan->funcs[f];
 
@@ -1195,17 +1218,6 @@ static int emit_unit(struct job *job, struct unit *u)
 		bool home = job->runtime_all;
 		size_t outlen, nsc;
 		struct rw_slow_callee *sc;
-		const struct rw_plan **views = loom_xcalloc(u->nheaders + 1, sizeof *views);
-
-		/* Which loops get twins, knowing the helpers of the headers
-		 * (each header as this unit sees it, for those this unit
-		 * writes as well). */
-		for (size_t i = 0; i < u->nheaders; i++)
-			views[i] = &u->headers[i].plan;
-		rw_settle_twins(&u->plan, views, u->nheaders);
-		for (size_t i = 0; i < u->nheaders; i++)
-			rw_settle_twins(&u->headers[i].plan, views, u->nheaders);
-		free(views);
 		for (size_t i = 0; i < u->plan.nfuncs && !home; i++)
 			home = !u->plan.funcs[i].is_static && !strcmp(u->plan.funcs[i].name, "main");
 		job->homes += home;
@@ -1722,6 +1734,7 @@ int main(int argc, char **argv)
 		parse_all(&job, units, nunits);
 		warn_unnamed_headers(&job, units, nunits);
 		find_switchless(&job, units, nunits, !memchr(what, 2, job.npaths));
+		settle_twins(units, nunits);
 		find_fast_entries(&job, units, nunits);
 		for (size_t i = 0, k = 0; i < job.npaths; i++) {
 			if (what[i] == 1) {

@@ -64,6 +64,16 @@ struct rw_fallthrough {
 	unsigned func;
 };
 
+/* A static function whose body a macro writes (Open vSwitch's unaligned.h
+ * defines its accessors through GCC_UNALIGNED_ACCESSORS): nothing can be
+ * inserted there, so it gets no hook, but what it calls decides whether a
+ * loop calling it can run long (emit.c may_run_long). */
+struct rw_helper {
+	char *name;
+	char **callees; /* its calls but brief ones; a NULL entry: indirect */
+	size_t ncallees, callees_cap;
+};
+
 /* A loop, for the hybrid emitter's slow twin (docs/design.md). */
 struct rw_loop {
 	unsigned func;
@@ -231,6 +241,8 @@ struct rw_plan {
 	size_t nloops, loops_cap;
 	struct rw_fallthrough *fallthroughs;
 	size_t nfallthroughs, fallthroughs_cap;
+	struct rw_helper *helpers;  /* static functions macros write */
+	size_t nhelpers, helpers_cap;
 	struct rw_taken *address_taken; /* functions whose address this file takes */
 	size_t naddress_taken, address_taken_cap;
 	struct loom_conversion *conversions; /* where this file converts function

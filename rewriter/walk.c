@@ -3546,6 +3546,28 @@ static void macro_names(struct rw_func *f, CXCursor body)
 	free(b.u);
 }
 
+static enum CXChildVisitResult helper_calls(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct rw_helper *h = data;
+
+	(void)parent;
+	if (clang_getCursorKind(c) == CXCursor_CallExpr && !brief_call(c))
+		*LOOM_PUSH(h->callees, h->ncallees, h->callees_cap) = callee_name(c);
+	return CXChildVisit_Recurse;
+}
+
+/* Records static function FN, whose BODY a macro writes, as a helper
+ * (struct rw_helper). */
+static void macro_helper(struct walk *w, CXCursor fn, CXCursor body)
+{
+	struct rw_helper *h = LOOM_PUSH(w->plan->helpers, w->plan->nhelpers, w->plan->helpers_cap);
+	CXString name = clang_getCursorSpelling(fn);
+
+	*h = (struct rw_helper){ .name = loom_xstrdup(clang_getCString(name)) };
+	clang_disposeString(name);
+	rw_visit_children(body, helper_calls, h);
+}
+
 static void walk_function(struct walk *w, CXCursor fn)
 {
 	CXCursor body = clang_getNullCursor();
@@ -3561,8 +3583,12 @@ static void walk_function(struct walk *w, CXCursor fn)
 	close = end_of(body);
 	/* A body that comes out of a macro cannot be edited; a naked
 	 * function's (only asm) must not be: no C may run there. */
-	if (open >= w->len || w->text[open] != '{' || close == 0 || w->text[close - 1] != '}'
-	    || macro_at(w, open, true) || macro_at(w, open, false) || naked(w, fn, open))
+	if (macro_at(w, open, true) || macro_at(w, open, false)) {
+		if (clang_Cursor_getStorageClass(fn) == CX_SC_Static)
+			macro_helper(w, fn, body);
+		return;
+	}
+	if (open >= w->len || w->text[open] != '{' || close == 0 || w->text[close - 1] != '}' || naked(w, fn, open))
 		return;
 	/* Braces in different branches of a conditional (`#ifdef X int f(long
 	 * x) { #else int f(int x) { #endif`): no hook there and no copy
@@ -4390,5 +4416,12 @@ void rw_plan_free(struct rw_plan *plan)
 	free(plan->skips);
 	free(plan->loops);
 	free(plan->fallthroughs);
+	for (size_t i = 0; i < plan->nhelpers; i++) {
+		for (size_t j = 0; j < plan->helpers[i].ncallees; j++)
+			free(plan->helpers[i].callees[j]);
+		free(plan->helpers[i].callees);
+		free(plan->helpers[i].name);
+	}
+	free(plan->helpers);
 	free(plan->address_taken);
 }

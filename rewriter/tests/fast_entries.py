@@ -2,11 +2,12 @@
 """Fast entries: small external functions called across files without a switch.
 
 A tree where counter.c defines bump (two statements, no loop), spread (a loop
-calling bump) and a pointer to bump, and main.c calls all three:
+calling bump), total (a loop that calls nothing, so gets no twin) and a
+pointer to bump, and main.c calls them:
 
-1. The manifest gives bump a fast entry, and extra, defined by spare.c,
-   which the build does not compile (the program links a library's extra
-   instead), but not spread.  bump's original body becomes bump__fast on its
+1. The manifest gives bump and total a fast entry, and extra, defined by
+   spare.c, which the build does not compile (the program links a library's
+   extra instead), but not spread, whose loop has a twin.  bump's original body becomes bump__fast on its
    original line; main.c declares `extern __typeof__(bump) bump__fast;` and
    its fast body calls bump__fast, as spread's does in counter.c; counter.o
    defines bump and bump__fast.  main.c also declares extra__fast's weak
@@ -43,6 +44,7 @@ TREE = {
 long bump(long x);
 long spread(long n);
 long extra(long x);
+long total(long n);
 extern long (*const bumper)(long);
 #endif
 ''',
@@ -65,6 +67,16 @@ long spread(long n)
 	return s;
 }
 
+/* A loop without a twin: a fast entry. */
+long total(long n)
+{
+	long s = 0;
+
+	for (long i = 1; i <= n; i++)
+		s += i % 7;
+	return s;
+}
+
 long (*const bumper)(long) = bump;
 ''',
     'main.c': r'''#include <stdio.h>
@@ -84,7 +96,7 @@ int main(void)
 		 * the fast path moves before the loop. */
 		for (long k = bump(n); k > 0; k -= 5)
 			s += spread(1);
-		printf("%ld %ld %ld %ld\n", s, spread(n), bumper(n), extra(n));
+		printf("%ld %ld %ld %ld %ld\n", s, spread(n), bumper(n), extra(n), total(n));
 		fflush(stdout);
 	}
 	return 0;
@@ -209,7 +221,7 @@ def main():
         with open(os.path.join(out, 'loom-manifest.json')) as f:
             m = json.load(f)
         fast = sorted(f['name'] for f in m['functions'] if f['fast_entry'])
-        check(fast == ['bump', 'extra'], 'bump and extra, and only they, have a fast entry', fast)
+        check(fast == ['bump', 'extra', 'total'], 'bump, extra and total, and only they, have a fast entry', fast)
         texts = {}
         for name in ('main.c', 'counter.c'):
             with open(os.path.join(out, name)) as f:
@@ -222,6 +234,10 @@ def main():
               and re.search(r'\{ long k = bump__fast\(n\); for \(; k > 0;', texts['main.c']),
               'main.c declares bump__fast, and main\'s and spread\'s fast bodies call it, also in the '
               'declaration the fast path moves before a loop with a twin', texts['main.c'])
+        check('extern __typeof__(total) total__fast;' in texts['main.c'] and 'total__fast(n)' in texts['main.c']
+              and 'long total__fast(long n)\n' in texts['counter.c'] and 'loom__twin' not in
+              texts['counter.c'][texts['counter.c'].index('long total__fast'):],
+              'main.c calls total__fast, whose loop has no twin', texts['main.c'])
         check('extern __typeof__(extra) extra__fast; LOOM_FAST_FALLBACK(extra)' in texts['main.c'],
               'main.c declares extra__fast with its weak fallback', texts['main.c'])
         for cc in ('gcc', 'clang-19'):
