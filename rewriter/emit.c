@@ -400,11 +400,13 @@ static bool slow_callee(const struct rw_emit_opts *opts, const char *name, unsig
 /* Where F__slow is first declared, for a function F of the file (outlined):
  * right after F's first declaration when that is a prototype at file scope
  * above the definition (rw_func.proto_end), else where the definition
- * starts.  Not in a header, where functions keep their switch unless every
- * including file switches for them. */
-static unsigned slow_declared_at(const struct rw_func *f, const struct rw_emit_opts *opts)
+ * starts.  In a header too: the prototype and the definition are in the
+ * same conditional group (walk.c), so every unit that compiles a call
+ * between them sees both (Open vSwitch's dp-packet.h declares its
+ * accessors first and calls them above their definitions). */
+static unsigned slow_declared_at(const struct rw_func *f)
 {
-	return (!opts || !opts->header) && f->proto_end < f->decl_start ? f->proto_end : f->decl_start;
+	return f->proto_end < f->decl_start ? f->proto_end : f->decl_start;
 }
 
 /* A call of a function of the same file goes to its slow copy only below
@@ -429,7 +431,7 @@ bool rw_calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller
 		const struct rw_func *f = &plan->funcs[named[k]];
 
 		if (!f->inline_reason)
-			return rw_slow_callable(f) && slow_declared_at(f, opts) < at
+			return rw_slow_callable(f) && slow_declared_at(f) < at
 			       && (!opts || !opts->header || slow_callee(opts, call->callee, at, true));
 	}
 	return slow_callee(opts, call->callee, at, false);
@@ -1254,7 +1256,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	add(fast, rf->decl_start, false, INT_MIN, forward_declaration(rf, text, true));
 	/* Calls between a prototype and the definition call F__slow too, so
 	 * that F needs no switch when they are all its calls (top-down code). */
-	if (slow_declared_at(rf, opts) != rf->decl_start) {
+	if (slow_declared_at(rf) != rf->decl_start) {
 		char *decl = declaration_renamed(rf, text, rf->proto_start, rf->proto_name, rf->proto_close, true, false);
 
 		add(fast, rf->proto_end, false, INT_MIN, loom_xasprintf(" %s", decl));

@@ -29,7 +29,8 @@ which defines none:
 7. Headers that call each other's functions (LAYERED): a header's call of
    another header's function below that function's definition switches
    like a C file's (no entry switch, the slow copy calls F__slow), one
-   above it does not; the tree builds with gcc and clang and answers the
+   above it does not; a call between a header function's prototype and its
+   definition in the same header does, as in a C file; the tree builds with gcc and clang and answers the
    same, fast and with every function slow.
 5. Once nested.c parses too (PARSED), every file that includes util.h
    switches for its functions (work.c calls mix through a macro): they
@@ -227,9 +228,14 @@ LAYERED = {
     'include/late.h': '#ifndef LATE_H\n#define LATE_H\nstatic inline int zf(int);\n'
                       'static inline int yf(int v) { return zf(v) + 1; }\n#include "z.h"\n#endif\n',
     'include/z.h': '#ifndef Z_H\n#define Z_H\nstatic inline int zf(int v) { return v * 5; }\n#endif\n',
+    # A prototype above its caller, in the header that defines it below.
+    'include/proto.h': '#ifndef PROTO_H\n#define PROTO_H\nstatic inline int pf(int);\n'
+                       'static inline int pcall(int v) { return pf(v) - 1; }\n'
+                       'static inline int pf(int v) { return v * 7; }\n#endif\n',
     'main.c': r'''#include <stdio.h>
 #include "w.h"
 #include "late.h"
+#include "proto.h"
 
 int main(void)
 {
@@ -239,7 +245,7 @@ int main(void)
 		int n = 0;
 
 		sscanf(line, "%d", &n);
-		printf("%d %d %d\n", layered(n), yf(n), mix(n));
+		printf("%d %d %d %d\n", layered(n), yf(n), mix(n), pcall(n));
 		fflush(stdout);
 	}
 	return 0;
@@ -397,6 +403,11 @@ def main():
               json.dumps(fns['zf']))
         with open(os.path.join(out, 'include/w.h')) as f:
             check('helper__slow(' in f.read(), "layered: w.h's slow copy of layered calls helper__slow")
+        with open(os.path.join(out, 'include/proto.h')) as f:
+            text = f.read()
+        check(not fns['pf']['entry_switch'] and 'return pf__slow(v) - 1;' in text,
+              'layered: pf, called in its header between its prototype and its definition, has no entry '
+              'switch, and pcall\'s slow copy calls pf__slow', json.dumps(fns['pf']) + '\n' + text)
         for cc in ('gcc', 'clang-19'):
             got = build(check, out, cc, f'layered: the rewritten tree ({cc})')
             check(got == want, f'layered: the rewritten program built with {cc} answers like the original',
