@@ -697,7 +697,7 @@ static void append_renamed(struct text *t, const char *text, const struct rw_fun
 			const struct rw_hoist *ho = &rf->hoists[h];
 			unsigned n = (unsigned)strlen(ho->name);
 
-			for (size_t r = 0; ho->rename && r <= ho->nrefs; r++) {
+			for (size_t r = 0; ho->rename && !ho->by_macro && r <= ho->nrefs; r++) {
 				unsigned p = (r < ho->nrefs ? ho->refs[r] : ho->name_at) + n;
 
 				if (p > at && p <= to && p < end) {
@@ -742,6 +742,8 @@ struct renames {
 	const char **names;
 	size_t n, cap;
 	const char *resets;  /* the slow copy's: rw_func.macro_resets, first */
+	const char *undefs;  /* the slow copy's: its statics renamed by #define
+	                      * (rw_hoist.by_macro), last */
 };
 
 static void macro_renames(const struct rw_plan *plan, const struct rw_func *rf, const struct rw_emit_opts *opts,
@@ -804,6 +806,8 @@ static void frame_copy(struct text *t, const struct rw_func *f, bool closing, un
 		append(t, s, strlen(s));
 		free(s);
 	}
+	if (r && r->undefs && closing)
+		append(t, r->undefs, strlen(r->undefs));
 	append_line_directive(t, f, line);
 }
 
@@ -1220,14 +1224,26 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	}
 
 	/* Its static locals, at file scope just above it (walk.c,
-	 * hoistable): one object for both copies. */
+	 * hoistable): one object for both copies.  Those renamed by a macro
+	 * are so from above them to the end of the slow copy (undefs). */
+	struct text undefs = { 0 };
+
+	for (size_t h = 0; h < rf->nhoists; h++)
+		if (rf->hoists[h].by_macro) {
+			char *s = loom_xasprintf("#undef %s\n", rf->hoists[h].name);
+
+			add(fast, rf->decl_start, false, INT_MIN,
+			    loom_xasprintf("\n#define %s %s", rf->hoists[h].name, rf->hoists[h].rename));
+			append(&undefs, s, strlen(s));
+			free(s);
+		}
 	for (size_t h = 0; h < rf->nhoists; h++) {
 		const struct rw_hoist *ho = &rf->hoists[h];
 		struct text t = { 0 }, gap = { 0 };
 
 		/* Renamed: wherever the body names it (also in the moved
 		 * declarations, append_renamed). */
-		for (size_t r = 0; ho->rename && r < ho->nrefs; r++)
+		for (size_t r = 0; ho->rename && !ho->by_macro && r < ho->nrefs; r++)
 			for (struct edits *e = &slow; e; e = e == fast ? NULL : fast)
 				add_suffix(e, ho->refs[r] + (unsigned)strlen(ho->name),
 				           loom_xstrdup(ho->rename + strlen(ho->name)));
@@ -1355,6 +1371,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			/* Its macros as they were where F starts (a twin has
 			 * none: no twin for a loop with a #define or #undef). */
 			renames.resets = rf->macro_resets;
+			renames.undefs = undefs.s;
 			frame_copy(&t, rf, false, rf->line, &renames);
 			apply(&t, text, rf->decl_start, rf->body_end, &slow);
 			frame_copy(&t, rf, true, rf->end_line, &renames);
@@ -1364,6 +1381,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		}
 		free(renames.names);
 	}
+	free(undefs.s);
 }
 
 char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const struct rw_emit_opts *opts,

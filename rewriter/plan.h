@@ -184,6 +184,14 @@ struct rw_func {
 		 * keeps NAME from moving as it is (walk.c moves_alone), or
 		 * NULL. */
 		char *rename;
+		/* Every cursor of the function named NAME is it or refers to
+		 * it (walk.c macro_renamable). */
+		bool only_it;
+		/* Renamed by `#define NAME RENAME` from above the moved
+		 * declaration to the end of the slow copy, for references in
+		 * macro arguments (Open vSwitch's `VLOG_WARN_RL(&rl, ...)`),
+		 * rather than in the text. */
+		bool by_macro;
 	} *hoists;
 	size_t nhoists, hoists_cap;
 	bool declared_above; /* its first declaration is an earlier one at file scope */

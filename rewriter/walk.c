@@ -3241,6 +3241,58 @@ static bool pure_function(const struct walk *w, CXCursor body, const struct rw_f
 }
 
 
+/* Does every cursor named NAME, or referring to something so named, refer
+ * to the static declared at DECL_AT (or declare it)?  Then `#define NAME
+ * RENAME` around the function renames nothing else there, also what
+ * macros write: no member, label, tag, type, parameter, function or other
+ * variable of that name (rw_hoist.only_it). */
+struct static_uses {
+	const struct walk *w;
+	const char *name;
+	unsigned decl_at;
+	bool ok;
+};
+
+static bool spelled_as(CXCursor c, const char *name)
+{
+	CXString s = clang_getCursorSpelling(c);
+	bool same = clang_getCString(s) && !strcmp(clang_getCString(s), name);
+
+	clang_disposeString(s);
+	return same;
+}
+
+static enum CXChildVisitResult only_refers(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct static_uses *u = data;
+	CXCursor ref = clang_getCursorReferenced(c);
+
+	(void)parent;
+	/* A reference's own spelling may be more (a TypeRef's `struct hmap`,
+	 * Open vSwitch's `static struct hmap hmap`): what it refers to is
+	 * named as declared. */
+	if (spelled_as(c, u->name) || (!clang_Cursor_isNull(ref) && spelled_as(ref, u->name)))
+		u->ok = !clang_Cursor_isNull(ref) && clang_getCursorKind(ref) == CXCursor_VarDecl && from_here(u->w, ref)
+		        && offset_of(clang_getCursorLocation(ref), NULL, NULL) == u->decl_at;
+	return u->ok ? CXChildVisit_Recurse : CXChildVisit_Break;
+}
+
+/* Is FN, a definition with external linkage that says inline, an
+ * external definition all the same, which may use static functions (its
+ * slow copy)?  When its first declaration does not say inline (a header's
+ * prototype: Open vSwitch's dp_netdev_pmd_lookup_dpcls), in C99 and in
+ * GNU89 alike, if the definition spells `inline` itself (F__slow's
+ * declaration drops it) and says no `extern` (`extern inline` differs
+ * between the two).  libclang reports a declaration after the definition
+ * as inline too: such a function stays an inline definition here. */
+static bool external_inline(const struct walk *w, CXCursor fn, const struct rw_func *f)
+{
+	return !clang_Cursor_isFunctionInlined(clang_getCanonicalCursor(fn))
+	       && clang_Cursor_getStorageClass(fn) != CX_SC_Extern
+	       && (has_word(w, f->decl_start, f->name_off, "inline") || has_word(w, f->decl_start, f->name_off, "__inline")
+	           || has_word(w, f->decl_start, f->name_off, "__inline__"));
+}
+
 /* Facts the hybrid emitter needs to outline a slow copy of FN, and the
  * reason it cannot when it cannot. */
 static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_func *f)
@@ -3347,7 +3399,7 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 		f->inline_reason = "an attribute that must not be copied";
 	else if (memchr(w->text + f->decl_start, '{', f->name_off - f->decl_start))
 		f->inline_reason = "a type defined in its return type";
-	else if (!f->is_static && clang_Cursor_isFunctionInlined(fn))
+	else if (!f->is_static && clang_Cursor_isFunctionInlined(fn) && !external_inline(w, fn, f))
 		/* Spelled or written by a macro (binutils' cgen basic-ops.h:
 		 * `#define SEMOPS_INLINE extern inline`). */
 		f->inline_reason = "a C99 or extern inline definition (it may not use a static function)";
@@ -3386,6 +3438,13 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 		else
 			f->inline_reason = "a K&R definition whose prototype is not at file scope";
 	}
+	for (size_t h = 0; h < f->nhoists && !f->inline_reason; h++)
+		if (!f->hoists[h].spelled) {
+			struct static_uses u = { w, f->hoists[h].name, f->hoists[h].name_at, true };
+
+			rw_visit_children(fn, only_refers, &u);
+			f->hoists[h].only_it = u.ok;
+		}
 }
 
 /* Functions that return a second time when longjmp (or setcontext) goes
@@ -4023,24 +4082,31 @@ static bool spells_at(const struct walk *w, unsigned off, const char *name, size
  * label): not where libclang gave no reference (an attribute's argument,
  * a directive's text), which a rename would leave to another declaration.
  * Comments and literals hold no reference, and are skipped (readelf's
- * target_specific_reloc_handling has a string with its static's name). */
-static bool renamable(const struct walk *w, const struct rw_plan *plan, size_t fi, const struct rw_hoist *h)
+ * target_specific_reloc_handling has a string with its static's name).
+ * BY_MACRO: renamed by `#define NAME RENAME` around the function and its
+ * copies instead (rw_hoist.by_macro), which also renames what macro
+ * arguments spell (a stringified or pasted argument is not expanded, so
+ * stays as it was), given rw_hoist.only_it: then the name may also be
+ * spelled inside a macro invocation, and in a for-declaration. */
+static bool renamable(const struct walk *w, const struct rw_plan *plan, size_t fi, const struct rw_hoist *h,
+                      bool by_macro)
 {
 	const struct rw_func *f = &plan->funcs[fi];
 	size_t n = strlen(h->name);
 	struct text_scan sc;
 	unsigned at;
 
-	if (!h->spelled)
+	if (!h->spelled && !by_macro)
 		return false;
-	for (size_t l = 0; l < plan->nloops; l++)
+	for (size_t l = 0; l < plan->nloops && !by_macro; l++)
 		for (size_t r = 0; r < h->nrefs && plan->loops[l].func == fi; r++)
 			if (h->refs[r] >= plan->loops[l].init_start && h->refs[r] < plan->loops[l].init_end)
 				return false;
 	sc = text_scan(w, f->body_open, f->body_end);
 	for (enum scan_item item; (item = scan_next(&sc, &at)) != SCAN_END;) {
 		if (item == SCAN_CODE) {
-			if (spells_at(w, at, h->name, n) && !has_offset(f->cursor_at, f->ncursor_at, at))
+			if (spells_at(w, at, h->name, n) && !has_offset(f->cursor_at, f->ncursor_at, at)
+			    && !(by_macro && (macro_at(w, at, true) || macro_at(w, at, false))))
 				return false;
 		} else if (item != SCAN_LITERAL) {
 			for (unsigned i = at; i < sc.i; i++) /* a directive */
@@ -4079,12 +4145,77 @@ static void drop_knr_redeclared(struct walks *ws)
 		}
 }
 
+/* Names that must not be a macro's (macro-written callees,
+ * rw_call.macro_name; statics renamed by #define, rw_hoist.by_macro),
+ * sorted and unique, and which of them a macro of the unit is named. */
+struct macro_callees {
+	char **names;
+	size_t n, cap;
+	bool *macro;
+};
+
+static enum CXChildVisitResult find_macro_named(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct macro_callees *mc = data;
+
+	(void)parent;
+	if (clang_getCursorKind(c) == CXCursor_MacroDefinition) {
+		CXString s = clang_getCursorSpelling(c);
+		const char *name = clang_getCString(s);
+		char **hit = loom_bsearch(&name, mc->names, mc->n, sizeof *mc->names, cmp_str);
+
+		if (hit)
+			mc->macro[hit - mc->names] = true;
+		clang_disposeString(s);
+	}
+	return CXChildVisit_Continue;
+}
+
+/* Sorts MC's names (which it does not own), drops repeats, and finds which
+ * a macro of the unit is named (ROOT's top-level cursors; nothing to do
+ * when there are no names). */
+static void macros_named(CXCursor root, struct macro_callees *mc)
+{
+	if (!mc->n)
+		return;
+	sort_unique(mc->names, &mc->n);
+	mc->macro = loom_xcalloc(mc->n, sizeof *mc->macro);
+	rw_visit_children(root, find_macro_named, mc);
+}
+
+/* Is NAME one of MC's names that a macro is named (macros_named)? */
+static bool is_macro(const struct macro_callees *mc, const char *name)
+{
+	char **hit = loom_bsearch(&name, mc->names, mc->n, sizeof *mc->names, cmp_str);
+
+	return hit && mc->macro[hit - mc->names];
+}
+
+/* Does another static local of RF than H have H's name?  (A #define
+ * would rename both.) */
+static bool named_twice(const struct rw_func *rf, const struct rw_hoist *h)
+{
+	for (size_t k = 0; k < rf->nhoists; k++)
+		if (&rf->hoists[k] != h && !strcmp(rf->hoists[k].name, h->name))
+			return true;
+	return false;
+}
+
 /* Keeps the hooks of a function inline when a static local of it can
  * neither move as it is (moves_alone) nor renamed (renamable, as
  * NAME__F_LINE, which no one declares): two copies would make two
  * objects. */
-static void drop_unhoistable(struct walks *ws)
+static void drop_unhoistable(CXCursor root, struct walks *ws)
 {
+	struct macro_callees mc = { 0 };
+
+	/* The names a rename by #define could take: none may be a macro. */
+	for (size_t i = 0; i < ws->n; i++)
+		for (size_t f = 0; f < ws->w[i].plan->nfuncs; f++)
+			for (size_t h = 0; h < ws->w[i].plan->funcs[f].nhoists; h++)
+				if (ws->w[i].plan->funcs[f].hoists[h].only_it)
+					*LOOM_PUSH(mc.names, mc.n, mc.cap) = ws->w[i].plan->funcs[f].hoists[h].name;
+	macros_named(root, &mc);
 	for (size_t i = 0; i < ws->n; i++)
 		for (size_t f = 0; f < ws->w[i].plan->nfuncs; f++) {
 			struct rw_func *rf = &ws->w[i].plan->funcs[f];
@@ -4095,7 +4226,9 @@ static void drop_unhoistable(struct walks *ws)
 
 				if (moves_alone(ws, &ws->w[i], rf, ho))
 					continue;
-				ok = renamable(&ws->w[i], ws->w[i].plan, f, ho);
+				ok = renamable(&ws->w[i], ws->w[i].plan, f, ho, false);
+				if (!ok && ho->only_it && !is_macro(&mc, ho->name) && !named_twice(rf, ho))
+					ok = ho->by_macro = renamable(&ws->w[i], ws->w[i].plan, f, ho, true);
 				if (ok)
 					ho->rename = loom_xasprintf("%s__%s_%u", ho->name, rf->name, ho->line);
 				/* Two of one name on one line would clash again. */
@@ -4105,6 +4238,8 @@ static void drop_unhoistable(struct walks *ws)
 			if (!ok && !rf->inline_reason)
 				rf->inline_reason = "static local variables";
 		}
+	free(mc.macro);
+	free(mc.names);
 	drop_knr_redeclared(ws);
 	free(ws->hoisted);
 	free(ws->decls);
@@ -4194,31 +4329,6 @@ static int cmp_range(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* The names of macro-written callees (rw_call.macro_name), sorted and
- * unique, and which of them a macro of the unit is named. */
-struct macro_callees {
-	char **names;
-	size_t n, cap;
-	bool *macro;
-};
-
-static enum CXChildVisitResult find_macro_named(CXCursor c, CXCursor parent, CXClientData data)
-{
-	struct macro_callees *mc = data;
-
-	(void)parent;
-	if (clang_getCursorKind(c) == CXCursor_MacroDefinition) {
-		CXString s = clang_getCursorSpelling(c);
-		const char *name = clang_getCString(s);
-		char **hit = loom_bsearch(&name, mc->names, mc->n, sizeof *mc->names, cmp_str);
-
-		if (hit)
-			mc->macro[hit - mc->names] = true;
-		clang_disposeString(s);
-	}
-	return CXChildVisit_Continue;
-}
-
 /* `#define NAME NAME__slow` would also change a macro NAME, and its #undef
  * end it: calls whose callee a macro is named after keep the callee's
  * switch.  (Top-level cursors only, and only when some call needs it.) */
@@ -4231,19 +4341,13 @@ static void drop_macro_names(CXCursor root, struct walks *ws)
 			for (size_t c = 0; c < ws->w[i].plan->funcs[f].ncalls; c++)
 				if (ws->w[i].plan->funcs[f].calls[c].macro_name)
 					*LOOM_PUSH(mc.names, mc.n, mc.cap) = ws->w[i].plan->funcs[f].calls[c].callee;
-	if (!mc.n)
-		return;
-	sort_unique(mc.names, &mc.n);
-	mc.macro = loom_xcalloc(mc.n, sizeof *mc.macro);
-	rw_visit_children(root, find_macro_named, &mc);
+	macros_named(root, &mc);
 	for (size_t i = 0; i < ws->n; i++)
 		for (size_t f = 0; f < ws->w[i].plan->nfuncs; f++)
 			for (size_t c = 0; c < ws->w[i].plan->funcs[f].ncalls; c++) {
 				struct rw_call *call = &ws->w[i].plan->funcs[f].calls[c];
-				char **hit = call->macro_name
-				             ? loom_bsearch(&call->callee, mc.names, mc.n, sizeof *mc.names, cmp_str) : NULL;
 
-				if (hit && mc.macro[hit - mc.names])
+				if (call->macro_name && is_macro(&mc, call->callee))
 					call->macro_name = false;
 			}
 	free(mc.macro);
@@ -4346,7 +4450,7 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n, bool f
 	drop_macro_names(root, &ws);
 	gather_hoisted(&ws);
 	rw_visit_children(root, find_address_taken, &ws);
-	drop_unhoistable(&ws);
+	drop_unhoistable(root, &ws);
 	rw_taken_unique(plan->address_taken, &plan->naddress_taken);
 	loom_conversions_unique(plan->conversions, &plan->nconversions);
 	rw_cursors_free();

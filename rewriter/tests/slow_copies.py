@@ -26,7 +26,10 @@ the first line of every function definition `/* slow copy */` or
   the parse did not take keep the function inline, an `extern "C" {` under
   one does not;
 - pure_functions.c: functions that touch no memory but their own
-  parameters and locals (`pure`) get no hook, no switch, no slow copy.
+  parameters and locals (`pure`) get no hook, no switch, no slow copy;
+- c99_inline_definitions.c: an inline definition keeps its hooks inline,
+  an external definition declared inline (its first declaration does not
+  say inline) gets its slow copy.
 
     slow_copies.py --rewrite build/rewriter/loom-rewrite
 """
@@ -42,7 +45,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'testlib
 from loomtest import Checks, marked_lines, run, scratch  # noqa: E402
 
 PROGRAMS = ['static_locals.c', 'variadic_slow_copies.c', 'macro_named_definitions.c', 'knr_definitions.c',
-            'warn_knr_redeclared.c', 'conditional_specifiers.c', 'pure_functions.c']
+            'warn_knr_redeclared.c', 'conditional_specifiers.c', 'pure_functions.c', 'c99_inline_definitions.c']
 MARK_RE = re.compile(r'/\* (slow copy|inline|pure) \*/\s*$')
 
 # Only rewritten: a K&R definition declared `()` above and with a prototype

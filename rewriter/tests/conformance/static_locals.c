@@ -7,8 +7,10 @@
  * above it declare too; renamed, ones whose name a function below
  * declares (also where a comment or a literal spells it), a block-scope
  * extern above declares or a global below has.
- * Functions that keep their hooks inline: a static whose name a function
- * below declares and a macro spells, one whose type the
+ * Renamed by #define around the function: ones a macro spells, or named
+ * in macro arguments (also stringified).
+ * Functions that keep their hooks inline: a static whose name a macro
+ * also writes as a member's, or a tag has, one whose type the
  * function declares, one that uses __func__ (spelled, by a macro, or
  * __builtin_FUNCTION), one a macro declares, an unused one.
  * With -Wshadow: a moved static hides nothing the original did not.
@@ -238,8 +240,9 @@ static int comment_named(int k) /* slow copy */
 
 #define LAST_HITS (hits_ + 0)
 
-/* Renaming would miss the name a macro's text spells. */
-static int spelled_by_macro(void) /* inline */
+/* Renamed by `#define hits_ ...` around the function and its slow copy:
+ * a macro's text spells the name. */
+static int spelled_by_macro(void) /* slow copy */
 {
     static int hits_ = 0;
 
@@ -332,6 +335,76 @@ static int unused_static(int x) /* inline */
     return x + 1;
 }
 
+/* Named only in macro arguments (Open vSwitch's `static struct
+ * vlog_rate_limit rl` passed to VLOG_WARN_RL(&rl, ...)), in functions
+ * that each have one: renamed by #define.  A stringified argument is not
+ * expanded, so still says rl. */
+#define LOG_RL(rl_, msg) log_rl(rl_, msg)
+#define NAMED(x) (printf("%s ", #x), &(x))
+
+static int log_rl(int *budget, const char *msg) /* slow copy */
+{
+    if (*budget <= 0)
+        return 0;
+    (*budget)--;
+    return (int)strlen(msg);
+}
+
+/* Functions below declare rl too, and a member of that name, which a
+ * macro writes, would be renamed with it: inline. */
+struct limit_ { int rl; };
+#define LIMIT_OF(p) ((p)->rl)
+
+static int member_by_macro(struct limit_ *p) /* inline */
+{
+    static int rl = 1;
+
+    return LOG_RL(&rl, "member") + LIMIT_OF(p);
+}
+
+/* A tag of that name (Open vSwitch's `static struct hmap hmap`) would be
+ * renamed too: inline. */
+struct table_ { int n; };
+#define FILL(t) ((t)->n += 1)
+
+static struct table_ *tag_named(void) /* inline */
+{
+    static struct table_ table_;
+
+    FILL(&table_);
+    return &table_;
+}
+
+static int table_below(void) /* slow copy */
+{
+    static int table_ = 3;
+
+    return table_++;
+}
+
+static int warn_once(int k) /* slow copy */
+{
+    static int rl = 2;
+
+    return LOG_RL(&rl, "warn") + k;
+}
+
+static int warn_twice(int k) /* slow copy */
+{
+    static int rl = 3;
+
+    for (int i = 0; i < k; i++)
+        note(LOG_RL(&rl, "again"));
+    return LOG_RL(&rl, "twice") + k;
+}
+
+static int stringified(void) /* slow copy */
+{
+    static int rl = 5;
+
+    return (*NAMED(rl))++;
+}
+
 int main(void) /* slow copy */
 {
     int b1, b2, b3;
@@ -356,5 +429,13 @@ int main(void) /* slow copy */
     printf("table %d %d call %d %d tag %d\n", table_sum(2), table_sum(4), with_call(1), with_call(2), first_tag());
     printf("named %s macro %d %d unused %d global %d\n", named(), through_macro(), through_macro(),
            unused_static(1), later_global_);
+    {
+        struct limit_ lim = { 4 };
+        int w1 = warn_once(1), w2 = warn_once(2), w3 = warn_once(3), t1 = warn_twice(2), t2 = warn_twice(2);
+        int s1 = stringified(), s2 = stringified(), m1 = member_by_macro(&lim), m2 = member_by_macro(&lim);
+
+        printf("\nrate-limited %d %d %d %d %d %d %d %d %d total %d\n", w1, w2, w3, t1, t2, s1, s2, m1, m2, total);
+        printf("tag %d %d below %d %d\n", tag_named()->n, tag_named()->n, table_below(), table_below());
+    }
     return 0;
 }
