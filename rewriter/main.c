@@ -1028,8 +1028,7 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 }
 
 /* Which loops get twins, in every unit and the headers as it sees them,
- * knowing the headers' helpers (rw_settle_twins): fast entries
- * (find_fast_entries) and the emitter depend on it. */
+ * knowing the headers' helpers (rw_settle_twins), for the emitter. */
 static void settle_twins(struct unit *units, size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
@@ -1048,19 +1047,13 @@ static void settle_twins(struct unit *units, size_t n)
 	}
 }
 
-/* Functions whose entry switch would cost a noticeable part of a call: no
- * loop with a twin and at most this many statements. */
-#define FAST_ENTRY_STATEMENTS 8
-
 static int cmp_external(const void *a, const void *b)
 {
 	return strcmp(((const struct external *)a)->name, ((const struct external *)b)->name);
 }
 
 /* Chooses the functions that get a fast entry (struct rw_fast_entry):
- * small ones (FAST_ENTRY_STATEMENTS, no loop with a twin: inlined into
- * its file's callers as the original was, it adds no twin to them) with
- * external linkage and a
+ * those with external linkage and a
  * slow copy, defined once in the tree (not in a header), neither main nor
  * noreturn, with a prototype, and declared at file scope above the
  * definition (the renamed body and the slow copy may still name the
@@ -1071,7 +1064,10 @@ static int cmp_external(const void *a, const void *b)
  * entry keeps its switch, so callers outside the tree, in files that do not
  * parse and through pointers stay exact; a program or shared library that
  * links a caller but not the function's NAME__fast gets the caller's weak
- * fallback (rt/loom.h LOOM_FAST_FALLBACK). */
+ * fallback (rt/loom.h LOOM_FAST_FALLBACK).  Whatever their size: their
+ * callers in the tree skip the switch, and the compiler inlines the body
+ * where it inlined the original (Open vSwitch's random_init into
+ * random_uint32, csum_continue into csum, both with loops). */
 static void find_fast_entries(struct job *job, const struct unit *units, size_t n)
 {
 	struct external *c = NULL;
@@ -1083,7 +1079,6 @@ static void find_fast_entries(struct job *job, const struct unit *units, size_t 
 		return;
 	for (size_t i = 0; i < n; i++) {
 		const struct rw_plan *plan = &units[i].plan;
-		unsigned *statements, *loops;
 
 		if (!units[i].walked)
 			continue;
@@ -1091,13 +1086,6 @@ static void find_fast_entries(struct job *job, const struct unit *units, size_t 
 			for (size_t f = 0; f < units[i].headers[j].plan.nfuncs; f++)
 				if (!units[i].headers[j].plan.funcs[f].is_static)
 					*LOOM_PUSH(headers, nheaders, headers_cap) = units[i].headers[j].plan.funcs[f].name;
-		statements = loom_xcalloc(plan->nfuncs + 1, sizeof *statements);
-		loops = loom_xcalloc(plan->nfuncs + 1, sizeof *loops);
-		for (size_t p = 0; p < plan->npoints; p++)
-			statements[plan->points[p].func] += plan->points[p].kind == RW_SLOT
-			                                    || plan->points[p].kind == RW_RETURN;
-		for (size_t l = 0; l < plan->nloops; l++)
-			loops[plan->loops[l].func] += !plan->loops[l].no_twin;
 		for (size_t f = 0; f < plan->nfuncs; f++) {
 			const struct rw_func *rf = &plan->funcs[f];
 
@@ -1107,11 +1095,8 @@ static void find_fast_entries(struct job *job, const struct unit *units, size_t 
 				continue;
 			*LOOM_PUSH(c, nc, cap) = (struct external){
 				rf->name, !units[i].unlisted && rw_slow_callable(rf) && !rf->name_macro && !rf->noreturn && !rf->no_prototype
-				          && rf->declared_above && !rf->name_in_macro && strcmp(rf->name, "main")
-				          && !loops[f] && statements[f] <= FAST_ENTRY_STATEMENTS };
+				          && rf->declared_above && !rf->name_in_macro && strcmp(rf->name, "main") };
 		}
-		free(statements);
-		free(loops);
 	}
 	loom_sort(c, nc, sizeof *c, cmp_external);
 	loom_sort(headers, nheaders, sizeof *headers, cmp_str);
