@@ -1275,7 +1275,26 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	if (slow_declared_at(rf) != rf->decl_start) {
 		char *decl = declaration_renamed(rf, text, rf->proto_start, rf->proto_name, rf->proto_close, true, false);
 
-		add(fast, rf->proto_end, false, INT_MIN, loom_xasprintf(" %s", decl));
+		if (rf->proto_groups) {
+			/* Under the groups that hold the definition, then the
+			 * prototype's line again. */
+			struct text t = { 0 };
+			unsigned line = 1;
+
+			for (unsigned i = 0; i < rf->proto_end; i++)
+				line += text[i] == '\n';
+			append(&t, "\n", 1);
+			append(&t, rf->proto_groups, strlen(rf->proto_groups));
+			append(&t, "\n", 1);
+			append(&t, decl, strlen(decl));
+			append(&t, "\n", 1);
+			for (unsigned i = 0; i < rf->proto_nested; i++)
+				append(&t, "#endif\n", 7);
+			append_line_directive(&t, rf, line);
+			add(fast, rf->proto_end, false, INT_MIN, t.s);
+		} else {
+			add(fast, rf->proto_end, false, INT_MIN, loom_xasprintf(" %s", decl));
+		}
 		free(decl);
 	}
 	if (f->fast_entry) {

@@ -201,6 +201,12 @@ struct rw_func {
 	 * it ends, and the offset just after its ';' (where F__slow is declared
 	 * for the calls below it); else proto_end is UINT_MAX. */
 	unsigned proto_start, proto_name, proto_close, proto_end;
+	/* In a header, when the definition is inside conditional groups that
+	 * begin after the prototype: their directive lines down to the
+	 * definition's branch, one per line, and how many groups (walk.c
+	 * enclosing_groups); else NULL and 0. */
+	char *proto_groups;
+	unsigned proto_nested;
 	bool proto_static;   /* that declaration says `static` */
 	bool name_in_macro;  /* a macro in its body writes __func__ or the like (assert) */
 	/* Line directives above the function: its presumed line is LINE +

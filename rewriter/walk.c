@@ -1167,6 +1167,7 @@ static bool has_word(const struct walk *w, unsigned from, unsigned to, const cha
 struct macro_list;
 static bool directive_in(const struct walk *w, unsigned from, unsigned to, struct macro_list *macros);
 static bool balanced(const struct walk *w, unsigned from, unsigned to);
+static bool enclosing_groups(const struct walk *w, unsigned from, unsigned to, struct rw_func *f);
 static bool dangling(const struct walk *w, unsigned from, unsigned to);
 static bool directive_at(const struct walk *w, unsigned off);
 
@@ -2614,6 +2615,59 @@ static bool balanced(const struct walk *w, unsigned from, unsigned to)
 	return depth == 0;
 }
 
+/* In a header, F's prototype (ending at FROM) may stand outside conditional
+ * groups that hold its definition (at TO): Open vSwitch's dp-packet.h
+ * declares its accessors first and defines them under `#ifdef DPDK_NETDEV
+ * ... #else ... #endif`.  F__slow's declaration after the prototype then
+ * goes under copies of those groups' directives down to the definition's
+ * branch, so that a unit that takes another branch does not declare it
+ * (gcc warns about a static function declared and never defined, whatever
+ * the pragmas say); the calls between go to F__slow only if F has no
+ * switch, that is, if every unit sees F's definition as this one does
+ * (main.c find_switchless).  Sets F->proto_groups and F->proto_nested
+ * (NULL and 0 when [FROM, TO) is balanced).  False if a directive there
+ * ends or turns a group begun before FROM, or is no conditional (a
+ * #define there could change what the copied conditions say). */
+static bool enclosing_groups(const struct walk *w, unsigned from, unsigned to, struct rw_func *f)
+{
+	struct text_scan sc = text_scan(w, from, to);
+	enum scan_item item;
+	unsigned at;
+	char **open = NULL; /* per open group, its directives so far */
+	size_t depth = 0, cap = 0;
+	bool ok = true;
+
+	while (ok && (item = scan_next(&sc, &at)) != SCAN_END) {
+		char *line = item == SCAN_IF || item == SCAN_ELSE ? loom_xasprintf("%.*s", (int)(sc.i - at), w->text + at) : NULL;
+
+		if (item == SCAN_IF) {
+			*LOOM_PUSH(open, depth, cap) = line;
+		} else if (item == SCAN_ELSE && depth) {
+			char *both = loom_xasprintf("%s\n%s", open[depth - 1], line);
+
+			free(open[depth - 1]);
+			free(line);
+			open[depth - 1] = both;
+		} else if (item == SCAN_ENDIF && depth) {
+			free(open[--depth]);
+		} else if (item != SCAN_CODE && item != SCAN_LITERAL) {
+			free(line);
+			ok = false;
+		}
+	}
+	for (size_t i = 0; ok && i < depth; i++) {
+		char *more = f->proto_groups ? loom_xasprintf("%s\n%s", f->proto_groups, open[i]) : loom_xstrdup(open[i]);
+
+		free(f->proto_groups);
+		f->proto_groups = more;
+	}
+	f->proto_nested = ok ? (unsigned)depth : 0;
+	for (size_t i = 0; i < depth; i++)
+		free(open[i]);
+	free(open);
+	return ok;
+}
+
 /* Where the outermost conditional group that [FROM, TO) turns to another
  * branch or ends, but that began before FROM, begins (in the current
  * function's body); FROM if there is none. */
@@ -3315,6 +3369,7 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 		f->declared_above = !clang_equalCursors(first, fn)
 		                    && clang_getCursorKind(clang_getCursorLexicalParent(first)) == CXCursor_TranslationUnit;
 		bool here = f->declared_above && from_here(w, first);
+		bool here_is_header = !clang_File_isEqual(w->file, w->tree[0].file);
 
 		f->proto_end = here ? prototype_end(w, first) : UINT_MAX;
 		/* An attribute that must not be copied may stand on the
@@ -3345,8 +3400,11 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 			    || memchr(w->text + f->proto_start, '#', f->proto_close - f->proto_start)
 			    || memchr(w->text + f->proto_start, '{', f->proto_close - f->proto_start)
 			    /* In another #if group than the definition: the calls
-			     * between them may be compiled without it (balanced). */
-			    || !balanced(w, f->proto_close, f->decl_start))
+			     * between them may be compiled without it (balanced).
+			     * In a header, a group that holds the definition too
+			     * will do (enclosing_groups). */
+			    || (here_is_header ? !enclosing_groups(w, f->proto_close, f->decl_start, f)
+			                       : !balanced(w, f->proto_close, f->decl_start)))
 				f->proto_end = UINT_MAX;
 			f->proto_static = has_word(w, f->proto_start, f->proto_name, "static");
 		}
@@ -4494,6 +4552,7 @@ void rw_plan_free(struct rw_plan *plan)
 		free(plan->funcs[i].name);
 		free(plan->funcs[i].line_file);
 		free(plan->funcs[i].macro_resets);
+		free(plan->funcs[i].proto_groups);
 	}
 	for (size_t i = 0; i < plan->npoints; i++)
 		free(plan->points[i].callee);

@@ -30,7 +30,9 @@ which defines none:
    another header's function below that function's definition switches
    like a C file's (no entry switch, the slow copy calls F__slow), one
    above it does not; a call between a header function's prototype and its
-   definition in the same header does, as in a C file; the tree builds with gcc and clang and answers the
+   definition in the same header does, as in a C file, also when the
+   definition is in a conditional group the prototype is outside of
+   (unless another unit sees the group's other branch: LAYERED_ALT); the tree builds with gcc and clang and answers the
    same, fast and with every function slow.
 5. Once nested.c parses too (PARSED), every file that includes util.h
    switches for its functions (work.c calls mix through a macro): they
@@ -228,10 +230,14 @@ LAYERED = {
     'include/late.h': '#ifndef LATE_H\n#define LATE_H\nstatic inline int zf(int);\n'
                       'static inline int yf(int v) { return zf(v) + 1; }\n#include "z.h"\n#endif\n',
     'include/z.h': '#ifndef Z_H\n#define Z_H\nstatic inline int zf(int v) { return v * 5; }\n#endif\n',
-    # A prototype above its caller, in the header that defines it below.
-    'include/proto.h': '#ifndef PROTO_H\n#define PROTO_H\nstatic inline int pf(int);\n'
-                       'static inline int pcall(int v) { return pf(v) - 1; }\n'
-                       'static inline int pf(int v) { return v * 7; }\n#endif\n',
+    # Prototypes above their caller, in the header that defines them
+    # below, one in a group (Open vSwitch's dp-packet.h: `#ifdef
+    # DPDK_NETDEV` definitions `#else` others).
+    'include/proto.h': '#ifndef PROTO_H\n#define PROTO_H\nstatic inline int pf(int);\nstatic inline int qf(int);\n'
+                       'static inline int pcall(int v) { return pf(v) - qf(v); }\n'
+                       'static inline int pf(int v) { return v * 7; }\n'
+                       '#ifdef PROTO_ALT\nstatic inline int qf(int v) { return v * 11; }\n'
+                       '#else\nstatic inline int qf(int v) { return v * 2; }\n#endif\n#endif\n',
     'main.c': r'''#include <stdio.h>
 #include "w.h"
 #include "late.h"
@@ -258,6 +264,15 @@ prog: main.o
 \t$(CC) $(CFLAGS) -Iinclude -c $<
 ''',
 }
+# A second unit that sees proto.h's other branch: qf keeps its switch,
+# and pcall's slow copy calls it; both units build without a warning.
+LAYERED_ALT = dict(LAYERED, **{
+    'alt.c': '#define PROTO_ALT 1\n#include "proto.h"\nint alt(int v);\nint alt(int v) { return pcall(v) + qf(v); }\n',
+    'main.c': LAYERED['main.c'].replace('#include "proto.h"\n', '#include "proto.h"\nint alt(int v);\n')
+                               .replace('mix(n), pcall(n));', 'mix(n), pcall(n) + alt(n));'),
+    'Makefile': LAYERED['Makefile'].replace('prog: main.o\n\t$(CC) $(CFLAGS) -o $@ main.o',
+                                            'prog: main.o alt.o\n\t$(CC) $(CFLAGS) -o $@ main.o alt.o'),
+})
 CFLAGS = '-O2 -g -Wall -Wextra'
 INPUT = b'3\n10\n1000\n'
 
@@ -405,9 +420,11 @@ def main():
             check('helper__slow(' in f.read(), "layered: w.h's slow copy of layered calls helper__slow")
         with open(os.path.join(out, 'include/proto.h')) as f:
             text = f.read()
-        check(not fns['pf']['entry_switch'] and 'return pf__slow(v) - 1;' in text,
-              'layered: pf, called in its header between its prototype and its definition, has no entry '
-              'switch, and pcall\'s slow copy calls pf__slow', json.dumps(fns['pf']) + '\n' + text)
+        check(not fns['pf']['entry_switch'] and not fns['qf']['entry_switch']
+              and 'return pf__slow(v) - qf__slow(v);' in text,
+              'layered: pf and qf, called in their header between their prototypes and their definitions '
+              '(qf\'s in a group), have no entry switch, and pcall\'s slow copy calls pf__slow and qf__slow',
+              json.dumps([fns['pf'], fns['qf']]) + '\n' + text)
         for cc in ('gcc', 'clang-19'):
             got = build(check, out, cc, f'layered: the rewritten tree ({cc})')
             check(got == want, f'layered: the rewritten program built with {cc} answers like the original',
@@ -417,6 +434,20 @@ def main():
         check(got == want, 'layered: every function in its slow copy answers like the original',
               f'original:\n{want}rewritten:\n{got}')
         build(check, out, 'gcc', 'layered: the rewritten tree, again')
+        src, want = original(check, work, 'layered-alt', LAYERED_ALT)
+        out = os.path.join(work, 'out-layered-alt')
+        m = rewrite(check, args, src, out, '--emit', 'hybrid', parsed=True)
+        fns = {f['name']: f for f in m['functions']}
+        with open(os.path.join(out, 'include/proto.h')) as f:
+            text = f.read()
+        check(not fns['pf']['entry_switch'] and fns['qf']['entry_switch']
+              and 'return pf__slow(v) - qf(v);' in text,
+              'layered, alt.c seeing the other branch: qf keeps its switch, pcall\'s slow copy calls qf itself',
+              json.dumps([fns['pf'], fns['qf']]) + '\n' + text)
+        for cc in ('gcc', 'clang-19'):
+            got = build(check, out, cc, f'layered, alt.c: the rewritten tree ({cc})')
+            check(got == want, f'layered, alt.c: the rewritten program built with {cc} answers like the original',
+                  f'original:\n{want}rewritten:\n{got}')
         prog = Program([os.path.join(out, 'prog')], live_env(), stdin=True)
         try:
             hits = push_and_count(check, args.loom, prog, os.path.join(work, 'helper.loom'), 'helper <> self\n', 10)
