@@ -2626,8 +2626,9 @@ static bool balanced(const struct walk *w, unsigned from, unsigned to)
  * switch, that is, if every unit sees F's definition as this one does
  * (main.c find_switchless).  Sets F->proto_groups and F->proto_nested
  * (NULL and 0 when [FROM, TO) is balanced).  False if a directive there
- * ends or turns a group begun before FROM, or is no conditional (a
- * #define there could change what the copied conditions say). */
+ * ends or turns a group begun before FROM, or, when groups are to be
+ * copied, is no conditional (a #define there could change what the copied
+ * conditions say). */
 static bool enclosing_groups(const struct walk *w, unsigned from, unsigned to, struct rw_func *f)
 {
 	struct text_scan sc = text_scan(w, from, to);
@@ -2635,7 +2636,7 @@ static bool enclosing_groups(const struct walk *w, unsigned from, unsigned to, s
 	unsigned at;
 	char **open = NULL; /* per open group, its directives so far */
 	size_t depth = 0, cap = 0;
-	bool ok = true;
+	bool ok = true, other = false;
 
 	while (ok && (item = scan_next(&sc, &at)) != SCAN_END) {
 		char *line = item == SCAN_IF || item == SCAN_ELSE ? loom_xasprintf("%.*s", (int)(sc.i - at), w->text + at) : NULL;
@@ -2650,11 +2651,14 @@ static bool enclosing_groups(const struct walk *w, unsigned from, unsigned to, s
 			open[depth - 1] = both;
 		} else if (item == SCAN_ENDIF && depth) {
 			free(open[--depth]);
+		} else if (item == SCAN_DIRECTIVE) {
+			other = true;
 		} else if (item != SCAN_CODE && item != SCAN_LITERAL) {
 			free(line);
 			ok = false;
 		}
 	}
+	ok = ok && (!depth || !other);
 	for (size_t i = 0; ok && i < depth; i++) {
 		char *more = f->proto_groups ? loom_xasprintf("%s\n%s", f->proto_groups, open[i]) : loom_xstrdup(open[i]);
 

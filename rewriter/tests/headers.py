@@ -232,10 +232,12 @@ LAYERED = {
     'include/z.h': '#ifndef Z_H\n#define Z_H\nstatic inline int zf(int v) { return v * 5; }\n#endif\n',
     # Prototypes above their caller, in the header that defines them
     # below, one in a group (Open vSwitch's dp-packet.h: `#ifdef
-    # DPDK_NETDEV` definitions `#else` others).
-    'include/proto.h': '#ifndef PROTO_H\n#define PROTO_H\nstatic inline int pf(int);\nstatic inline int qf(int);\n'
+    # DPDK_NETDEV` definitions `#else` others), one with a #define between
+    # (pvector.h's iteration macros).
+    'include/proto.h': '#ifndef PROTO_H\n#define PROTO_H\nstatic inline int pf(int);\n#define PF_SCALE 7\n'
+                       'static inline int qf(int);\n'
                        'static inline int pcall(int v) { return pf(v) - qf(v); }\n'
-                       'static inline int pf(int v) { return v * 7; }\n'
+                       'static inline int pf(int v) { return v * PF_SCALE; }\n'
                        '#ifdef PROTO_ALT\nstatic inline int qf(int v) { return v * 11; }\n'
                        '#else\nstatic inline int qf(int v) { return v * 2; }\n#endif\n#endif\n',
     'main.c': r'''#include <stdio.h>
