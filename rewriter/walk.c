@@ -4265,8 +4265,8 @@ static bool named_twice(const struct rw_func *rf, const struct rw_hoist *h)
 
 /* Keeps the hooks of a function inline when a static local of it can
  * neither move as it is (moves_alone) nor renamed (renamable, as
- * NAME__F_LINE, which no one declares): two copies would make two
- * objects. */
+ * NAME__F_LINE, which no one declares, where the text spells it or by
+ * #define around the function): two copies would make two objects. */
 static void drop_unhoistable(CXCursor root, struct walks *ws)
 {
 	struct macro_callees mc = { 0 };

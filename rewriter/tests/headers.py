@@ -295,6 +295,14 @@ def build(check, tree, cc, what):
     return make_and_run(check, tree, cc, what, CFLAGS, INPUT)
 
 
+def answers_alike(check, out, want, what):
+    """OUT, built with gcc and with clang, answers WANT."""
+    for cc in ('gcc', 'clang-19'):
+        got = build(check, out, cc, f'{what}: the rewritten tree ({cc})')
+        check(got == want, f'{what}: the rewritten program built with {cc} answers like the original',
+              f'original:\n{want}rewritten:\n{got}')
+
+
 def original(check, work, name, files):
     """Writes FILES as WORK/src[-NAME], builds a copy of it as the original,
     and returns the source directory and the original's answers."""
@@ -388,10 +396,7 @@ def main():
                 calls[name] = text.count('mix__slow(') + text.count('\n#define mix mix__slow\n')
         check(all(calls.values()), 'parsed: the slow copies of main, work and apply_twice call mix__slow '
               '(work.c\'s through its macro: #define mix mix__slow around its copies)', calls)
-        for cc in ('gcc', 'clang-19'):
-            got = build(check, out, cc, f'parsed: the rewritten tree ({cc})')
-            check(got == want, f'parsed: the rewritten program built with {cc} answers like the original',
-                  f'original:\n{want}rewritten:\n{got}')
+        answers_alike(check, out, want, 'parsed')
         # work(10) calls mix 10 times, main once, apply_twice once.
         push_mix(check, args, out, work, 12, 'parsed: the callers of mix, in three files, run slow and '
                  'take the filter\'s lock')
@@ -427,10 +432,7 @@ def main():
               'layered: pf and qf, called in their header between their prototypes and their definitions '
               '(qf\'s in a group), have no entry switch, and pcall\'s slow copy calls pf__slow and qf__slow',
               json.dumps([fns['pf'], fns['qf']]) + '\n' + text)
-        for cc in ('gcc', 'clang-19'):
-            got = build(check, out, cc, f'layered: the rewritten tree ({cc})')
-            check(got == want, f'layered: the rewritten program built with {cc} answers like the original',
-                  f'original:\n{want}rewritten:\n{got}')
+        answers_alike(check, out, want, 'layered')
         got = make_and_run(check, out, 'gcc', 'layered, LOOM_FORCE_SLOW=1', CFLAGS, INPUT,
                            env=dict(os.environ, LOOM_FORCE_SLOW='1'))
         check(got == want, 'layered: every function in its slow copy answers like the original',
@@ -446,10 +448,7 @@ def main():
               and 'return pf__slow(v) - qf(v);' in text,
               'layered, alt.c seeing the other branch: qf keeps its switch, pcall\'s slow copy calls qf itself',
               json.dumps([fns['pf'], fns['qf']]) + '\n' + text)
-        for cc in ('gcc', 'clang-19'):
-            got = build(check, out, cc, f'layered, alt.c: the rewritten tree ({cc})')
-            check(got == want, f'layered, alt.c: the rewritten program built with {cc} answers like the original',
-                  f'original:\n{want}rewritten:\n{got}')
+        answers_alike(check, out, want, 'layered, alt.c')
         prog = Program([os.path.join(out, 'prog')], live_env(), stdin=True)
         try:
             hits = push_and_count(check, args.loom, prog, os.path.join(work, 'helper.loom'), 'helper <> self\n', 10)
