@@ -400,10 +400,11 @@ static bool slow_callee(const struct rw_emit_opts *opts, const char *name, unsig
 /* Where F__slow is first declared, for a function F of the file (outlined):
  * right after F's first declaration when that is a prototype at file scope
  * above the definition (rw_func.proto_end), else where the definition
- * starts.  In a header too: the prototype and the definition are in the
- * same conditional group (walk.c), so every unit that compiles a call
- * between them sees both (Open vSwitch's dp-packet.h declares its
- * accessors first and calls them above their definitions). */
+ * starts.  In a header too (Open vSwitch's dp-packet.h declares its
+ * accessors first and calls them above their definitions), where the
+ * definition may also be in conditional groups begun after the prototype:
+ * the declaration then goes under copies of their directives
+ * (rw_func.proto_groups, walk.c enclosing_groups). */
 static unsigned slow_declared_at(const struct rw_func *f)
 {
 	return f->proto_end < f->decl_start ? f->proto_end : f->decl_start;
