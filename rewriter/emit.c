@@ -464,8 +464,8 @@ static bool calls_fast_entry(const struct rw_func *caller, const struct rw_call 
                              const struct rw_emit_opts *opts)
 {
 	return opts->hybrid && !opts->header && !caller->inline_reason && call->name_off != UINT_MAX
-	       && call->decl_off != UINT_MAX && !(call->decl_off && call->decl_off >= caller->decl_start)
-	       && fast_entry_index(opts, call->callee) >= 0;
+	       && !call->in_group && call->decl_off != UINT_MAX
+	       && !(call->decl_off && call->decl_off >= caller->decl_start) && fast_entry_index(opts, call->callee) >= 0;
 }
 
 /* Per function of PLAN: is its name called somewhere in the file where the

@@ -116,6 +116,12 @@ struct rw_call {
 	                    * static (or an indirect call) */
 	bool brief;        /* to a system function that cannot keep a thread
 	                    * (loom_is_brief): no reason for a loop twin */
+	bool in_group;     /* inside a conditional group the body opens (or
+	                    * turns): another compile of the file may not make
+	                    * it, so it does not call a fast entry, whose weak
+	                    * fallback, declared above the function, would then
+	                    * name a function that compile may not link
+	                    * (binutils' libctf-nobfd: ctf-link.c's ctf_open) */
 	bool defined_above; /* direct call of a function defined in another file
 	                     * of the tree (a header), whose definition the
 	                     * unit has before the caller's: its slow copy is

@@ -3761,6 +3761,9 @@ static void walk_function(struct walk *w, CXCursor fn)
 	w->func = (unsigned)(w->plan->nfuncs - 1);
 	w->nstmt_exprs = 0;
 	rw_visit_children(body, scan_calls, &cs);
+	if (memchr(w->text + open, '#', close - open))
+		for (size_t i = 0; i < f->ncalls; i++)
+			f->calls[i].in_group = f->calls[i].off != UINT_MAX && !balanced(w, open, f->calls[i].off);
 	macro_names(&w->plan->funcs[w->func], body);
 	w->ncalls = 0;
 	for (size_t i = 0; i < f->ncalls; i++)

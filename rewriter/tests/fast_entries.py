@@ -19,10 +19,12 @@ to bump, and main.c calls them:
    -Wmissing-prototypes -Wredundant-decls) without a warning and answers
    like the original, also with LOOM_FORCE_SLOW=1.
 3. Live: `bump <> self` pushed into the running program takes the lock on
-   every call of bump, 24 per line of input: the 10 from main.c's first
+   every call of bump, 25 per line of input: the 10 from main.c's first
    loop and the 10 from spread, which call bump__fast in their fast bodies
    (the CLI makes them run slow), the one through the pointer (bump's own
-   switch), and the second loop's 3 (its declaration's call, which the
+   switch), the one in a conditional group of main's body (which calls
+   bump itself: a compile without the group would not link the weak
+   fallback's target), and the second loop's 3 (its declaration's call, which the
    fast path moved before the loop, and spread's 2).  After `loom pop`, the
    program still answers the same.
 4. --no-fast-entries: no fast entry, every external function switches.
@@ -93,6 +95,9 @@ int main(void)
 		sscanf(line, "%ld", &n);
 		for (long i = 0; i < n; i++)
 			s += bump(i);
+#ifndef NO_SECOND_BUMP
+		s += bump(n);
+#endif
 		/* A twin, and a declaration calling bump's fast entry, which
 		 * the fast path moves before the loop. */
 		for (long k = bump(n); k > 0; k -= 5)
@@ -180,10 +185,10 @@ def push_bump(check, args, out, work):
     try:
         first = prog.ask(10)
         hits = push_and_count(check, args.loom, prog, os.path.join(work, 'bump.loom'), 'bump <> self\n', 10)
-        check(hits == 24,
+        check(hits == 25,
               'every call of bump takes the lock: main.c\'s 10 and spread\'s 10 through bump__fast, '
-              'whose callers run slow, 1 through the pointer, and the second loop\'s 3 '
-              f'({hits} hits, want 24)')
+              'whose callers run slow, 1 through the pointer, 1 in a conditional group, and the second '
+              f'loop\'s 3 ({hits} hits, want 25)')
         rows, text = loom_rows(args.loom, prog.pid)
         check.require(rows and len(rows) == 1, 'loom ls lists the filter', text)
         r = run([args.loom, 'pop', str(prog.pid), rows[0].split()[0]])
@@ -236,6 +241,9 @@ def main():
               and re.search(r'\{ long k = bump__fast\(n\); for \(; k > 0;', texts['main.c']),
               'main.c declares bump__fast, and main\'s and spread\'s fast bodies call it, also in the '
               'declaration the fast path moves before a loop with a twin', texts['main.c'])
+        check('\t\ts += bump(n);\n#endif' in texts['main.c'],
+              'a call in a conditional group of the body calls bump itself: another compile may not make it, '
+              'and the weak fallback would name a function it may not link', texts['main.c'])
         check('extern __typeof__(total) total__fast;' in texts['main.c'] and 'total__fast(n)' in texts['main.c']
               and 'long total__fast(long n)\n' in texts['counter.c'] and 'loom__twin' not in
               texts['counter.c'][texts['counter.c'].index('long total__fast'):],
