@@ -272,6 +272,14 @@ struct unit {
 	                       * may well not compile it) */
 	bool shared;          /* one of its commands compiles it for a shared
 	                       * object (-fPIC or -fpic, not -fPIE) */
+	bool outsider;        /* a C file the database compiles that is not one
+	                       * of the tree's (generated in the build directory,
+	                       * say): parsed only to see which of the tree's
+	                       * functions it uses (find_switchless), never
+	                       * written; FULL and REL are its real path */
+	char **refs;          /* functions referenced from code no file of the
+	                       * rewrite writes (see outside_refs), sorted */
+	size_t nrefs, refs_cap;
 	char *messages;       /* its diagnostics, printed when it is emitted */
 	size_t messages_len;
 };
@@ -420,7 +428,9 @@ static void unit_flags(struct job *job, struct unit *u)
 		}
 		clang_disposeString(dirs);
 		u->unlisted = !loom_bsearch(&key, job->listed, job->nlisted, sizeof *job->listed, cmp_str);
-		if (u->unlisted)
+		if (u->outsider)
+			;
+		else if (u->unlisted)
 			job->inferred++;
 		else
 			job->from_db++;
@@ -501,6 +511,72 @@ static void collect_header(CXFile file, CXSourceLocation *stack, unsigned depth,
 	h->rel = loom_xstrdup(rel);
 }
 
+/* For outside_refs: the unit, and the files whose code is written. */
+struct refs_walk {
+	struct unit *u;
+	CXFile main;
+};
+
+/* Records in the unit's refs the functions a cursor of an outside
+ * declaration names. */
+static enum CXChildVisitResult collect_ref(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct refs_walk *w = data;
+
+	(void)parent;
+	if (clang_getCursorKind(c) == CXCursor_DeclRefExpr
+	    && clang_getCursorKind(clang_getCursorReferenced(c)) == CXCursor_FunctionDecl) {
+		CXString name = clang_getCursorSpelling(c);
+
+		*LOOM_PUSH(w->u->refs, w->u->nrefs, w->u->refs_cap) = loom_xstrdup(clang_getCString(name));
+		clang_disposeString(name);
+	}
+	return CXChildVisit_Recurse;
+}
+
+/* Visits the top-level declarations of code the rewrite does not write:
+ * not in a system header, nor in the unit's C file (unless an outsider's),
+ * nor in a header of the tree it includes. */
+static enum CXChildVisitResult outside_decl(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct refs_walk *w = data;
+	CXSourceLocation loc = clang_getCursorLocation(c);
+	CXFile file;
+
+	(void)parent;
+	if (clang_Location_isInSystemHeader(loc))
+		return CXChildVisit_Continue;
+	clang_getExpansionLocation(loc, &file, NULL, NULL, NULL);
+	if (!file || (!w->u->outsider && clang_File_isEqual(file, w->main)))
+		return CXChildVisit_Continue;
+	for (size_t i = 0; i < w->u->nheaders; i++)
+		if (clang_File_isEqual(file, w->u->headers[i].file))
+			return CXChildVisit_Continue;
+	clang_visitChildren(c, collect_ref, w);
+	return CXChildVisit_Continue;
+}
+
+/* Sets U's refs to the functions that code of TU no file of the rewrite
+ * writes refers to, by name: an outsider's own code, and headers outside
+ * the tree that are not system headers (one the build generates, say).
+ * That code calls a header's function without switch as it is, and would
+ * miss a filter on it (find_switchless). */
+static void outside_refs(CXTranslationUnit tu, struct unit *u)
+{
+	struct refs_walk w = { u, clang_getFile(tu, u->full) };
+	size_t kept = 0;
+
+	clang_visitChildren(clang_getTranslationUnitCursor(tu), outside_decl, &w);
+	loom_sort(u->refs, u->nrefs, sizeof *u->refs, cmp_str);
+	for (size_t i = 0; i < u->nrefs; i++) {
+		if (kept && !strcmp(u->refs[kept - 1], u->refs[i]))
+			free(u->refs[i]);
+		else
+			u->refs[kept++] = u->refs[i];
+	}
+	u->nrefs = kept;
+}
+
 /* Parses and walks U, with the tree's headers it includes (in a worker
  * thread: touches nothing but U). */
 static void parse_unit(CXIndex index, const struct job *job, struct unit *u)
@@ -530,6 +606,8 @@ static void parse_unit(CXIndex index, const struct job *job, struct unit *u)
 			                                 &u->headers[i].plan };
 		rw_walk(tu, src, u->nheaders + 1, job->skip_pure);
 		free(src);
+		if (job->hybrid)
+			outside_refs(tu, u);
 		u->walked = true;
 	}
 	if (tu)
@@ -906,17 +984,23 @@ static bool drain_unseen(struct unseen *u)
  * to call its slow copy (made by a function with a slow copy, spelled in a
  * C file after the header's last #include or in the header below the
  * definition, or written there by a macro that the caller's copies can
- * rename (rw_call.macro_name); not in another header), and nothing
+ * rename (rw_call.macro_name); not in another header), no reference
+ * to it from code no file of the rewrite writes (outside_refs: headers
+ * outside the tree, and the OUTSIDERS, the NOUT C files the compilation
+ * database lists outside the tree's, generated in the build directory
+ * say, whose views of the header count as well), and nothing
  * that could include the header unseen: no C++, Objective-C or parser-
- * generator source of the tree, no file of the compilation database that
- * is not one of the tree's C files (a file generated in the build
- * directory), no C file whose path is not UTF-8 (copied unchanged, see
+ * generator source of the tree, no outsider that did not parse or that
+ * includes a C file, no other file of the compilation database that
+ * is not one of the tree's C files, no C file whose path is not UTF-8
+ * (copied unchanged, see
  * unnamed_file) and no C file that includes another includes it, directly
  * or through other files of the tree, going by their #include lines and
  * file names (mark_includes).  A program
  * outside the tree that includes the rewritten header runs these functions
  * fast (docs/design.md). */
-static void find_switchless(struct job *job, const struct unit *units, size_t n, bool all_read)
+static void find_switchless(struct job *job, const struct unit *units, size_t n, const struct unit *outsiders,
+                            size_t nout, bool all_read)
 {
 	struct switchless *c = NULL;
 	size_t nc = 0, cap = 0;
@@ -960,12 +1044,19 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 			queue_unseen(&unseen, i);
 	}
 	/* A file the database compiles that is not one of the tree's C files
-	 * (generated in the build directory, say). */
+	 * (generated in the build directory, say): its references count
+	 * (outside_refs) if it parsed, else whatever it may include. */
 	for (size_t i = 0; i < job->nlisted && ok; i++)
 		if (!inside(job->listed[i], job->src_real) || !has_suffix(job->listed[i], ".c")
 		    || !loom_bsearch(&(const char *){ job->listed[i] + src_len + 1 }, job->paths, job->npaths,
-		                sizeof *job->paths, cmp_str))
-			ok = scan_unseen(&unseen, job->listed[i]);
+		                sizeof *job->paths, cmp_str)) {
+			size_t o = 0;
+
+			while (o < nout && strcmp(outsiders[o].full, job->listed[i]))
+				o++;
+			if (o == nout || !outsiders[o].walked || outsiders[o].includes_c)
+				ok = scan_unseen(&unseen, job->listed[i]);
+		}
 	ok = ok && drain_unseen(&unseen);
 	free(unseen.queue);
 	if (!ok) {
@@ -995,25 +1086,33 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 
 		bad[j] = !at || unseen.mark[at - job->paths];
 	}
-	for (size_t i = 0; i < n && nc; i++)
-		for (size_t j = 0; units[i].walked && j < units[i].nheaders; j++) {
-			const struct header *h = &units[i].headers[j];
+	/* The outsiders' views count as the tree's files' do; a header only
+	 * outsiders include is not written. */
+	for (size_t i = 0; i < n + nout && nc; i++) {
+		const struct unit *u = i < n ? &units[i] : &outsiders[i - n];
+
+		for (size_t j = 0; u->walked && j < u->nheaders; j++) {
+			const struct header *h = &u->headers[j];
 			size_t s = 0;
 
-			while (strcmp(seen[s].rel, h->rel))
+			while (s < nseen && strcmp(seen[s].rel, h->rel))
 				s++;
-			if (seen[s].owner != &h->plan)
+			if (s < nseen && seen[s].owner != &h->plan)
 				mark_view(c, nc, bad, h->rel, &h->plan, seen[s].owner);
 		}
+	}
 	free(unseen.mark);
 	free(seen);
-	for (size_t i = 0; i < n && nc; i++) {
-		const struct unit *u = &units[i];
+	for (size_t i = 0; i < n + nout && nc; i++) {
+		const struct unit *u = i < n ? &units[i] : &outsiders[i - n];
 
 		if (!u->walked)
 			continue;
+		for (size_t j = 0; j < u->nrefs; j++)
+			mark_named(c, nc, bad, u->refs[j], NULL);
 		mark_taken(c, nc, bad, u->plan.address_taken, u->plan.naddress_taken);
-		mark_calls(c, nc, bad, u, NULL, &u->plan);
+		if (!u->outsider)
+			mark_calls(c, nc, bad, u, NULL, &u->plan);
 		for (size_t j = 0; j < u->nheaders; j++) {
 			mark_taken(c, nc, bad, u->headers[j].plan.address_taken, u->headers[j].plan.naddress_taken);
 			mark_calls(c, nc, bad, u, &u->headers[j], &u->headers[j].plan);
@@ -1269,6 +1368,9 @@ static void unit_free(struct unit *u)
 		free(u->headers[i].text);
 	}
 	free(u->headers);
+	for (size_t i = 0; i < u->nrefs; i++)
+		free(u->refs[i]);
+	free(u->refs);
 	for (size_t i = 0; i < u->nunnamed; i++)
 		free(u->unnamed[i]);
 	free(u->unnamed);
@@ -1378,6 +1480,37 @@ static int load_unit(struct job *job, const char *rel, const struct stat *st, st
 	u->file = add_file(job, rel, u->text, u->len);
 	unit_flags(job, u);
 	return 0;
+}
+
+/* Reads into OUT the outsiders (struct unit): the C files the
+ * compilation database lists that are not the tree's, so that
+ * find_switchless can see what they call.  Returns how many; one that
+ * cannot be read is left out (find_switchless then goes by its name). */
+static size_t load_outsiders(struct job *job, struct unit *out)
+{
+	size_t n = 0, src_len = strlen(job->src_real);
+
+	for (size_t i = 0; i < job->nlisted; i++) {
+		struct unit *u = &out[n];
+
+		if (!has_suffix(job->listed[i], ".c")
+		    || (inside(job->listed[i], job->src_real)
+		        && loom_bsearch(&(const char *){ job->listed[i] + src_len + 1 }, job->paths, job->npaths,
+		                        sizeof *job->paths, cmp_str)))
+			continue;
+		memset(u, 0, sizeof *u);
+		u->outsider = true;
+		u->rel = loom_xstrdup(job->listed[i]);
+		u->full = loom_xstrdup(job->listed[i]);
+		u->text = loom_read_file(u->full, &u->len);
+		if (!u->text) {
+			unit_free(u);
+			continue;
+		}
+		unit_flags(job, u);
+		n++;
+	}
+	return n;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -1699,7 +1832,7 @@ int main(int argc, char **argv)
 	{
 		/* What each path is: 0 copied as it is, 1 a C file (the next unit),
 		 * 2 a C file that could not be read (reported). */
-		struct unit *units = loom_xcalloc(job.npaths + 1, sizeof *units);
+		struct unit *units = loom_xcalloc(job.npaths + job.nlisted + 1, sizeof *units);
 		char *what = loom_xcalloc(job.npaths + 1, 1);
 		size_t nunits = 0;
 
@@ -1716,9 +1849,13 @@ int main(int argc, char **argv)
 			nunits += what[i] == 1;
 			ret = what[i] == 2 ? 2 : ret;
 		}
-		parse_all(&job, units, nunits);
+		size_t nout = job.hybrid ? load_outsiders(&job, units + nunits) : 0;
+
+		parse_all(&job, units, nunits + nout);
 		warn_unnamed_headers(&job, units, nunits);
-		find_switchless(&job, units, nunits, !memchr(what, 2, job.npaths));
+		find_switchless(&job, units, nunits, units + nunits, nout, !memchr(what, 2, job.npaths));
+		for (size_t i = 0; i < nout; i++)
+			unit_free(&units[nunits + i]);
 		settle_twins(units, nunits);
 		find_fast_entries(&job, units, nunits);
 		for (size_t i = 0, k = 0; i < job.npaths; i++) {

@@ -25,7 +25,10 @@ which defines none:
    another header, and when a body that calls it through a macro also
    names a struct member like it (KEEPS); not for a call through a macro
    alone, nor for a C++ file or a C file including another that do not
-   include it (FREES).
+   include it (FREES).  Files the compilation database lists outside the
+   tree (generated in the build directory) and headers outside it keep
+   the switches of the functions they call or see otherwise, and all of a
+   header's when they do not parse (OUTSIDERS).
 7. Headers that call each other's functions (LAYERED): a header's call of
    another header's function below that function's definition switches
    like a C file's (no entry switch, the slow copy calls F__slow), one
@@ -275,6 +278,22 @@ LAYERED_ALT = dict(LAYERED, **{
     'Makefile': LAYERED['Makefile'].replace('prog: main.o\n\t$(CC) $(CFLAGS) -o $@ main.o',
                                             'prog: main.o alt.o\n\t$(CC) $(CFLAGS) -o $@ main.o alt.o'),
 })
+# Files the compilation database lists outside the tree (generated in the
+# build directory): gen.c (compiled with the given flags), and gen.h, a
+# generated header a.c includes.  Functions that keep their switch, and
+# (after them) those that lose it.
+GEN_H = '#ifndef GEN_H\n#define GEN_H\n#include "u.h"\nstatic inline int g2(int x) { return helper(x) * 7; }\n#endif\n'
+OUTSIDERS = {
+    'a generated file calling mix': ('#include "u.h"\nint gen(int x) { return mix(x); }\n', [], ['mix'],
+                                     ['helper', 'freep']),
+    'a generated file calling none': ('#include "u.h"\nint gen(int x) { return x; }\n', [], [],
+                                      ['helper', 'mix', 'freep']),
+    'a generated file seeing another view': ('#include "u.h"\nint gen(int x) { return x; }\n', ['-DALT'],
+                                             ['mix', 'helper'], ['freep']),
+    'a generated file that does not parse': ('#include "u.h"\nint gen(void) { return nope; }\n', [],
+                                             ['mix', 'helper', 'freep'], []),
+    'a generated header calling helper': (None, [], ['helper'], ['mix', 'freep']),
+}
 CFLAGS = '-O2 -g -Wall -Wextra'
 INPUT = b'3\n10\n1000\n'
 
@@ -312,6 +331,29 @@ def original(check, work, name, files):
     orig = os.path.join(work, 'orig' + suffix)
     shutil.copytree(src, orig)
     return src, build(check, orig, 'gcc', (name + ': ' if name else '') + 'the original')
+
+
+def outsiders(check, args, work):
+    """What files the database lists outside the tree call keeps switches."""
+    for what, (gen_c, flags, keeps, frees) in OUTSIDERS.items():
+        src = os.path.join(work, 'outsiders', what.replace(' ', '-'))
+        gen = src + '-build'
+        a_c = A_C if gen_c else '#include "gen.h"\n' + A_C
+        write_tree(src, {'u.h': U_H, 'a.c': a_c})
+        write_tree(gen, {'gen.c': gen_c or 'int gen(void) { return 0; }\n', 'gen.h': GEN_H})
+        db = [{'directory': gen, 'arguments': ['cc', '-I' + src, '-I' + gen, *more, '-c', path], 'file': path}
+              for path, more in ((os.path.join(src, 'a.c'), []), (os.path.join(gen, 'gen.c'), flags))]
+        with open(os.path.join(gen, 'compile_commands.json'), 'w') as f:
+            json.dump(db, f)
+        r = run([args.rewrite, '--quiet', '-p', gen, src, src + '-out'])
+        check.require(r.status == 0, f'{what}: loom-rewrite instruments the tree', r.stderr)
+        with open(os.path.join(src + '-out', 'loom-manifest.json')) as f:
+            fns = {f['name']: f for f in json.load(f)['functions']}
+        check(all(fns[n]['entry_switch'] for n in keeps) and not any(fns[n]['entry_switch'] for n in frees),
+              f'{what}: ' + (f'{", ".join(keeps)} keep{"s" if len(keeps) == 1 else ""} the switch'
+                             if keeps else 'no function keeps its switch')
+              + (f', {", ".join(frees)} not' if frees else ''),
+              json.dumps([(f['name'], f['entry_switch']) for f in fns.values()]))
 
 
 def push_mix(check, args, out, work, want_hits, what):
@@ -414,6 +456,7 @@ def main():
             else:
                 check(not any(fns[n]['entry_switch'] for n in ('helper', 'mix', 'freep')),
                       f'{what}: helper, mix and freep have no entry switch', json.dumps(list(fns.values())))
+        outsiders(check, args, work)
         src, want = original(check, work, 'layered', LAYERED)
         out = os.path.join(work, 'out-layered')
         m = rewrite(check, args, src, out, '--emit', 'hybrid', parsed=True)
