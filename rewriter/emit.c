@@ -1324,6 +1324,31 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			    loom_xasprintf("LOOM_SWITCH%s%s(%u, %s); ", f->wraps ? "_WRAPPED" : "", kind, fn, call));
 		free(call);
 	}
+	/* A header function without switch, in a conditional group: for a
+	 * unit that takes another branch, where its slow copy is not compiled,
+	 * F__slow is F after the group (rw_func.group_end); where it is
+	 * compiled, F__slow names itself from the copy on. */
+	if (opts->header && !f->entry_switch && rf->group_end && !rf->proto_groups) {
+		struct text t = { 0 };
+		char *s = loom_xasprintf("#ifndef %s__slow\n#define %s__slow %s\n#endif\n", rf->name, rf->name, rf->name);
+		unsigned line = 1;
+
+		if (text[rf->group_end - 1] != '\n')
+			append(&t, "\n", 1);
+		append(&t, s, strlen(s));
+		free(s);
+		for (unsigned i = 0; i < rf->group_end; i++)
+			line += text[i] == '\n';
+		if (text[rf->group_end])
+			append_line_directive(&t, rf, line);
+		/* Closing, so that it also goes in at the file's end, and
+		 * before what opens at the next line (a function calling
+		 * F__slow). */
+		add(fast, rf->group_end, true, INT_MIN, t.s);
+		s = loom_xasprintf("#define %s__slow %s__slow\n", rf->name, rf->name);
+		append(&undefs, s, strlen(s));
+		free(s);
+	}
 	/* The slow copy: static, renamed, calling slow copies, still named F. */
 	{
 		struct text func = { 0 };

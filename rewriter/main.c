@@ -847,6 +847,32 @@ static const struct rw_func *func_at(const struct rw_plan *owner, unsigned decl_
 	return NULL;
 }
 
+/* Whether every definition named NAME of the header as OWNER sees it says
+ * `#define NAME__slow NAME` after its group (rw_func.group_end), for a unit
+ * that takes another branch. */
+static bool falls_back(const struct rw_plan *owner, const char *name)
+{
+	size_t n;
+	const size_t *named = rw_plan_named(owner, name, &n);
+
+	for (size_t k = 0; k < n; k++)
+		if (!owner->funcs[named[k]].group_end || owner->funcs[named[k]].proto_groups)
+			return false;
+	return n > 0;
+}
+
+/* Whether VIEW defines NAME, and not as OWNER does (another branch). */
+static bool defined_otherwise(const struct rw_plan *view, const struct rw_plan *owner, const char *name)
+{
+	size_t n;
+	const size_t *named = rw_plan_named(view, name, &n);
+
+	for (size_t k = 0; k < n; k++)
+		if (func_at(owner, view->funcs[named[k]].decl_start, name))
+			return false;
+	return n > 0;
+}
+
 /* A unit saw header REL as VIEW, the unit that writes it as OWNER: marks
  * BAD what that leaves uncertain.  A function it saw otherwise (another
  * body under other macros, or one the writer did not see at all, left
@@ -872,13 +898,20 @@ static void mark_view(struct switchless *c, size_t n, bool *bad, const char *rel
 
 		if (f && same_function(f, g))
 			continue;
-		mark_named(c, n, bad, g->name, rel);
+		/* Another definition of it, in another branch of a group: the
+		 * calls of F__slow go to it there (rw_func.group_end).  It
+		 * is not instrumented, and calls the functions the view shares
+		 * with the owner without switch, but not those it defines
+		 * otherwise. */
+		if (f || !falls_back(owner, g->name))
+			mark_named(c, n, bad, g->name, rel);
 		for (size_t j = 0; j < g->ncalls; j++)
-			if (g->calls[j].callee)
+			if (g->calls[j].callee && (f || !defined_otherwise(view, owner, g->calls[j].callee)))
 				mark_named(c, n, bad, g->calls[j].callee, NULL);
 	}
 	for (size_t i = 0; i < owner->nfuncs; i++)
-		if (!func_at(view, owner->funcs[i].decl_start, owner->funcs[i].name))
+		if (!func_at(view, owner->funcs[i].decl_start, owner->funcs[i].name)
+		    && !falls_back(owner, owner->funcs[i].name))
 			mark_named(c, n, bad, owner->funcs[i].name, rel);
 }
 

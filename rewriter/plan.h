@@ -213,6 +213,15 @@ struct rw_func {
 	 * enclosing_groups); else NULL and 0. */
 	char *proto_groups;
 	unsigned proto_nested;
+	/* In a header, where the innermost conditional group that holds the
+	 * definition ends: just after its #endif line (walk.c group_end), or
+	 * 0.  A unit that takes another branch of it (a file compiled for
+	 * another instruction set: Open vSwitch's hash.h under -msse4.2)
+	 * does not compile the slow copy; the written header says
+	 * `#define F__slow F` there, after the group, so that the calls of
+	 * F__slow that function and the header's other functions make there go
+	 * to its F, and F needs no switch for that unit (main.c mark_view). */
+	unsigned group_end;
 	bool proto_static;   /* that declaration says `static` */
 	bool name_in_macro;  /* a macro in its body writes __func__ or the like (assert) */
 	/* Line directives above the function: its presumed line is LINE +

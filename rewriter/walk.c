@@ -1167,6 +1167,7 @@ static bool has_word(const struct walk *w, unsigned from, unsigned to, const cha
 struct macro_list;
 static bool directive_in(const struct walk *w, unsigned from, unsigned to, struct macro_list *macros);
 static bool balanced(const struct walk *w, unsigned from, unsigned to);
+static unsigned group_end(const struct walk *w, const struct rw_func *f);
 static bool enclosing_groups(const struct walk *w, unsigned from, unsigned to, struct rw_func *f);
 static bool dangling(const struct walk *w, unsigned from, unsigned to);
 static bool directive_at(const struct walk *w, unsigned off);
@@ -2672,6 +2673,41 @@ static bool enclosing_groups(const struct walk *w, unsigned from, unsigned to, s
 	return ok;
 }
 
+/* In a header, where the innermost conditional group that holds F's
+ * definition ends: just after its #endif line (the file's end if that is
+ * its last line), or 0 if the definition is in no group but one that ends
+ * the file, a group begins or ends inside it, or a #line follows it in the
+ * group (rw_func.group_end). */
+static unsigned group_end(const struct walk *w, const struct rw_func *f)
+{
+	struct text_scan sc;
+	enum scan_item item;
+	unsigned at;
+	int depth = 0;
+
+	if (!balanced(w, f->decl_start, f->body_end))
+		return 0;
+	sc = text_scan(w, f->body_end, (unsigned)w->len);
+	while ((item = scan_next(&sc, &at)) != SCAN_END) {
+		unsigned k, j = line_word(w, at + 1, (unsigned)w->len, &k);
+
+		if (item == SCAN_IF)
+			depth++;
+		else if (item == SCAN_ENDIF && depth-- == 0) {
+			unsigned end = sc.i < w->len ? sc.i + 1 : sc.i;
+
+			/* The group that ends the file: its include guard,
+			 * which every unit takes (one that does not sees no
+			 * function of it). */
+			sc = text_scan(w, end, (unsigned)w->len);
+			return scan_next(&sc, &at) == SCAN_END ? 0 : end;
+		}
+		else if (item == SCAN_DIRECTIVE && k - j == 4 && !memcmp(w->text + j, "line", 4))
+			return 0;
+	}
+	return 0;
+}
+
 /* Where the outermost conditional group that [FROM, TO) turns to another
  * branch or ends, but that began before FROM, begins (in the current
  * function's body); FROM if there is none. */
@@ -3758,6 +3794,8 @@ static void walk_function(struct walk *w, CXCursor fn)
 		free(ml.names);
 	}
 	presumed_place(w, clang_getRangeStart(rw_cursor_extent(fn)), line, f);
+	if (!clang_File_isEqual(w->file, w->tree[0].file) && !f->line_delta && !f->line_file)
+		f->group_end = group_end(w, f);
 	w->func = (unsigned)(w->plan->nfuncs - 1);
 	w->nstmt_exprs = 0;
 	rw_visit_children(body, scan_calls, &cs);
