@@ -277,8 +277,8 @@ struct unit {
 	                       * say): parsed only to see which of the tree's
 	                       * functions it uses (find_switchless), never
 	                       * written; FULL and REL are its real path */
-	char **refs;          /* functions referenced from code no file of the
-	                       * rewrite writes (see outside_refs), sorted */
+	char **refs;          /* an outsider's: the functions its code names
+	                       * (see outside_refs), sorted */
 	size_t nrefs, refs_cap;
 	char *messages;       /* its diagnostics, printed when it is emitted */
 	size_t messages_len;
@@ -511,35 +511,28 @@ static void collect_header(CXFile file, CXSourceLocation *stack, unsigned depth,
 	h->rel = loom_xstrdup(rel);
 }
 
-/* For outside_refs: the unit, and the files whose code is written. */
-struct refs_walk {
-	struct unit *u;
-	CXFile main;
-};
-
 /* Records in the unit's refs the functions a cursor of an outside
  * declaration names. */
 static enum CXChildVisitResult collect_ref(CXCursor c, CXCursor parent, CXClientData data)
 {
-	struct refs_walk *w = data;
+	struct unit *u = data;
 
 	(void)parent;
 	if (clang_getCursorKind(c) == CXCursor_DeclRefExpr
 	    && clang_getCursorKind(clang_getCursorReferenced(c)) == CXCursor_FunctionDecl) {
 		CXString name = clang_getCursorSpelling(c);
 
-		*LOOM_PUSH(w->u->refs, w->u->nrefs, w->u->refs_cap) = loom_xstrdup(clang_getCString(name));
+		*LOOM_PUSH(u->refs, u->nrefs, u->refs_cap) = loom_xstrdup(clang_getCString(name));
 		clang_disposeString(name);
 	}
 	return CXChildVisit_Recurse;
 }
 
-/* Visits the top-level declarations of code the rewrite does not write:
- * not in a system header, nor in the unit's C file (unless an outsider's),
- * nor in a header of the tree it includes. */
+/* Visits the top-level declarations of an outsider's code: not in a system
+ * header nor in a header of the tree it includes. */
 static enum CXChildVisitResult outside_decl(CXCursor c, CXCursor parent, CXClientData data)
 {
-	struct refs_walk *w = data;
+	struct unit *u = data;
 	CXSourceLocation loc = clang_getCursorLocation(c);
 	CXFile file;
 
@@ -547,26 +540,25 @@ static enum CXChildVisitResult outside_decl(CXCursor c, CXCursor parent, CXClien
 	if (clang_Location_isInSystemHeader(loc))
 		return CXChildVisit_Continue;
 	clang_getExpansionLocation(loc, &file, NULL, NULL, NULL);
-	if (!file || (!w->u->outsider && clang_File_isEqual(file, w->main)))
+	if (!file)
 		return CXChildVisit_Continue;
-	for (size_t i = 0; i < w->u->nheaders; i++)
-		if (clang_File_isEqual(file, w->u->headers[i].file))
+	for (size_t i = 0; i < u->nheaders; i++)
+		if (clang_File_isEqual(file, u->headers[i].file))
 			return CXChildVisit_Continue;
-	clang_visitChildren(c, collect_ref, w);
+	clang_visitChildren(c, collect_ref, u);
 	return CXChildVisit_Continue;
 }
 
-/* Sets U's refs to the functions that code of TU no file of the rewrite
- * writes refers to, by name: an outsider's own code, and headers outside
- * the tree that are not system headers (one the build generates, say).
- * That code calls a header's function without switch as it is, and would
- * miss a filter on it (find_switchless). */
+/* Sets outsider U's refs to the functions its code (TU's, but for system
+ * headers and the tree's headers) names: it calls a header's function
+ * without switch, and would miss a filter on it (find_switchless).  (In
+ * a tree file, rewritten, the walk counts a reference from outside the
+ * tree as taking the function's address.) */
 static void outside_refs(CXTranslationUnit tu, struct unit *u)
 {
-	struct refs_walk w = { u, clang_getFile(tu, u->full) };
 	size_t kept = 0;
 
-	clang_visitChildren(clang_getTranslationUnitCursor(tu), outside_decl, &w);
+	clang_visitChildren(clang_getTranslationUnitCursor(tu), outside_decl, u);
 	loom_sort(u->refs, u->nrefs, sizeof *u->refs, cmp_str);
 	for (size_t i = 0; i < u->nrefs; i++) {
 		if (kept && !strcmp(u->refs[kept - 1], u->refs[i]))
@@ -606,7 +598,7 @@ static void parse_unit(CXIndex index, const struct job *job, struct unit *u)
 			                                 &u->headers[i].plan };
 		rw_walk(tu, src, u->nheaders + 1, job->skip_pure);
 		free(src);
-		if (job->hybrid)
+		if (u->outsider)
 			outside_refs(tu, u);
 		u->walked = true;
 	}
@@ -1018,10 +1010,11 @@ static bool drain_unseen(struct unseen *u)
  * C file after the header's last #include or in the header below the
  * definition, or written there by a macro that the caller's copies can
  * rename (rw_call.macro_name); not in another header), no reference
- * to it from code no file of the rewrite writes (outside_refs: headers
- * outside the tree, and the OUTSIDERS, the NOUT C files the compilation
- * database lists outside the tree's, generated in the build directory
- * say, whose views of the header count as well), and nothing
+ * to it from code no file of the rewrite writes (the walk counts one from
+ * a header outside the tree as taking the address; the OUTSIDERS, the
+ * NOUT C files the compilation database lists outside the tree's,
+ * generated in the build directory say, count by what they name,
+ * outside_refs, and their views of the header as the tree's files'), and nothing
  * that could include the header unseen: no C++, Objective-C or parser-
  * generator source of the tree, no outsider that did not parse or that
  * includes a C file, no other file of the compilation database that

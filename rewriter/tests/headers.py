@@ -28,7 +28,8 @@ which defines none:
    include it (FREES).  Files the compilation database lists outside the
    tree (generated in the build directory) and headers outside it keep
    the switches of the functions they call or see otherwise, and all of a
-   header's when they do not parse (OUTSIDERS).
+   header's when they do not parse (OUTSIDERS); so does a C file's static
+   function that a generated file the C file includes calls.
 7. Headers that call each other's functions (LAYERED): a header's call of
    another header's function below that function's definition switches
    like a C file's (no entry switch, the slow copy calls F__slow), one
@@ -369,6 +370,24 @@ def outsiders(check, args, work):
                              if keeps else 'no function keeps its switch')
               + (f', {", ".join(frees)} not' if frees else ''),
               json.dumps([(f['name'], f['entry_switch']) for f in fns.values()]))
+    # A file the build generates that a C file includes (Open vSwitch's
+    # ofp-actions.inc2) calls the C file's static function st: st keeps its
+    # switch, other (called from the C file only) does not.
+    src = os.path.join(work, 'outsiders', 'included')
+    gen = src + '-build'
+    write_tree(src, {'a.c': 'static int st(int x) { return x + 2; }\nstatic int other(int x) { return x * 3; }\n'
+                            '#include "gen.inc"\nint a(int x);\nint a(int x) { return gen_call(x) + other(x); }\n'})
+    write_tree(gen, {'gen.inc': 'static int gen_call(int x) { return st(x); }\n'})
+    path = os.path.join(src, 'a.c')
+    with open(os.path.join(gen, 'compile_commands.json'), 'w') as f:
+        json.dump([{'directory': gen, 'arguments': ['cc', '-I' + gen, '-c', path], 'file': path}], f)
+    r = run([args.rewrite, '--quiet', '-p', gen, src, src + '-out'])
+    check.require(r.status == 0, 'a generated file a C file includes: loom-rewrite instruments the tree', r.stderr)
+    with open(os.path.join(src + '-out', 'loom-manifest.json')) as f:
+        fns = {f['name']: f for f in json.load(f)['functions']}
+    check(fns['st']['entry_switch'] and not fns['other']['entry_switch'],
+          'a generated file a C file includes calls its static st: st keeps its switch, other has none',
+          json.dumps([(f['name'], f['entry_switch']) for f in fns.values()]))
 
 
 def push_mix(check, args, out, work, want_hits, what):
