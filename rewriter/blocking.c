@@ -27,10 +27,12 @@ static const char *const builtin[] = {
  * register conversions), no strerror (gettext may read catalogs), no
  * assert (it writes, then abort runs the program's handler).  The
  * allocator's waits are short, for its own locks.  The compiler's builtins
- * are found under their names without `__builtin_`. */
+ * are found under their names without `__builtin_`; glibc's static inline
+ * byte-order helpers (which be32toh and, under __OPTIMIZE__, ntohl call)
+ * under theirs. */
 static const char *const brief[] = {
-	"__ctype_b_loc", "__ctype_get_mb_cur_max", "__ctype_tolower_loc", "__ctype_toupper_loc",
-	"__errno_location", "abs", "acos", "add_overflow", "add_overflow_p", "aligned_alloc",
+	"__bswap_16", "__bswap_32", "__bswap_64", "__ctype_b_loc", "__ctype_get_mb_cur_max", "__ctype_tolower_loc", "__ctype_toupper_loc",
+	"__errno_location", "__uint16_identity", "__uint32_identity", "__uint64_identity", "abs", "acos", "add_overflow", "add_overflow_p", "aligned_alloc",
 	"alloca", "alloca_with_align", "asin", "assume_aligned", "atan", "atan2", "atan2f",
 	"atanf", "atof", "atoi", "atol", "atoll", "bcmp", "bcopy", "bswap128", "bswap16",
 	"bswap32", "bswap64", "bzero", "calloc", "cbrt", "cbrtf", "ceil", "ceilf", "ceill",

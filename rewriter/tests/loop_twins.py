@@ -67,6 +67,7 @@ void loops(void)
 # of such a name are.
 BRIEF = r'''
 #include <ctype.h>
+#include <endian.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,13 @@ static int cmp(const void *a, const void *b) { return *(const int *)a - *(const 
 static void drop_all(char **v, int n)
 {
 	for (int i = 0; i < n; i += 2) free(v[i]); /* no twin */
+}
+
+/* glibc's byte order macros call its static inline __bswap_32 and
+ * __uint16_identity (and ntohl does under -O2). */
+static unsigned get_be(const unsigned *p, int i)
+{
+	return be32toh(p[i]) + le16toh((unsigned short)i);
 }
 
 static void show_all(char **v, int n)
@@ -95,6 +103,7 @@ double brief(char **v, int n, const char *s, int *a)
 	for (int i = 0; i < n; i += 2) t += sqrt((double)i) + fabs(t); /* no twin */
 	for (int i = 0; i < n; i += 2) memcpy(v[i], s, strnlen(s, 4)); /* no twin */
 	for (int i = 0; i < n; i += 2) drop_all(v, i); /* no twin */
+	for (int i = 0; i < n; i += 2) t += get_be((const unsigned *)a, i) + be64toh((unsigned long)t); /* no twin */
 	for (int i = 0; i < n; i += 2) { __atomic_thread_fence(__ATOMIC_ACQUIRE); a[i] = __sync_fetch_and_add(a, 1); } /* no twin */
 	for (int i = 0; i < n; i += 2) show_all(v, i); /* twin */
 	for (int i = 0; i < n; i += 2) { free(v[i]); work(i); } /* twin */
