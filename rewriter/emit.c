@@ -589,68 +589,106 @@ static const struct rw_func *callee_in_tree(const struct rw_plan *plan, const st
 	return NULL;
 }
 
-static bool loop_runs_long_at(const struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers,
-                              const struct rw_loop *l, int depth);
+/* What the calls of a file reach, for the twin analysis: the headers it
+ * includes (OTHERS, as the file sees them) and the tree's external
+ * functions that cannot run long (SHORTS, may be NULL). */
+struct reach {
+	const struct rw_plan *const *others;
+	size_t nothers;
+	const struct rw_shorts *shorts;
+};
+
+static bool loop_runs_long_at(const struct rw_plan *plan, const struct reach *r, const struct rw_loop *l, int depth);
+static bool may_run_long(const struct rw_plan *plan, const struct reach *r, const char *name, int depth);
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_short(const struct rw_shorts *shorts, const char *name)
+{
+	return shorts && loom_bsearch(&name, shorts->names, shorts->n, sizeof *shorts->names, cmp_name);
+}
+
+/* Can function FI of PLAN run long: a loop of it that makes a call that
+ * can (a loop without a call, or with a fixed number of passes, gets no
+ * twin: it cannot keep a thread by itself), or a call it makes? */
+static bool func_runs_long(const struct rw_plan *plan, const struct reach *r, size_t fi, int depth)
+{
+	const struct rw_func *f = &plan->funcs[fi];
+
+	if (f->pure)
+		return false;
+	for (size_t l = 0; l < plan->nloops; l++)
+		if (plan->loops[l].func == fi && plan->loops[l].calls && !plan->loops[l].fixed
+		    && loop_runs_long_at(plan, r, &plan->loops[l], depth + 1))
+			return true;
+	for (size_t c = 0; c < f->ncalls; c++)
+		if (!f->calls[c].brief && may_run_long(plan, r, f->calls[c].callee, depth + 1))
+			return true;
+	return false;
+}
 
 /* Can a call to NAME, in PLAN's file, run long?  Not if NAME is a static
- * function of this file or of a header it includes (OTHERS), written by a
- * macro or not, whose loops
- * cannot run long (a loop without a call, or with a fixed number of passes,
- * or whose calls cannot run long, gets no twin: it cannot keep a thread by
- * itself) and whose calls cannot run long either: the compiler likely
- * inlines it, and a twin for every loop calling such a helper would put a
- * check and jumps into the hottest loops (lu's daxpy per block row,
- * interp's B-tree descent, Open vSwitch's cmap buckets and the seqlock
- * retry loops around them).  DEPTH bounds recursion. */
-static bool may_run_long(const struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers,
-                         const char *name, int depth)
+ * function of this file or of a header it includes, written by a macro or
+ * not, that cannot (func_runs_long), nor one of the tree's external
+ * functions that cannot (main.c find_short_externals): the compiler likely
+ * inlines the helpers, and a twin for every loop calling such a function
+ * would put a check and jumps into the hottest loops (lu's daxpy per block
+ * row, interp's B-tree descent, Open vSwitch's cmap buckets and the seqlock
+ * retry loops around them, its trie lookups calling meta-flow.c's
+ * mf_are_prereqs_ok).  DEPTH bounds recursion. */
+static bool may_run_long(const struct rw_plan *plan, const struct reach *r, const char *name, int depth)
 {
 	const struct rw_plan *where;
 	const struct rw_helper *h;
 	const struct rw_func *f;
-	size_t fi;
 
 	if (!name || depth > 8)
 		return true;
-	f = callee_in_tree(plan, others, nothers, name, &where, &h);
+	f = callee_in_tree(plan, r->others, r->nothers, name, &where, &h);
 	if (h) {
 		for (size_t c = 0; c < h->ncallees; c++)
-			if (may_run_long(where, others, nothers, h->callees[c], depth + 1))
+			if (may_run_long(where, r, h->callees[c], depth + 1))
 				return true;
 		return false;
 	}
-	if (!f || !(f->is_static || f->pure))
-		return true;
-	if (f->pure)
+	if (f && f->pure)
 		return false;
-	fi = (size_t)(f - where->funcs);
-	for (size_t l = 0; l < where->nloops; l++)
-		if (where->loops[l].func == fi && where->loops[l].calls && !where->loops[l].fixed
-		    && loop_runs_long_at(where, others, nothers, &where->loops[l], depth + 1))
-			return true;
-	for (size_t c = 0; c < f->ncalls; c++)
-		if (!f->calls[c].brief && may_run_long(where, others, nothers, f->calls[c].callee, depth + 1))
-			return true;
-	return false;
+	if (!f || !f->is_static)
+		return !is_short(r->shorts, name);
+	return func_runs_long(where, r, (size_t)(f - where->funcs), depth);
 }
 
-/* Does loop L of PLAN make a call that may run long (then it gets a twin)? */
-static bool loop_runs_long_at(const struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers,
-                              const struct rw_loop *l, int depth)
+/* Does loop L of PLAN make a call that may run long (then it gets a twin)?
+ * In an endless loop (rw_loop.endless), one that reaches the tree's
+ * external function does whatever that function does: the twin's check is
+ * the only place where a thread that never leaves the loop meets a filter,
+ * as the fast entries of the tree's callers do not switch (Open vSwitch's
+ * worker loops; cli/tests/regions.py). */
+static bool loop_runs_long_at(const struct rw_plan *plan, const struct reach *r, const struct rw_loop *l, int depth)
 {
 	const struct rw_func *f = &plan->funcs[l->func];
+	const struct reach all = { r->others, r->nothers, NULL };
 
+	if (l->endless)
+		r = &all;
+
+	/* Its condition's calls and its increment's too (`while (fgets(...))`),
+	 * not its for-declaration's, made once. */
 	for (size_t c = 0; c < f->ncalls; c++)
-		if (f->calls[c].off >= l->body_start && f->calls[c].off < l->body_end && !f->calls[c].brief
-		    && may_run_long(plan, others, nothers, f->calls[c].callee, depth))
+		if (f->calls[c].off >= l->start && f->calls[c].off < l->end && !f->calls[c].brief
+		    && !(f->calls[c].off >= l->init_start && f->calls[c].off < l->init_end)
+		    && may_run_long(plan, r, f->calls[c].callee, depth))
 			return true;
 	return false;
 }
 
-static bool loop_runs_long(const struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers,
-                           const struct rw_loop *l)
+bool rw_runs_long(const struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers, size_t fi,
+                  const struct rw_shorts *shorts)
 {
-	return loop_runs_long_at(plan, others, nothers, l, 0);
+	return func_runs_long(plan, &(struct reach){ others, nothers, shorts }, fi, 0);
 }
 
 /* Does loop L get a slow twin (emit_twins)?  rw_settle_twins, which the
@@ -660,11 +698,15 @@ static bool gets_twin(const struct rw_loop *l)
 	return !l->no_twin;
 }
 
-void rw_settle_twins(struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers)
+void rw_settle_twins(struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers,
+                     const struct rw_shorts *shorts)
 {
+	const struct reach r = { others, nothers, shorts };
+
 	for (size_t i = 0; i < plan->nloops; i++)
-		if (!plan->loops[i].no_twin && !loop_runs_long(plan, others, nothers, &plan->loops[i]))
-			plan->loops[i].no_twin = "its calls cannot run long (static helpers that cannot, pure functions)";
+		if (!plan->loops[i].no_twin && !loop_runs_long_at(plan, &r, &plan->loops[i], 0))
+			plan->loops[i].no_twin = "its calls cannot run long (static helpers and the tree's external "
+			                         "functions that cannot, pure functions)";
 }
 
 /* Is OFF in the for-declaration of a loop of function FI that gets a

@@ -56,14 +56,33 @@ struct rw_emit_opts {
 bool rw_calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller, const struct rw_call *call,
                         const struct rw_emit_opts *opts);
 
+/* The tree's external functions that cannot run long (main.c
+ * find_short_externals): NAMES, sorted. */
+struct rw_shorts {
+	char **names;
+	size_t n;
+};
+
 /* Settles which loops of PLAN get a slow twin, knowing the functions of
- * the headers its file includes (OTHERS, as the file sees them): a loop
- * whose calls cannot run long (to static helpers without loops that make
- * calls, and brief library functions) gets none, like a loop without a
- * call, and a loop calling a static helper a macro writes (struct
- * rw_helper) counts what the helper calls.  Call before rw_emit, which
- * gives a twin to every loop this leaves without rw_loop.no_twin. */
-void rw_settle_twins(struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers);
+ * the headers its file includes (OTHERS, as the file sees them) and the
+ * tree's external functions that cannot run long (SHORTS, may be NULL): a
+ * loop whose calls cannot run long (to static helpers without loops that
+ * make calls, such external functions, and brief library functions) gets
+ * none, like a loop without a call, and a loop calling a static helper a
+ * macro writes (struct rw_helper) counts what the helper calls.  Call
+ * before rw_emit, which gives a twin to every loop this leaves without
+ * rw_loop.no_twin. */
+void rw_settle_twins(struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers,
+                     const struct rw_shorts *shorts);
+
+/* Can function FI of PLAN run long, as its file sees the headers it
+ * includes (OTHERS) and knowing SHORTS: does one of its loops make a call
+ * that can, or does it make such a call itself?  A call through a pointer,
+ * to a function outside the tree that is not brief, or to an external
+ * function not in SHORTS can; a static function of the file or its headers
+ * can if its own loops and calls can (a bounded depth of them). */
+bool rw_runs_long(const struct rw_plan *plan, const struct rw_plan *const *others, size_t nothers, size_t fi,
+                  const struct rw_shorts *shorts);
 
 /* Gives PLAN's hooks their ids (continuing M's, in walk order), records the
  * functions and slots in M under file index FILE, and returns the rewritten

@@ -70,6 +70,8 @@ struct job {
 	struct rw_fast_entry *fast; /* see find_fast_entries; sorted by name */
 	size_t nfast, fast_cap;
 	bool no_fast;             /* --no-fast-entries */
+	struct rw_shorts shorts;  /* see find_short_externals */
+	size_t shorts_cap;
 	bool skip_pure;           /* --skip-pure */
 };
 
@@ -1152,9 +1154,93 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 	free(c);
 }
 
+/* The plans of the headers unit U includes, as it sees them.  Free the
+ * result. */
+static const struct rw_plan **header_views(const struct unit *u)
+{
+	const struct rw_plan **views = loom_xcalloc(u->nheaders + 1, sizeof *views);
+
+	for (size_t i = 0; i < u->nheaders; i++)
+		views[i] = &u->headers[i].plan;
+	return views;
+}
+
+/* An external function definition, while finding those that cannot run
+ * long: function FI of units[UNIT]. */
+struct short_candidate {
+	const char *name;
+	size_t unit, fi;
+	bool is_short;
+};
+
+static int cmp_short_candidate(const void *a, const void *b)
+{
+	return strcmp(((const struct short_candidate *)a)->name, ((const struct short_candidate *)b)->name);
+}
+
+/* Finds the tree's external functions that cannot run long (struct
+ * rw_shorts), for the twin analysis: defined once, in a parsed C file the
+ * compilation database (if any) lists, whose loops and calls cannot run
+ * long (rw_runs_long), calls of one another included.  A least fixed
+ * point: a function joins only once all it calls have, so recursion runs
+ * long.  A call by name may reach another function of that name in a
+ * program that does not link this one; as for fast entries, a name the
+ * tree defines twice (two programs) counts for neither, and a function
+ * outside the tree of a name the tree defines once is taken for it: a
+ * loop calling it then has no twin, and a thread that never leaves it
+ * picks up a filter on the loop at the function's next entry only. */
+static void find_short_externals(struct job *job, const struct unit *units, size_t n)
+{
+	struct short_candidate *c = NULL;
+	size_t nc = 0, cap = 0, kept = 0;
+	const struct rw_plan ***views;
+	bool changed = true;
+
+	if (!job->hybrid)
+		return;
+	for (size_t i = 0; i < n; i++)
+		for (size_t f = 0; units[i].walked && f < units[i].plan.nfuncs; f++)
+			if (!units[i].plan.funcs[f].is_static)
+				*LOOM_PUSH(c, nc, cap) = (struct short_candidate){ units[i].plan.funcs[f].name, i, f,
+				                                                   units[i].unlisted };
+	loom_sort(c, nc, sizeof *c, cmp_short_candidate);
+	/* Defined once and listed (is_short says unlisted so far). */
+	for (size_t j = 0; j < nc; j++)
+		if ((j == 0 || strcmp(c[j - 1].name, c[j].name)) && (j + 1 == nc || strcmp(c[j + 1].name, c[j].name))
+		    && !c[j].is_short)
+			c[kept++] = c[j];
+	nc = kept;
+	for (size_t j = 0; j < nc; j++)
+		c[j].is_short = false;
+	views = loom_xcalloc(n + 1, sizeof *views);
+	for (size_t i = 0; i < n; i++)
+		views[i] = units[i].walked ? header_views(&units[i]) : NULL;
+	while (changed) {
+		changed = false;
+		job->shorts.n = 0;
+		for (size_t j = 0; j < nc; j++)
+			if (c[j].is_short)
+				*LOOM_PUSH(job->shorts.names, job->shorts.n, job->shorts_cap) = (char *)c[j].name;
+		for (size_t j = 0; j < nc; j++) {
+			const struct unit *u = &units[c[j].unit];
+
+			if (!c[j].is_short && !rw_runs_long(&u->plan, views[c[j].unit], u->nheaders, c[j].fi, &job->shorts))
+				changed = c[j].is_short = true;
+		}
+	}
+	/* The names are the plans': copies outlive them. */
+	for (size_t j = 0; j < job->shorts.n; j++)
+		job->shorts.names[j] = loom_xstrdup(job->shorts.names[j]);
+	for (size_t i = 0; i < n; i++)
+		free(views[i]);
+	free(views);
+	free(c);
+}
+
 /* Which loops get twins, in every unit and the headers as it sees them,
- * knowing the headers' helpers (rw_settle_twins), for the emitter. */
-static void settle_twins(struct unit *units, size_t n)
+ * knowing the headers' helpers and the tree's external functions that
+ * cannot run long (rw_settle_twins), for the emitter. */
+static void settle_twins(const struct job *job, struct unit *units, size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
 		struct unit *u = &units[k];
@@ -1162,12 +1248,10 @@ static void settle_twins(struct unit *units, size_t n)
 
 		if (!u->walked)
 			continue;
-		views = loom_xcalloc(u->nheaders + 1, sizeof *views);
+		views = header_views(u);
+		rw_settle_twins(&u->plan, views, u->nheaders, &job->shorts);
 		for (size_t i = 0; i < u->nheaders; i++)
-			views[i] = &u->headers[i].plan;
-		rw_settle_twins(&u->plan, views, u->nheaders);
-		for (size_t i = 0; i < u->nheaders; i++)
-			rw_settle_twins(&u->headers[i].plan, views, u->nheaders);
+			rw_settle_twins(&u->headers[i].plan, views, u->nheaders, &job->shorts);
 		free(views);
 	}
 }
@@ -1882,7 +1966,8 @@ int main(int argc, char **argv)
 		find_switchless(&job, units, nunits, units + nunits, nout, !memchr(what, 2, job.npaths));
 		for (size_t i = 0; i < nout; i++)
 			unit_free(&units[nunits + i]);
-		settle_twins(units, nunits);
+		find_short_externals(&job, units, nunits);
+		settle_twins(&job, units, nunits);
 		find_fast_entries(&job, units, nunits);
 		for (size_t i = 0, k = 0; i < job.npaths; i++) {
 			if (what[i] == 1) {
@@ -1944,6 +2029,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < job.nfast; i++)
 		free((char *)job.fast[i].name);
 	free(job.fast);
+	for (size_t i = 0; i < job.shorts.n; i++)
+		free(job.shorts.names[i]);
+	free(job.shorts.names);
 	free(job.src_real);
 	free(src);
 	free(out);

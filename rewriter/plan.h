@@ -91,6 +91,11 @@ struct rw_loop {
 	bool calls;            /* its body makes a call, other than brief ones */
 	bool fixed;            /* a for loop with a fixed number of passes: it
 	                        * cannot run long by itself (walk.c fixed_passes) */
+	bool endless;          /* no condition, or a constant true one (`for (;;)`,
+	                        * `while (1)`): left only by a jump, it is likely
+	                        * a thread's main loop, and a call of the tree's
+	                        * external function keeps its twin even when that
+	                        * function cannot run long (emit.c may_run_long) */
 };
 
 struct rw_call {

@@ -1979,9 +1979,10 @@ static bool fixed_passes(const struct walk *w, const struct kids *k, size_t cond
 
 /* Records loop C (body BODY, for-init declaration *INIT or NULL, left at
  * join point EXIT_NODE); FOR_KIDS, the children of a for statement whose
- * condition is child COND, or NULL. */
+ * condition is child COND, or NULL; ENDLESS, it has no condition or a
+ * constant true one (rw_loop.endless). */
 static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const CXCursor *init,
-                     unsigned exit_node, const struct kids *for_kids, size_t cond)
+                     unsigned exit_node, const struct kids *for_kids, size_t cond, bool endless)
 {
 	struct rw_loop *l = LOOM_PUSH(w->plan->loops, w->plan->nloops, w->plan->loops_cap);
 	struct body_scan bs = { false, false, false };
@@ -1991,6 +1992,7 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
 	l->func = w->func;
 	l->depth = depth;
 	l->is_do = clang_getCursorKind(c) == CXCursor_DoStmt;
+	l->endless = endless;
 	l->start = start_of(c, &l->line, NULL);
 	l->body_start = start_of(body, NULL, NULL);
 	l->break_point = SIZE_MAX; /* hook_body adds it, if it can */
@@ -2202,7 +2204,7 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 				hook_cond(w, k.c[0], after_keyword_paren(w, start_of(c, NULL, NULL), "while"), ')', depth);
 			if (k.n < 2 || literal_truth(k.c[0]) != 1)
 				flow_to(w, lf.exit);
-			add_loop(w, c, k.c[k.n - 1], depth, NULL, lf.exit, NULL, 0);
+			add_loop(w, c, k.c[k.n - 1], depth, NULL, lf.exit, NULL, 0, k.n >= 2 && literal_truth(k.c[0]) == 1);
 			hook_body(w, k.c[k.n - 1], depth + 1, true);
 			flow_to(w, lf.head);
 			loop_leave(w, &lf);
@@ -2224,7 +2226,8 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 			if (!endless && (cond == SIZE_MAX || literal_truth(k.c[cond]) != 1))
 				flow_to(w, lf.exit);
 			add_loop(w, c, k.c[k.n - 1], depth,
-			         clang_getCursorKind(k.c[0]) == CXCursor_DeclStmt ? &k.c[0] : NULL, lf.exit, &k, cond);
+			         clang_getCursorKind(k.c[0]) == CXCursor_DeclStmt ? &k.c[0] : NULL, lf.exit, &k, cond,
+			         endless || (cond != SIZE_MAX && literal_truth(k.c[cond]) == 1));
 			hook_body(w, k.c[k.n - 1], depth + 1, true);
 			flow_to(w, lf.head);
 			loop_leave(w, &lf);
@@ -2239,7 +2242,7 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 			int truth = k.n >= 2 ? literal_truth(k.c[1]) : -1;
 
 			loop_enter(w, &lf, test);
-			add_loop(w, c, k.c[0], depth, NULL, lf.exit, NULL, 0);
+			add_loop(w, c, k.c[0], depth, NULL, lf.exit, NULL, 0, truth == 1);
 			hook_body(w, k.c[0], depth + 1, true);
 			flow_to(w, test);
 			flow_at(w, test);

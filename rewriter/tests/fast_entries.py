@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Fast entries: small external functions called across files without a switch.
 
-A tree where counter.c defines bump (two statements, no loop), spread (a loop
+A tree where counter.c defines bump (no loop; it may call an observer
+through a pointer, so a loop calling it can run long), spread (a loop
 calling bump, with a twin), total (a loop that calls nothing) and a pointer
 to bump, and main.c calls them:
 
@@ -49,14 +50,19 @@ long spread(long n);
 long extra(long x);
 long total(long n);
 extern long (*const bumper)(long);
+extern void (*volatile observer)(long);
 #endif
 ''',
     'counter.c': r'''#include "counter.h"
+
+void (*volatile observer)(long);
 
 long bump(long x)
 {
 	long v = x * 3 % 11;
 
+	if (observer)
+		observer(v);
 	return v + 1;
 }
 
@@ -126,7 +132,7 @@ long extra(long x)
 }
 CFLAGS = '-O2 -g -Wall -Wextra -Wmissing-prototypes -Wredundant-decls'
 INPUT = b'3\n10\n1000\n'
-BUMP_LINE = 3  # of `long bump(long x)` in counter.c
+BUMP_LINE = 5  # of `long bump(long x)` in counter.c
 LIBEXTRA = None  # the library outside the tree that defines extra (main sets it)
 
 

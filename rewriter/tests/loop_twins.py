@@ -12,7 +12,8 @@ so do the loops below, which are only rewritten and compiled (some never
 end: a `c <= 255` for an unsigned char is always true; in others the counter
 can be written through its address), and so are those with library calls
 that cannot keep a thread (BRIEF), or call a header's helpers that cannot
-(HELPERS_C, HELPERS_H).  The manifest's `loops[].twin_exit`
+(HELPERS_C, HELPERS_H), or call the tree's external functions that
+cannot (EXTERNALS_C, EXT_C, OTHER_C).  The manifest's `loops[].twin_exit`
 must agree on every marked line, the rewritten text must have one twin
 label per twinned loop, and it must compile.
 """
@@ -186,6 +187,90 @@ def twins(out, name):
             for l in fn['loops']}
 
 
+# The tree's external functions count too, whatever file defines them: one
+# that cannot run long (no loop that can, no call that can, those of other
+# such functions included) is no reason for a twin; one that recurses,
+# directly or through another, or that the tree defines twice (two
+# programs: ext_twice) is, and so is any of them in an endless loop (`for
+# (;;)`, `while (1)`: likely a thread's main loop, whose twin is where the
+# thread meets a filter, as the tree's callers call fast entries without
+# switch).
+EXTERNALS_C = r'''
+void work(long v);
+int ext_short(int v);
+int ext_calls_short(int v);
+int ext_long(int v);
+int ext_rec(int v);
+int ext_mutual_a(int v);
+int ext_twice(int v);
+int local_ext(int v);
+
+int local_ext(int v)
+{
+	return v * 2;
+}
+
+int externals(int n);
+int externals(int n)
+{
+	int s = 0;
+
+	for (int i = 0; i < n; i += 2) s += ext_short(i); /* no twin */
+	for (int i = 0; i < n; i += 2) s += ext_calls_short(i); /* no twin */
+	for (int i = 0; i < n; i += 2) s += local_ext(i); /* no twin */
+	for (int i = 0; i < n; i += 2) s += ext_long(i); /* twin */
+	for (int i = 0; i < n; i += 2) s += ext_rec(i); /* twin */
+	for (int i = 0; i < n; i += 2) s += ext_mutual_a(i); /* twin */
+	for (int i = 0; i < n; i += 2) s += ext_twice(i); /* twin */
+	for (;;) { s += ext_short(s); if (s > n) break; } /* twin */
+	while (1) { s += ext_calls_short(s); if (s > n) break; } /* twin */
+	return s;
+}
+'''
+EXT_C = r'''
+void work(long v);
+int ext_short(int v);
+int ext_calls_short(int v);
+int ext_long(int v);
+int ext_rec(int v);
+int ext_mutual_a(int v);
+int ext_mutual_b(int v);
+int ext_twice(int v);
+
+int ext_short(int v) { return v + 1; }
+static int helper(int v) { return v * 3; }
+
+int ext_calls_short(int v)
+{
+	int s = 0;
+
+	for (int i = 0; i < v; i += 2) s += ext_short(i) + helper(i); /* no twin */
+	return s;
+}
+
+int ext_long(int v)
+{
+	for (int i = 0; i < v; i += 2) work(i); /* twin */
+	return v;
+}
+
+int ext_rec(int v) { return v > 0 ? ext_rec(v - 1) : 0; }
+int ext_mutual_a(int v) { return v > 0 ? ext_mutual_b(v - 1) : 0; }
+int ext_mutual_b(int v) { return v > 0 ? ext_mutual_a(v - 1) : 0; }
+int ext_twice(int v) { return v; }
+'''
+OTHER_C = r'''
+void work(long v);
+int ext_twice(int v);
+int ext_twice(int v) { return -v; }
+void other(int n);
+void other(int n)
+{
+	for (int i = 0; i < n; i += 2) work(i + ext_twice(i)); /* twin */
+}
+'''
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--rewrite', required=True)
@@ -196,7 +281,8 @@ def main():
         trees = {'fixed_pass_loops.c': [('fixed_pass_loops.c', os.path.join(HERE, 'conformance',
                                                                            'fixed_pass_loops.c'))]}
         for name, *files in (('unbounded.c', UNBOUNDED), ('brief.c', BRIEF), ('own_free.c', OWN_FREE),
-                             ('helpers.c', HELPERS_C, ('helpers.h', HELPERS_H))):
+                             ('helpers.c', HELPERS_C, ('helpers.h', HELPERS_H)),
+                             ('externals.c', EXTERNALS_C, ('ext.c', EXT_C), ('other.c', OTHER_C))):
             trees[name] = []
             for fname, text in [(name, files[0]), *files[1:]]:
                 trees[name].append((fname, os.path.join(work, fname)))

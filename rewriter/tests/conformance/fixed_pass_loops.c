@@ -4,23 +4,29 @@
  * the form for (T v = A; v < B; v++) with constant A and B, at most 64
  * passes, and v only read in the body, needs none; so does one of the form
  * for (v = A; ...) when v is a local that the function only assigns,
- * increments and reads (not static, not volatile, its address not taken).  work() and bump() are
- * not static: a call of either may run long, as far as the rewriter knows;
- * a call of a static helper whose loops make no call cannot. */
+ * increments and reads (not static, not volatile, its address not taken).  work() and bump()
+ * call through a pointer: a call of either may run long, as far as the
+ * rewriter knows; a call of a static helper whose loops make no call
+ * cannot. */
 #include <stdio.h>
 
 #define N 8
 
 static unsigned long acc;
+static void (*volatile observer)(unsigned long);
 
 void work(long v)
 {
 	acc = acc * 31 + (unsigned long)v;
+	if (observer)
+		observer(acc);
 }
 
 void bump(int *p)
 {
 	(*p)++;
+	if (observer)
+		observer((unsigned long)*p);
 }
 
 static int limit(void)
