@@ -905,14 +905,70 @@ static bool integer_constant(CXCursor e, long long *value)
 	return constant;
 }
 
+/* Sets *(bool *)DATA if C is C11's _Noreturn or C23's [[noreturn]]
+ * (libclang exposes neither attribute: by its first token). */
+static enum CXChildVisitResult noreturn_attr(CXCursor c, CXCursor parent, CXClientData data)
+{
+	CXToken *tokens = NULL;
+	unsigned n = 0;
+	CXTranslationUnit tu = clang_Cursor_getTranslationUnit(c);
+
+	(void)parent;
+	if (clang_getCursorKind(c) != CXCursor_UnexposedAttr)
+		return CXChildVisit_Continue;
+	clang_tokenize(tu, clang_getCursorExtent(c), &tokens, &n);
+	if (!n) {
+		/* A macro wrote it (<stdnoreturn.h>'s noreturn): where it is
+		 * spelled. */
+		CXFile file;
+		unsigned off;
+
+		clang_getSpellingLocation(clang_getCursorLocation(c), &file, NULL, NULL, &off);
+		if (file)
+			clang_tokenize(tu, clang_getRange(clang_getLocationForOffset(tu, file, off),
+			                                  clang_getLocationForOffset(tu, file, off + 1)), &tokens, &n);
+	}
+	if (n) {
+		CXString t = clang_getTokenSpelling(tu, tokens[0]);
+		const char *s = clang_getCString(t);
+
+		*(bool *)data |= !strcmp(s, "_Noreturn") || !strcmp(s, "noreturn") || !strcmp(s, "__noreturn__");
+		clang_disposeString(t);
+	}
+	clang_disposeTokens(tu, tokens, n);
+	return CXChildVisit_Continue;
+}
+
+/* Is FN, a function declaration, one that does not return? */
+static bool declared_noreturn(CXCursor fn)
+{
+	CXString type;
+	bool noreturn;
+
+	if (clang_Cursor_isNull(fn) || clang_getCursorKind(fn) != CXCursor_FunctionDecl)
+		return false;
+	type = clang_getTypeSpelling(clang_getCursorType(fn));
+	noreturn = strstr(clang_getCString(type), "__attribute__((noreturn))") != NULL;
+	clang_disposeString(type);
+	if (!noreturn)
+		clang_visitChildren(fn, noreturn_attr, &noreturn);
+	return noreturn;
+}
+
 /* Is call C one of a library function that cannot keep a thread
- * (loom_is_brief), declared in a system header? */
+ * (loom_is_brief), declared in a system header, or of a function that
+ * does not return (abort, exit, the tree's own fatal-error functions): a
+ * thread it keeps never comes back to the loop that made the call, whose
+ * twin would serve it no more (Open vSwitch's OVS_NOT_REACHED in
+ * mf_are_prereqs_ok__ gave check_tries' loop a twin)? */
 static bool brief_call(CXCursor c)
 {
 	CXCursor fn = clang_getCursorReferenced(c);
 	CXString name;
 	bool brief;
 
+	if (declared_noreturn(fn))
+		return true;
 	if (!system_function(fn))
 		return false;
 	name = clang_getCursorSpelling(fn);

@@ -13,7 +13,8 @@ end: a `c <= 255` for an unsigned char is always true; in others the counter
 can be written through its address), and so are those with library calls
 that cannot keep a thread (BRIEF), or call a header's helpers that cannot
 (HELPERS_C, HELPERS_H), or call the tree's external functions that
-cannot (EXTERNALS_C, EXT_C, OTHER_C).  The manifest's `loops[].twin_exit`
+cannot (EXTERNALS_C, EXT_C, OTHER_C), or functions that do not return
+(NORETURN_C).  The manifest's `loops[].twin_exit`
 must agree on every marked line, the rewritten text must have one twin
 label per twinned loop, and it must compile.
 """
@@ -270,6 +271,42 @@ void other(int n)
 }
 '''
 
+# A function that does not return (abort, exit, one declared noreturn in any
+# of C's spellings) is no reason for a twin: a thread it keeps never comes
+# back to the loop (Open vSwitch's OVS_NOT_REACHED).
+NORETURN_C = r'''
+#include <stdlib.h>
+#include <stdnoreturn.h>
+
+void work(long v);
+static void die(int code) __attribute__((noreturn));
+static void die(int code) { exit(code); }
+_Noreturn void fatal(const char *why);
+noreturn void fatal_too(const char *why);
+[[noreturn]] void fatal_c23(void);
+
+static int checked(int v)
+{
+	if (v < 0)
+		abort();
+	return v;
+}
+
+long noreturns(const int *p, int n);
+long noreturns(const int *p, int n)
+{
+	long s = 0;
+
+	for (int i = 0; i < n; i++) s += checked(p[i]); /* no twin */
+	for (int i = 0; i < n; i++) if (p[i] < 0) die(i); else s++; /* no twin */
+	for (int i = 0; i < n; i++) if (p[i] < 0) fatal("negative"); else s++; /* no twin */
+	for (int i = 0; i < n; i++) if (p[i] < 0) fatal_too("negative"); else s++; /* no twin */
+	for (int i = 0; i < n; i++) if (p[i] < 0) fatal_c23(); else s++; /* no twin */
+	for (int i = 0; i < n; i++) if (p[i] < 0) abort(); else work(i); /* twin */
+	return s;
+}
+'''
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -282,7 +319,8 @@ def main():
                                                                            'fixed_pass_loops.c'))]}
         for name, *files in (('unbounded.c', UNBOUNDED), ('brief.c', BRIEF), ('own_free.c', OWN_FREE),
                              ('helpers.c', HELPERS_C, ('helpers.h', HELPERS_H)),
-                             ('externals.c', EXTERNALS_C, ('ext.c', EXT_C), ('other.c', OTHER_C))):
+                             ('externals.c', EXTERNALS_C, ('ext.c', EXT_C), ('other.c', OTHER_C)),
+                             ('noreturn.c', NORETURN_C)):
             trees[name] = []
             for fname, text in [(name, files[0]), *files[1:]]:
                 trees[name].append((fname, os.path.join(work, fname)))
