@@ -533,22 +533,16 @@ def main():
                            env=dict(os.environ, LOOM_FORCE_SLOW='1'))
         check(got == want, 'layered, alt.c: every function in its slow copy answers like the original',
               f'original:\n{want}rewritten:\n{got}')
-        prog = Program([os.path.join(out, 'prog')], live_env(), stdin=True)
-        try:
-            hits = push_and_count(check, args.loom, prog, os.path.join(work, 'helper.loom'), 'helper <> self\n', 10)
-            check(hits >= 1, f'layered: `helper <> self` pushed live takes its lock through w.h\'s layered '
-                  f'({hits} hits for one line)')
-        finally:
-            prog.proc.stdin.close()
-            prog.stop()
-        prog = Program([os.path.join(out, 'prog')], live_env(), stdin=True)
-        try:
-            hits = push_and_count(check, args.loom, prog, os.path.join(work, 'hf.loom'), 'hf <> self\n', 10)
-            check(hits >= 2, f'layered: `hf <> self` pushed live takes its lock in alt.c, directly and through hw '
-                  f'({hits} hits for one line)')
-        finally:
-            prog.proc.stdin.close()
-            prog.stop()
+        for fn, least, how in (('helper', 1, 'through w.h\'s layered'),
+                               ('hf', 2, 'in alt.c, directly and through hw')):
+            prog = Program([os.path.join(out, 'prog')], live_env(), stdin=True)
+            try:
+                hits = push_and_count(check, args.loom, prog, os.path.join(work, fn + '.loom'), fn + ' <> self\n', 10)
+                check(hits >= least, f'layered: `{fn} <> self` pushed live takes its lock {how} '
+                      f'({hits} hits for one line)')
+            finally:
+                prog.proc.stdin.close()
+                prog.stop()
     check.finish()
 
 
