@@ -868,10 +868,13 @@ static bool defined_otherwise(const struct rw_plan *view, const struct rw_plan *
 }
 
 /* A unit saw header REL as VIEW, the unit that writes it as OWNER: marks
- * BAD what that leaves uncertain.  A function it saw otherwise (another
- * body under other macros, or one the writer did not see at all, left
- * uninstrumented in the written text) keeps its switch, and so does every
- * function it calls, whose calls from there would reach the fast body; so
+ * BAD what that leaves uncertain.  Every function a function it saw
+ * otherwise calls keeps its switch: with another body under other macros,
+ * the written slow copy calls it unrenamed; in a definition the writer did
+ * not see (another branch of a group, left uninstrumented) the fast body
+ * calls it, unless that branch defines it too.  The function itself keeps
+ * its switch only when neither its written slow copy nor its group's
+ * fallback (rw_func.group_end) serves the calls of F__slow there, and so
  * does a function of OWNER this unit does not see where OWNER does.
  * Functions seen alike lose nothing (Open vSwitch's hash.h has two
  * branches for SSE 4.2, taken by its AVX-512 files alone; hash_int, outside
@@ -892,12 +895,17 @@ static void mark_view(struct switchless *c, size_t n, bool *bad, const char *rel
 
 		if (f && same_function(f, g))
 			continue;
-		/* Another definition of it, in another branch of a group: the
-		 * calls of F__slow go to it there (rw_func.group_end).  It
-		 * is not instrumented, and calls the functions the view shares
-		 * with the owner without switch, but not those it defines
+		/* The same definition with another body (a branch inside
+		 * it: util.h's count_1bits under -mpopcnt): the unit compiles
+		 * the written text, slow copy included, so F's callers can
+		 * switch for it there too; only what the other branch calls,
+		 * unrenamed in the copy, keeps its switch.  Another
+		 * definition of it, in another branch of a group: the calls of
+		 * F__slow go to it there (rw_func.group_end).  It is not
+		 * instrumented, and calls the functions the view shares with
+		 * the owner without switch, but not those it defines
 		 * otherwise. */
-		if (f || !falls_back(owner, g->name))
+		if (!f && !falls_back(owner, g->name))
 			mark_named(c, n, bad, g->name, rel);
 		for (size_t j = 0; j < g->ncalls; j++)
 			if (g->calls[j].callee && (f || !defined_otherwise(view, owner, g->calls[j].callee)))
@@ -1004,8 +1012,9 @@ static bool drain_unseen(struct unseen *u)
  * compiler inline it less (bench/interp: 2.5% more instructions).  That
  * takes every C file the build compiles to have been read and parsed (a
  * file copied unchanged would call the fast function), the header's
- * function to be seen alike in each file that includes it, and those it
- * calls in each view (mark_view),
+ * function and its callers to be seen where the writer saw them in each
+ * file that includes it, or to fall back after their group, and nothing
+ * seen otherwise to call it (mark_view),
  * the function's address never taken (rewriter/walk.c counts cleanup and
  * alias attributes and references from outside the tree), every call of it able
  * to call its slow copy (made by a function with a slow copy, spelled in a

@@ -304,8 +304,10 @@ OUTSIDERS = {
                                      ['helper', 'freep']),
     'a generated file calling none': ('#include "u.h"\nint gen(int x) { return x; }\n', [], [],
                                       ['helper', 'mix', 'freep']),
+    # mix's body calls helper under ALT only: the generated file compiles
+    # mix's written slow copy too, where that call is not renamed.
     'a generated file seeing another view': ('#include "u.h"\nint gen(int x) { return x; }\n', ['-DALT'],
-                                             ['mix', 'helper'], ['freep']),
+                                             ['helper'], ['mix', 'freep']),
     'a generated file that does not parse': ('#include "u.h"\nint gen(void) { return nope; }\n', [],
                                              ['mix', 'helper', 'freep'], []),
     'a generated header calling helper': (None, [], ['helper'], ['mix', 'freep']),
