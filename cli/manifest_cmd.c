@@ -795,14 +795,9 @@ struct resolution {
 	size_t n, cap;
 };
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static bool resolution_has(const struct resolution *r, const char *item)
 {
-	return loom_bsearch(&item, r->sorted, r->n, sizeof *r->sorted, cmp_str) != NULL;
+	return loom_bsearch(&item, r->sorted, r->n, sizeof *r->sorted, loom_cmp_str) != NULL;
 }
 
 static void resolve(const struct loom_filter *f, size_t ci, const struct loom_manifest *m,
@@ -839,7 +834,7 @@ static void resolve(const struct loom_filter *f, size_t ci, const struct loom_ma
 	}
 	r->sorted = loom_xcalloc(r->n + 1, sizeof *r->sorted);
 	memcpy(r->sorted, r->items, r->n * sizeof *r->items);
-	loom_sort(r->sorted, r->n, sizeof *r->sorted, cmp_str);
+	loom_sort(r->sorted, r->n, sizeof *r->sorted, loom_cmp_str);
 }
 
 static void resolution_free(struct resolution *r)

@@ -227,6 +227,11 @@ void *loom_xmalloc(size_t n)
 	return p;
 }
 
+int loom_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 void loom_sort_unique(void *base, size_t *n, size_t size, int (*cmp)(const void *, const void *),
                       void (*drop)(void *))
 {

@@ -104,6 +104,10 @@ static inline void *loom_bsearch(const void *key, const void *base, size_t n, si
 	return n ? bsearch(key, base, n, size, cmp) : NULL;
 }
 
+/* Compares the strings two `char *` elements point to, for loom_sort and
+ * loom_bsearch over arrays of strings (a key is the address of one). */
+int loom_cmp_str(const void *a, const void *b);
+
 /* Growable array helpers: ensure room for one more element of SIZE bytes. */
 void loom_grow(void **items, size_t *cap, size_t count, size_t size);
 #define LOOM_PUSH(arr, n, cap) \

@@ -601,14 +601,9 @@ struct reach {
 static bool loop_runs_long_at(const struct rw_plan *plan, const struct reach *r, const struct rw_loop *l, int depth);
 static bool may_run_long(const struct rw_plan *plan, const struct reach *r, const char *name, int depth);
 
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static bool is_short(const struct rw_shorts *shorts, const char *name)
 {
-	return shorts && loom_bsearch(&name, shorts->names, shorts->n, sizeof *shorts->names, cmp_name);
+	return shorts && loom_bsearch(&name, shorts->names, shorts->n, sizeof *shorts->names, loom_cmp_str);
 }
 
 /* Can function FI of PLAN run long: a loop of it that makes a call that

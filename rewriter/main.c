@@ -111,11 +111,6 @@ static bool has_suffix(const char *s, const char *suffix)
 
 static bool inside(const char *a, const char *b);
 
-static int cmp_path(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Lists the tree under job->src (relative paths, sorted, so that ids and
  * output are the same whatever order the file system returns). */
 static int list_tree(struct job *job, const char *rel)
@@ -320,7 +315,6 @@ static bool command_compiles(CXCompileCommand cmd, const char *real)
 	return same;
 }
 
-static int cmp_str(const void *a, const void *b);
 
 /* ARG, a `-Wp,` option (its comma-separated options go to the preprocessor),
  * without what writes a dependency file (-MD, -MMD and their file, -MF,
@@ -429,7 +423,7 @@ static void unit_flags(struct job *job, struct unit *u)
 			clang_disposeString(a);
 		}
 		clang_disposeString(dirs);
-		u->unlisted = !loom_bsearch(&key, job->listed, job->nlisted, sizeof *job->listed, cmp_str);
+		u->unlisted = !loom_bsearch(&key, job->listed, job->nlisted, sizeof *job->listed, loom_cmp_str);
 		if (u->outsider)
 			;
 		else if (u->unlisted)
@@ -448,11 +442,6 @@ static void unit_flags(struct job *job, struct unit *u)
 		u->shared |= for_shared_object(clang_CompileCommands_getCommand(cmds, i));
 	if (cmds)
 		clang_CompileCommands_dispose(cmds);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 struct includes {
@@ -477,7 +466,7 @@ static void collect_header(CXFile file, CXSourceLocation *stack, unsigned depth,
 	clang_disposeString(name);
 	rel = real + strlen(in->job->src_real) + 1;
 	if (!inside(real, in->job->src_real)
-	    || !loom_bsearch(&rel, in->job->paths, in->job->npaths, sizeof *in->job->paths, cmp_str))
+	    || !loom_bsearch(&rel, in->job->paths, in->job->npaths, sizeof *in->job->paths, loom_cmp_str))
 		return;
 	if (has_suffix(rel, ".c")) {
 		in->u->includes_c = true;
@@ -561,7 +550,7 @@ static void outside_refs(CXTranslationUnit tu, struct unit *u)
 	size_t kept = 0;
 
 	clang_visitChildren(clang_getTranslationUnitCursor(tu), outside_decl, u);
-	loom_sort(u->refs, u->nrefs, sizeof *u->refs, cmp_str);
+	loom_sort(u->refs, u->nrefs, sizeof *u->refs, loom_cmp_str);
 	for (size_t i = 0; i < u->nrefs; i++) {
 		if (kept && !strcmp(u->refs[kept - 1], u->refs[i]))
 			free(u->refs[i]);
@@ -743,11 +732,11 @@ static void record_taken(struct job *job)
 	free(job->taken);
 	/* A function called without prototype reads what it is passed (an
 	 * opaque argument) as its parameters' types. */
-	loom_sort(job->unprototyped, job->nunprototyped, sizeof *job->unprototyped, cmp_str);
+	loom_sort(job->unprototyped, job->nunprototyped, sizeof *job->unprototyped, loom_cmp_str);
 	for (size_t j = 0; j < job->nfp_params; j++) {
 		const char *name = job->fp_params[j].name;
 
-		if (loom_bsearch(&name, job->unprototyped, job->nunprototyped, sizeof *job->unprototyped, cmp_str))
+		if (loom_bsearch(&name, job->unprototyped, job->nunprototyped, sizeof *job->unprototyped, loom_cmp_str))
 			*LOOM_PUSH(job->conversions, job->nconversions, job->conversions_cap) =
 				(struct loom_conversion){ loom_xstrdup(LOOM_OPAQUE_TYPE), loom_xstrdup(job->fp_params[j].type) };
 		free(job->fp_params[j].name);
@@ -1086,7 +1075,7 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 	for (size_t i = 0; i < job->nlisted && ok; i++)
 		if (!inside(job->listed[i], job->src_real) || !has_suffix(job->listed[i], ".c")
 		    || !loom_bsearch(&(const char *){ job->listed[i] + src_len + 1 }, job->paths, job->npaths,
-		                sizeof *job->paths, cmp_str)) {
+		                sizeof *job->paths, loom_cmp_str)) {
 			size_t o = 0;
 
 			while (o < nout && strcmp(outsiders[o].full, job->listed[i]))
@@ -1119,7 +1108,7 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 	loom_sort(c, nc, sizeof *c, cmp_switchless);
 	bad = loom_xcalloc(nc + 1, 1);
 	for (size_t j = 0; j < nc; j++) {
-		char **at = loom_bsearch(&c[j].header, job->paths, job->npaths, sizeof *job->paths, cmp_str);
+		char **at = loom_bsearch(&c[j].header, job->paths, job->npaths, sizeof *job->paths, loom_cmp_str);
 
 		bad[j] = !at || unseen.mark[at - job->paths];
 	}
@@ -1317,11 +1306,11 @@ static void find_fast_entries(struct job *job, const struct unit *units, size_t 
 		}
 	}
 	loom_sort(c, nc, sizeof *c, cmp_external);
-	loom_sort(headers, nheaders, sizeof *headers, cmp_str);
+	loom_sort(headers, nheaders, sizeof *headers, loom_cmp_str);
 	for (size_t j = 0; j < nc; j++) {
 		bool once = (j == 0 || strcmp(c[j - 1].name, c[j].name)) && (j + 1 == nc || strcmp(c[j + 1].name, c[j].name));
 
-		if (once && c[j].qualifies && !loom_bsearch(&c[j].name, headers, nheaders, sizeof *headers, cmp_str))
+		if (once && c[j].qualifies && !loom_bsearch(&c[j].name, headers, nheaders, sizeof *headers, loom_cmp_str))
 			*LOOM_PUSH(job->fast, job->nfast, job->fast_cap) = (struct rw_fast_entry){ loom_xstrdup(c[j].name) };
 	}
 	free(headers);
@@ -1349,7 +1338,7 @@ static struct rw_slow_callee *slow_callees(const struct job *job, const struct u
 
 static bool header_written(const struct job *job, const char *rel)
 {
-	return loom_bsearch(&rel, job->headers, job->nheaders, sizeof *job->headers, cmp_str) != NULL;
+	return loom_bsearch(&rel, job->headers, job->nheaders, sizeof *job->headers, loom_cmp_str) != NULL;
 }
 
 /* Writes header H instrumented, unless it has no function or an earlier
@@ -1615,7 +1604,7 @@ static size_t load_outsiders(struct job *job, struct unit *out)
 		if (!has_suffix(job->listed[i], ".c")
 		    || (inside(job->listed[i], job->src_real)
 		        && loom_bsearch(&(const char *){ job->listed[i] + src_len + 1 }, job->paths, job->npaths,
-		                        sizeof *job->paths, cmp_str)))
+		                        sizeof *job->paths, loom_cmp_str)))
 			continue;
 		memset(u, 0, sizeof *u);
 		u->outsider = true;
@@ -1742,7 +1731,7 @@ static void list_database(struct job *job)
 	}
 	if (all)
 		clang_CompileCommands_dispose(all);
-	loom_sort(job->listed, job->nlisted, sizeof *job->listed, cmp_str);
+	loom_sort(job->listed, job->nlisted, sizeof *job->listed, loom_cmp_str);
 }
 
 /* Opens the compilation database of DIR (-p), or else the first of SRC and
@@ -1947,7 +1936,7 @@ int main(int argc, char **argv)
 	job.m = loom_manifest_new("loom-rewrite " LOOM_VERSION, src);
 	if (list_tree(&job, "") < 0)
 		return 2;
-	loom_sort(job.paths, job.npaths, sizeof *job.paths, cmp_path);
+	loom_sort(job.paths, job.npaths, sizeof *job.paths, loom_cmp_str);
 	{
 		/* What each path is: 0 copied as it is, 1 a C file (the next unit),
 		 * 2 a C file that could not be read (reported). */

@@ -4137,18 +4137,13 @@ static void attribute_callee(struct walks *ws, CXCursor a)
  * from code the tree does not hold (an inline function of a header outside
  * it, which is not instrumented, runs the fast function) and cleanup and
  * alias attributes. */
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Sorts the *N strings at NAMES and drops repeats (the strings are not
  * theirs: nothing is freed). */
 static void sort_unique(char **names, size_t *n)
 {
 	size_t out = 0;
 
-	loom_sort(names, *n, sizeof *names, cmp_str);
+	loom_sort(names, *n, sizeof *names, loom_cmp_str);
 	for (size_t i = 0; i < *n; i++)
 		if (!out || strcmp(names[i], names[out - 1]))
 			names[out++] = names[i];
@@ -4161,7 +4156,7 @@ static void note_declaration(struct walks *ws, CXCursor c, CXCursor parent)
 {
 	CXString s = clang_getCursorSpelling(c);
 	const char *name = clang_getCString(s);
-	char **hit = name ? loom_bsearch(&name, ws->hoisted, ws->nhoisted, sizeof *ws->hoisted, cmp_str) : NULL;
+	char **hit = name ? loom_bsearch(&name, ws->hoisted, ws->nhoisted, sizeof *ws->hoisted, loom_cmp_str) : NULL;
 
 	if (hit) {
 		struct name_decl *d = LOOM_PUSH(ws->decls, ws->ndecls, ws->decls_cap);
@@ -4203,7 +4198,7 @@ static bool moves_alone(const struct walks *ws, const struct walk *w, const stru
                         const struct rw_hoist *h)
 {
 	const char *name = h->name;
-	char **hit = loom_bsearch(&name, ws->hoisted, ws->nhoisted, sizeof *ws->hoisted, cmp_str);
+	char **hit = loom_bsearch(&name, ws->hoisted, ws->nhoisted, sizeof *ws->hoisted, loom_cmp_str);
 
 	if (!hit)
 		return false;
@@ -4294,7 +4289,7 @@ static void drop_knr_redeclared(struct walks *ws)
 			char **hit;
 
 			if (!rf->knr_redeclared_check || rf->inline_reason
-			    || !(hit = loom_bsearch(&name, ws->hoisted, ws->nhoisted, sizeof *ws->hoisted, cmp_str)))
+			    || !(hit = loom_bsearch(&name, ws->hoisted, ws->nhoisted, sizeof *ws->hoisted, loom_cmp_str)))
 				continue;
 			for (size_t k = 0; k < ws->ndecls && !rf->inline_reason; k++) {
 				const struct name_decl *d = &ws->decls[k];
@@ -4324,7 +4319,7 @@ static enum CXChildVisitResult find_macro_named(CXCursor c, CXCursor parent, CXC
 	if (clang_getCursorKind(c) == CXCursor_MacroDefinition) {
 		CXString s = clang_getCursorSpelling(c);
 		const char *name = clang_getCString(s);
-		char **hit = loom_bsearch(&name, mc->names, mc->n, sizeof *mc->names, cmp_str);
+		char **hit = loom_bsearch(&name, mc->names, mc->n, sizeof *mc->names, loom_cmp_str);
 
 		if (hit)
 			mc->macro[hit - mc->names] = true;
@@ -4348,7 +4343,7 @@ static void macros_named(CXCursor root, struct macro_callees *mc)
 /* Is NAME one of MC's names that a macro is named (macros_named)? */
 static bool is_macro(const struct macro_callees *mc, const char *name)
 {
-	char **hit = loom_bsearch(&name, mc->names, mc->n, sizeof *mc->names, cmp_str);
+	char **hit = loom_bsearch(&name, mc->names, mc->n, sizeof *mc->names, loom_cmp_str);
 
 	return hit && mc->macro[hit - mc->names];
 }
