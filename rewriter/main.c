@@ -424,12 +424,10 @@ static void unit_flags(struct job *job, struct unit *u)
 		}
 		clang_disposeString(dirs);
 		u->unlisted = !loom_bsearch(&key, job->listed, job->nlisted, sizeof *job->listed, loom_cmp_str);
-		if (u->outsider)
-			;
-		else if (u->unlisted)
-			job->inferred++;
-		else
-			job->from_db++;
+		if (!u->outsider) {
+			job->inferred += u->unlisted;
+			job->from_db += !u->unlisted;
+		}
 	} else {
 		char *inc = loom_xasprintf("-I%s", job->src);
 
@@ -502,6 +500,12 @@ static void collect_header(CXFile file, CXSourceLocation *stack, unsigned depth,
 	h->rel = loom_xstrdup(rel);
 }
 
+/* Frees the string at P (loom_sort_unique). */
+static void drop_str(void *p)
+{
+	free(*(char **)p);
+}
+
 /* Records in the unit's refs the functions a cursor of an outside
  * declaration names. */
 static enum CXChildVisitResult collect_ref(CXCursor c, CXCursor parent, CXClientData data)
@@ -547,17 +551,8 @@ static enum CXChildVisitResult outside_decl(CXCursor c, CXCursor parent, CXClien
  * tree as taking the function's address.) */
 static void outside_refs(CXTranslationUnit tu, struct unit *u)
 {
-	size_t kept = 0;
-
 	clang_visitChildren(clang_getTranslationUnitCursor(tu), outside_decl, u);
-	loom_sort(u->refs, u->nrefs, sizeof *u->refs, loom_cmp_str);
-	for (size_t i = 0; i < u->nrefs; i++) {
-		if (kept && !strcmp(u->refs[kept - 1], u->refs[i]))
-			free(u->refs[i]);
-		else
-			u->refs[kept++] = u->refs[i];
-	}
-	u->nrefs = kept;
+	loom_sort_unique(u->refs, &u->nrefs, sizeof *u->refs, loom_cmp_str, drop_str);
 }
 
 /* Parses and walks U, with the tree's headers it includes (in a worker
@@ -906,6 +901,14 @@ static void mark_view(struct switchless *c, size_t n, bool *bad, const char *rel
 			mark_named(c, n, bad, owner->funcs[i].name, rel);
 }
 
+/* Whether REAL, a real path, is one of the tree's C files. */
+static bool tree_c_file(const struct job *job, const char *real)
+{
+	return inside(real, job->src_real) && has_suffix(real, ".c")
+	       && loom_bsearch(&(const char *){ real + strlen(job->src_real) + 1 }, job->paths, job->npaths,
+	                       sizeof *job->paths, loom_cmp_str);
+}
+
 /* The tree's files that sources the rewrite does not walk may include
  * (find_switchless), by file name: their include paths are unknown. */
 struct unseen {
@@ -1045,7 +1048,6 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 		".cc", ".cp", ".cpp", ".cxx", ".c++", ".C", ".CPP", ".cppm", ".ixx", ".cu",
 		".m", ".mm", ".M", ".y", ".yy", ".l", ".ll",
 	};
-	size_t src_len = strlen(job->src_real);
 	struct unseen unseen = { job, NULL, NULL, 0, 0 };
 	bool ok = true;
 
@@ -1073,9 +1075,7 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 	 * (generated in the build directory, say): its references count
 	 * (outside_refs) if it parsed, else whatever it may include. */
 	for (size_t i = 0; i < job->nlisted && ok; i++)
-		if (!inside(job->listed[i], job->src_real) || !has_suffix(job->listed[i], ".c")
-		    || !loom_bsearch(&(const char *){ job->listed[i] + src_len + 1 }, job->paths, job->npaths,
-		                sizeof *job->paths, loom_cmp_str)) {
+		if (!tree_c_file(job, job->listed[i])) {
 			size_t o = 0;
 
 			while (o < nout && strcmp(outsiders[o].full, job->listed[i]))
@@ -1152,6 +1152,23 @@ static void find_switchless(struct job *job, const struct unit *units, size_t n,
 	free(c);
 }
 
+/* The name element J of the elements of SIZE bytes at V begins with (a
+ * `const char *`). */
+static const char *name_at(const void *v, size_t size, size_t j)
+{
+	return *(const char *const *)(const void *)((const char *)v + j * size);
+}
+
+/* Whether element J of the N elements of SIZE bytes at V, sorted by the
+ * name each begins with, is the only one so named (a function the tree
+ * defines once, not in two programs). */
+static bool named_once(const void *v, size_t n, size_t size, size_t j)
+{
+	const char *name = name_at(v, size, j);
+
+	return (j == 0 || strcmp(name_at(v, size, j - 1), name)) && (j + 1 == n || strcmp(name_at(v, size, j + 1), name));
+}
+
 /* The plans of the headers unit U includes, as it sees them.  Free the
  * result. */
 static const struct rw_plan **header_views(const struct unit *u)
@@ -1168,7 +1185,7 @@ static const struct rw_plan **header_views(const struct unit *u)
 struct short_candidate {
 	const char *name;
 	size_t unit, fi;
-	bool is_short;
+	bool listed, is_short;
 };
 
 static int cmp_short_candidate(const void *a, const void *b)
@@ -1200,16 +1217,12 @@ static void find_short_externals(struct job *job, const struct unit *units, size
 		for (size_t f = 0; units[i].walked && f < units[i].plan.nfuncs; f++)
 			if (!units[i].plan.funcs[f].is_static)
 				*LOOM_PUSH(c, nc, cap) = (struct short_candidate){ units[i].plan.funcs[f].name, i, f,
-				                                                   units[i].unlisted };
+				                                                   !units[i].unlisted, false };
 	loom_sort(c, nc, sizeof *c, cmp_short_candidate);
-	/* Defined once and listed (is_short says unlisted so far). */
 	for (size_t j = 0; j < nc; j++)
-		if ((j == 0 || strcmp(c[j - 1].name, c[j].name)) && (j + 1 == nc || strcmp(c[j + 1].name, c[j].name))
-		    && !c[j].is_short)
+		if (c[j].listed && named_once(c, nc, sizeof *c, j))
 			c[kept++] = c[j];
 	nc = kept;
-	for (size_t j = 0; j < nc; j++)
-		c[j].is_short = false;
 	views = loom_xcalloc(n + 1, sizeof *views);
 	for (size_t i = 0; i < n; i++)
 		views[i] = units[i].walked ? header_views(&units[i]) : NULL;
@@ -1307,12 +1320,10 @@ static void find_fast_entries(struct job *job, const struct unit *units, size_t 
 	}
 	loom_sort(c, nc, sizeof *c, cmp_external);
 	loom_sort(headers, nheaders, sizeof *headers, loom_cmp_str);
-	for (size_t j = 0; j < nc; j++) {
-		bool once = (j == 0 || strcmp(c[j - 1].name, c[j].name)) && (j + 1 == nc || strcmp(c[j + 1].name, c[j].name));
-
-		if (once && c[j].qualifies && !loom_bsearch(&c[j].name, headers, nheaders, sizeof *headers, loom_cmp_str))
+	for (size_t j = 0; j < nc; j++)
+		if (named_once(c, nc, sizeof *c, j) && c[j].qualifies
+		    && !loom_bsearch(&c[j].name, headers, nheaders, sizeof *headers, loom_cmp_str))
 			*LOOM_PUSH(job->fast, job->nfast, job->fast_cap) = (struct rw_fast_entry){ loom_xstrdup(c[j].name) };
-	}
 	free(headers);
 	free(c);
 }
@@ -1596,15 +1607,12 @@ static int load_unit(struct job *job, const char *rel, const struct stat *st, st
  * cannot be read is left out (find_switchless then goes by its name). */
 static size_t load_outsiders(struct job *job, struct unit *out)
 {
-	size_t n = 0, src_len = strlen(job->src_real);
+	size_t n = 0;
 
 	for (size_t i = 0; i < job->nlisted; i++) {
 		struct unit *u = &out[n];
 
-		if (!has_suffix(job->listed[i], ".c")
-		    || (inside(job->listed[i], job->src_real)
-		        && loom_bsearch(&(const char *){ job->listed[i] + src_len + 1 }, job->paths, job->npaths,
-		                        sizeof *job->paths, loom_cmp_str)))
+		if (!has_suffix(job->listed[i], ".c") || tree_c_file(job, job->listed[i]))
 			continue;
 		memset(u, 0, sizeof *u);
 		u->outsider = true;
