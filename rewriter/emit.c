@@ -800,6 +800,16 @@ static void macro_renames(const struct rw_plan *plan, const struct rw_func *rf, 
 	}
 }
 
+/* The physical line of TEXT that offset OFF is on (from 1). */
+static unsigned line_at(const char *text, unsigned off)
+{
+	unsigned line = 1;
+
+	for (unsigned i = 0; i < off; i++)
+		line += text[i] == '\n';
+	return line;
+}
+
 /* `#line` and a newline: the next line is F's physical line LINE as the
  * preprocessor numbers it there (a line directive above F may have moved
  * it, or renamed the file). */
@@ -1317,10 +1327,8 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			/* Under the groups that hold the definition, then the
 			 * prototype's line again. */
 			struct text t = { 0 };
-			unsigned line = 1;
+			unsigned line = line_at(text, rf->proto_end);
 
-			for (unsigned i = 0; i < rf->proto_end; i++)
-				line += text[i] == '\n';
 			append(&t, "\n", 1);
 			append(&t, rf->proto_groups, strlen(rf->proto_groups));
 			append(&t, "\n", 1);
@@ -1368,16 +1376,13 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	if (opts->header && !f->entry_switch && rf->group_end && !rf->proto_groups) {
 		struct text t = { 0 };
 		char *s = loom_xasprintf("#ifndef %s__slow\n#define %s__slow %s\n#endif\n", rf->name, rf->name, rf->name);
-		unsigned line = 1;
 
 		if (text[rf->group_end - 1] != '\n')
 			append(&t, "\n", 1);
 		append(&t, s, strlen(s));
 		free(s);
-		for (unsigned i = 0; i < rf->group_end; i++)
-			line += text[i] == '\n';
 		if (text[rf->group_end])
-			append_line_directive(&t, rf, line);
+			append_line_directive(&t, rf, line_at(text, rf->group_end));
 		/* Closing, so that it also goes in at the file's end, and
 		 * before what opens at the next line (a function calling
 		 * F__slow). */

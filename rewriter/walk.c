@@ -939,17 +939,25 @@ static enum CXChildVisitResult noreturn_attr(CXCursor c, CXCursor parent, CXClie
 	return CXChildVisit_Continue;
 }
 
+/* Does function type TYPE say noreturn (GNU's attribute, on any
+ * declaration: libclang spells it in the type)? */
+static bool noreturn_type(CXType type)
+{
+	CXString spelling = clang_getTypeSpelling(type);
+	bool noreturn = strstr(clang_getCString(spelling), "__attribute__((noreturn))") != NULL;
+
+	clang_disposeString(spelling);
+	return noreturn;
+}
+
 /* Is FN, a function declaration, one that does not return? */
 static bool declared_noreturn(CXCursor fn)
 {
-	CXString type;
 	bool noreturn;
 
 	if (clang_Cursor_isNull(fn) || clang_getCursorKind(fn) != CXCursor_FunctionDecl)
 		return false;
-	type = clang_getTypeSpelling(clang_getCursorType(fn));
-	noreturn = strstr(clang_getCString(type), "__attribute__((noreturn))") != NULL;
-	clang_disposeString(type);
+	noreturn = noreturn_type(clang_getCursorType(fn));
 	if (!noreturn)
 		clang_visitChildren(fn, noreturn_attr, &noreturn);
 	return noreturn;
@@ -2255,12 +2263,14 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 		/* while (cond) body: children cond, body. */
 		k = kids_of(c);
 		if (k.n) {
+			bool endless = k.n >= 2 && literal_truth(k.c[0]) == 1;
+
 			loop_enter(w, &lf, NO_NODE);
 			if (k.n >= 2)
 				hook_cond(w, k.c[0], after_keyword_paren(w, start_of(c, NULL, NULL), "while"), ')', depth);
-			if (k.n < 2 || literal_truth(k.c[0]) != 1)
+			if (!endless)
 				flow_to(w, lf.exit);
-			add_loop(w, c, k.c[k.n - 1], depth, NULL, lf.exit, NULL, 0, k.n >= 2 && literal_truth(k.c[0]) == 1);
+			add_loop(w, c, k.c[k.n - 1], depth, NULL, lf.exit, NULL, 0, endless);
 			hook_body(w, k.c[k.n - 1], depth + 1, true);
 			flow_to(w, lf.head);
 			loop_leave(w, &lf);
@@ -2279,11 +2289,11 @@ static void walk_stmt(struct walk *w, CXCursor c, int depth)
 			loop_enter(w, &lf, NO_NODE);
 			if (cond != SIZE_MAX)
 				hook_cond(w, k.c[cond], cond_at, ';', depth);
-			if (!endless && (cond == SIZE_MAX || literal_truth(k.c[cond]) != 1))
+			endless = endless || (cond != SIZE_MAX && literal_truth(k.c[cond]) == 1);
+			if (!endless)
 				flow_to(w, lf.exit);
 			add_loop(w, c, k.c[k.n - 1], depth,
-			         clang_getCursorKind(k.c[0]) == CXCursor_DeclStmt ? &k.c[0] : NULL, lf.exit, &k, cond,
-			         endless || (cond != SIZE_MAX && literal_truth(k.c[cond]) == 1));
+			         clang_getCursorKind(k.c[0]) == CXCursor_DeclStmt ? &k.c[0] : NULL, lf.exit, &k, cond, endless);
 			hook_body(w, k.c[k.n - 1], depth + 1, true);
 			flow_to(w, lf.head);
 			loop_leave(w, &lf);
@@ -3516,14 +3526,8 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 	                  || (f->name_off < open && memchr(w->text + f->name_off, ';', open - f->name_off));
 	/* The attribute may be on an earlier declaration (bfd's _bfd_abort, in
 	 * libbfd.h): libclang spells it in the type. */
-	{
-		CXString spelling = clang_getTypeSpelling(type);
-
-		f->noreturn = prefix_has(w, f, open, "noreturn") || prefix_has(w, f, open, "_Noreturn")
-		              || prefix_has(w, f, open, "__noreturn__")
-		              || strstr(clang_getCString(spelling), "__attribute__((noreturn))");
-		clang_disposeString(spelling);
-	}
+	f->noreturn = prefix_has(w, f, open, "noreturn") || prefix_has(w, f, open, "_Noreturn")
+	              || prefix_has(w, f, open, "__noreturn__") || noreturn_type(type);
 	rw_visit_children(body, scan_fn, &bs);
 	f->name_in_macro = bs.name_in_macro;
 	for (int i = 0; i < nargs; i++) {
