@@ -454,18 +454,42 @@ static long fast_entry_index(const struct rw_emit_opts *opts, const char *name)
 	return e ? e - opts->fast_entries : -1;
 }
 
-/* Does CALL, in CALLER's fast body, go to its callee's unchecked NAME__fast
- * (struct rw_fast_entry)?  Only a direct call spelled in the file, by a
- * function with a slow copy (the callers switch for the callee), of the
- * function with external linkage declared at file scope in the tree above
- * CALLER (where `extern __typeof__(NAME) NAME__fast;` can go; see
+/* Could CALL, in CALLER's fast body, go to its callee's unchecked
+ * NAME__fast (struct rw_fast_entry), however it is spelled?  Only a direct
+ * call by a function with a slow copy (the callers switch for the callee),
+ * of the function with external linkage declared at file scope in the tree
+ * above CALLER (where `extern __typeof__(NAME) NAME__fast;` can go; see
  * rw_call.decl_off, which also rules out a static function of the name). */
+static bool fast_entry_call(const struct rw_func *caller, const struct rw_call *call,
+                            const struct rw_emit_opts *opts)
+{
+	return opts->hybrid && !opts->header && !caller->inline_reason && !call->in_group
+	       && call->decl_off != UINT_MAX && !(call->decl_off && call->decl_off >= caller->decl_start)
+	       && fast_entry_index(opts, call->callee) >= 0;
+}
+
+/* Does CALL, in CALLER's fast body, go to NAME__fast (fast_entry_call)?  A
+ * call spelled in the file is renamed; one whose name a macro writes goes
+ * there by `#define NAME NAME__fast` around the fast body (macro_renames),
+ * which renames every NAME there: only if every call of NAME the body
+ * makes can. */
 static bool calls_fast_entry(const struct rw_func *caller, const struct rw_call *call,
                              const struct rw_emit_opts *opts)
 {
-	return opts->hybrid && !opts->header && !caller->inline_reason && call->name_off != UINT_MAX
-	       && !call->in_group && call->decl_off != UINT_MAX
-	       && !(call->decl_off && call->decl_off >= caller->decl_start) && fast_entry_index(opts, call->callee) >= 0;
+	if (!fast_entry_call(caller, call, opts))
+		return false;
+	if (call->name_off != UINT_MAX)
+		return true;
+	if (!call->macro_name)
+		return false;
+	for (size_t c = 0; c < caller->ncalls; c++) {
+		const struct rw_call *other = &caller->calls[c];
+
+		if (other->callee && !strcmp(other->callee, call->callee)
+		    && !((other->name_off != UINT_MAX || other->macro_name) && fast_entry_call(caller, other, opts)))
+			return false;
+	}
+	return true;
 }
 
 /* Per function of PLAN: is its name called somewhere in the file where the
@@ -775,28 +799,42 @@ static void record_loops(const struct rw_plan *plan, size_t fi, struct loom_mani
 
 /* The callees whose names macros write in a function's body that its
  * copies call slow (rw_call.macro_name): `#define NAME NAME__slow` opens
- * each copy (the slow copy, a loop twin) and `#undef NAME` closes it. */
+ * each copy (the slow copy, a loop twin) and `#undef NAME` closes it.
+ * And those its fast body calls at their NAME__fast (calls_fast_entry):
+ * `#define NAME NAME__fast` where the body opens; each copy opens with
+ * `#undef NAME` (its calls switch), and a twin, inside the fast body,
+ * closes with that #define again. */
 struct renames {
 	const char **names;
 	size_t n, cap;
+	const char **fast;
+	size_t nfast, fast_cap;
+	bool slow_copy;      /* the frames are the slow copy's, not a twin's */
 	const char *resets;  /* the slow copy's: rw_func.macro_resets, first */
 	const char *undefs;  /* the slow copy's: its statics renamed by #define
 	                      * (rw_hoist.by_macro), last */
 };
+
+static bool listed(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
 
 static void macro_renames(const struct rw_plan *plan, const struct rw_func *rf, const struct rw_emit_opts *opts,
                           struct renames *r)
 {
 	for (size_t c = 0; c < rf->ncalls; c++) {
 		const struct rw_call *call = &rf->calls[c];
-		bool seen = false;
 
-		if (call->name_off != UINT_MAX || !rw_calls_slow_copy(plan, rf, call, opts))
+		if (call->name_off != UINT_MAX)
 			continue;
-		for (size_t i = 0; i < r->n && !seen; i++)
-			seen = !strcmp(r->names[i], call->callee);
-		if (!seen)
+		if (rw_calls_slow_copy(plan, rf, call, opts) && !listed(r->names, r->n, call->callee))
 			*LOOM_PUSH(r->names, r->n, r->cap) = call->callee;
+		if (calls_fast_entry(rf, call, opts) && !listed(r->fast, r->nfast, call->callee))
+			*LOOM_PUSH(r->fast, r->nfast, r->fast_cap) = call->callee;
 	}
 }
 
@@ -846,6 +884,11 @@ static void frame_copy(struct text *t, const struct rw_func *f, bool closing, un
 
 	append(t, s, strlen(s));
 	free(s);
+	for (size_t i = 0; r && !closing && i < r->nfast; i++) {
+		s = loom_xasprintf("#undef %s\n", r->fast[i]);
+		append(t, s, strlen(s));
+		free(s);
+	}
 	if (r && r->resets && !closing)
 		append(t, r->resets, strlen(r->resets));
 	for (size_t i = 0; r && i < r->n; i++) {
@@ -856,6 +899,11 @@ static void frame_copy(struct text *t, const struct rw_func *f, bool closing, un
 	}
 	if (r && r->undefs && closing)
 		append(t, r->undefs, strlen(r->undefs));
+	for (size_t i = 0; r && closing && !r->slow_copy && i < r->nfast; i++) {
+		s = loom_xasprintf("#define %s %s__fast\n", r->fast[i], r->fast[i]);
+		append(t, s, strlen(s));
+		free(s);
+	}
 	append_line_directive(t, f, line);
 }
 
@@ -1117,11 +1165,13 @@ static void call_fast_entries(const struct rw_plan *plan, size_t fi, const struc
 		bool seen = false;
 		long k;
 
-		for (size_t d = 0; d < c && !seen; d++)
+		for (size_t d = 0; d < c && !seen && call->name_off != UINT_MAX; d++)
 			seen = rf->calls[d].name_off == call->name_off;
 		if (seen || !calls_fast_entry(rf, call, opts))
 			continue;
-		if (!in_hoisted_init(plan, fi, call->name_off)) /* else hoisted_init renames it */
+		/* A macro's call: macro_renames.  One in a for-declaration:
+		 * hoisted_init. */
+		if (call->name_off != UINT_MAX && !in_hoisted_init(plan, fi, call->name_off))
 			add(fast, call->name_off + (unsigned)strlen(call->callee), false, INT_MIN, loom_xstrdup("__fast"));
 		k = fast_entry_index(opts, call->callee);
 		if (!declared[k]) {
@@ -1318,6 +1368,18 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	 * entry, the body is NAME__fast, without switch (its __func__ still
 	 * names the function), and NAME is written after the slow copy. */
 	add(fast, rf->decl_start, false, INT_MIN, forward_declaration(rf, text, true));
+	/* A header function without switch, in a conditional group: for a
+	 * unit that takes another branch, where its slow copy is not compiled,
+	 * F__slow is F after the group (rw_func.group_end), or after its
+	 * declaration's copy of the groups when a prototype above them
+	 * declares it (the calls between go to F__slow); where it is compiled,
+	 * F__slow names itself from the copy, or that declaration, on. */
+	bool falls_back = opts->header && !f->entry_switch && rf->group_end;
+	char *fallback = falls_back ? loom_xasprintf("#ifndef %s__slow\n#define %s__slow %s\n#endif\n", rf->name,
+	                                             rf->name, rf->name)
+	                            : NULL;
+	char *self = falls_back ? loom_xasprintf("#define %s__slow %s__slow\n", rf->name, rf->name) : NULL;
+
 	/* Calls between a prototype and the definition call F__slow too, so
 	 * that F needs no switch when they are all its calls (top-down code). */
 	if (slow_declared_at(rf) != rf->decl_start) {
@@ -1334,8 +1396,12 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			append(&t, "\n", 1);
 			append(&t, decl, strlen(decl));
 			append(&t, "\n", 1);
+			if (falls_back)
+				append(&t, self, strlen(self));
 			for (unsigned i = 0; i < rf->proto_nested; i++)
 				append(&t, "#endif\n", 7);
+			if (falls_back)
+				append(&t, fallback, strlen(fallback));
 			append_line_directive(&t, rf, line);
 			add(fast, rf->proto_end, false, INT_MIN, t.s);
 		} else {
@@ -1369,28 +1435,22 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			    loom_xasprintf("LOOM_SWITCH%s%s(%u, %s); ", f->wraps ? "_WRAPPED" : "", kind, fn, call));
 		free(call);
 	}
-	/* A header function without switch, in a conditional group: for a
-	 * unit that takes another branch, where its slow copy is not compiled,
-	 * F__slow is F after the group (rw_func.group_end); where it is
-	 * compiled, F__slow names itself from the copy on. */
-	if (opts->header && !f->entry_switch && rf->group_end && !rf->proto_groups) {
+	if (falls_back && !(rf->proto_groups && slow_declared_at(rf) != rf->decl_start)) {
 		struct text t = { 0 };
-		char *s = loom_xasprintf("#ifndef %s__slow\n#define %s__slow %s\n#endif\n", rf->name, rf->name, rf->name);
 
 		if (text[rf->group_end - 1] != '\n')
 			append(&t, "\n", 1);
-		append(&t, s, strlen(s));
-		free(s);
+		append(&t, fallback, strlen(fallback));
 		if (text[rf->group_end])
 			append_line_directive(&t, rf, line_at(text, rf->group_end));
 		/* Closing, so that it also goes in at the file's end, and
 		 * before what opens at the next line (a function calling
 		 * F__slow). */
 		add(fast, rf->group_end, true, INT_MIN, t.s);
-		s = loom_xasprintf("#define %s__slow %s__slow\n", rf->name, rf->name);
-		append(&undefs, s, strlen(s));
-		free(s);
+		append(&undefs, self, strlen(self));
 	}
+	free(fallback);
+	free(self);
 	/* The slow copy: static, renamed, calling slow copies, still named F. */
 	{
 		struct text func = { 0 };
@@ -1441,6 +1501,19 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			add(&slow, rf->body_end - 1, false, INT_MAX, loom_xstrdup("return 0; "));
 		loom_sort(slow.e, slow.n, sizeof *slow.e, cmp_edit);
 		macro_renames(plan, rf, opts, &renames);
+		if (renames.nfast) {
+			struct text t = { 0 };
+
+			append(&t, "\n", 1);
+			for (size_t i = 0; i < renames.nfast; i++) {
+				char *s = loom_xasprintf("#define %s %s__fast\n", renames.fast[i], renames.fast[i]);
+
+				append(&t, s, strlen(s));
+				free(s);
+			}
+			append_line_directive(&t, rf, line_at(text, rf->body_open));
+			add(fast, rf->body_open, false, INT_MIN, t.s);
+		}
 		emit_twins(plan, fi, text, m, file, fn, opts, fast, &slow, &renames);
 		record_edges(plan, fi, p0, *pi, point_ids, falloff, &m->functions[fn]);
 		{
@@ -1459,6 +1532,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			 * none: no twin for a loop with a #define or #undef). */
 			renames.resets = rf->macro_resets;
 			renames.undefs = undefs.s;
+			renames.slow_copy = true;
 			frame_copy(&t, rf, false, rf->line, &renames);
 			apply(&t, text, rf->decl_start, rf->body_end, &slow);
 			frame_copy(&t, rf, true, rf->end_line, &renames);
@@ -1467,6 +1541,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			add(fast, rf->body_end, true, INT_MIN, t.s);
 		}
 		free(renames.names);
+		free(renames.fast);
 	}
 	free(undefs.s);
 }

@@ -826,15 +826,16 @@ static const struct rw_func *func_at(const struct rw_plan *owner, unsigned decl_
 }
 
 /* Whether every definition named NAME of the header as OWNER sees it says
- * `#define NAME__slow NAME` after its group (rw_func.group_end), for a unit
- * that takes another branch. */
+ * `#define NAME__slow NAME` after its group (rw_func.group_end), or after
+ * its prototype's copy of the groups, for a unit that takes another
+ * branch. */
 static bool falls_back(const struct rw_plan *owner, const char *name)
 {
 	size_t n;
 	const size_t *named = rw_plan_named(owner, name, &n);
 
 	for (size_t k = 0; k < n; k++)
-		if (!owner->funcs[named[k]].group_end || owner->funcs[named[k]].proto_groups)
+		if (!owner->funcs[named[k]].group_end)
 			return false;
 	return n > 0;
 }

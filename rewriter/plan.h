@@ -113,8 +113,9 @@ struct rw_call {
 	                    * name (to call its slow copy); else UINT_MAX */
 	bool macro_name;   /* direct call whose callee's name a macro writes, which
 	                    * `#define NAME NAME__slow` around the caller's copies
-	                    * can rename: NAME is no macro of the unit, and in the
-	                    * caller's body every NAME is a call's callee */
+	                    * (or NAME__fast around its fast body) can rename:
+	                    * NAME is no macro of the unit, and in the caller's
+	                    * body every NAME is a call's callee */
 	unsigned decl_off; /* direct call: where the callee's declaration it sees is,
 	                    * the offset of one at file scope in this file, 0 in a
 	                    * header of the tree, UINT_MAX elsewhere, at block scope,

@@ -1034,9 +1034,8 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 				if (at + n <= w->len && !memcmp(w->text + at, name, n)
 				    && !macro_at(w, at, true) && !macro_at(w, at, false))
 					call->name_off = at;
-				else /* a slow copy needs a definition here; macro_names decides */
-					call->macro_name = !clang_Cursor_isNull(
-						clang_getCursorDefinition(clang_getCursorReferenced(c)));
+				else /* macro_names decides */
+					call->macro_name = true;
 				call->decl_off = visible_declaration(w, clang_getCursorReferenced(c));
 				call->defined_above = defined_above(w, clang_getCursorReferenced(c), name);
 			}

@@ -19,15 +19,19 @@ to bump, and main.c calls them:
 2. The rewritten tree builds with gcc and clang (-Wall -Wextra
    -Wmissing-prototypes -Wredundant-decls) without a warning and answers
    like the original, also with LOOM_FORCE_SLOW=1.
+   by_macro calls bump only through a macro (BUMP): `#define bump
+   bump__fast` opens its fast body, and its loop's twin and its slow copy
+   open with `#undef bump`; main, which also calls bump in a conditional
+   group, gets no such #define.
 3. Live: `bump <> self` pushed into the running program takes the lock on
-   every call of bump, 25 per line of input: the 10 from main.c's first
+   every call of bump, 28 per line of input: the 10 from main.c's first
    loop and the 10 from spread, which call bump__fast in their fast bodies
    (the CLI makes them run slow), the one through the pointer (bump's own
    switch), the one in a conditional group of main's body (which calls
    bump itself: a compile without the group would not link the weak
-   fallback's target), and the second loop's 3 (its declaration's call, which the
-   fast path moved before the loop, and spread's 2).  After `loom pop`, the
-   program still answers the same.
+   fallback's target), the second loop's 3 (its declaration's call, which the
+   fast path moved before the loop, and spread's 2), main's BUMP and
+   by_macro's 2.  After `loom pop`, the program still answers the same.
 4. --no-fast-entries: no fast entry, every external function switches.
 """
 import argparse
@@ -51,6 +55,8 @@ long extra(long x);
 long total(long n);
 extern long (*const bumper)(long);
 extern void (*volatile observer)(long);
+/* Callers whose call of bump a macro writes. */
+#define BUMP(x) bump(x)
 #endif
 ''',
     'counter.c': r'''#include "counter.h"
@@ -91,6 +97,17 @@ long (*const bumper)(long) = bump;
     'main.c': r'''#include <stdio.h>
 #include "counter.h"
 
+/* Every call of bump here a macro writes: its fast body calls bump's fast
+ * entry (by a #define around it), its loop's twin bump. */
+static long by_macro(long n)
+{
+	long s = BUMP(n);
+
+	for (long j = 0; j < n % 3; j++)
+		s += BUMP(j);
+	return s;
+}
+
 int main(void)
 {
 	char line[64];
@@ -104,6 +121,8 @@ int main(void)
 #ifndef NO_SECOND_BUMP
 		s += bump(n);
 #endif
+		/* A macro's call, where the call in the group above keeps bump. */
+		s += BUMP(n) + by_macro(n);
 		/* A twin, and a declaration calling bump's fast entry, which
 		 * the fast path moves before the loop. */
 		for (long k = bump(n); k > 0; k -= 5)
@@ -191,10 +210,11 @@ def push_bump(check, args, out, work):
     try:
         first = prog.ask(10)
         hits = push_and_count(check, args.loom, prog, os.path.join(work, 'bump.loom'), 'bump <> self\n', 10)
-        check(hits == 25,
+        check(hits == 28,
               'every call of bump takes the lock: main.c\'s 10 and spread\'s 10 through bump__fast, '
-              'whose callers run slow, 1 through the pointer, 1 in a conditional group, and the second '
-              f'loop\'s 3 ({hits} hits, want 25)')
+              'whose callers run slow, 1 through the pointer, 1 in a conditional group, the second '
+              'loop\'s 3, main\'s by a macro and by_macro\'s 2 (bump__fast by a #define) '
+              f'({hits} hits, want 28)')
         rows, text = loom_rows(args.loom, prog.pid)
         check.require(rows and len(rows) == 1, 'loom ls lists the filter', text)
         r = run([args.loom, 'pop', str(prog.pid), rows[0].split()[0]])
@@ -247,6 +267,17 @@ def main():
               and re.search(r'\{ long k = bump__fast\(n\); for \(; k > 0;', texts['main.c']),
               'main.c declares bump__fast, and main\'s and spread\'s fast bodies call it, also in the '
               'declaration the fast path moves before a loop with a twin', texts['main.c'])
+        by_macro = texts['main.c'][texts['main.c'].index('static long by_macro(long n)\n'):
+                                   texts['main.c'].index('static long by_macro__slow(long n)\n')]
+        twin = by_macro[by_macro.index('if (0) {'):]
+        check(re.match(r'static long by_macro\(long n\)\n\{\n#define bump bump__fast\n#line 7\n', by_macro)
+              and re.search(r'LOOM_QUIET_PUSH\n#undef bump\n#line 10\nif \(0\)', by_macro)
+              and re.search(r'LOOM_QUIET_POP\n#define bump bump__fast\n#line 11\n', twin)
+              and by_macro.endswith('LOOM_QUIET_PUSH\n#undef bump\n#line 6\n')
+              and '#define bump' not in texts['main.c'][texts['main.c'].index('int main(void)'):],
+              'by_macro\'s fast body, whose calls of bump a macro writes, calls bump__fast by a #define '
+              'that its loop\'s twin and its slow copy undo; main, which also calls bump in a conditional '
+              'group, has none', by_macro)
         check('\t\ts += bump(n);\n#endif' in texts['main.c'],
               'a call in a conditional group of the body calls bump itself: another compile may not make it, '
               'and the weak fallback would name a function it may not link', texts['main.c'])
