@@ -345,7 +345,9 @@ static char *call_text(const struct rw_func *f, const char *suffix, const char *
 {
 	struct text out = { 0 };
 
-	if (!strcmp(suffix, "__slow")) {
+	if (!suffix) {
+		append(&out, f->name, strlen(f->name));
+	} else if (!strcmp(suffix, "__slow")) {
 		append_slow_name(&out, f, text);
 	} else if (*suffix) {
 		append(&out, f->name, strlen(f->name));
@@ -436,6 +438,18 @@ bool rw_calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller
 			       && (!opts || !opts->header || slow_callee(opts, call->callee, at, true));
 	}
 	return slow_callee(opts, call->callee, at, false);
+}
+
+bool rw_calls_switch_entry(const struct rw_plan *plan, const struct rw_func *caller, const struct rw_call *call,
+                           const struct rw_emit_opts *opts)
+{
+	size_t n;
+
+	if (!caller->inline_reason || !call->callee || opts->header || call->off == UINT_MAX
+	    || (call->name_off == UINT_MAX && !call->macro_name))
+		return false;
+	rw_plan_named(plan, call->callee, &n);
+	return !n && slow_callee(opts, call->callee, call->name_off != UINT_MAX ? call->name_off : call->off, false);
 }
 
 static int cmp_fast_entry(const void *a, const void *b)
@@ -1207,6 +1221,74 @@ static void fast_entry_wrapper(struct text *t, const struct rw_func *rf, const s
 	free(body);
 }
 
+/* In function FI, a C file's whose hooks stay inline, its calls that go to
+ * their callee's F__switch (rw_calls_switch_entry): renamed where they are
+ * spelled, or, when a macro writes one, by `#define F F__switch` where the
+ * body opens and `#undef F` after it. */
+static void call_switch_entries(const struct rw_plan *plan, size_t fi, const char *text,
+                                const struct rw_emit_opts *opts, struct edits *fast)
+{
+	const struct rw_func *rf = &plan->funcs[fi];
+	const char **defined = NULL;
+	size_t ndefined = 0, cap = 0;
+
+	for (size_t c = 0; c < rf->ncalls; c++)
+		if (rf->calls[c].name_off == UINT_MAX && rw_calls_switch_entry(plan, rf, &rf->calls[c], opts)
+		    && !listed(defined, ndefined, rf->calls[c].callee))
+			*LOOM_PUSH(defined, ndefined, cap) = rf->calls[c].callee;
+	for (size_t c = 0; c < rf->ncalls; c++) {
+		const struct rw_call *call = &rf->calls[c];
+		bool seen = false;
+
+		for (size_t d = 0; d < c && !seen; d++)
+			seen = rf->calls[d].name_off == call->name_off;
+		if (!seen && call->name_off != UINT_MAX && rw_calls_switch_entry(plan, rf, call, opts)
+		    && !listed(defined, ndefined, call->callee))
+			add(fast, call->name_off + (unsigned)strlen(call->callee), false, INT_MIN, loom_xstrdup("__switch"));
+	}
+	if (ndefined) {
+		struct text open = { 0 }, close = { 0 };
+
+		append(&open, "\n", 1);
+		append(&close, "\n", 1);
+		for (size_t i = 0; i < ndefined; i++) {
+			char *s = loom_xasprintf("#define %s %s__switch\n", defined[i], defined[i]);
+
+			append(&open, s, strlen(s));
+			free(s);
+			s = loom_xasprintf("#undef %s\n", defined[i]);
+			append(&close, s, strlen(s));
+			free(s);
+		}
+		append_line_directive(&open, rf, line_at(text, rf->body_open));
+		add(fast, rf->body_open, false, INT_MIN, open.s);
+		if (text[rf->body_end])
+			append_line_directive(&close, rf, line_at(text, rf->body_end));
+		add(fast, rf->body_end, true, INT_MIN, close.s);
+	}
+	free(defined);
+}
+
+/* After the slow copy of header function F without switch: F__switch, F's
+ * switch and a call of F, for the calls that cannot switch for F
+ * (rw_calls_switch_entry).  Static inline: where no file calls it, no code. */
+static void switch_entry(struct text *t, const struct rw_func *rf, unsigned fn, const char *text)
+{
+	char *slow = call_text(rf, "__slow", text), *body = call_text(rf, NULL, text);
+	char *s = loom_xasprintf("__switch%.*s LOOM_SWITCH%s(%u, %s); %s%s; }",
+	                         (int)(rf->body_open - rf->name_off - rf->name_len), text + rf->name_off + rf->name_len,
+	                         rf->returns_void ? "_VOID" : "", fn, slow, rf->returns_void ? "" : "return ", body);
+
+	frame_copy(t, rf, false, rf->line, NULL);
+	append(t, text + rf->decl_start, rf->name_off - rf->decl_start);
+	append(t, rf->name, strlen(rf->name));
+	append(t, s, strlen(s));
+	frame_copy(t, rf, true, rf->end_line, NULL);
+	free(s);
+	free(slow);
+	free(body);
+}
+
 /* Records function RF in M and emits its hooks: into FAST for an inline
  * function, else into a slow copy placed right after the function. */
 static void emit_function(const struct rw_plan *plan, size_t fi, const char *text,
@@ -1317,6 +1399,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			}
 	record_loops(plan, fi, m, fn, point_ids);
 	if (!outline) {
+		call_switch_entries(plan, fi, text, opts, fast);
 		record_edges(plan, fi, p0, *pi, point_ids, falloff, f);
 		return;
 	}
@@ -1370,13 +1453,13 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 	add(fast, rf->decl_start, false, INT_MIN, forward_declaration(rf, text, true));
 	/* A header function without switch, in a conditional group: for a
 	 * unit that takes another branch, where its slow copy is not compiled,
-	 * F__slow is F after the group (rw_func.group_end), or after its
+	 * F__slow (and F__switch) is F after the group (rw_func.group_end), or after its
 	 * declaration's copy of the groups when a prototype above them
 	 * declares it (the calls between go to F__slow); where it is compiled,
 	 * F__slow names itself from the copy, or that declaration, on. */
 	bool falls_back = opts->header && !f->entry_switch && rf->group_end;
-	char *fallback = falls_back ? loom_xasprintf("#ifndef %s__slow\n#define %s__slow %s\n#endif\n", rf->name,
-	                                             rf->name, rf->name)
+	char *fallback = falls_back ? loom_xasprintf("#ifndef %s__slow\n#define %s__slow %s\n#define %s__switch %s\n"
+	                                             "#endif\n", rf->name, rf->name, rf->name, rf->name, rf->name)
 	                            : NULL;
 	char *self = falls_back ? loom_xasprintf("#define %s__slow %s__slow\n", rf->name, rf->name) : NULL;
 
@@ -1538,6 +1621,8 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			frame_copy(&t, rf, true, rf->end_line, &renames);
 			if (f->fast_entry)
 				fast_entry_wrapper(&t, rf, f, fn, text);
+			if (opts->header && !f->entry_switch)
+				switch_entry(&t, rf, fn, text);
 			add(fast, rf->body_end, true, INT_MIN, t.s);
 		}
 		free(renames.names);

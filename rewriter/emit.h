@@ -56,6 +56,16 @@ struct rw_emit_opts {
 bool rw_calls_slow_copy(const struct rw_plan *plan, const struct rw_func *caller, const struct rw_call *call,
                         const struct rw_emit_opts *opts);
 
+/* Does CALL, made by CALLER (a function of PLAN, a C file, whose hooks stay
+ * inline: it has no slow copy), go to its callee's F__switch, which a
+ * header writes after F's slow copy when F has no switch itself: F's
+ * switch, for the callers that cannot switch for F?  Only a direct call,
+ * spelled in the file (renamed) or written by a macro that `#define F
+ * F__switch` around CALLER can rename (rw_call.macro_name), of a
+ * SLOW_CALLEES function of OPTS (a header's) spelled after its AFTER. */
+bool rw_calls_switch_entry(const struct rw_plan *plan, const struct rw_func *caller, const struct rw_call *call,
+                           const struct rw_emit_opts *opts);
+
 /* The tree's external functions that cannot run long (main.c
  * find_short_externals): NAMES, sorted. */
 struct rw_shorts {

@@ -766,7 +766,8 @@ static void mark_taken(struct switchless *c, size_t n, bool *bad, const struct r
 }
 
 /* Marks BAD the candidates called in PLAN (of unit U, or of its header H)
- * where the call cannot go to the slow copy. */
+ * where the call cannot go to the slow copy, nor, from a function whose
+ * hooks stay inline, to the switch entry. */
 static void mark_calls(struct switchless *c, size_t n, bool *bad, const struct unit *u, const struct header *h,
                        const struct rw_plan *plan)
 {
@@ -791,7 +792,8 @@ static void mark_calls(struct switchless *c, size_t n, bool *bad, const struct u
 					continue;
 				}
 				if ((h && strcmp(h->rel, k->header) && !call->defined_above)
-				    || !rw_calls_slow_copy(plan, &plan->funcs[i], call, &o))
+				    || !(rw_calls_slow_copy(plan, &plan->funcs[i], call, &o)
+				         || rw_calls_switch_entry(plan, &plan->funcs[i], call, &o)))
 					bad[k - c] = true;
 			}
 		}

@@ -41,15 +41,18 @@ which defines none:
 5. Once nested.c parses too (PARSED), every file that includes util.h
    switches for its functions (work.c calls mix through a macro): they
    have no entry switch, the C files' slow copies call mix__slow (work.c's
-   through `#define mix mix__slow`), the tree builds without a warning
-   with gcc and clang and answers the same, and `mix <> self` pushed live
-   takes the lock in all three callers, in three files: the CLI makes the
-   callers in other files run slow.
+   through `#define mix mix__slow`), and nested.c's counted, whose hooks
+   stay inline, calls the mix__switch util.h writes after mix's slow copy
+   (by `#define mix mix__switch` around its body); the tree builds without
+   a warning with gcc and clang and answers the same, and `mix <> self`
+   pushed live takes the lock in all four callers, in three files: the
+   CLI makes the callers in other files run slow.
 """
 import argparse
 import filecmp
 import json
 import os
+import re
 import shutil
 import sys
 
@@ -147,9 +150,27 @@ prog: main.o work.o nested.o quiet.o
 # slow copy and loop twin.
 PARSED = dict(TREE, **{'nested.c': r'''#include "util.h"
 
+#define MIX(i) mix(i)
+#define COUNT(p) (++*(p))
+
+int apply_twice(int x);
+
+/* Its hooks stay inline (two statics named alike, counted through a
+ * macro, cannot move above it): its calls of mix go to mix__switch. */
+static long counted(long x)
+{
+	if (x % 2) {
+		static long seen;
+		return (COUNT(&seen), MIX(x));
+	} else {
+		static long seen;
+		return (COUNT(&seen), mix(x + 1));
+	}
+}
+
 int apply_twice(int x)
 {
-	return x + (int)mix(x);
+	return x + (int)mix(x) + (int)counted(x);
 }
 ''', 'work.c': r'''#include "util.h"
 
@@ -476,10 +497,20 @@ def main():
                 calls[name] = text.count('mix__slow(') + text.count('\n#define mix mix__slow\n')
         check(all(calls.values()), 'parsed: the slow copies of main, work and apply_twice call mix__slow '
               '(work.c\'s through its macro: #define mix mix__slow around its copies)', calls)
+        with open(os.path.join(out, 'nested.c')) as f:
+            text = f.read()
+        with open(os.path.join(out, 'include/util.h')) as f:
+            header = f.read()
+        check(fns['counted']['inline_reason'] and re.search(r'static long counted\(long x\)\n\{[^\n]*\n'
+                                                             r'#define mix mix__switch\n#line 11\n', text)
+              and '}\n#undef mix\n#line 19\n' in text and 'static inline long mix__switch(long i)' in header,
+              'parsed: counted, whose hooks stay inline, calls mix__switch (by a #define around its body, as '
+              'a macro writes one of its calls), which util.h writes after mix\'s slow copy',
+              text + header)
         answers_alike(check, out, want, 'parsed')
-        # work(10) calls mix 10 times, main once, apply_twice once.
-        push_mix(check, args, out, work, 12, 'parsed: the callers of mix, in three files, run slow and '
-                 'take the filter\'s lock')
+        # work(10) calls mix 10 times, main once, apply_twice once, counted once.
+        push_mix(check, args, out, work, 13, 'parsed: the callers of mix, in three files, run slow and '
+                 'take the filter\'s lock, also through counted\'s mix__switch')
         for what, (files, fn, *frees) in dict(KEEPS, **{w: (f, None) for w, f in FREES.items()}).items():
             src = os.path.join(work, 'keeps', what.replace(' ', '-'))
             write_tree(src, files)
@@ -527,7 +558,7 @@ def main():
             text = f.read()
         check(not fns['pf']['entry_switch'] and not fns['qf']['entry_switch']
               and 'return pf__slow(v) - qf__slow(v);' in text
-              and '#ifndef qf__slow\n#define qf__slow qf\n#endif\n' in text.split('pcall')[0],
+              and '#ifndef qf__slow\n#define qf__slow qf\n#define qf__switch qf\n#endif\n' in text.split('pcall')[0],
               'layered, alt.c seeing the other branch of the group below qf\'s prototype: qf needs no switch, '
               'pcall\'s slow copy calls qf__slow, which is qf after the prototype where the group does not '
               'compile the slow copy',
