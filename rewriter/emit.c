@@ -125,7 +125,7 @@ static void apply_range(struct text *out, const char *text, size_t from, size_t 
 		/* A hook right after an identifier or a number must not join
 		 * it; the edits meant to join are the rename suffixes. */
 		if (out->len && ident_char(out->s[out->len - 1]) && ident_char(t[0]) && !e->join && strcmp(t, "__slow")
-		    && strcmp(t, "__fast"))
+		    && strcmp(t, "__fast") && strcmp(t, "__switch"))
 			append(out, " ", 1);
 		append(out, t, strlen(t));
 		p += e->del;

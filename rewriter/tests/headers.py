@@ -43,10 +43,11 @@ which defines none:
    have no entry switch, the C files' slow copies call mix__slow (work.c's
    through `#define mix mix__slow`), and nested.c's counted, whose hooks
    stay inline, calls the mix__switch util.h writes after mix's slow copy
-   (by `#define mix mix__switch` around its body); the tree builds without
-   a warning with gcc and clang and answers the same, and `mix <> self`
-   pushed live takes the lock in all four callers, in three files: the
-   CLI makes the callers in other files run slow.
+   (by `#define mix mix__switch` around its body; tallied's, spelled,
+   renamed); the tree builds without a warning with gcc and clang and
+   answers the same, and `mix <> self` pushed live takes the lock in all
+   five callers, in three files: the CLI makes the callers in other files
+   run slow.
 """
 import argparse
 import filecmp
@@ -168,9 +169,23 @@ static long counted(long x)
 	}
 }
 
+/* The same, its calls of mix spelled: renamed mix__switch. */
+static long tallied(long x)
+{
+	if (x % 3) {
+		static long seen;
+		long r = mix(x);
+
+		return (COUNT(&seen), r);
+	} else {
+		static long seen;
+		return (COUNT(&seen), mix(x - 1));
+	}
+}
+
 int apply_twice(int x)
 {
-	return x + (int)mix(x) + (int)counted(x);
+	return x + (int)mix(x) + (int)counted(x) + (int)tallied(x);
 }
 ''', 'work.c': r'''#include "util.h"
 
@@ -503,14 +518,15 @@ def main():
             header = f.read()
         check(fns['counted']['inline_reason'] and re.search(r'static long counted\(long x\)\n\{[^\n]*\n'
                                                              r'#define mix mix__switch\n#line 11\n', text)
-              and '}\n#undef mix\n#line 19\n' in text and 'static inline long mix__switch(long i)' in header,
-              'parsed: counted, whose hooks stay inline, calls mix__switch (by a #define around its body, as '
-              'a macro writes one of its calls), which util.h writes after mix\'s slow copy',
-              text + header)
+              and '}\n#undef mix\n#line 19\n' in text and 'static inline long mix__switch(long i)' in header
+              and 'long r = mix__switch(x);' in text and 'return (COUNT(&seen), mix__switch(x - 1));' in text,
+              'parsed: counted and tallied, whose hooks stay inline, call mix__switch (counted by a #define '
+              'around its body, as a macro writes one of its calls; tallied renamed), which util.h writes after '
+              'mix\'s slow copy', text + header)
         answers_alike(check, out, want, 'parsed')
-        # work(10) calls mix 10 times, main once, apply_twice once, counted once.
-        push_mix(check, args, out, work, 13, 'parsed: the callers of mix, in three files, run slow and '
-                 'take the filter\'s lock, also through counted\'s mix__switch')
+        # work(10) calls mix 10 times, main once, apply_twice, counted and tallied once each.
+        push_mix(check, args, out, work, 14, 'parsed: the callers of mix, in three files, run slow and '
+                 'take the filter\'s lock, also through counted\'s and tallied\'s mix__switch')
         for what, (files, fn, *frees) in dict(KEEPS, **{w: (f, None) for w, f in FREES.items()}).items():
             src = os.path.join(work, 'keeps', what.replace(' ', '-'))
             write_tree(src, files)
