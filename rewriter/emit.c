@@ -473,12 +473,14 @@ static long fast_entry_index(const struct rw_emit_opts *opts, const char *name)
  * call by a function with a slow copy (the callers switch for the callee),
  * of the function with external linkage declared at file scope in the tree
  * above CALLER (where `extern __typeof__(NAME) NAME__fast;` can go; see
- * rw_call.decl_off, which also rules out a static function of the name). */
+ * rw_call.decl_off, which also rules out a static function of the name);
+ * in a header, declared in the header itself (every file that includes it
+ * sees that declaration above the caller). */
 static bool fast_entry_call(const struct rw_func *caller, const struct rw_call *call,
                             const struct rw_emit_opts *opts)
 {
-	return opts->hybrid && !opts->header && !caller->inline_reason && !call->in_group
-	       && call->decl_off != UINT_MAX && !(call->decl_off && call->decl_off >= caller->decl_start)
+	return opts->hybrid && !caller->inline_reason && !call->in_group && call->decl_off != UINT_MAX
+	       && !(call->decl_off && call->decl_off >= caller->decl_start) && (!opts->header || call->decl_off)
 	       && fast_entry_index(opts, call->callee) >= 0;
 }
 
@@ -1195,9 +1197,14 @@ static void call_fast_entries(const struct rw_plan *plan, size_t fi, const struc
 
 			for (size_t i = 0; i < n && !here; i++)
 				here = !plan->funcs[named[i]].is_static;
+			/* A header's fallback goes in the caller's slow copy
+			 * (header_fallbacks).  Quiet: a file may declare it
+			 * again below the header. */
+			here = here || opts->header;
 			add(fast, rf->decl_start, false, INT_MIN,
-			    loom_xasprintf("extern __typeof__(%s) %s__fast;%s%s%s ", call->callee, call->callee,
-			                   here ? "" : " LOOM_FAST_FALLBACK(", here ? "" : call->callee, here ? "" : ")"));
+			    loom_xasprintf("LOOM_QUIET_PUSH extern __typeof__(%s) %s__fast;%s%s%s LOOM_QUIET_POP ",
+			                   call->callee, call->callee, here ? "" : " LOOM_FAST_FALLBACK(",
+			                   here ? "" : call->callee, here ? "" : ")"));
 			declared[k] = 1;
 		}
 	}
@@ -1267,6 +1274,45 @@ static void call_switch_entries(const struct rw_plan *plan, size_t fi, const cha
 		add(fast, rf->body_end, true, INT_MIN, close.s);
 	}
 	free(defined);
+}
+
+/* `#define __func__ "F"` and its friends, for a renamed copy of F whose
+ * body has them written by a macro (rw_func.name_in_macro: assert), where
+ * keep_func_name cannot reach.  Free the result. */
+static char *func_name_macros(const struct rw_func *rf)
+{
+	return loom_xasprintf("\n#define __func__ \"%s\"\n#define __FUNCTION__ \"%s\"\n#define __PRETTY_FUNCTION__ \"%s\"",
+	                      rf->name, rf->name, rf->name);
+}
+
+/* In a header, the weak fallbacks (rt/loom.h LOOM_FAST_FALLBACK) of the
+ * NAME__fast that function FI's fast body calls, where its slow copy
+ * opens: a unit compiles that only where it uses the function, so a file
+ * that includes the header and does not need NAME links as before.  Not in
+ * NAME's own file, which defines it (LOOM_OWN_FAST_NAME, rw_emit). */
+static void header_fallbacks(const struct rw_plan *plan, size_t fi, const char *text,
+                             const struct rw_emit_opts *opts, struct edits *slow)
+{
+	const struct rw_func *rf = &plan->funcs[fi];
+	const char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct text t = { 0 };
+
+	for (size_t c = 0; c < rf->ncalls; c++)
+		if (calls_fast_entry(rf, &rf->calls[c], opts) && !listed(names, n, rf->calls[c].callee))
+			*LOOM_PUSH(names, n, cap) = rf->calls[c].callee;
+	for (size_t i = 0; i < n; i++) {
+		char *s = loom_xasprintf("\n#ifndef LOOM_OWN_FAST_%s\nLOOM_FAST_FALLBACK(%s)\n#endif", names[i], names[i]);
+
+		append(&t, s, strlen(s));
+		free(s);
+	}
+	if (n) {
+		append(&t, "\n", 1);
+		append_line_directive(&t, rf, line_at(text, rf->body_open));
+		add(slow, rf->body_open, false, INT_MIN, t.s);
+	}
+	free(names);
 }
 
 /* After the slow copy of header function F without switch: F__switch, F's
@@ -1499,11 +1545,27 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		if (!declared[k])
 			add(fast, rf->decl_start, false, INT_MIN, forward_declaration(rf, text, false));
 		declared[k] = 1;
-		add(fast, rf->decl_start, false, INT_MIN, loom_xstrdup("LOOM_FAST_ENTRY "));
 		add(fast, rf->name_off + (unsigned)strlen(rf->name), false, INT_MIN, loom_xstrdup("__fast"));
 		each_identifier(text, rf->body_open, rf->body_end, keep_func_name, &ie);
+		/* And where a macro writes it (assert): defined as the name
+		 * down to the slow copy. */
+		if (rf->name_in_macro) {
+			struct text t = { 0 };
+			char *s = func_name_macros(rf);
+
+			append(&t, s, strlen(s));
+			free(s);
+			append(&t, "\n", 1);
+			append_line_directive(&t, rf, line_at(text, rf->body_open));
+			add(fast, rf->body_open, false, INT_MIN, t.s);
+		}
 	}
 	call_fast_entries(plan, fi, opts, declared, fast);
+	/* After the declarations above, right before F's own. */
+	if (f->fast_entry)
+		add(fast, rf->decl_start, false, INT_MIN, loom_xstrdup("LOOM_FAST_ENTRY "));
+	if (opts->header)
+		header_fallbacks(plan, fi, text, opts, &slow);
 	if (f->entry_switch && !f->fast_entry) {
 		char *call = call_text(rf, "__slow", text);
 
@@ -1611,6 +1673,17 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			 * __FILE__.) */
 			struct text t = { 0 };
 
+			/* __func__ that a macro writes (assert) names F in the
+			 * slow copy too (F__fast's is defined above it). */
+			if (rf->name_in_macro && !rf->name_macro) {
+				static const char undef_names[] = "#undef __func__\n#undef __FUNCTION__\n#undef __PRETTY_FUNCTION__\n";
+				char *s = func_name_macros(rf);
+
+				if (!f->fast_entry)
+					append(&t, s, strlen(s));
+				free(s);
+				append(&undefs, undef_names, sizeof undef_names - 1);
+			}
 			/* Its macros as they were where F starts (a twin has
 			 * none: no twin for a loop with a #define or #undef). */
 			renames.resets = rf->macro_resets;
@@ -1652,6 +1725,15 @@ char *rw_emit(const struct rw_plan *plan, const char *text, size_t len, const st
 		*s = (struct loom_skip){ file, plan->skips[i].line, plan->skips[i].column,
 		                         base_fn + plan->skips[i].func };
 	}
+	/* The fast entries it defines: the headers' fallbacks stay out
+	 * (header_fallbacks). */
+	for (unsigned fn = base_fn; fn < m->nfunctions && !opts->header; fn++)
+		if (m->functions[fn].fast_entry) {
+			char *s = loom_xasprintf("#define LOOM_OWN_FAST_%s 1\n", m->functions[fn].name);
+
+			append(&out, s, strlen(s));
+			free(s);
+		}
 	append(&out, prologue, strlen(prologue));
 	free(prologue);
 	apply(&out, text, 0, len, &fe.fast);

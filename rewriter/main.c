@@ -1281,9 +1281,9 @@ static int cmp_external(const void *a, const void *b)
  * noreturn, with a prototype, and declared at file scope above the
  * definition (the renamed body and the slow copy may still name the
  * function; adding the declaration would lose a -Wmissing-prototypes
- * warning of the original), and without a macro that writes __func__ or
- * the like into the body (assert: the renamed body would print its own
- * name), in a file the compilation database (if any) lists.  Their public
+ * warning of the original), in a file the compilation database (if any)
+ * lists (__func__ written in the body, or by a macro such as assert, still
+ * names the function: emit.c keep_func_name, `#define __func__`).  Their public
  * entry keeps its switch, so callers outside the tree, in files that do not
  * parse and through pointers stay exact; a program or shared library that
  * links a caller but not the function's NAME__fast gets the caller's weak
@@ -1318,7 +1318,7 @@ static void find_fast_entries(struct job *job, const struct unit *units, size_t 
 				continue;
 			*LOOM_PUSH(c, nc, cap) = (struct external){
 				rf->name, !units[i].unlisted && rw_slow_callable(rf) && !rf->name_macro && !rf->noreturn && !rf->no_prototype
-				          && rf->declared_above && !rf->name_in_macro && strcmp(rf->name, "main") };
+				          && rf->declared_above && strcmp(rf->name, "main") };
 		}
 	}
 	loom_sort(c, nc, sizeof *c, cmp_external);
@@ -1379,7 +1379,8 @@ static int emit_header(struct job *job, const struct header *h)
 	sc = slow_callees(job, NULL, h->rel, &nsc);
 	out = rw_emit(&h->plan, h->text, h->len,
 	              &(struct rw_emit_opts){ .include = inc, .runtime_home = true, .hybrid = job->hybrid,
-	                                      .header = true, .slow_callees = sc, .nslow_callees = nsc },
+	                                      .header = true, .slow_callees = sc, .nslow_callees = nsc,
+	                                      .fast_entries = job->fast, .nfast_entries = job->nfast },
 	              job->m, file, &outlen);
 	free(sc);
 	ret = write_out(job, h->rel, out, outlen, st.st_mode);

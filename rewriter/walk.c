@@ -791,7 +791,7 @@ static char *called_type(CXCursor c)
  * program of the tree may link the library's definition instead of the
  * tree's), not at file scope (a block-scope `extern` ends with its block),
  * or names a static function. */
-static unsigned visible_declaration(const struct walk *w, CXCursor d)
+static unsigned declaration_at(const struct walk *w, CXCursor d)
 {
 	CXFile file;
 	unsigned off;
@@ -806,6 +806,19 @@ static unsigned visible_declaration(const struct walk *w, CXCursor d)
 		if (clang_File_isEqual(file, w->tree[i].file))
 			return 0;
 	return UINT_MAX;
+}
+
+static unsigned visible_declaration(const struct walk *w, CXCursor d)
+{
+	unsigned off = declaration_at(w, d), first;
+
+	/* libclang names the unit's latest declaration, which may be further
+	 * down in another file (the definition in the C file that includes
+	 * this header: Open vSwitch's cmap.c for cmap.h's cmap_remove, which
+	 * calls cmap_replace); the first one may be this file's. */
+	if (off == 0 && (first = declaration_at(w, clang_getCanonicalCursor(d))) != UINT_MAX && first != 0)
+		off = first;
+	return off;
 }
 
 /* The tree function named NAME that D defines, walked already in this unit

@@ -396,7 +396,11 @@ struct loom__thread {
  * name.  A weak definition that jumps to NAME, whose switch decides; one
  * copy per program (a comdat group), and a strong NAME__fast wins.  After
  * `extern __typeof__(NAME) NAME__fast;` in a file that calls NAME__fast
- * and does not define it. */
+ * and does not define it: at file scope, or inside a header function's
+ * slow copy, which a unit compiles only when it uses the function (a
+ * toplevel one there would make every file including the header need
+ * NAME).  Once per unit: the assembler skips it where an earlier one
+ * defined NAME__fast (a copy of that slow copy, or the file's own). */
 #if defined(__ELF__) && defined(__x86_64__)
 #define LOOM__JUMP_TO(f) "jmp " #f "@PLT"
 #elif defined(__ELF__) && defined(__aarch64__)
@@ -404,9 +408,10 @@ struct loom__thread {
 #endif
 #ifdef LOOM__JUMP_TO
 #define LOOM_FAST_FALLBACK(f) __asm__( \
+	".ifndef " #f "__fast\n\t" \
 	".pushsection .text.loom_fallback." #f ",\"axG\",%progbits,loom_fallback." #f ",comdat\n\t" \
 	".weak " #f "__fast\n\t.type " #f "__fast,%function\n" #f "__fast:\n\t" \
-	LOOM__JUMP_TO(f) "\n\t.size " #f "__fast,.-" #f "__fast\n\t.popsection");
+	LOOM__JUMP_TO(f) "\n\t.size " #f "__fast,.-" #f "__fast\n\t.popsection\n\t.endif");
 #else
 #define LOOM_FAST_FALLBACK(f)
 #endif

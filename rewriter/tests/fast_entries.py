@@ -3,35 +3,45 @@
 
 A tree where counter.c defines bump (no loop; it may call an observer
 through a pointer, so a loop calling it can run long), spread (a loop
-calling bump, with a twin), total (a loop that calls nothing) and a pointer
+calling bump, with a twin), total (a loop that calls nothing, after a call of extra) and a pointer
 to bump, and main.c calls them:
 
 1. The manifest gives every external function a fast entry, whatever its
-   size or loops (bump, spread, total, and extra, defined by spare.c, which
+   size or loops (bump, named, pairs, spread, total, and extra, defined by spare.c, which
    the build does not compile: the program links a library's extra
    instead), but main.  bump's original body becomes bump__fast on its
    original line; main.c declares `extern __typeof__(bump) bump__fast;` and
    its fast body calls bump__fast, as spread's does in counter.c; counter.o
    defines bump and bump__fast.  main.c also declares extra__fast's weak
    fallback, which jumps to extra: without it the program would not link.
-   bump__fast is hidden, so compiled -fPIC, bump's switch inlines it; the
+   bump__fast is hidden (so is total__fast, whose definition follows the
+   declaration of the extra__fast it calls), so compiled -fPIC, bump's
+   switch inlines it; the
    switches read the thread's state without calling __tls_get_addr.
+   named's __func__, which a macro writes, names it in its fast entry and
+   its slow copy (`#define __func__ "named"` around them).
 2. The rewritten tree builds with gcc and clang (-Wall -Wextra
    -Wmissing-prototypes -Wredundant-decls) without a warning and answers
    like the original, also with LOOM_FORCE_SLOW=1.
+   counter.h's bump_pair calls bump__fast too; the weak fallback is in
+   its slow copy (a file compiles it only where it uses bump_pair: solo.c,
+   which includes counter.h and links nothing of the tree's, links), and
+   counter.c, which defines bump__fast, says LOOM_OWN_FAST_bump to keep it
+   out.
    by_macro calls bump only through a macro (BUMP): `#define bump
    bump__fast` opens its fast body, and its loop's twin and its slow copy
    open with `#undef bump`; main, which also calls bump in a conditional
    group, gets no such #define.
 3. Live: `bump <> self` pushed into the running program takes the lock on
-   every call of bump, 28 per line of input: the 10 from main.c's first
+   every call of bump, 32 per line of input: the 10 from main.c's first
    loop and the 10 from spread, which call bump__fast in their fast bodies
    (the CLI makes them run slow), the one through the pointer (bump's own
    switch), the one in a conditional group of main's body (which calls
    bump itself: a compile without the group would not link the weak
    fallback's target), the second loop's 3 (its declaration's call, which the
-   fast path moved before the loop, and spread's 2), main's BUMP and
-   by_macro's 2.  After `loom pop`, the program still answers the same.
+   fast path moved before the loop, and spread's 2), main's BUMP,
+   by_macro's 2, and bump_pair's 2 from main.c and 2 from counter.c.
+   After `loom pop`, the program still answers the same.
 4. --no-fast-entries: no fast entry, every external function switches.
 """
 import argparse
@@ -57,6 +67,16 @@ extern long (*const bumper)(long);
 extern void (*volatile observer)(long);
 /* Callers whose call of bump a macro writes. */
 #define BUMP(x) bump(x)
+long pairs(long n);
+const char *named(void);
+
+/* A header's function calling bump: its fast body calls bump__fast, and
+ * its slow copy holds the weak fallback, which a file compiles only where
+ * it uses the function (solo.c does not link counter.o). */
+static inline long bump_pair(long x)
+{
+	return bump(x) + bump(x + 1);
+}
 #endif
 ''',
     'counter.c': r'''#include "counter.h"
@@ -82,10 +102,11 @@ long spread(long n)
 	return s;
 }
 
-/* A loop without a twin. */
+/* A loop without a twin; the first call in this file of a function of
+ * another file (the fast entry's declaration goes above it). */
 long total(long n)
 {
-	long s = 0;
+	long s = extra(0);
 
 	for (long i = 1; i <= n; i++)
 		s += i % 7;
@@ -93,6 +114,21 @@ long total(long n)
 }
 
 long (*const bumper)(long) = bump;
+
+/* __func__ written by a macro (as assert does): still the function's name
+ * in its fast entry and in its slow copy. */
+#define WHERE() __func__
+
+const char *named(void)
+{
+	return WHERE();
+}
+
+/* bump_pair in bump's own file, which defines bump's fast entry. */
+long pairs(long n)
+{
+	return bump_pair(n);
+}
 ''',
     'main.c': r'''#include <stdio.h>
 #include "counter.h"
@@ -122,14 +158,22 @@ int main(void)
 		s += bump(n);
 #endif
 		/* A macro's call, where the call in the group above keeps bump. */
-		s += BUMP(n) + by_macro(n);
+		s += BUMP(n) + by_macro(n) + bump_pair(n) + pairs(n);
 		/* A twin, and a declaration calling bump's fast entry, which
 		 * the fast path moves before the loop. */
 		for (long k = bump(n); k > 0; k -= 5)
 			s += spread(1);
-		printf("%ld %ld %ld %ld %ld\n", s, spread(n), bumper(n), extra(n), total(n));
+		printf("%ld %ld %ld %ld %ld %s\n", s, spread(n), bumper(n), extra(n), total(n), named());
 		fflush(stdout);
 	}
+	return 0;
+}
+''',
+    # Includes counter.h, links nothing of the tree's.
+    'solo.c': r'''#include "counter.h"
+
+int main(void)
+{
 	return 0;
 }
 ''',
@@ -186,8 +230,10 @@ def pic_switch_inlines(check, out, cc):
     check.require(r.status == 0, f'{cc} -fPIC counter.c', r.stderr)
     obj = os.path.join(out, 'counter-pic.o')
     r = run(['readelf', '-sW', obj])
-    check(re.search(r'GLOBAL\s+HIDDEN\s+\S+\s+bump__fast$', r.stdout, re.M),
-          f'{cc} -fPIC: bump__fast is a hidden global', r.stdout)
+    check(re.search(r'GLOBAL\s+HIDDEN\s+\S+\s+bump__fast$', r.stdout, re.M)
+          and re.search(r'GLOBAL\s+HIDDEN\s+\S+\s+total__fast$', r.stdout, re.M),
+          f'{cc} -fPIC: bump__fast is a hidden global, and so is total__fast, whose definition follows '
+          'the declaration of the extra__fast it calls', r.stdout)
     r = run(['objdump', '-d', '-r', '--no-show-raw-insn', obj])
     body = re.search(r'^[0-9a-f]+ <bump>:\n(.*?)(?:\n\n|\Z)', r.stdout, re.M | re.S)
     check(body and 'bump__fast' not in body.group(1),
@@ -210,11 +256,11 @@ def push_bump(check, args, out, work):
     try:
         first = prog.ask(10)
         hits = push_and_count(check, args.loom, prog, os.path.join(work, 'bump.loom'), 'bump <> self\n', 10)
-        check(hits == 28,
+        check(hits == 32,
               'every call of bump takes the lock: main.c\'s 10 and spread\'s 10 through bump__fast, '
               'whose callers run slow, 1 through the pointer, 1 in a conditional group, the second '
-              'loop\'s 3, main\'s by a macro and by_macro\'s 2 (bump__fast by a #define) '
-              f'({hits} hits, want 28)')
+              'loop\'s 3, main\'s by a macro and by_macro\'s 2 (bump__fast by a #define), and counter.h\'s '
+              f'bump_pair\'s 2 from main.c and 2 from counter.c ({hits} hits, want 32)')
         rows, text = loom_rows(args.loom, prog.pid)
         check.require(rows and len(rows) == 1, 'loom ls lists the filter', text)
         r = run([args.loom, 'pop', str(prog.pid), rows[0].split()[0]])
@@ -253,8 +299,9 @@ def main():
         with open(os.path.join(out, 'loom-manifest.json')) as f:
             m = json.load(f)
         fast = sorted(f['name'] for f in m['functions'] if f['fast_entry'])
-        check(fast == ['bump', 'extra', 'spread', 'total'],
-              'bump, extra, spread and total, every external function but main, have a fast entry', fast)
+        check(fast == ['bump', 'extra', 'named', 'pairs', 'spread', 'total'],
+              'bump, extra, named, pairs, spread and total, every external function but main, have a fast entry '
+              '(named, whose __func__ a macro writes, too)', fast)
         texts = {}
         for name in ('main.c', 'counter.c'):
             with open(os.path.join(out, name)) as f:
@@ -278,6 +325,15 @@ def main():
               'by_macro\'s fast body, whose calls of bump a macro writes, calls bump__fast by a #define '
               'that its loop\'s twin and its slow copy undo; main, which also calls bump in a conditional '
               'group, has none', by_macro)
+        with open(os.path.join(out, 'counter.h')) as f:
+            header = f.read()
+        check('return bump__fast(x) + bump__fast(x + 1);' in header
+              and re.search(r'bump_pair__slow\(long x\)\n\{[^\n]*\n#ifndef LOOM_OWN_FAST_bump\n'
+                            r'LOOM_FAST_FALLBACK\(bump\)\n#endif\n#line \d+\n', header)
+              and 'LOOM_FAST_FALLBACK' not in header[:header.index('bump_pair__slow(long x)\n{')]
+              and texts['counter.c'].startswith('#define LOOM_OWN_FAST_bump 1\n'),
+              'counter.h\'s bump_pair calls bump__fast, whose weak fallback its slow copy holds, but in '
+              'counter.c, which defines bump__fast', header)
         check('\t\ts += bump(n);\n#endif' in texts['main.c'],
               'a call in a conditional group of the body calls bump itself: another compile may not make it, '
               'and the weak fallback would name a function it may not link', texts['main.c'])
@@ -300,6 +356,10 @@ def main():
             check({'bump', 'bump__fast', 'spread'} <= defined,
                   f'{cc}: counter.o defines bump, bump__fast and spread', sorted(defined))
             pic_switch_inlines(check, out, cc)
+            r = run([cc, '-O2', '-Wall', '-Wextra', '-pthread', '-o', 'solo', 'solo.c'], cwd=out)
+            check(r.status == 0 and not r.stderr,
+                  f'{cc}: a program that includes counter.h and links nothing of the tree\'s still links '
+                  '(the fallbacks a header writes are in slow copies)', r.stderr)
         build(check, out, 'gcc', 'the rewritten tree, again with gcc')
         push_bump(check, args, out, work)
 
