@@ -885,6 +885,30 @@ static void append_line_directive(struct text *t, const struct rw_func *f, unsig
 	append(t, "\n", 1);
 }
 
+/* For each of the N NAMES, a line `#define NAME NAME<SUFFIX>`, or with
+ * SUFFIX NULL `#undef NAME`. */
+static void append_renames(struct text *t, const char *const *names, size_t n, const char *suffix)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *s = suffix ? loom_xasprintf("#define %s %s%s\n", names[i], names[i], suffix)
+		                 : loom_xasprintf("#undef %s\n", names[i]);
+
+		append(t, s, strlen(s));
+		free(s);
+	}
+}
+
+/* Adds T's directive lines at offset OFF of F's text (a closing edit if
+ * CLOSING), then `#line` for OFF's physical line, so that the text there
+ * keeps its number (none at the file's end).  Takes T's text. */
+static void add_directives(struct edits *ed, const struct rw_func *f, const char *text, unsigned off, bool closing,
+                           struct text *t)
+{
+	if (text[off])
+		append_line_directive(t, f, line_at(text, off));
+	add(ed, off, closing, INT_MIN, t->s);
+}
+
 /* Opens (CLOSING false) or closes a copy of F's text placed into the
  * original (a slow copy, a loop twin): quiet pragmas, so that the warnings
  * of the original are not given twice, and `#line` for F's physical line
@@ -900,26 +924,16 @@ static void frame_copy(struct text *t, const struct rw_func *f, bool closing, un
 
 	append(t, s, strlen(s));
 	free(s);
-	for (size_t i = 0; r && !closing && i < r->nfast; i++) {
-		s = loom_xasprintf("#undef %s\n", r->fast[i]);
-		append(t, s, strlen(s));
-		free(s);
-	}
+	if (r && !closing)
+		append_renames(t, r->fast, r->nfast, NULL);
 	if (r && r->resets && !closing)
 		append(t, r->resets, strlen(r->resets));
-	for (size_t i = 0; r && i < r->n; i++) {
-		s = closing ? loom_xasprintf("#undef %s\n", r->names[i])
-		            : loom_xasprintf("#define %s %s__slow\n", r->names[i], r->names[i]);
-		append(t, s, strlen(s));
-		free(s);
-	}
+	if (r)
+		append_renames(t, r->names, r->n, closing ? NULL : "__slow");
 	if (r && r->undefs && closing)
 		append(t, r->undefs, strlen(r->undefs));
-	for (size_t i = 0; r && closing && !r->slow_copy && i < r->nfast; i++) {
-		s = loom_xasprintf("#define %s %s__fast\n", r->fast[i], r->fast[i]);
-		append(t, s, strlen(s));
-		free(s);
-	}
+	if (r && closing && !r->slow_copy)
+		append_renames(t, r->fast, r->nfast, "__fast");
 	append_line_directive(t, f, line);
 }
 
@@ -1257,21 +1271,11 @@ static void call_switch_entries(const struct rw_plan *plan, size_t fi, const cha
 		struct text open = { 0 }, close = { 0 };
 
 		append(&open, "\n", 1);
+		append_renames(&open, defined, ndefined, "__switch");
+		add_directives(fast, rf, text, rf->body_open, false, &open);
 		append(&close, "\n", 1);
-		for (size_t i = 0; i < ndefined; i++) {
-			char *s = loom_xasprintf("#define %s %s__switch\n", defined[i], defined[i]);
-
-			append(&open, s, strlen(s));
-			free(s);
-			s = loom_xasprintf("#undef %s\n", defined[i]);
-			append(&close, s, strlen(s));
-			free(s);
-		}
-		append_line_directive(&open, rf, line_at(text, rf->body_open));
-		add(fast, rf->body_open, false, INT_MIN, open.s);
-		if (text[rf->body_end])
-			append_line_directive(&close, rf, line_at(text, rf->body_end));
-		add(fast, rf->body_end, true, INT_MIN, close.s);
+		append_renames(&close, defined, ndefined, NULL);
+		add_directives(fast, rf, text, rf->body_end, true, &close);
 	}
 	free(defined);
 }
@@ -1309,8 +1313,7 @@ static void header_fallbacks(const struct rw_plan *plan, size_t fi, const char *
 	}
 	if (n) {
 		append(&t, "\n", 1);
-		append_line_directive(&t, rf, line_at(text, rf->body_open));
-		add(slow, rf->body_open, false, INT_MIN, t.s);
+		add_directives(slow, rf, text, rf->body_open, false, &t);
 	}
 	free(names);
 }
@@ -1556,8 +1559,7 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			append(&t, s, strlen(s));
 			free(s);
 			append(&t, "\n", 1);
-			append_line_directive(&t, rf, line_at(text, rf->body_open));
-			add(fast, rf->body_open, false, INT_MIN, t.s);
+			add_directives(fast, rf, text, rf->body_open, false, &t);
 		}
 	}
 	call_fast_entries(plan, fi, opts, declared, fast);
@@ -1586,12 +1588,10 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 		if (text[rf->group_end - 1] != '\n')
 			append(&t, "\n", 1);
 		append(&t, fallback, strlen(fallback));
-		if (text[rf->group_end])
-			append_line_directive(&t, rf, line_at(text, rf->group_end));
 		/* Closing, so that it also goes in at the file's end, and
 		 * before what opens at the next line (a function calling
 		 * F__slow). */
-		add(fast, rf->group_end, true, INT_MIN, t.s);
+		add_directives(fast, rf, text, rf->group_end, true, &t);
 		append(&undefs, self, strlen(self));
 	}
 	free(fallback);
@@ -1650,14 +1650,8 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			struct text t = { 0 };
 
 			append(&t, "\n", 1);
-			for (size_t i = 0; i < renames.nfast; i++) {
-				char *s = loom_xasprintf("#define %s %s__fast\n", renames.fast[i], renames.fast[i]);
-
-				append(&t, s, strlen(s));
-				free(s);
-			}
-			append_line_directive(&t, rf, line_at(text, rf->body_open));
-			add(fast, rf->body_open, false, INT_MIN, t.s);
+			append_renames(&t, renames.fast, renames.nfast, "__fast");
+			add_directives(fast, rf, text, rf->body_open, false, &t);
 		}
 		emit_twins(plan, fi, text, m, file, fn, opts, fast, &slow, &renames);
 		record_edges(plan, fi, p0, *pi, point_ids, falloff, &m->functions[fn]);

@@ -808,6 +808,8 @@ static unsigned declaration_at(const struct walk *w, CXCursor d)
 	return UINT_MAX;
 }
 
+/* declaration_at for the declaration D a call names, or for D's first
+ * declaration when that one is in this file and D is in another. */
 static unsigned visible_declaration(const struct walk *w, CXCursor d)
 {
 	unsigned off = declaration_at(w, d), first;
