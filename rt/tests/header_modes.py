@@ -18,6 +18,7 @@ usage: header_modes.py [--header rt/loom.h]
 import argparse
 import functools
 import os
+import re
 import shutil
 import sys
 
@@ -60,7 +61,39 @@ A_C = REWRITTEN + """#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <time.h>
+#include <sys/stat.h>
 """ + B_DECLS + r"""
+/* The runtime's engine thread names itself (prctl) when it starts. */
+static int engine_named(void)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		DIR *d = opendir("/proc/self/task");
+		struct dirent *e;
+		int found = 0;
+
+		while (d && (e = readdir(d)) != NULL) {
+			char comm[300], name[32] = "";
+			FILE *f;
+
+			snprintf(comm, sizeof comm, "/proc/self/task/%s/comm", e->d_name);
+			if ((f = fopen(comm, "r")) != NULL) {
+				found |= fgets(name, sizeof name, f) && !strcmp(name, "loom-engine\n");
+				fclose(f);
+			}
+		}
+		if (d)
+			closedir(d);
+		if (found)
+			return 1;
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	}
+	return 0;
+}
+
 static long find(const char *hay, const char *needle)
 {LOOM_FUNCTION_ENTRY(1, 2, 3);
 	LOOM_SLOT(4); const char *p = memmem(hay, strlen(hay), needle, strlen(needle));
@@ -92,10 +125,37 @@ int main(void)
 		printf("runtime not started or wrong manifest\n");
 		bad = 1;
 	}
-	snprintf(path, sizeof path, "%s/loom/%d.sock", xdg ? xdg : "?", (int)getpid());
-	if (strcmp(loom__rt.sock_path, path) || access(path, F_OK) != 0) {
+	if (xdg)
+		snprintf(path, sizeof path, "%s/loom/%d.sock", xdg, (int)getpid());
+	else
+		snprintf(path, sizeof path, "/tmp/loom-%u/%d.sock", (unsigned)geteuid(), (int)getpid());
+	if (getenv("EXPECT_NO_CHANNEL")) {
+		if (loom__rt.sock_path[0] || access(path, F_OK) == 0) {
+			printf("an update channel at %s, in a directory that is not private\n", path);
+			bad = 1;
+		}
+		path[0] = 0;
+	} else if (strcmp(loom__rt.sock_path, path) || access(path, F_OK) != 0) {
 		printf("no update channel at %s (runtime says '%s')\n", path, loom__rt.sock_path);
 		bad = 1;
+	} else {
+		struct stat sock, dir;
+		char *slash = strrchr(path, '/');
+
+		*slash = 0;
+		if (stat(path, &dir) || (dir.st_mode & 07777) != 0700 || dir.st_uid != geteuid()) {
+			printf("the socket's directory %s is not private\n", path);
+			bad = 1;
+		}
+		*slash = '/';
+		if (stat(path, &sock) || !S_ISSOCK(sock.st_mode) || (sock.st_mode & 0777) != 0600) {
+			printf("%s is not a socket with mode 0600\n", path);
+			bad = 1;
+		}
+		if (!engine_named()) {
+			printf("no thread named loom-engine within 10 s\n");
+			bad = 1;
+		}
 	}
 	/* Hooks take no slow path without a filter or an update, but the
 	 * blocking marker in b.c registers the thread, and clears itself. */
@@ -178,6 +238,41 @@ def main():
                           f"status {st}\nstdout {so}\nstderr {se}")
                     if sock is not None:
                         check(not os.path.exists(sock), f"{tag}: the socket is removed at exit", sock)
+
+        # Where the socket goes, and where it must not (the channel's
+        # system calls go straight to the kernel: its mode, its directory's,
+        # the engine thread's name are the runtime's own doing).
+        if compilers:
+            cc = compilers[0]
+            st, so, se = run([cc, "-std=gnu17", "-O2", "-o", "prog", "a.c", "b.c"], cwd=tmp)
+            if check(st == 0, f"{cc}: the program builds for the channel cases", se):
+                prog = os.path.join(tmp, "prog")
+                no_xdg = dict(env)
+                no_xdg.pop("XDG_RUNTIME_DIR")
+                st, so, se = run([prog], cwd=tmp, env=no_xdg, timeout=20)
+                sock = so.strip()[3:] if so.startswith("ok ") else None
+                check(st == 0 and sock is not None and re.fullmatch(rf"/tmp/loom-{os.geteuid()}/\d+\.sock", sock)
+                      and not os.path.exists(sock) and not se.strip(),
+                      "without XDG_RUNTIME_DIR the socket is /tmp/loom-UID/PID.sock, mode 0600 in a 0700 directory",
+                      f"status {st}\nstdout {so}\nstderr {se}")
+                shared = os.path.join(tmp, "shared")
+                os.makedirs(os.path.join(shared, "loom"))
+                os.chmod(os.path.join(shared, "loom"), 0o755)
+                st, so, se = run([prog], cwd=tmp, env=dict(env, XDG_RUNTIME_DIR=shared, EXPECT_NO_CHANNEL="1"),
+                                 timeout=20)
+                check(st == 0 and so.strip() == "ok" and re.fullmatch(
+                          rf"loom\[\d+\]: no update channel: {re.escape(shared)}/loom is not a private directory "
+                          rf"of uid {os.geteuid()}\n", se),
+                      "a socket directory others can enter: no channel, one warning naming it",
+                      f"status {st}\nstdout {so}\nstderr {se}")
+                deep = os.path.join(tmp, "d" * 40, "e" * 40)
+                os.makedirs(deep, 0o700)
+                st, so, se = run([prog], cwd=tmp, env=dict(env, XDG_RUNTIME_DIR=deep, EXPECT_NO_CHANNEL="1"),
+                                 timeout=20)
+                check(st == 0 and so.strip() == "ok"
+                      and "no update channel: the directory " in se and "is too long for a socket's path" in se,
+                      "a socket path over 108 bytes: no channel, a warning that says so",
+                      f"status {st}\nstdout {so}\nstderr {se}")
 
         # Control: had loom.h included <string.h> itself, memmem would be
         # undeclared (the program's _GNU_SOURCE comes too late) and the
