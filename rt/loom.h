@@ -678,71 +678,6 @@ extern int loom__c_prctl(int, ...) __asm__("prctl");
 #define LOOM__S_IFMT 0170000
 #define LOOM__S_IFDIR 0040000
 
-/* The system calls every process makes at its start, to listen on the
- * channel, go through syscall(2) where their numbers are known: one symbol
- * for the dynamic linker to resolve instead of one each.  A lazily bound
- * libc function costs about 700 instructions at its first call (the
- * lookup), and these were most of the runtime's fixed cost in a short-lived
- * program (binutils' strings on /bin/ls: 2.4% of its instructions).  The
- * names stay the libc ones (macros over the declarations above), errno as
- * libc sets it. */
-#if defined(__linux__) && defined(__x86_64__) && !defined(__ILP32__)
-#define LOOM__NR_GETPID 39
-#define LOOM__NR_GETTID 186
-#define LOOM__NR_GETEUID 107
-#define LOOM__NR_SOCKET 41
-#define LOOM__NR_BIND 49
-#define LOOM__NR_LISTEN 50
-#define LOOM__NR_MKDIRAT 258
-#define LOOM__NR_UNLINKAT 263
-#define LOOM__NR_FCHMODAT 268
-#define LOOM__NR_STATX 332
-#define LOOM__NR_EVENTFD2 290
-#define LOOM__NR_PRCTL 157
-#define LOOM__NR_PPOLL 271
-#elif defined(__linux__) && (defined(__aarch64__) || (defined(__riscv) && __riscv_xlen == 64))
-/* The generic table (asm-generic/unistd.h). */
-#define LOOM__NR_GETPID 172
-#define LOOM__NR_GETTID 178
-#define LOOM__NR_GETEUID 175
-#define LOOM__NR_SOCKET 198
-#define LOOM__NR_BIND 200
-#define LOOM__NR_LISTEN 201
-#define LOOM__NR_MKDIRAT 34
-#define LOOM__NR_UNLINKAT 35
-#define LOOM__NR_FCHMODAT 53
-#define LOOM__NR_STATX 291
-#define LOOM__NR_EVENTFD2 19
-#define LOOM__NR_PRCTL 167
-#define LOOM__NR_PPOLL 73
-#endif
-#ifdef LOOM__NR_GETPID
-/* Integer arguments cast to long: syscall(2) reads longs from its varargs. */
-#define LOOM__SYS(nr, ...) loom__c_syscall(nr, __VA_ARGS__)
-#define loom__c_getpid() ((int)loom__c_syscall(LOOM__NR_GETPID))
-#define loom__c_gettid() ((int)loom__c_syscall(LOOM__NR_GETTID))
-#define loom__c_geteuid() ((unsigned)loom__c_syscall(LOOM__NR_GETEUID))
-#define loom__c_socket(d, t, p) ((int)LOOM__SYS(LOOM__NR_SOCKET, (long)(d), (long)(t), (long)(p)))
-#define loom__c_bind(fd, a, n) ((int)LOOM__SYS(LOOM__NR_BIND, (long)(fd), (a), (long)(n)))
-#define loom__c_listen(fd, n) ((int)LOOM__SYS(LOOM__NR_LISTEN, (long)(fd), (long)(n)))
-#define loom__c_mkdir(p, m) ((int)LOOM__SYS(LOOM__NR_MKDIRAT, (long)LOOM__AT_FDCWD, (p), (long)(m)))
-#define loom__c_unlink(p) ((int)LOOM__SYS(LOOM__NR_UNLINKAT, (long)LOOM__AT_FDCWD, (p), 0L))
-#define loom__c_chmod(p, m) ((int)LOOM__SYS(LOOM__NR_FCHMODAT, (long)LOOM__AT_FDCWD, (p), (long)(m)))
-#define loom__c_statx(d, p, f, m, st) \
-	((int)LOOM__SYS(LOOM__NR_STATX, (long)(d), (p), (long)(f), (long)(m), (st)))
-#define loom__c_eventfd(v, f) ((int)LOOM__SYS(LOOM__NR_EVENTFD2, (long)(v), (long)(f)))
-#define loom__c_prctl(o, a, b, c, d) \
-	((int)LOOM__SYS(LOOM__NR_PRCTL, (long)(o), (a), (long)(b), (long)(c), (long)(d)))
-#define loom__c_poll(fds, n, ms) loom__ppoll(fds, n, ms)
-static __inline__ __attribute__((unused)) int loom__ppoll(struct loom__pollfd *fds, unsigned long n, int ms)
-{
-	struct loom__timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	/* No signal mask: poll(2) itself. */
-	return (int)loom__c_syscall(LOOM__NR_PPOLL, fds, n, ms < 0 ? LOOM__NULL : &ts, LOOM__NULL, 8L);
-}
-#endif
-
 /* ---- process-wide state (one copy per program: weak) ---- */
 
 /* LOOM__FILTERS | LOOM__UPDATING; read by every hook. */
@@ -2511,42 +2446,6 @@ LOOM__CONTROL void *loom__engine(void *arg)
 	}
 }
 
-/* Writes A, B, the decimal NUM unless it is negative, and C into BUF (SIZE
- * bytes, NUL-terminated); returns the length, or -1 if it does not fit
- * (BUF then holds what did).
- * For the socket's path at every start, where snprintf's lookup and format
- * parsing cost more than the rest of building it. */
-LOOM__CONTROL int loom__cat(char *buf, unsigned long size, const char *a, const char *b, long num, const char *c)
-{
-	char digits[24];
-	const char *part[4], *p;
-	unsigned long n = 0, i;
-	int d = (int)sizeof digits - 1;
-
-	if (!size)
-		return -1;
-	digits[d] = 0;
-	if (num >= 0)
-		do {
-			digits[--d] = (char)('0' + num % 10);
-			num /= 10;
-		} while (num);
-	part[0] = a;
-	part[1] = b;
-	part[2] = digits + d;
-	part[3] = c;
-	for (i = 0; i < 4; i++)
-		for (p = part[i]; *p; p++) {
-			if (n + 1 >= size) {
-				buf[n] = 0;
-				return -1;
-			}
-			buf[n++] = *p;
-		}
-	buf[n] = 0;
-	return (int)n;
-}
-
 /* The socket lives in $XDG_RUNTIME_DIR/loom or /tmp/loom-UID, which must be
  * a directory of ours that nobody else can enter.  Writes its path to DIR
  * (SIZE bytes) and returns 0; -1 if it is not such a directory, -2 if the
@@ -2560,10 +2459,10 @@ LOOM__CONTROL int loom__private_dir(char *dir, unsigned long size)
 	int n;
 
 	if (xdg && xdg[0] == '/')
-		n = loom__cat(dir, size, xdg, "/loom", -1, "");
+		n = loom__c_snprintf(dir, size, "%s/loom", xdg);
 	else
-		n = loom__cat(dir, size, "/tmp/loom-", "", (long)euid, "");
-	if (n < 0)
+		n = loom__c_snprintf(dir, size, "/tmp/loom-%u", euid);
+	if (n < 0 || (unsigned long)n >= size)
 		return -2;
 	if (loom__c_mkdir(dir, 0700) < 0 && *loom__c_errno() != LOOM__EEXIST)
 		return -1;
@@ -2596,7 +2495,7 @@ LOOM__CONTROL void loom__start_channel(void)
 	}
 	__builtin_memset(&addr, 0, sizeof addr);
 	addr.family = LOOM__AF_UNIX;
-	loom__cat(addr.path, sizeof addr.path, dir, "/", loom__rt.pid, ".sock");
+	loom__c_snprintf(addr.path, sizeof addr.path, "%s/%d.sock", dir, loom__rt.pid);
 	fd = loom__c_socket(LOOM__AF_UNIX, LOOM__SOCK_STREAM | LOOM__SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return;
