@@ -102,6 +102,18 @@ struct walk {
 	unsigned prev_end;      /* end of the last top-level declaration walked */
 	struct label *labels;
 	size_t nlabels, labels_cap;
+	/* Callees known to return or not (brief_call), by clang_hashCursor:
+	 * finding out visits the declaration, a whole body for a function
+	 * of this unit. */
+	struct callee_fact *facts;
+	size_t nfacts, facts_cap;
+	uint32_t *fact_slots;   /* index in FACTS + 1; 0 empty */
+	size_t facts_mask;
+};
+
+struct callee_fact {
+	CXCursor fn;
+	bool noreturn;
 };
 
 /* ---- locations ---- */
@@ -320,6 +332,7 @@ struct text_scan {
 	const struct walk *w;
 	unsigned i, to;
 	bool line_start;
+	bool directives; /* only directives: C text and literals passed over */
 };
 
 enum scan_item {
@@ -339,19 +352,38 @@ static struct text_scan text_scan(const struct walk *w, unsigned from, unsigned 
 	/* At a line's start if only blanks come before FROM on its line. */
 	while (i && (w->text[i - 1] == ' ' || w->text[i - 1] == '\t'))
 		i--;
-	return (struct text_scan){ w, from, to < w->len ? to : (unsigned)w->len, !i || w->text[i - 1] == '\n' };
+	return (struct text_scan){ w, from, to < w->len ? to : (unsigned)w->len, !i || w->text[i - 1] == '\n', false };
+}
+
+/* The same pass, returning directives only (and SCAN_END): for the scans
+ * that look for conditional groups, which would otherwise return to their
+ * caller at every character of a function. */
+static struct text_scan directive_scan(const struct walk *w, unsigned from, unsigned to)
+{
+	struct text_scan sc = text_scan(w, from, to);
+
+	sc.directives = true;
+	return sc;
 }
 
 /* The next item of SC, with *AT the offset of its character (of the '#' for
  * a directive, of the opening quote for a literal). */
 static enum scan_item scan_next(struct text_scan *sc, unsigned *at)
 {
+	/* Past a line's first C text, what a directive scan must stop at. */
+	static const bool stop[256] = { ['\n'] = true, ['/'] = true, ['"'] = true, ['\''] = true };
 	const char *s = sc->w->text;
 	unsigned i = sc->i, to = sc->to;
 
 	for (; i < to; i++) {
-		char ch = s[i];
+		char ch;
 
+		if (sc->directives && !sc->line_start)
+			while (i < to && !stop[(unsigned char)s[i]])
+				i++;
+		if (i >= to)
+			break;
+		ch = s[i];
 		if (ch == '\n') {
 			sc->line_start = true;
 		} else if (ch == '/' && i + 1 < to && s[i + 1] == '/') {
@@ -379,18 +411,26 @@ static enum scan_item scan_next(struct text_scan *sc, unsigned *at)
 			sc->line_start = false;
 			return item;
 		} else if (ch == '"' || ch == '\'') {
-			*at = i;
+			unsigned open = i;
+
 			for (i++; i < to && s[i] != ch && s[i] != '\n'; i++)
 				if (s[i] == '\\')
 					i++;
 			sc->i = i < to && s[i] == ch ? i + 1 : i;
 			sc->line_start = false;
+			if (sc->directives) {
+				i = sc->i - 1;
+				continue;
+			}
+			*at = open;
 			return SCAN_LITERAL;
 		} else if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\f' && ch != '\v'
 		           && !(ch == '\\' && i + 1 < to && s[i + 1] == '\n')) {
+			sc->line_start = false;
+			if (sc->directives)
+				continue;
 			*at = i;
 			sc->i = i + 1;
-			sc->line_start = false;
 			return SCAN_CODE;
 		}
 	}
@@ -978,19 +1018,48 @@ static bool declared_noreturn(CXCursor fn)
 	return noreturn;
 }
 
+/* declared_noreturn(FN), each FN once per walk. */
+static bool known_noreturn(struct walk *w, CXCursor fn)
+{
+	size_t k;
+
+	if (clang_Cursor_isNull(fn) || clang_getCursorKind(fn) != CXCursor_FunctionDecl)
+		return false;
+	for (k = w->facts_mask ? clang_hashCursor(fn) & w->facts_mask : 0; w->facts_mask && w->fact_slots[k];
+	     k = (k + 1) & w->facts_mask)
+		if (clang_equalCursors(w->facts[w->fact_slots[k] - 1].fn, fn))
+			return w->facts[w->fact_slots[k] - 1].noreturn;
+	*LOOM_PUSH(w->facts, w->nfacts, w->facts_cap) = (struct callee_fact){ fn, declared_noreturn(fn) };
+	if (2 * w->nfacts > w->facts_mask) {
+		w->facts_mask = w->facts_mask ? 2 * w->facts_mask + 1 : 63;
+		free(w->fact_slots);
+		w->fact_slots = loom_xcalloc(w->facts_mask + 1, sizeof *w->fact_slots);
+		for (size_t i = 0; i < w->nfacts; i++) {
+			for (k = clang_hashCursor(w->facts[i].fn) & w->facts_mask; w->fact_slots[k]; k = (k + 1) & w->facts_mask)
+				;
+			w->fact_slots[k] = (uint32_t)i + 1;
+		}
+	} else {
+		for (k = clang_hashCursor(fn) & w->facts_mask; w->fact_slots[k]; k = (k + 1) & w->facts_mask)
+			;
+		w->fact_slots[k] = (uint32_t)w->nfacts;
+	}
+	return w->facts[w->nfacts - 1].noreturn;
+}
+
 /* Is call C one of a library function that cannot keep a thread
  * (loom_is_brief), declared in a system header, or of a function that
  * does not return (abort, exit, the tree's own fatal-error functions): a
  * thread it keeps never comes back to the loop that made the call, whose
  * twin would serve it no more (Open vSwitch's OVS_NOT_REACHED in
  * mf_are_prereqs_ok__ gave check_tries' loop a twin)? */
-static bool brief_call(CXCursor c)
+static bool brief_call(struct walk *w, CXCursor c)
 {
 	CXCursor fn = clang_getCursorReferenced(c);
 	CXString name;
 	bool brief;
 
-	if (declared_noreturn(fn))
+	if (known_noreturn(w, fn))
 		return true;
 	if (!system_function(fn))
 		return false;
@@ -1033,7 +1102,7 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 			*call = (struct rw_call){ .callee = name, .line = line, .column = column,
 			                          .off = off, .name_off = UINT_MAX,
 			                          .decl_off = UINT_MAX, .point = SIZE_MAX, .type = name ? NULL : called_type(c),
-			                          .brief = brief_call(c) };
+			                          .brief = brief_call(w, c) };
 			if (!from_here(w, c)) {
 				/* In a file #included in the body: somewhere in
 				 * the function, at no statement of it. */
@@ -1245,6 +1314,7 @@ static bool has_word(const struct walk *w, unsigned from, unsigned to, const cha
 struct macro_list;
 static bool directive_in(const struct walk *w, unsigned from, unsigned to, struct macro_list *macros);
 static bool balanced(const struct walk *w, unsigned from, unsigned to);
+static void calls_in_group(const struct walk *w, struct rw_func *f, unsigned open, unsigned close);
 static unsigned group_end(const struct walk *w, const struct rw_func *f);
 static bool enclosing_groups(const struct walk *w, unsigned from, unsigned to, struct rw_func *f);
 static bool dangling(const struct walk *w, unsigned from, unsigned to);
@@ -1740,6 +1810,7 @@ static void hook_body(struct walk *w, CXCursor body, int depth, bool loop)
 
 /* What a loop body holds that decides whether it can be copied. */
 struct body_scan {
+	struct walk *w;
 	bool call, label, jump;
 };
 
@@ -1749,7 +1820,7 @@ static enum CXChildVisitResult scan_body(CXCursor c, CXCursor parent, CXClientDa
 	enum CXCursorKind k = clang_getCursorKind(c);
 
 	(void)parent;
-	if (k == CXCursor_CallExpr && !brief_call(c))
+	if (k == CXCursor_CallExpr && !brief_call(bs->w, c))
 		bs->call = true;
 	/* A copy would define them twice (labels are per function; case
 	 * labels belong to an enclosing switch). */
@@ -2063,7 +2134,7 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
                      unsigned exit_node, const struct kids *for_kids, size_t cond, bool endless)
 {
 	struct rw_loop *l = LOOM_PUSH(w->plan->loops, w->plan->nloops, w->plan->loops_cap);
-	struct body_scan bs = { false, false, false };
+	struct body_scan bs = { w, false, false, false };
 	unsigned end;
 
 	memset(l, 0, sizeof *l);
@@ -2084,7 +2155,7 @@ static void add_loop(struct walk *w, CXCursor c, CXCursor body, int depth, const
 		l->init_end = stmt_end(w, *init);
 	}
 	rw_visit_children(body, scan_body, &bs);
-	if (clang_getCursorKind(body) == CXCursor_CallExpr && !brief_call(body))
+	if (clang_getCursorKind(body) == CXCursor_CallExpr && !brief_call(w, body))
 		bs.call = true;
 	l->calls = bs.call;
 	if (!bs.call)
@@ -2562,16 +2633,24 @@ static void scan_va_call(struct fn_scan *bs, CXCursor c)
 	clang_disposeString(s);
 }
 
+/* Where libclang places each cursor of a body: a name there is accounted
+ * for (renamable).  Only for the functions with statics to rename: an
+ * offset costs libclang a search of its source locations. */
+static enum CXChildVisitResult collect_cursor_at(CXCursor c, CXCursor parent, CXClientData data)
+{
+	struct rw_func *f = data;
+
+	(void)parent;
+	*LOOM_PUSH(f->cursor_at, f->ncursor_at, f->cursor_at_cap) = offset_of(clang_getCursorLocation(c), NULL, NULL);
+	return CXChildVisit_Recurse;
+}
+
 static enum CXChildVisitResult scan_fn(CXCursor c, CXCursor parent, CXClientData data)
 {
 	struct fn_scan *bs = data;
 	enum CXCursorKind k = clang_getCursorKind(c);
 
 	(void)parent;
-	/* Where libclang places a cursor: a name there is accounted for
-	 * (renamable). */
-	*LOOM_PUSH(bs->f->cursor_at, bs->f->ncursor_at, bs->f->cursor_at_cap) =
-		offset_of(clang_getCursorLocation(c), NULL, NULL);
 	if (k == CXCursor_VarDecl && clang_Cursor_getStorageClass(c) == CX_SC_Static) {
 		bs->statics = true;
 		if (!bs->statics_fixed && !hoistable(bs, c, parent))
@@ -2681,9 +2760,42 @@ struct macro_list {
  * macros (bfd's coffcode.h, an `else if` link inside `#ifdef _COMMENT`),
  * or a function whose opening brace is in one branch (its copy would
  * repeat the `#else`). */
+/* Each call of the function being walked (w->calls, in text order) is
+ * in_group unless the text from OPEN, where its body opens, to the call is
+ * balanced (see balanced): in one pass over the body, not one from OPEN per
+ * call (a long function with a directive in it took a quarter of a whole
+ * rewrite). */
+static void calls_in_group(const struct walk *w, struct rw_func *f, unsigned open, unsigned close)
+{
+	struct text_scan sc = directive_scan(w, open, close);
+	enum scan_item item = SCAN_CODE;
+	unsigned at = open;
+	size_t next = 0;
+	int depth = 0;
+	bool broken = false; /* an #else or #endif of a group opened before OPEN */
+
+	if (open >= sc.to || !memchr(w->text + open, '#', sc.to - open))
+		return;
+	while (next < w->ncalls) {
+		if (item != SCAN_END) {
+			item = scan_next(&sc, &at);
+			if (item != SCAN_IF && item != SCAN_ENDIF && item != SCAN_ELSE && item != SCAN_END)
+				continue;
+		}
+		/* The calls before this directive see the state before it. */
+		for (; next < w->ncalls && (item == SCAN_END || w->calls[next].off <= at); next++)
+			if (w->calls[next].off != UINT_MAX)
+				f->calls[w->calls[next].index].in_group = broken || depth != 0;
+		if (item == SCAN_IF)
+			depth++;
+		else if ((item == SCAN_ENDIF && depth-- == 0) || (item == SCAN_ELSE && depth == 0))
+			broken = true;
+	}
+}
+
 static bool balanced(const struct walk *w, unsigned from, unsigned to)
 {
-	struct text_scan sc = text_scan(w, from, to);
+	struct text_scan sc = directive_scan(w, from, to);
 	enum scan_item item;
 	unsigned at;
 	int depth = 0;
@@ -2715,7 +2827,7 @@ static bool balanced(const struct walk *w, unsigned from, unsigned to)
  * conditions say). */
 static bool enclosing_groups(const struct walk *w, unsigned from, unsigned to, struct rw_func *f)
 {
-	struct text_scan sc = text_scan(w, from, to);
+	struct text_scan sc = directive_scan(w, from, to);
 	enum scan_item item;
 	unsigned at;
 	char **open = NULL; /* per open group, its directives so far */
@@ -2770,7 +2882,7 @@ static unsigned group_end(const struct walk *w, const struct rw_func *f)
 
 	if (!balanced(w, f->decl_start, f->body_end))
 		return 0;
-	sc = text_scan(w, f->body_end, (unsigned)w->len);
+	sc = directive_scan(w, f->body_end, (unsigned)w->len);
 	while ((item = scan_next(&sc, &at)) != SCAN_END) {
 		unsigned k, j = line_word(w, at + 1, (unsigned)w->len, &k);
 
@@ -2796,7 +2908,7 @@ static unsigned group_end(const struct walk *w, const struct rw_func *f)
  * function's body); FROM if there is none. */
 static unsigned group_begun_before(const struct walk *w, unsigned from, unsigned to)
 {
-	struct text_scan sc = text_scan(w, from, to);
+	struct text_scan sc = directive_scan(w, from, to);
 	enum scan_item item;
 	unsigned at, *open = NULL, begin;
 	size_t n = 0, cap = 0;
@@ -2815,7 +2927,7 @@ static unsigned group_begun_before(const struct walk *w, unsigned from, unsigned
 	if (!outer)
 		return from;
 	/* The groups open at FROM, from the body's start on. */
-	sc = text_scan(w, w->plan->funcs[w->func].body_open, from);
+	sc = directive_scan(w, w->plan->funcs[w->func].body_open, from);
 	while ((item = scan_next(&sc, &at)) != SCAN_END) {
 		if (item == SCAN_IF)
 			*LOOM_PUSH(open, n, cap) = at;
@@ -3587,11 +3699,8 @@ static void outline_facts(struct walk *w, CXCursor fn, CXCursor body, struct rw_
 			if (w->text[i] == '#' && (i == 0 || w->text[i - 1] == '\n'))
 				f->inline_reason = "a preprocessor directive inside its declaration";
 	free(bs.refd);
-	if (!f->nhoists) {
-		free(f->cursor_at);
-		f->cursor_at = NULL;
-		f->ncursor_at = f->cursor_at_cap = 0;
-	}
+	if (f->nhoists)
+		rw_visit_children(body, collect_cursor_at, f);
 	free(bs.hoisted_at);
 	if (!f->inline_reason && text_between(w, w->prev_end, f->decl_start))
 		f->inline_reason = "text before its declaration that may belong to it";
@@ -3780,12 +3889,18 @@ static void macro_names(struct rw_func *f, CXCursor body)
 	free(b.u);
 }
 
+struct helper_scan {
+	struct walk *w;
+	struct rw_helper *h;
+};
+
 static enum CXChildVisitResult helper_calls(CXCursor c, CXCursor parent, CXClientData data)
 {
-	struct rw_helper *h = data;
+	struct helper_scan *hs = data;
+	struct rw_helper *h = hs->h;
 
 	(void)parent;
-	if (clang_getCursorKind(c) == CXCursor_CallExpr && !brief_call(c))
+	if (clang_getCursorKind(c) == CXCursor_CallExpr && !brief_call(hs->w, c))
 		*LOOM_PUSH(h->callees, h->ncallees, h->callees_cap) = callee_name(c);
 	return CXChildVisit_Recurse;
 }
@@ -3797,9 +3912,11 @@ static void macro_helper(struct walk *w, CXCursor fn, CXCursor body)
 	struct rw_helper *h = LOOM_PUSH(w->plan->helpers, w->plan->nhelpers, w->plan->helpers_cap);
 	CXString name = clang_getCursorSpelling(fn);
 
+	struct helper_scan hs = { w, h };
+
 	*h = (struct rw_helper){ .name = loom_xstrdup(clang_getCString(name)) };
 	clang_disposeString(name);
-	rw_visit_children(body, helper_calls, h);
+	rw_visit_children(body, helper_calls, &hs);
 }
 
 static void walk_function(struct walk *w, CXCursor fn)
@@ -3876,14 +3993,12 @@ static void walk_function(struct walk *w, CXCursor fn)
 	w->func = (unsigned)(w->plan->nfuncs - 1);
 	w->nstmt_exprs = 0;
 	rw_visit_children(body, scan_calls, &cs);
-	if (memchr(w->text + open, '#', close - open))
-		for (size_t i = 0; i < f->ncalls; i++)
-			f->calls[i].in_group = f->calls[i].off != UINT_MAX && !balanced(w, open, f->calls[i].off);
 	macro_names(&w->plan->funcs[w->func], body);
 	w->ncalls = 0;
 	for (size_t i = 0; i < f->ncalls; i++)
 		*LOOM_PUSH(w->calls, w->ncalls, w->calls_cap) = (struct call_at){ f->calls[i].off, i };
 	loom_sort(w->calls, w->ncalls, sizeof *w->calls, cmp_call_at);
+	calls_in_group(w, f, open, close);
 	w->brk = w->cont = w->sw = w->indirect = NO_NODE;
 	w->sw_default = false;
 	w->nlabels = 0;
@@ -4636,6 +4751,8 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n, bool f
 		free(ws.w[i].callees.v);
 		free(ws.w[i].callees.slots);
 		free(ws.w[i].calls);
+		free(ws.w[i].facts);
+		free(ws.w[i].fact_slots);
 		free(ws.w[i].stmt_exprs);
 		free(ws.w[i].cur);
 		free(ws.w[i].labels);
