@@ -1073,11 +1073,12 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 {
 	struct call_scan *cs = data;
 	struct walk *w = cs->w;
+	enum CXCursorKind k = clang_getCursorKind(c);
 
 	(void)parent;
-	if (clang_getCursorKind(c) == CXCursor_UnaryExpr && integer_constant(c, NULL))
+	if (k == CXCursor_UnaryExpr && integer_constant(c, NULL))
 		return CXChildVisit_Continue; /* sizeof, _Alignof: the operand is not evaluated */
-	if (clang_getCursorKind(c) == CXCursor_CallExpr) {
+	if (k == CXCursor_CallExpr) {
 		char *name = callee_name(c);
 		unsigned line, column;
 		bool system = system_function(clang_getCursorReferenced(c));
@@ -1139,17 +1140,17 @@ static enum CXChildVisitResult scan_calls(CXCursor c, CXCursor parent, CXClientD
 		if (!cs->record)
 			free(name); /* else the call owns it */
 		return CXChildVisit_Continue;
-	} else if (clang_getCursorKind(c) == CXCursor_StmtExpr && cs->record) {
+	} else if (k == CXCursor_StmtExpr && cs->record) {
 		*LOOM_PUSH(w->stmt_exprs, w->nstmt_exprs, w->stmt_exprs_cap) = c;
-	} else if (clang_getCursorKind(c) == CXCursor_ReturnStmt || clang_getCursorKind(c) == CXCursor_GotoStmt
-	           || clang_getCursorKind(c) == CXCursor_IndirectGotoStmt
-	           || clang_getCursorKind(c) == CXCursor_BreakStmt
-	           || clang_getCursorKind(c) == CXCursor_ContinueStmt) {
+	} else if (k == CXCursor_ReturnStmt || k == CXCursor_GotoStmt
+	           || k == CXCursor_IndirectGotoStmt
+	           || k == CXCursor_BreakStmt
+	           || k == CXCursor_ContinueStmt) {
 		/* In an expression only a statement expression holds statements:
 		 * jumping out of it would skip the blocking end marker.  (Its
 		 * usual uses, like TEMP_FAILURE_RETRY, do not jump.) */
 		cs->other = true;
-	} else if (clang_getCursorKind(c) == CXCursor_DeclRefExpr
+	} else if (k == CXCursor_DeclRefExpr
 	           && clang_getCursorKind(clang_getCursorReferenced(c)) == CXCursor_FunctionDecl) {
 		/* A function's address passed here to a function outside the
 		 * tree may be called by it (qsort, pthread_once): count it as
