@@ -103,8 +103,8 @@ struct walk {
 	struct label *labels;
 	size_t nlabels, labels_cap;
 	/* Callees known to return or not (brief_call), by clang_hashCursor:
-	 * finding out visits the declaration, a whole body for a function
-	 * of this unit. */
+	 * finding out spells the callee's type and visits its declaration's
+	 * children, thousands of instructions at every call otherwise. */
 	struct callee_fact *facts;
 	size_t nfacts, facts_cap;
 	uint32_t *fact_slots;   /* index in FACTS + 1; 0 empty */
@@ -1315,7 +1315,6 @@ static bool has_word(const struct walk *w, unsigned from, unsigned to, const cha
 struct macro_list;
 static bool directive_in(const struct walk *w, unsigned from, unsigned to, struct macro_list *macros);
 static bool balanced(const struct walk *w, unsigned from, unsigned to);
-static void calls_in_group(const struct walk *w, struct rw_func *f, unsigned open, unsigned close);
 static unsigned group_end(const struct walk *w, const struct rw_func *f);
 static bool enclosing_groups(const struct walk *w, unsigned from, unsigned to, struct rw_func *f);
 static bool dangling(const struct walk *w, unsigned from, unsigned to);
@@ -2761,6 +2760,24 @@ struct macro_list {
  * macros (bfd's coffcode.h, an `else if` link inside `#ifdef _COMMENT`),
  * or a function whose opening brace is in one branch (its copy would
  * repeat the `#else`). */
+static bool balanced(const struct walk *w, unsigned from, unsigned to)
+{
+	struct text_scan sc = directive_scan(w, from, to);
+	enum scan_item item;
+	unsigned at;
+	int depth = 0;
+
+	if (from >= sc.to || !memchr(w->text + from, '#', sc.to - from))
+		return true;
+	while ((item = scan_next(&sc, &at)) != SCAN_END) {
+		if (item == SCAN_IF)
+			depth++;
+		else if ((item == SCAN_ENDIF && depth-- == 0) || (item == SCAN_ELSE && depth == 0))
+			return false;
+	}
+	return depth == 0;
+}
+
 /* Each call of the function being walked (w->calls, in text order) is
  * in_group unless the text from OPEN, where its body opens, to the call is
  * balanced (see balanced): in one pass over the body, not one from OPEN per
@@ -2792,24 +2809,6 @@ static void calls_in_group(const struct walk *w, struct rw_func *f, unsigned ope
 		else if ((item == SCAN_ENDIF && depth-- == 0) || (item == SCAN_ELSE && depth == 0))
 			broken = true;
 	}
-}
-
-static bool balanced(const struct walk *w, unsigned from, unsigned to)
-{
-	struct text_scan sc = directive_scan(w, from, to);
-	enum scan_item item;
-	unsigned at;
-	int depth = 0;
-
-	if (from >= sc.to || !memchr(w->text + from, '#', sc.to - from))
-		return true;
-	while ((item = scan_next(&sc, &at)) != SCAN_END) {
-		if (item == SCAN_IF)
-			depth++;
-		else if ((item == SCAN_ENDIF && depth-- == 0) || (item == SCAN_ELSE && depth == 0))
-			return false;
-	}
-	return depth == 0;
 }
 
 /* In a header, F's prototype (ending at FROM) may stand outside conditional
@@ -3890,6 +3889,7 @@ static void macro_names(struct rw_func *f, CXCursor body)
 	free(b.u);
 }
 
+/* What helper_calls needs: brief_call's walk, and the helper. */
 struct helper_scan {
 	struct walk *w;
 	struct rw_helper *h;
@@ -3912,7 +3912,6 @@ static void macro_helper(struct walk *w, CXCursor fn, CXCursor body)
 {
 	struct rw_helper *h = LOOM_PUSH(w->plan->helpers, w->plan->nhelpers, w->plan->helpers_cap);
 	CXString name = clang_getCursorSpelling(fn);
-
 	struct helper_scan hs = { w, h };
 
 	*h = (struct rw_helper){ .name = loom_xstrdup(clang_getCString(name)) };

@@ -2145,12 +2145,16 @@ LOOM__CONTROL void loom__handle_push(int conn, const int *fds, int nfds, struct 
 	f = loom__make_filter(base);
 	loom__c_munmap(base, (unsigned long)size);
 	/* The hooks' park marks, at the first push: a program that is never
-	 * pushed to does not pay for the allocation.  Read under the lock. */
-	loom__lock_rt();
-	if (!loom__rt.armed)
-		loom__rt.armed = (unsigned char *)loom__c_calloc(loom__nhooks + 1, 1);
+	 * pushed to does not pay for the allocation.  Only this thread (the
+	 * engine) sets them; the hooks read them under the lock. */
+	if (!loom__rt.armed) {
+		unsigned char *marks = (unsigned char *)loom__c_calloc(loom__nhooks + 1, 1);
+
+		loom__lock_rt();
+		loom__rt.armed = marks;
+		loom__unlock_rt();
+	}
 	armed = loom__rt.armed != LOOM__NULL;
-	loom__unlock_rt();
 	if (!f || !armed) {
 		if (f)
 			loom__free_filter(f);
@@ -2462,7 +2466,9 @@ LOOM__CONTROL int loom__private_dir(char *dir, unsigned long size)
 		n = loom__c_snprintf(dir, size, "%s/loom", xdg);
 	else
 		n = loom__c_snprintf(dir, size, "/tmp/loom-%u", euid);
-	if (n < 0 || (unsigned long)n >= size)
+	if (n < 0)
+		return -1;
+	if ((unsigned long)n >= size)
 		return -2;
 	if (loom__c_mkdir(dir, 0700) < 0 && *loom__c_errno() != LOOM__EEXIST)
 		return -1;
