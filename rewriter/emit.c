@@ -1180,6 +1180,40 @@ static void record_edges(const struct rw_plan *plan, size_t fi, size_t p0, size_
 	free(seen);
 }
 
+struct name_at {
+	unsigned off;
+	size_t call;
+};
+
+static int cmp_name_at(const void *a, const void *b)
+{
+	const struct name_at *x = a, *y = b;
+
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return x->call < y->call ? -1 : x->call > y->call;
+}
+
+/* Per call of RF: whether an earlier call has the same spelled name
+ * (rw_call.name_off), which a macro's several calls share; by sorting,
+ * not by comparing each call with those before it (a function of
+ * thousands of calls).  The caller frees the array. */
+static bool *repeated_names(const struct rw_func *rf)
+{
+	bool *again = loom_xcalloc(rf->ncalls ? rf->ncalls : 1, sizeof *again);
+	struct name_at *v = loom_xcalloc(rf->ncalls ? rf->ncalls : 1, sizeof *v);
+	size_t n = 0;
+
+	for (size_t c = 0; c < rf->ncalls; c++)
+		if (rf->calls[c].name_off != UINT_MAX)
+			v[n++] = (struct name_at){ rf->calls[c].name_off, c };
+	loom_sort(v, n, sizeof *v, cmp_name_at);
+	for (size_t i = 1; i < n; i++)
+		again[v[i].call] = v[i].off == v[i - 1].off;
+	free(v);
+	return again;
+}
+
 /* Points the calls in function FI's fast body that calls_fast_entry
  * allows to their callee's NAME__fast, and declares NAME__fast above FI
  * when FI is the file's first function to need it (DECLARED: per fast
@@ -1189,15 +1223,13 @@ static void call_fast_entries(const struct rw_plan *plan, size_t fi, const struc
                               char *declared, struct edits *fast)
 {
 	const struct rw_func *rf = &plan->funcs[fi];
+	bool *again = repeated_names(rf);
 
 	for (size_t c = 0; c < rf->ncalls; c++) {
 		const struct rw_call *call = &rf->calls[c];
-		bool seen = false;
 		long k;
 
-		for (size_t d = 0; d < c && !seen && call->name_off != UINT_MAX; d++)
-			seen = rf->calls[d].name_off == call->name_off;
-		if (seen || !calls_fast_entry(rf, call, opts))
+		if (again[c] || !calls_fast_entry(rf, call, opts))
 			continue;
 		/* A macro's call: macro_renames.  One in a for-declaration:
 		 * hoisted_init. */
@@ -1222,6 +1254,7 @@ static void call_fast_entries(const struct rw_plan *plan, size_t fi, const struc
 			declared[k] = 1;
 		}
 	}
+	free(again);
 }
 
 /* The public entry of a function with a fast entry, after its slow copy:
@@ -1252,21 +1285,21 @@ static void call_switch_entries(const struct rw_plan *plan, size_t fi, const cha
 	const struct rw_func *rf = &plan->funcs[fi];
 	const char **defined = NULL;
 	size_t ndefined = 0, cap = 0;
+	bool *again;
 
 	for (size_t c = 0; c < rf->ncalls; c++)
 		if (rf->calls[c].name_off == UINT_MAX && rw_calls_switch_entry(plan, rf, &rf->calls[c], opts)
 		    && !listed(defined, ndefined, rf->calls[c].callee))
 			*LOOM_PUSH(defined, ndefined, cap) = rf->calls[c].callee;
+	again = repeated_names(rf);
 	for (size_t c = 0; c < rf->ncalls; c++) {
 		const struct rw_call *call = &rf->calls[c];
-		bool seen = false;
 
-		for (size_t d = 0; d < c && !seen; d++)
-			seen = rf->calls[d].name_off == call->name_off;
-		if (!seen && call->name_off != UINT_MAX && rw_calls_switch_entry(plan, rf, call, opts)
+		if (!again[c] && call->name_off != UINT_MAX && rw_calls_switch_entry(plan, rf, call, opts)
 		    && !listed(defined, ndefined, call->callee))
 			add(fast, call->name_off + (unsigned)strlen(call->callee), false, INT_MIN, loom_xstrdup("__switch"));
 	}
+	free(again);
 	if (ndefined) {
 		struct text open = { 0 }, close = { 0 };
 
@@ -1630,17 +1663,17 @@ static void emit_function(const struct rw_plan *plan, size_t fi, const char *tex
 			replace(&slow, at, len, loom_xstrdup("LOOM_VA_START"));
 			slow.e[slow.n - 1].twin = loom_xasprintf("%.*s", (int)len, text + at);
 		}
+		/* `g()()` reports g for both calls: rename once. */
+		bool *again = repeated_names(rf);
+
 		for (size_t c = 0; c < rf->ncalls; c++) {
 			const struct rw_call *call = &rf->calls[c];
-			bool seen = false;
 
-			/* `g()()` reports g for both calls: rename once. */
-			for (size_t d = 0; d < c && !seen; d++)
-				seen = rf->calls[d].name_off == call->name_off;
-			if (!seen && call->name_off != UINT_MAX && rw_calls_slow_copy(plan, rf, call, opts))
+			if (!again[c] && call->name_off != UINT_MAX && rw_calls_slow_copy(plan, rf, call, opts))
 				add(&slow, call->name_off + (unsigned)strlen(call->callee), false, INT_MIN,
 				    loom_xstrdup("__slow"));
 		}
+		free(again);
 		/* Only main returns 0 when control falls off its end. */
 		if (!strcmp(rf->name, "main") && !rf->returns_void)
 			add(&slow, rf->body_end - 1, false, INT_MAX, loom_xstrdup("return 0; "));

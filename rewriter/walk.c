@@ -58,6 +58,19 @@ struct spelled_set {
 	size_t mask;
 };
 
+struct walk;
+
+/* A pass over TEXT[FROM, TO) that sees C text and directives the way a
+ * compile taking every group would: comments are passed over, a literal
+ * ends at its line's end at the latest (an apostrophe in an `#if 0` block is
+ * no literal), and a directive's own text (`#error can't`) is no C. */
+struct text_scan {
+	const struct walk *w;
+	unsigned i, to;
+	bool line_start;
+	bool directives; /* only directives: C text and literals passed over */
+};
+
 struct walk {
 	CXTranslationUnit tu;
 	CXFile file;
@@ -102,6 +115,15 @@ struct walk {
 	unsigned prev_end;      /* end of the last top-level declaration walked */
 	struct label *labels;
 	size_t nlabels, labels_cap;
+	/* The conditional groups open in the current function's body at
+	 * OPEN_GROUPS.SC's end (groups_open_at). */
+	struct {
+		bool valid;
+		unsigned func;
+		struct text_scan sc;
+		unsigned *at;       /* their #if lines, outermost first */
+		size_t n, cap;
+	} open_groups;
 	/* Callees known to return or not (brief_call), by clang_hashCursor:
 	 * finding out spells the callee's type and visits its declaration's
 	 * children, thousands of instructions at every call otherwise. */
@@ -324,16 +346,6 @@ static unsigned line_word(const struct walk *w, unsigned i, unsigned to, unsigne
 	return i;
 }
 
-/* A pass over TEXT[FROM, TO) that sees C text and directives the way a
- * compile taking every group would: comments are passed over, a literal
- * ends at its line's end at the latest (an apostrophe in an `#if 0` block is
- * no literal), and a directive's own text (`#error can't`) is no C. */
-struct text_scan {
-	const struct walk *w;
-	unsigned i, to;
-	bool line_start;
-	bool directives; /* only directives: C text and literals passed over */
-};
 
 enum scan_item {
 	SCAN_END,
@@ -1317,7 +1329,7 @@ static bool directive_in(const struct walk *w, unsigned from, unsigned to, struc
 static bool balanced(const struct walk *w, unsigned from, unsigned to);
 static unsigned group_end(const struct walk *w, const struct rw_func *f);
 static bool enclosing_groups(const struct walk *w, unsigned from, unsigned to, struct rw_func *f);
-static bool dangling(const struct walk *w, unsigned from, unsigned to);
+static bool dangling(struct walk *w, unsigned from, unsigned to);
 static bool directive_at(const struct walk *w, unsigned off);
 
 /* `asm goto` may jump to any label of the function (the labels it lists;
@@ -1437,11 +1449,10 @@ static int literal_truth(CXCursor c)
 	return v;
 }
 
-/* The calls of the statement at [FROM, TO] are made by the statement whose
- * slot is POINT (statements inside it, walked later, take theirs back). */
-static void own_calls(struct walk *w, unsigned from, unsigned to, size_t point)
+/* The index in w->calls (by offset) of the current function's first call
+ * at or after FROM. */
+static size_t first_call_from(const struct walk *w, unsigned from)
 {
-	struct rw_func *f = &w->plan->funcs[w->func];
 	size_t lo = 0, hi = w->ncalls;
 
 	while (lo < hi) {
@@ -1452,8 +1463,17 @@ static void own_calls(struct walk *w, unsigned from, unsigned to, size_t point)
 		else
 			hi = mid;
 	}
-	for (; lo < w->ncalls && w->calls[lo].off <= to; lo++)
-		f->calls[w->calls[lo].index].point = point;
+	return lo;
+}
+
+/* The calls of the statement at [FROM, TO] are made by the statement whose
+ * slot is POINT (statements inside it, walked later, take theirs back). */
+static void own_calls(struct walk *w, unsigned from, unsigned to, size_t point)
+{
+	struct rw_func *f = &w->plan->funcs[w->func];
+
+	for (size_t i = first_call_from(w, from); i < w->ncalls && w->calls[i].off <= to; i++)
+		f->calls[w->calls[i].index].point = point;
 }
 
 /* Saved loop context: a loop's join points and the enclosing targets. */
@@ -2246,11 +2266,13 @@ static bool calls_strncpy(const struct walk *w, unsigned from, unsigned to)
 {
 	const struct rw_func *f = &w->plan->funcs[w->func];
 
-	for (size_t i = 0; from != UINT_MAX && i < f->ncalls; i++)
-		if (f->calls[i].off >= from && f->calls[i].off < to && f->calls[i].callee
-		    && (!strcmp(f->calls[i].callee, "strncpy") || !strcmp(f->calls[i].callee, "stpncpy")
-		        || !strcmp(f->calls[i].callee, "__builtin_strncpy")))
+	for (size_t i = from == UINT_MAX ? w->ncalls : first_call_from(w, from); i < w->ncalls && w->calls[i].off < to;
+	     i++) {
+		const char *callee = f->calls[w->calls[i].index].callee;
+
+		if (callee && (!strcmp(callee, "strncpy") || !strcmp(callee, "stpncpy") || !strcmp(callee, "__builtin_strncpy")))
 			return true;
+	}
 	return false;
 }
 
@@ -2903,15 +2925,41 @@ static unsigned group_end(const struct walk *w, const struct rw_func *f)
 	return 0;
 }
 
+/* How many conditional groups are open at FROM in the current function's
+ * body (scanned from its start): their #if lines are w->open_groups.at[0
+ * .. n).  The walk asks at statement boundaries, mostly in text order, so
+ * the scan goes on from where the last one stopped when FROM is not before
+ * it (a function of thousands of statements in groups was quadratic). */
+static size_t groups_open_at(struct walk *w, unsigned from)
+{
+	enum scan_item item;
+	unsigned at;
+
+	if (!w->open_groups.valid || w->open_groups.func != w->func || from < w->open_groups.sc.to) {
+		w->open_groups.valid = true;
+		w->open_groups.func = w->func;
+		w->open_groups.n = 0;
+		w->open_groups.sc = directive_scan(w, w->plan->funcs[w->func].body_open, from);
+	}
+	w->open_groups.sc.to = from < w->len ? from : (unsigned)w->len;
+	while ((item = scan_next(&w->open_groups.sc, &at)) != SCAN_END) {
+		if (item == SCAN_IF)
+			*LOOM_PUSH(w->open_groups.at, w->open_groups.n, w->open_groups.cap) = at;
+		else if (item == SCAN_ENDIF && w->open_groups.n)
+			w->open_groups.n--;
+	}
+	return w->open_groups.n;
+}
+
 /* Where the outermost conditional group that [FROM, TO) turns to another
  * branch or ends, but that began before FROM, begins (in the current
  * function's body); FROM if there is none. */
-static unsigned group_begun_before(const struct walk *w, unsigned from, unsigned to)
+static unsigned group_begun_before(struct walk *w, unsigned from, unsigned to)
 {
 	struct text_scan sc = directive_scan(w, from, to);
 	enum scan_item item;
-	unsigned at, *open = NULL, begin;
-	size_t n = 0, cap = 0;
+	unsigned at;
+	size_t n;
 	int depth = 0, outer = 0;
 
 	while ((item = scan_next(&sc, &at)) != SCAN_END) {
@@ -2926,17 +2974,8 @@ static unsigned group_begun_before(const struct walk *w, unsigned from, unsigned
 	}
 	if (!outer)
 		return from;
-	/* The groups open at FROM, from the body's start on. */
-	sc = directive_scan(w, w->plan->funcs[w->func].body_open, from);
-	while ((item = scan_next(&sc, &at)) != SCAN_END) {
-		if (item == SCAN_IF)
-			*LOOM_PUSH(open, n, cap) = at;
-		else if (item == SCAN_ENDIF && n)
-			n--;
-	}
-	begin = n >= (size_t)outer ? open[n - (size_t)outer] : (n ? open[0] : from);
-	free(open);
-	return begin;
+	n = groups_open_at(w, from);
+	return n >= (size_t)outer ? w->open_groups.at[n - (size_t)outer] : (n ? w->open_groups.at[0] : from);
 }
 
 /* Could another compile see the statement at TO as part of something that
@@ -2949,7 +2988,7 @@ static unsigned group_begun_before(const struct walk *w, unsigned from, unsigned
  * but began before FROM (`#ifdef W if (use) #else n++; #endif`): the text
  * of every branch must end a statement (`;` or `}`), open a block, or end
  * a label (`:`). */
-static bool dangling(const struct walk *w, unsigned from, unsigned to)
+static bool dangling(struct walk *w, unsigned from, unsigned to)
 {
 	struct text_scan sc;
 	enum scan_item item;
@@ -4753,6 +4792,7 @@ void rw_walk(CXTranslationUnit tu, const struct rw_source *src, size_t n, bool f
 		free(ws.w[i].calls);
 		free(ws.w[i].facts);
 		free(ws.w[i].fact_slots);
+		free(ws.w[i].open_groups.at);
 		free(ws.w[i].stmt_exprs);
 		free(ws.w[i].cur);
 		free(ws.w[i].labels);
