@@ -857,10 +857,14 @@ static void macro_renames(const struct rw_plan *plan, const struct rw_func *rf, 
 /* The physical line of TEXT that offset OFF is on (from 1). */
 static unsigned line_at(const char *text, unsigned off)
 {
+	const char *p = text, *end = text + off;
 	unsigned line = 1;
 
-	for (unsigned i = 0; i < off; i++)
-		line += text[i] == '\n';
+	/* memchr: a file's length per call (once per directive block). */
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		line++;
+		p++;
+	}
 	return line;
 }
 
